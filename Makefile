@@ -1,0 +1,39 @@
+# hp-warmstart: every target creates .venv if missing and installs torch==2.13.0
+# (CPU build) before the project, so a bare `torch` requirement never pulls CUDA wheels.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+BENCH_DIR ?= ../shared/benchmarks/lcbench
+
+.PHONY: venv demo test bench bench-quick lint clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	@# Keep an existing torch (e.g. a CUDA build on a GPU machine); else take the CPU wheel.
+	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e ".[dev,optuna]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m recommender.demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/recommend bench transfer --benchmark $(BENCH_DIR) --budget 30 --seeds 5 --targets all --out benchmarks/results/lcbench
+
+bench-quick: $(STAMP)
+	$(BIN)/recommend bench transfer --benchmark $(BENCH_DIR) --quick --out benchmarks/results/quick
+
+lint: $(STAMP)
+	$(BIN)/ruff check recommender library featurizers tests benchmarks
+	$(BIN)/ruff format --check recommender library featurizers tests benchmarks
+
+clean:
+	rm -rf $(VENV) build *.egg-info
