@@ -17,9 +17,10 @@ takes one of ``values``. Several conditions on the same child must all hold (AND
 are categorical or int parameters.
 
 Categorical matching: a value matches a choice when ``str(value) == str(choice)`` (so the
-strings read back from Parquet match int, float or bool choices of a ``space.json``); a
-number that fails the string test matches a numeric choice of equal value (``32.0`` matches
-``32``). Choices must therefore be distinct under ``str``. Decoding always returns the
+strings read back from Parquet match int, float or bool choices of a ``space.json``);
+failing that, a value whose string parses as a number matches a (non-bool) numeric choice
+of equal value (``32.0`` and ``"32.0"`` match ``32``). Matching thus depends on
+``str(value)`` only. Choices must be distinct under ``str``. Decoding always returns the
 choice object itself.
 
 Example:
@@ -185,15 +186,21 @@ class CategoricalParam:
             seen.add(key)
 
     def index_of(self, value: object) -> int | None:
-        """Index of the choice that ``value`` matches, or ``None`` (see module docstring)."""
+        """Index of the choice that ``value`` matches, or ``None`` (see module docstring).
+
+        The answer depends on ``str(value)`` only, so encoding can group values by string.
+        """
         key = str(value)
         for index, choice in enumerate(self.choices):
             if str(choice) == key:
                 return index
-        if _is_number(value):
-            for index, choice in enumerate(self.choices):
-                if _is_number(choice) and float(choice) == float(value):  # type: ignore[arg-type]
-                    return index
+        try:
+            number = float(key)
+        except ValueError:
+            return None
+        for index, choice in enumerate(self.choices):
+            if _is_number(choice) and float(choice) == number:  # type: ignore[arg-type]
+                return index
         return None
 
 
@@ -525,7 +532,12 @@ class Space:
                 continue
             series = frame[p.name]
             if isinstance(p, CategoricalParam):
-                codes, uniques = pd.factorize(series, use_na_sentinel=True)
+                if series.dtype == object:
+                    # Group by str(): pandas would merge 1, 1.0 and True into one value.
+                    keys = series.where(series.isna(), series.astype(str))
+                else:
+                    keys = series
+                codes, uniques = pd.factorize(keys, use_na_sentinel=True)
                 lookup = np.empty(len(uniques), dtype=np.int64)
                 for j, value in enumerate(uniques):
                     index = p.index_of(value)
@@ -536,7 +548,10 @@ class Space:
                         )
                     lookup[j] = index
                 codes = np.asarray(codes, dtype=np.int64)
-                columns.append(np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1))
+                if lookup.size == 0:  # every value missing
+                    columns.append(np.full(n, -1, dtype=np.int64))
+                else:
+                    columns.append(np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1))
             else:
                 if series.dtype == bool:
                     raise SpaceError(f"parameter {p.name!r}: expected numbers, got booleans")
