@@ -1,0 +1,309 @@
+"""Queries over the library's Parquet files through DuckDB, returning Arrow / numpy.
+
+Every query reads ``read_parquet([...files], union_by_name=true)`` over the committed part
+files, so it sees a consistent set of whole batches while other processes append. When a
+compaction removes a listed file mid-query the file list is taken again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from library._duck import connect, query_arrow
+from library.exceptions import CorruptFileError, EmptyLibraryError, LibraryError, UnknownTaskError
+from library.schema import PARAM_PREFIX, TASKS_SCHEMA, TrialStatus
+from library.store import Library
+
+__all__ = [
+    "TaskEvaluations",
+    "trials_of_task",
+    "best_k_per_task",
+    "task_fingerprints",
+    "trial_counts",
+    "task_evaluations",
+    "sql",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskEvaluations:
+    """Evaluations of one source task, shaped like syne-tune's transfer container.
+
+    Attributes:
+        task_id: the task.
+        configs: ``n x d`` DataFrame, one column per parameter name (no prefix),
+            NaN/None when inactive.
+        objective: ``(n,)`` float64 raw objective values.
+        objective_name: metric name of the objective.
+        direction: ``"maximize"`` or ``"minimize"``.
+        fidelity: ``(n,)`` fidelity of each row, or ``None`` when the task has none.
+        fingerprint: fingerprint name -> value, or ``None``.
+    """
+
+    task_id: str
+    configs: pd.DataFrame
+    objective: np.ndarray
+    objective_name: str
+    direction: str
+    fidelity: np.ndarray | None
+    fingerprint: dict[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        n_rows = len(self.configs)
+        if self.objective.shape != (n_rows,):
+            raise LibraryError(
+                f"task {self.task_id}: objective has shape {self.objective.shape}, "
+                f"expected ({n_rows},)"
+            )
+        if self.fidelity is not None and self.fidelity.shape != (n_rows,):
+            raise LibraryError(f"task {self.task_id}: fidelity shape differs from configs")
+        if self.direction not in ("maximize", "minimize"):
+            raise LibraryError(f"task {self.task_id}: direction {self.direction!r} is invalid")
+
+
+def _quote(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _source(files: list[Path]) -> str:
+    listed = ", ".join(_quote(path) for path in files)
+    return f"read_parquet([{listed}], union_by_name=true)"
+
+
+def sql(library: Library, query: str, *, table: str = "trials") -> pa.Table:
+    """Run ``query`` where ``{source}`` stands for the files of ``table``.
+
+    Args:
+        library: the library.
+        query: DuckDB SQL containing ``{source}`` (and ``{tasks}`` for the tasks files).
+        table: which table ``{source}`` reads.
+
+    Returns:
+        The result as an Arrow table; an empty table with no columns when ``table`` has
+        no files yet.
+
+    Raises:
+        CorruptFileError: a part file cannot be read.
+    """
+    import duckdb
+
+    for _attempt in range(5):
+        files = library.files(table)
+        task_files = library.files("tasks")
+        if not files:
+            return pa.table({})
+        text = query.replace("{source}", _source(files))
+        if "{tasks}" in text:
+            if not task_files:
+                tasks_source = "(SELECT * FROM empty_tasks)"
+            else:
+                tasks_source = _source(task_files)
+            text = text.replace("{tasks}", tasks_source)
+        connection = connect({"empty_tasks": TASKS_SCHEMA.empty_table()})
+        try:
+            return query_arrow(connection, text)
+        except duckdb.IOException as error:
+            if any(not path.exists() for path in files + task_files):
+                continue  # a compaction replaced files under us: list again
+            raise CorruptFileError(
+                f"cannot read library files in {library.root}: {error}"
+            ) from error
+        except duckdb.InvalidInputException as error:
+            raise CorruptFileError(
+                f"cannot read library files in {library.root}: {error}; "
+                "run `recommend library validate`"
+            ) from error
+        finally:
+            connection.close()
+    raise LibraryError(f"files of {library.root} kept vanishing while querying")
+
+
+def trials_of_task(library: Library, task_id: str, *, status: str | None = "ok") -> pa.Table:
+    """All trials of one task (by default only ``ok`` ones).
+
+    Raises:
+        UnknownTaskError: the library holds no trial of ``task_id``.
+    """
+    escaped = task_id.replace("'", "''")
+    condition = f"task_id = '{escaped}'"
+    if status is not None:
+        condition += f" AND status = '{TrialStatus(status).value}'"
+    files = library.files("trials")
+    if not files:
+        raise UnknownTaskError(f"task {task_id!r} not in {library.root} (the library is empty)")
+    result = sql(library, f"SELECT * FROM {{source}} WHERE {condition}")
+    if result.num_rows == 0 and task_id not in library.task_ids():
+        raise UnknownTaskError(
+            f"task {task_id!r} not in {library.root}; see `recommend library stats`"
+        )
+    return result
+
+
+def best_k_per_task(library: Library, k: int = 10, *, full_fidelity: bool = True) -> pa.Table:
+    """The ``k`` best ``ok`` trials of every task (by each trial's own direction).
+
+    Args:
+        library: the library.
+        k: trials per task.
+        full_fidelity: only rows at the task's highest fidelity (rows without a
+            fidelity always count).
+
+    Returns:
+        Columns ``task_id, trial_id, objective_value, direction, fidelity, params_json,
+        rank`` (1 = best), ordered by task then rank.
+    """
+    if k < 1:
+        raise LibraryError(f"k must be >= 1, got {k}")
+    query = f"""
+        WITH ok AS (
+            SELECT task_id, trial_id, objective_value, direction, fidelity, params_json,
+                   max(fidelity) OVER (PARTITION BY task_id) AS top_fidelity
+            FROM {{source}} WHERE status = 'ok' AND objective_value IS NOT NULL
+        ), kept AS (
+            SELECT * FROM ok
+            WHERE {"fidelity IS NULL OR fidelity = top_fidelity" if full_fidelity else "true"}
+        )
+        SELECT task_id, trial_id, objective_value, direction, fidelity, params_json,
+               row_number() OVER (
+                   PARTITION BY task_id
+                   ORDER BY CASE WHEN direction = 'minimize' THEN objective_value
+                                 ELSE -objective_value END, trial_id) AS rank
+        FROM kept
+        QUALIFY rank <= {int(k)}
+        ORDER BY task_id, rank
+    """
+    return sql(library, query)
+
+
+def task_fingerprints(library: Library) -> pa.Table:
+    """``task_id, fingerprint_names, fingerprint_values, featurizer_version`` of every task
+    that has a fingerprint."""
+    return sql(
+        library,
+        "SELECT task_id, fingerprint_names, fingerprint_values, featurizer_version "
+        "FROM {source} WHERE fingerprint_values IS NOT NULL ORDER BY task_id",
+        table="tasks",
+    )
+
+
+def trial_counts(library: Library) -> dict[str, Any]:
+    """Counts of tasks and trials, by status and by source, plus files and bytes.
+
+    Returns:
+        ``{"path", "n_tasks", "n_trials", "by_status", "by_source", "files", "bytes"}``.
+    """
+    trial_files, task_files = library.files("trials"), library.files("tasks")
+    n_tasks = 0
+    if task_files:
+        n_tasks = sql(library, "SELECT count(DISTINCT task_id) AS n FROM {source}", table="tasks")[
+            "n"
+        ][0].as_py()
+    by_status: dict[str, int] = {}
+    by_source: dict[str, int] = {}
+    if trial_files:
+        grouped = sql(
+            library,
+            "SELECT status, source, count(*) AS n FROM {source} GROUP BY ALL ORDER BY ALL",
+        ).to_pylist()
+        for row in grouped:
+            status = row["status"] or "unknown"
+            source = row["source"] or "unknown"
+            by_status[status] = by_status.get(status, 0) + row["n"]
+            by_source[source] = by_source.get(source, 0) + row["n"]
+    size = 0
+    for path in trial_files + task_files:
+        try:
+            size += path.stat().st_size
+        except FileNotFoundError:
+            continue
+    return {
+        "path": str(library.root),
+        "n_tasks": int(n_tasks),
+        "n_trials": int(sum(by_status.values())),
+        "by_status": by_status,
+        "by_source": by_source,
+        "files": {"tasks": len(task_files), "trials": len(trial_files)},
+        "bytes": int(size),
+    }
+
+
+def task_evaluations(
+    library: Library, *, task_ids: Sequence[str] | None = None, fidelity: str | float | None = "max"
+) -> dict[str, TaskEvaluations]:
+    """Evaluations of each task, ready for transfer learning.
+
+    Args:
+        library: the library.
+        task_ids: tasks to return (default: every task with trials).
+        fidelity: ``"max"`` keeps each task's rows at its highest fidelity, a number keeps
+            rows at that fidelity, ``None`` keeps all rows.
+
+    Returns:
+        task_id -> `TaskEvaluations`, only ``ok`` trials with an objective, rows ordered by
+        ``trial_id`` (deterministic).
+
+    Raises:
+        EmptyLibraryError: the library holds no trials.
+        UnknownTaskError: a requested task is not in the library.
+    """
+    if not library.files("trials"):
+        raise EmptyLibraryError(f"no trials in {library.root}; ingest some first")
+    where = ["status = 'ok'", "objective_value IS NOT NULL"]
+    if task_ids is not None:
+        wanted = sorted(set(task_ids))
+        known = set(library.task_ids())
+        missing = [task for task in wanted if task not in known]
+        if missing:
+            raise UnknownTaskError(
+                f"unknown task(s) {missing[:5]} in {library.root}; see `recommend library stats`"
+            )
+        listed = ", ".join("'" + task.replace("'", "''") + "'" for task in wanted)
+        where.append(f"task_id IN ({listed})" if wanted else "false")
+    if fidelity == "max":
+        where.append("(fidelity IS NULL OR fidelity = top_fidelity)")
+    elif fidelity is not None:
+        where.append(f"fidelity = {float(fidelity)!r}")
+    query = f"""
+        SELECT * EXCLUDE (top_fidelity) FROM (
+            SELECT *, max(fidelity) OVER (PARTITION BY task_id) AS top_fidelity
+            FROM {{source}} WHERE status = 'ok'
+        ) WHERE {" AND ".join(where)}
+        ORDER BY task_id, trial_id
+    """
+    trials = sql(library, query)
+    fingerprints = {
+        row["task_id"]: dict(zip(row["fingerprint_names"], row["fingerprint_values"], strict=True))
+        for row in task_fingerprints(library).to_pylist()
+    }
+    spaces = library.task_spaces()
+    result: dict[str, TaskEvaluations] = {}
+    if trials.num_rows == 0:
+        return result
+    frame_all = trials.to_pandas()
+    for task, frame in frame_all.groupby("task_id", sort=True):
+        declared = [p["name"] for p in spaces.get(str(task), {}).get("parameters", [])]
+        columns = [c for c in frame.columns if c.startswith(PARAM_PREFIX)]
+        if declared:
+            columns = [PARAM_PREFIX + name for name in declared if PARAM_PREFIX + name in frame]
+        else:
+            columns = [c for c in columns if frame[c].notna().any()]
+        configs = frame[columns].rename(columns=lambda c: c[len(PARAM_PREFIX) :])
+        configs = configs.reset_index(drop=True)
+        fidelity_values = frame["fidelity"].to_numpy(dtype=np.float64)
+        result[str(task)] = TaskEvaluations(
+            task_id=str(task),
+            configs=configs,
+            objective=frame["objective_value"].to_numpy(dtype=np.float64),
+            objective_name=str(frame["objective_name"].iloc[0]),
+            direction=str(frame["direction"].iloc[0]),
+            fidelity=None if np.isnan(fidelity_values).all() else fidelity_values,
+            fingerprint=fingerprints.get(str(task)),
+        )
+    return result
