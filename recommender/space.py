@@ -433,7 +433,13 @@ class Space:
                     )
                 params.append(IntParam(name, int(dist.low), int(dist.high), dist.log))
             elif isinstance(dist, CategoricalDistribution):
-                params.append(CategoricalParam(name, tuple(dist.choices)))
+                if any(choice is None for choice in dist.choices):
+                    raise SpaceError(
+                        f"optuna parameter {name!r}: a None choice is not supported (None "
+                        "means 'inactive' here); use a string such as 'none'"
+                    )
+                choices = tuple(choice for choice in dist.choices if choice is not None)
+                params.append(CategoricalParam(name, choices))
             else:
                 raise SpaceError(
                     f"optuna parameter {name!r}: unsupported distribution "

@@ -117,7 +117,7 @@ def assert_same_config(space: Space, got: dict[str, Any], want: dict[str, Any]) 
 
 
 # ---------------------------------------------------------------- round trips
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(data=st.data())
 def test_encode_decode_round_trip_flat_spaces(data: st.DataObject) -> None:
     space = data.draw(flat_spaces())
@@ -447,6 +447,8 @@ def test_from_optuna() -> None:
     assert space.dim == 4
     with pytest.raises(SpaceError, match="step=2"):
         Space.from_optuna({"n": distributions.IntDistribution(0, 10, step=2)})
+    with pytest.raises(SpaceError, match="None choice"):
+        Space.from_optuna({"c": distributions.CategoricalDistribution(["a", None])})
     with pytest.raises(SpaceError, match="step=0.5"):
         Space.from_optuna({"x": distributions.FloatDistribution(0, 10, step=0.5)})
 
