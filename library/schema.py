@@ -169,9 +169,10 @@ def params_json_column(params: pa.Table) -> pa.Array:
     pieces = []
     for name in names:
         text = _value_text(params.column(name))
-        pieces.append(pc.binary_join_element_wise(json.dumps(name), text, ":"))
-    body = pc.binary_join_element_wise(*pieces, ",", null_handling="skip")
-    body = pc.if_else(pc.is_null(body), "", body)
+        piece = pc.binary_join_element_wise("," + json.dumps(name), text, ":")
+        pieces.append(pc.fill_null(piece, ""))  # inactive: left out
+    joined = pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]
+    body = pc.utf8_slice_codeunits(joined, start=1)  # drop the leading comma
     return pc.binary_join_element_wise("{", body, "}", "")
 
 
