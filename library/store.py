@@ -203,7 +203,7 @@ class Library:
         if not (root / "trials").is_dir() or not (root / "tasks").is_dir():
             if not create:
                 raise LibraryError(
-                    f"no library at {root}; create it with `recommend library init {root}`"
+                    f"no library at {root}; create it with `recommend library init --library {root}`"
                 )
             try:
                 for sub in ("tasks", "trials"):

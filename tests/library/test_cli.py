@@ -1,0 +1,127 @@
+"""`recommend library ...` through click's CliRunner and one real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from recommender.cli import cli
+from tests.library.conftest import tree_digest
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    runner = CliRunner()
+    result = runner.invoke(cli, ["library", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_init_ingest_stats_validate_compact_export(tmp_path: Path, synthetic_dir: Path) -> None:
+    lib = str(tmp_path / "lib")
+    assert _run("init", "--library", lib, "--json")[0] == 0
+    code, out, _ = _run("ingest", str(synthetic_dir), "--library", lib, "--json")
+    assert code == 0 and json.loads(out)["n_written"] == 720
+    code, out, _ = _run("stats", "--library", lib, "--json")
+    stats = json.loads(out)
+    assert code == 0 and stats["n_tasks"] == 6 and stats["n_trials"] == 720
+    code, out, _ = _run("stats", "--library", lib)
+    assert code == 0 and "720" in out
+    assert _run("validate", "--library", lib)[0] == 0
+    code, out, _ = _run("compact", "--library", lib, "--json")
+    assert code == 0 and {row["table"] for row in json.loads(out)} == {"tasks", "trials"}
+    exported = tmp_path / "out.csv"
+    code, out, _ = _run(
+        "export", str(exported), "--library", lib, "--task", "synthetic/task_1", "--json"
+    )
+    assert code == 0 and json.loads(out)["n_rows"] == 120
+    assert len(exported.read_text().splitlines()) == 121
+
+
+def test_validate_exit_code_3(tmp_path: Path, synthetic_dir: Path) -> None:
+    lib = tmp_path / "lib"
+    _run("ingest", str(synthetic_dir), "--library", str(lib))
+    victim = sorted((lib / "trials").glob("*.parquet"))[0]
+    shutil.copy(victim, lib / "trials" / "part-copy.parquet")
+    code, out, _ = _run("validate", "--library", str(lib), "--json")
+    assert code == 3
+    assert {p["kind"] for p in json.loads(out)["problems"]} == {"duplicate_trial_id"}
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["stats"], "LibraryError"),
+        (["ingest", "{bad_bench}"], "BenchmarkFormatError"),
+        (["ingest", "{csv}", "--objective", "acc", "--direction", "maximize"], "UnknownTaskError"),
+        (["ingest", "{csv}", "--objective", "nope", "--direction", "maximize"], "SchemaError"),
+        (
+            ["ingest", "{empty}", "--objective", "acc", "--direction", "maximize"],
+            "CorruptFileError",
+        ),
+        (["stats", "CORRUPT"], "CorruptFileError"),
+    ],
+)
+def test_errors_are_one_line_and_leave_files_identical(
+    tmp_path: Path, synthetic_dir: Path, args: list[str], needle: str
+) -> None:
+    lib = tmp_path / "lib"
+    if args != ["stats"]:
+        assert _run("ingest", str(synthetic_dir), "--library", str(lib))[0] == 0
+    bad_bench = tmp_path / "bad"
+    shutil.copytree(synthetic_dir, bad_bench)
+    (bad_bench / "space.json").write_text("{}")
+    csv = tmp_path / "runs.csv"
+    csv.write_text("task_id,param_lr,acc\nghost,0.1,0.5\n")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    if "CORRUPT" in args:
+        args = ["stats"]
+        part = sorted((lib / "trials").glob("*.parquet"))[0]
+        part.write_bytes(part.read_bytes()[:200])
+    before = tree_digest(lib) if lib.exists() else {}
+    filled = [a.format(bad_bench=bad_bench, csv=csv, empty=empty) for a in args]
+    code, out, err = _run(*filled, "--library", str(lib))
+    assert code == 1
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and needle in lines[0], err
+    assert (tree_digest(lib) if lib.exists() else {}) == before
+
+
+def test_help_mentions_exit_codes() -> None:
+    code, out, _ = _run("--help")
+    assert code == 0 and "3 validation problems" in " ".join(out.split())
+    for command in ("init", "ingest", "stats", "validate", "compact", "export"):
+        code, out, _ = _run(command, "--help")
+        assert code == 0 and "--library" in out and "--json" in out
+
+
+def test_recommend_entry_point_subprocess(tmp_path: Path, synthetic_dir: Path) -> None:
+    executable = Path(sys.executable).parent / "recommend"
+    command = (
+        [str(executable)] if executable.exists() else [sys.executable, "-m", "recommender.cli"]
+    )
+    env = {**os.environ, "HPWS_LIBRARY": str(tmp_path / "lib")}
+    done = subprocess.run(
+        [*command, "library", "ingest", str(synthetic_dir), "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["n_written"] == 720
+    failed = subprocess.run(
+        [*command, "library", "ingest", str(tmp_path / "missing.csv")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert failed.returncode != 0
+    assert len(failed.stderr.strip().splitlines()) == 1
