@@ -1,5 +1,11 @@
 """Fingerprints of datasets, models and scale, and the similarity between tasks."""
 
+from featurizers.builtin import (
+    BuiltinDataset,
+    builtin_task_records,
+    featurize_builtin_datasets,
+    iter_builtin_datasets,
+)
 from featurizers.dataset import TASK_KINDS, dataset_feature_names, featurize_dataset
 from featurizers.fingerprint import FEATURIZER_VERSION, FINGERPRINT_KINDS, Fingerprint
 from featurizers.model import (
@@ -12,6 +18,10 @@ from featurizers.model import (
 from featurizers.similarity import TaskSimilarity
 
 __all__ = [
+    "BuiltinDataset",
+    "builtin_task_records",
+    "featurize_builtin_datasets",
+    "iter_builtin_datasets",
     "FEATURIZER_VERSION",
     "FINGERPRINT_KINDS",
     "Fingerprint",
