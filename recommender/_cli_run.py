@@ -1,0 +1,192 @@
+"""``recommend run``: tune a model on a dataset with guardrails, multi-fidelity and resume."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import click
+
+from library.exceptions import CLIUsageError
+
+__all__ = ["run_command"]
+
+
+@click.command("run")
+@click.option("--dataset", type=click.Path(dir_okay=False), help="CSV or Parquet file.")
+@click.option("--target", help="Target column of the dataset.")
+@click.option(
+    "--model",
+    type=click.Choice(["hgb", "rf", "logreg", "svm", "mlp"]),
+    help="Model family (mlp = torch MLP; the others are scikit-learn on CPU).",
+)
+@click.option("--budget", type=click.IntRange(min=1), help="Maximum trials (any fidelity).")
+@click.option("--time-budget", "time_budget", type=float, help="Maximum run seconds.")
+@click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+    help="MLP device; `cuda` without a GPU is an error (use `auto` to fall back to CPU).",
+)
+@click.option("--metric", help="scikit-learn scorer name (default accuracy / neg RMSE).")
+@click.option(
+    "--cv",
+    "cv_folds",
+    type=int,
+    default=3,
+    show_default=True,
+    help="CV folds; 0 = one holdout split.",
+)
+@click.option(
+    "--fidelity",
+    type=click.Choice(["none", "sh", "hyperband"]),
+    default="none",
+    show_default=True,
+    help="Multi-fidelity over epochs (mlp) or train fraction.",
+)
+@click.option("--eta", type=int, default=3, show_default=True, help="Halving factor.")
+@click.option("--max-epochs", type=int, default=50, show_default=True, help="MLP epochs.")
+@click.option("--mup", is_flag=True, help="muP parameterisation for the MLP.")
+@click.option(
+    "--max-deviation",
+    type=float,
+    help="Cap each parameter's distance from the default (unit scale, 0..1).",
+)
+@click.option(
+    "--trial-time-limit",
+    "trial_time_limit",
+    type=float,
+    help="Seconds per trial; slower trials are killed and marked timeout.",
+)
+@click.option("--memory-limit-mb", type=int, help="Address-space limit per trial (MiB).")
+@click.option(
+    "--no-final-check",
+    is_flag=True,
+    help="Skip validating the best against the default on held-out data.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Run seed.")
+@click.option("--n-jobs", type=int, help="Threads per trial (default: cores available).")
+@click.option("--library", type=click.Path(file_okay=False), help="Record trials here.")
+@click.option(
+    "--runs-dir",
+    type=click.Path(file_okay=False),
+    help="Where run directories live (default <library>/runs or ./runs).",
+)
+@click.option("--resume", "resume", metavar="RUN_ID", help="Continue an interrupted run.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def run_command(
+    dataset: str | None,
+    target: str | None,
+    model: str | None,
+    budget: int | None,
+    time_budget: float | None,
+    device: str,
+    metric: str | None,
+    cv_folds: int,
+    fidelity: str,
+    eta: int,
+    max_epochs: int,
+    mup: bool,
+    max_deviation: float | None,
+    trial_time_limit: float | None,
+    memory_limit_mb: int | None,
+    no_final_check: bool,
+    seed: int,
+    n_jobs: int | None,
+    library: str | None,
+    runs_dir: str | None,
+    resume: str | None,
+    as_json: bool,
+) -> None:
+    """Train and evaluate proposed configurations until the budget is spent.
+
+    Every finished trial is appended (fsynced) to <runs-dir>/<RUN_ID>/journal.jsonl, so a
+    killed run continues with `recommend run --resume RUN_ID` without repeating trials.
+
+    Example: recommend run --dataset data.csv --target y --model hgb --budget 20
+    """
+    from recommender.runner.run import RunPreempted, run_search
+
+    if resume is None and (dataset is None or target is None or model is None or budget is None):
+        raise CLIUsageError(
+            "--dataset, --target, --model and --budget are required (or --resume RUN_ID)"
+        )
+    if not as_json:
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    progress, finish = _progress(as_json)
+    try:
+        result = run_search(
+            dataset=dataset,
+            target=target,
+            model=model,
+            budget=budget,
+            time_budget_s=time_budget,
+            device=device,
+            metric=metric,
+            cv_folds=cv_folds,
+            fidelity=fidelity,
+            eta=eta,
+            max_epochs=max_epochs,
+            seed=seed,
+            max_deviation=max_deviation,
+            trial_time_limit_s=trial_time_limit,
+            memory_limit_mb=memory_limit_mb,
+            validate_final=not no_final_check,
+            mup=mup,
+            n_jobs=n_jobs,
+            library=library,
+            runs_dir=runs_dir,
+            resume=resume,
+            progress=progress,
+        )
+    except RunPreempted:
+        finish()
+        raise
+    finish()
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        return
+    _render(result)
+
+
+def _progress(quiet: bool) -> tuple[Any, Any]:
+    if quiet:
+        return None, lambda: None
+    from rich.console import Console
+
+    console = Console(stderr=True)
+
+    def progress(record: Any, done: int, total: int) -> None:
+        value = "-" if record.value is None else f"{record.value:.5g}"
+        console.print(
+            f"[{done}/{total}] trial {record.key} fidelity={record.fidelity:g} "
+            f"{record.status} value={value} ({record.runtime_s:.1f} s)"
+        )
+
+    return progress, lambda: None
+
+
+def _render(result: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"run {result.run_id} ({result.metric}, greater is better)")
+    for column in ("trial", "fidelity", "status", "value", "seconds"):
+        table.add_column(column)
+    for trial in result.trials:
+        table.add_row(
+            trial.key,
+            f"{trial.fidelity:g}",
+            trial.status,
+            "-" if trial.value is None else f"{trial.value:.5g}",
+            f"{trial.runtime_s:.2f}",
+        )
+    console.print(table)
+    console.print(f"best (search): {result.best_config} value={result.best_value}")
+    if result.final is not None:
+        console.print(f"final check: {result.final.reason}")
+    console.print(f"recommended: {result.recommended_config}")
+    console.print(f"run directory: {result.run_dir} (stopped: {result.stopped_reason})")

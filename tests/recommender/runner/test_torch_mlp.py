@@ -1,0 +1,57 @@
+"""The torch MLP trainer: learning, divergence, early stopping, muP, devices."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from library.exceptions import RunnerError
+from recommender.runner import DivergenceError, MLPNet, TorchMLPEstimator, resolve_device
+
+
+@pytest.fixture(scope="module")
+def cancer() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_breast_cancer
+
+    features, target = load_breast_cancer(return_X_y=True)
+    return features.astype(np.float32), target
+
+
+def test_mlp_learns_breast_cancer(cancer: tuple[np.ndarray, np.ndarray]) -> None:
+    features, target = cancer
+    model = TorchMLPEstimator(width=32, epochs=15, device="cpu", seed=0)
+    model.fit(features[::2], target[::2])
+    assert model.score(features[1::2], target[1::2]) > 0.9
+    assert model.predict_proba(features[:5]).shape == (5, 2)
+
+
+def test_exploding_learning_rate_raises_divergence(cancer: tuple[np.ndarray, np.ndarray]) -> None:
+    features, target = cancer
+    model = TorchMLPEstimator(learning_rate=5.0, width=64, epochs=5, device="cpu", seed=0)
+    with pytest.raises(DivergenceError, match="training loss"):
+        model.fit(features, target)
+
+
+def test_early_stopping_stops_before_max_epochs(cancer: tuple[np.ndarray, np.ndarray]) -> None:
+    features, target = cancer
+    model = TorchMLPEstimator(learning_rate=0.05, width=32, epochs=200, patience=2, seed=0)
+    model.fit(features, target)
+    assert model.epochs_run_ < 200
+
+
+def test_mup_scales_hidden_learning_rate_and_zeroes_readout() -> None:
+    net = MLPNet(4, 3, width=256, depth=3, mup=True, base_width=64)
+    groups = net.param_groups(0.01, 0.0)
+    assert groups[0]["lr"] == pytest.approx(0.01)
+    assert groups[1]["lr"] == pytest.approx(0.01 * 64 / 256)
+    assert torch.count_nonzero(net.readout.weight) == 0
+    standard = MLPNet(4, 3, width=256, depth=3, mup=False)
+    assert all(group["lr"] == pytest.approx(0.01) for group in standard.param_groups(0.01, 0.0))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_cuda_without_gpu_is_a_clear_error() -> None:
+    with pytest.raises(RunnerError, match="no CUDA GPU is available.*--device auto"):
+        resolve_device("cuda")
+    assert resolve_device("auto").type == "cpu"

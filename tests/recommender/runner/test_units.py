@@ -1,0 +1,131 @@
+"""Fast unit tests of the runner's pure parts (no worker process)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from library.exceptions import RunnerError
+from recommender.runner import (
+    Budget,
+    FidelityMode,
+    ModelFamily,
+    RandomProposer,
+    Schedule,
+    TaskKind,
+    decide_final,
+    default_config,
+    default_space,
+    load_tabular,
+    project_to_deviation,
+)
+from recommender.runner.journal import RunJournal
+from recommender.runner.multifidelity import top_k
+from recommender.space import Space
+
+
+def test_missing_dataset_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(RunnerError, match="does not exist"):
+        load_tabular(tmp_path / "nope.csv", "y")
+
+
+def test_missing_target_column_names_the_columns(breast_cancer_csv: Path) -> None:
+    with pytest.raises(RunnerError, match="target column 'nope' missing.*mean radius"):
+        load_tabular(breast_cancer_csv, "nope")
+
+
+def test_task_kind_is_inferred(breast_cancer_csv: Path, diabetes_csv: Path) -> None:
+    classification = load_tabular(breast_cancer_csv, "label")
+    regression = load_tabular(diabetes_csv, "progression")
+    assert classification.kind is TaskKind.CLASSIFICATION and classification.n_classes == 2
+    assert regression.kind is TaskKind.REGRESSION
+    assert classification.features.dtype == np.float32
+
+
+@pytest.mark.parametrize("model", list(ModelFamily))
+def test_default_config_lies_in_default_space(model: ModelFamily) -> None:
+    space = Space.from_dict(default_space(model))
+    assert space.validate(default_config(model, n_features=30))
+
+
+def test_successive_halving_bracket_fits_budget_and_grows_fidelity() -> None:
+    schedule = Schedule(
+        FidelityMode.SUCCESSIVE_HALVING,
+        min_fidelity=1,
+        max_fidelity=27,
+        eta=3,
+        integer=True,
+        budget=100,
+    )
+    bracket = schedule.bracket(0)
+    assert [r.n_configs for r in bracket.rungs] == [27, 9, 3, 1]
+    assert [r.fidelity for r in bracket.rungs] == [1.0, 3.0, 9.0, 27.0]
+    small = Schedule(
+        FidelityMode.SUCCESSIVE_HALVING, min_fidelity=1 / 9, max_fidelity=1.0, eta=3, budget=5
+    ).bracket(0)
+    assert small.n_trials <= 5 and small.rungs[-1].fidelity == pytest.approx(1.0)
+
+
+def test_hyperband_cycles_brackets() -> None:
+    schedule = Schedule(
+        FidelityMode.HYPERBAND, min_fidelity=1, max_fidelity=9, eta=3, integer=True, budget=100
+    )
+    firsts = [schedule.bracket(i).rungs[0].fidelity for i in range(4)]
+    assert firsts == [1.0, 3.0, 9.0, 1.0]
+
+
+def test_top_k_ranks_failures_last() -> None:
+    assert top_k([0.5, None, 0.9, 0.7], 2) == [2, 3]
+    assert top_k([None, None], 1) == []
+
+
+def test_projection_caps_distance_from_default() -> None:
+    space = default_space(ModelFamily.HGB)
+    default = default_config(ModelFamily.HGB, n_features=5)
+    far = dict(default, learning_rate=0.5, max_leaf_nodes=4)
+    projected, changed = project_to_deviation(far, default, space, max_deviation=0.1)
+    assert changed
+    # learning rate on log scale [0.01, 0.5]: 0.1 -> unit 0.589; cap 0.689 -> ~0.149
+    assert 0.1 < projected["learning_rate"] < 0.16
+    assert isinstance(projected["max_leaf_nodes"], int) and projected["max_leaf_nodes"] > 4
+    same, unchanged = project_to_deviation(default, default, space, max_deviation=0.0)
+    assert same == default and not unchanged
+
+
+def test_final_decision_rolls_back_when_worse() -> None:
+    worse = decide_final({"a": 2}, 0.80, {"a": 1}, 0.90)
+    assert worse.rolled_back and worse.chosen == {"a": 1}
+    better = decide_final({"a": 2}, 0.95, {"a": 1}, 0.90)
+    assert not better.rolled_back and better.chosen == {"a": 2}
+    failed = decide_final({"a": 2}, None, {"a": 1}, 0.90)
+    assert failed.rolled_back
+
+
+def test_budget_caps_trials_and_time() -> None:
+    budget = Budget(3, 10.0)
+    assert not budget.exhausted(2, 5.0)
+    assert budget.exhausted(3, 0.0) and budget.exhausted(0, 10.0)
+    with pytest.raises(RunnerError):
+        Budget(0)
+
+
+def test_random_proposer_is_deterministic_and_fast_forwards() -> None:
+    space = Space.from_dict(default_space(ModelFamily.SVM))
+    first = RandomProposer(space, seed=7).suggest(4)
+    resumed = RandomProposer(space, seed=7)
+    resumed.fast_forward(2)
+    assert resumed.suggest(2) == first[2:]
+    assert len({json.dumps(c, sort_keys=True) for c in first}) == 4
+
+
+def test_journal_drops_a_torn_last_line(tmp_path: Path) -> None:
+    journal = RunJournal(tmp_path / "journal.jsonl")
+    journal.append({"type": "trial", "key": "a"})
+    with open(journal.path, "a", encoding="utf-8") as handle:
+        handle.write('{"type": "trial", "ke')  # a crash mid-write
+    assert [r["key"] for r in journal.load()] == ["a"]
+    journal.append({"type": "trial", "key": "b"})
+    assert [r["key"] for r in journal.load()] == ["a", "b"]
