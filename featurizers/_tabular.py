@@ -12,7 +12,7 @@ Handling of awkward input, as documented in `featurize_dataset`:
 * text columns (strings with more than 50 distinct values covering more than half of the
   non-missing rows) are dropped and counted in ``text_share``;
 * other non-numeric columns are categorical: codes sorted by category value, -1 for missing;
-* booleans are numeric 0/1.
+* booleans are numeric 0/1; datetimes and durations are numeric (nanoseconds).
 """
 
 from __future__ import annotations
@@ -169,6 +169,10 @@ def split_columns(features: Any, target: np.ndarray, keep: np.ndarray | None) ->
             numeric_columns.append(column.to_numpy(dtype=np.float64))
         elif kind in "iuf" and not isinstance(column.dtype, pd.CategoricalDtype):
             numeric_columns.append(column.to_numpy(dtype=np.float64, na_value=np.nan))
+        elif kind in "mM":  # datetimes and durations: numeric (ns), NaT -> NaN
+            numbers = column.to_numpy().view(np.int64).astype(np.float64)
+            numbers[column.isna().to_numpy()] = np.nan
+            numeric_columns.append(numbers)
         elif str(column.dtype) == "boolean":
             numeric_columns.append(column.astype("Float64").to_numpy(np.float64, na_value=np.nan))
         else:

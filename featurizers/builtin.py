@@ -175,7 +175,7 @@ def featurize_builtin_datasets(
             fingerprints[dataset.name] = featurize_dataset(
                 dataset.features,
                 y=dataset.target,
-                task=dataset.task,  # type: ignore[arg-type]
+                task=dataset.task,
                 max_rows=max_rows,
                 landmark_rows=landmark_rows,
                 seed=seed,

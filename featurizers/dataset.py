@@ -53,7 +53,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
@@ -149,7 +149,7 @@ _LANDMARK_REGRESSION = (
 )
 
 
-def dataset_feature_names(task: Literal["classification", "regression"]) -> tuple[str, ...]:
+def dataset_feature_names(task: str) -> tuple[str, ...]:
     """The fixed feature names of a dataset fingerprint for one task kind.
 
     Args:
@@ -173,7 +173,7 @@ def featurize_dataset(
     *,
     target: str | None = None,
     y: Any = None,
-    task: Literal["classification", "regression"] | None = None,
+    task: str | None = None,
     max_rows: int = 10_000,
     landmark_rows: int = 2_000,
     seed: int = 0,

@@ -69,7 +69,7 @@ def featurize_command(
             y=y,
             task=task or builtin_task,
             max_rows=max_rows,
-            seed=seed,  # type: ignore[arg-type]
+            seed=seed,
         )
     else:
         if target is None:
@@ -81,7 +81,7 @@ def featurize_command(
             target=target,
             task=task,
             max_rows=max_rows,
-            seed=seed,  # type: ignore[arg-type]
+            seed=seed,
         )
     if as_json:
         click.echo(json.dumps({"dataset": dataset, **fingerprint.to_dict()}, indent=2))

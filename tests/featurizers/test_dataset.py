@@ -271,4 +271,19 @@ def test_bad_files_and_types(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(FeaturizeError, match="cannot featurize"):
         featurize_dataset({"a": [1, 2]}, target="a")
     with pytest.raises(FeaturizeError, match="task must be one of"):
-        featurize_dataset(np.ones((5, 2)), y=np.arange(5), task="ranking")  # type: ignore[arg-type]
+        featurize_dataset(np.ones((5, 2)), y=np.arange(5), task="ranking")
+
+
+def test_datetime_columns_are_numeric() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "when": pd.date_range("2020-01-01", periods=200, freq="h"),
+            "a": rng.normal(size=200),
+            "y": rng.integers(0, 2, 200),
+        }
+    )
+    frame.loc[3, "when"] = pd.NaT
+    s = featurize_dataset(frame, target="y").as_series()
+    assert s["numeric_share"] == 1.0 and s["text_share"] == 0.0
+    assert s["missing_share"] == pytest.approx(1 / 400)
