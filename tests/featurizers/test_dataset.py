@@ -287,3 +287,15 @@ def test_datetime_columns_are_numeric() -> None:
     s = featurize_dataset(frame, target="y").as_series()
     assert s["numeric_share"] == 1.0 and s["text_share"] == 0.0
     assert s["missing_share"] == pytest.approx(1 / 400)
+
+
+def test_mixed_frame_invariant_to_row_and_column_order() -> None:
+    frame = _mixed_frame(400, seed=4)
+    rng = np.random.default_rng(9)
+    shuffled = frame.iloc[rng.permutation(len(frame))][
+        ["label", "count", "color", "b", "flag", "a"]
+    ]
+    shuffled = shuffled.assign(label=shuffled["label"].map({"yes": "Y", "no": "N"}))
+    a = featurize_dataset(frame, target="label", landmark_rows=100)
+    b = featurize_dataset(shuffled, target="label", landmark_rows=100)
+    np.testing.assert_array_equal(a.values, b.values)
