@@ -277,10 +277,15 @@ def similarity_quality(
     out["learned_in_sample_spearman"] = round(
         _spearman(-in_sample.distance_matrix()[iu], similarity[iu]), 4
     )
-    top_weights = np.argsort(in_sample.weights_)[::-1][:8]
+    stacked = np.vstack([fingerprints[n].values for n in names])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        varies = np.nan_to_num(np.nanstd(stacked, axis=0)) > 0  # constant features carry no weight
+    ranked = [k for k in np.argsort(in_sample.weights_)[::-1] if varies[k]]
     out["top_learned_features"] = {
-        in_sample.feature_names_[k]: round(float(in_sample.weights_[k]), 3) for k in top_weights
+        in_sample.feature_names_[k]: round(float(in_sample.weights_[k]), 3) for k in ranked[:8]
     }
+    out["n_features_constant_across_library"] = int((~varies).sum())
     return out
 
 
