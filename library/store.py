@@ -77,6 +77,8 @@ ENV_VAR = "HPWS_LIBRARY"
 _LOG = logging.getLogger(__name__)
 _PART_GLOB = "part-*.parquet"
 _COMPACTED_FROM = b"hpws.compacted_from"
+# a listed file may vanish when a compaction replaces it; the merged file is then listed
+_VANISH_RETRIES = 100
 
 Progress = Callable[[str, int, int], None]
 
@@ -238,7 +240,7 @@ class Library:
     # ------------------------------------------------------------------ reading
     def _read_all(self, table: str, columns: list[str] | None = None) -> pa.Table:
         schema = TASKS_SCHEMA if table == "tasks" else TRIALS_BASE_SCHEMA
-        for _attempt in range(5):
+        for _attempt in range(_VANISH_RETRIES):
             parts = []
             try:
                 for path in self.files(table):
@@ -430,7 +432,7 @@ class Library:
     def _check_against_library(self, table: pa.Table) -> None:
         """Parameter/metric columns must keep the type the library already uses."""
         known: dict[str, pa.DataType] = {}
-        for _attempt in range(5):
+        for _attempt in range(_VANISH_RETRIES):
             try:
                 for path in self.files("trials"):
                     for field in _read_schema(path):
@@ -568,13 +570,15 @@ class Library:
 
 # ---------------------------------------------------------------------- normalisation
 def _first_per_id(table: pa.Table, key: str = "trial_id") -> pa.Table:
-    """Keep the first row of each ``key`` value."""
+    """Keep the first row of each ``key`` value (hash based; no sort when all are unique)."""
     if table.num_rows == 0:
         return table
-    _, first = np.unique(table[key].to_numpy(zero_copy_only=False), return_index=True)
-    if len(first) == table.num_rows:
+    keys = table[key]
+    if len(pc.unique(keys)) == table.num_rows:
         return table
-    return table.take(pa.array(np.sort(first)))
+    numbered = pa.table({"key": keys, "row": pa.array(np.arange(table.num_rows))})
+    first = numbered.group_by("key", use_threads=False).aggregate([("row", "min")])
+    return table.take(pa.array(np.sort(first["row_min"].to_numpy())))
 
 
 def _ordered_columns(schema: pa.Schema, table_name: str) -> list[str]:
@@ -630,7 +634,9 @@ def _normalize_param(column: pa.ChunkedArray, name: str) -> pa.ChunkedArray:
 
 
 def _constant(value: Any, n_rows: int, kind: pa.DataType) -> pa.Array:
-    return pa.array([value] * n_rows, kind) if value is not None else pa.nulls(n_rows, kind)
+    if value is None:
+        return pa.nulls(n_rows, kind)
+    return pa.repeat(pa.scalar(value, kind), n_rows)
 
 
 def _normalize_trials(table: pa.Table, defaults: Mapping[str, Any]) -> pa.Table:
