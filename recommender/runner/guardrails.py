@@ -200,6 +200,19 @@ def _warm_up_torch(device: str) -> None:
     )
 
 
+def _warm_up_sklearn(init: dict[str, Any]) -> None:
+    """Import what a trial needs now, so the first trial is not charged for imports."""
+    from sklearn.metrics import get_scorer
+    from sklearn.model_selection import train_test_split  # noqa: F401
+    from threadpoolctl import threadpool_limits  # noqa: F401
+
+    from recommender.runner.models import build_estimator, default_config
+
+    get_scorer(init["settings"].metric)
+    config = default_config(init["model"], n_features=int(init["features"].shape[1]))
+    build_estimator(init["model"], config, kind=init["task_kind"], n_jobs=1, seed=0)
+
+
 def _worker_main(conn: Connection, init: dict[str, Any]) -> None:
     """Entry point of the worker process: serve trials until told to stop."""
     from recommender.runner.models import ModelFamily
@@ -210,6 +223,7 @@ def _worker_main(conn: Connection, init: dict[str, Any]) -> None:
 
         torch.set_num_threads(int(init["settings"].n_jobs))
         _warm_up_torch(init["resolved_device"])
+    _warm_up_sklearn(init)
     _apply_memory_limit(init.get("memory_limit_mb"), init["settings"].device)
     environment = capture_environment()
     hardware = capture_hardware(init["resolved_device"])

@@ -78,3 +78,22 @@ def test_kill_9_then_resume_repeats_nothing_and_respects_budget(
 
     again = run_search(resume=run_dir.name, runs_dir=runs_dir)
     assert len(again.trials) == 8 and len(_journal_trials(run_dir)) == 8
+
+
+def test_sigterm_stops_cleanly_and_the_run_resumes(breast_cancer_csv: Path, tmp_path: Path) -> None:
+    from recommender.runner import RunPreempted
+
+    runs_dir = tmp_path / "runs"
+
+    def terminate_after_first(record: Any, done: int, total: int) -> None:
+        if done == 1:
+            os.kill(os.getpid(), signal.SIGTERM)  # as a scheduler preempting the job would
+
+    options = dict(dataset=breast_cancer_csv, target="label", model="logreg", cv_folds=2)
+    with pytest.raises(RunPreempted, match="--resume") as preempted:
+        run_search(**options, budget=3, n_jobs=1, runs_dir=runs_dir, progress=terminate_after_first)
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # handler restored
+    run_id = preempted.value.run_id
+    assert len(_journal_trials(runs_dir / run_id)) == 1
+    result = run_search(resume=run_id, runs_dir=runs_dir, **options)
+    assert [t.key for t in result.trials] == ["0:0:0", "1:0:0", "2:0:0"]

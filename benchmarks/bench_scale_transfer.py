@@ -1,0 +1,89 @@
+"""Benchmark: learning-rate transfer from widths 64-256 to 1024 (SP vs muP vs surrogates).
+
+CPU only, one thread (``OMP_NUM_THREADS=1``). Writes
+``benchmarks/results/scale_transfer.json`` with the commit, seed and hardware. Run::
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_scale_transfer.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the experiment and write the JSON table."""
+    import torch
+
+    from recommender.runner.provenance import capture_environment, capture_hardware
+    from recommender.runner.scale import ScaleTransferConfig, run_scale_transfer
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--targets", type=int, nargs="+", default=[1024])
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--out", type=Path, default=RESULTS / "scale_transfer.json")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    config = ScaleTransferConfig(
+        target_widths=tuple(args.targets), epochs=args.epochs, seeds=tuple(args.seeds)
+    )
+    started = time.perf_counter()
+
+    def progress(row: dict) -> None:
+        print(
+            f"width={row['width']:5d} mup={row['mup']!s:5} log2_lr={row['log2_lr']:6.1f} "
+            f"seed={row['seed']} val_loss={row['val_loss']:.4f} ({row['seconds']:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    output = run_scale_transfer(config, progress=progress)
+    output["meta"] = {
+        "commit": _commit(),
+        "seeds": list(args.seeds),
+        "wall_seconds": time.perf_counter() - started,
+        "hardware": capture_hardware("cpu"),
+        "environment": capture_environment(),
+        "torch_threads": torch.get_num_threads(),
+        "gpu": "none on this machine: CPU-only measurement",
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(output, indent=2, sort_keys=True))
+    for target, block in output["report"].items():
+        print(f"target width {target}: tuned optimum {block['tuned_optimum']}")
+        for name, row in block["recommendations"].items():
+            print(
+                f"  {name:18s} {row['parameterisation']:3s} lr=2^{row['log2_lr']:.0f} "
+                f"loss={row['loss']:.4f} rel_same={row['rel_to_same_param_optimum']:+.2%} "
+                f"rel_best={row['rel_to_best_optimum']:+.2%}"
+            )
+
+
+def test_scale_transfer_benchmark(tmp_path: Path) -> None:
+    """Slow: the full experiment (about 5-8 CPU minutes)."""
+    main(["--out", str(tmp_path / "scale_transfer.json")])
+
+
+if __name__ == "__main__":
+    main()
