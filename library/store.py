@@ -44,6 +44,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from enum import Enum
 from typing import Any
 
 import numpy as np
@@ -721,7 +722,7 @@ def _normalize_trials(table: pa.Table, defaults: Mapping[str, Any]) -> pa.Table:
     )
 
 
-def _check_enum(column: pa.Array, enum: type, name: str, where: str) -> None:
+def _check_enum(column: pa.Array, enum: type[Enum], name: str, where: str) -> None:
     allowed = {member.value for member in enum}
     values = set(pc.unique(column).to_pylist()) - {None}
     wrong = sorted(values - allowed)

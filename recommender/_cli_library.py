@@ -40,6 +40,12 @@ def _json_option(function: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(function)
 
 
+class _UsageFailure(click.ClickException):
+    """A wrong command line: one line on stderr, exit code 2."""
+
+    exit_code = EXIT_USAGE
+
+
 def _errors_to_click(function: F) -> F:
     """Turn a `WarmstartError` into one clean line and exit code 1 (traceback with --debug)."""
 
@@ -52,11 +58,10 @@ def _errors_to_click(function: F) -> F:
             root = context.find_root() if context is not None else None
             if root is not None and (root.obj or {}).get("debug"):
                 raise
-            message = " ".join(str(error).split())
-            exception = click.ClickException(f"{type(error).__name__}: {message}")
+            message = f"{type(error).__name__}: {' '.join(str(error).split())}"
             if isinstance(error, CLIUsageError):
-                exception.exit_code = EXIT_USAGE
-            raise exception from error
+                raise _UsageFailure(message) from error
+            raise click.ClickException(message) from error
 
     return wrapper  # type: ignore[return-value]
 

@@ -74,22 +74,44 @@ def _endless_writer(root: str, batch_size: int, first: int) -> None:
         start += batch_size
 
 
+def _kill_when_writing(directory: Path, pid: int, timeout_s: float) -> bool:
+    """SIGKILL ``pid`` as soon as a ``.parquet.tmp`` appears; True if killed mid-write."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any(entry.name.endswith(".tmp") for entry in os.scandir(directory)):
+            os.kill(pid, signal.SIGKILL)
+            return True
+        time.sleep(0.0005)
+    os.kill(pid, signal.SIGKILL)
+    return False
+
+
 def test_sigkill_mid_ingest_keeps_whole_batches(tmp_path: Path) -> None:
-    batch_size = 777
+    batch_size = 4_999
     library = Library.open(tmp_path / "lib")
     library.append_tasks([{"task_id": "t0"}])
     rng = np.random.default_rng(0)
-    first = 0
-    for _round in range(20):
+    killed_mid_write = 0
+    for round_index in range(20):
+        first = 10_000_000 * round_index  # fresh ids for every writer
         writer = _CTX.Process(target=_endless_writer, args=(str(library.root), batch_size, first))
         writer.start()
-        time.sleep(float(rng.uniform(0.05, 0.4)))
-        os.kill(writer.pid, signal.SIGKILL)
+        if round_index % 2 == 0:  # even rounds: kill while a part file is being written
+            stale = {p.name for p in library.trials_dir.glob("*.tmp")}
+            time.sleep(float(rng.uniform(0.0, 0.3)))
+            for name in stale:
+                (library.trials_dir / name).unlink()  # only ours: our writers are dead
+            killed_mid_write += _kill_when_writing(library.trials_dir, writer.pid, 10.0)
+        else:  # odd rounds: kill at a random moment
+            time.sleep(float(rng.uniform(0.05, 0.6)))
+            os.kill(writer.pid, signal.SIGKILL)
         writer.join()
         assert writer.exitcode == -signal.SIGKILL
         reopened = Library.open(library.root, create=False)
         n_trials = reopened.stats()["n_trials"]
         assert n_trials % batch_size == 0
-        first = 10_000_000 * (_round + 1)  # fresh ids for the next writer
-    assert validate(Library.open(library.root, create=False)) == []
-    assert n_trials > 0
+    assert killed_mid_write >= 5
+    assert any(library.trials_dir.glob("*.parquet.tmp"))  # torn writes existed...
+    final = Library.open(library.root, create=False)
+    assert validate(final) == []  # ...yet only whole batches are visible
+    assert final.stats()["n_trials"] > 0
