@@ -1,5 +1,6 @@
 """The trial library: Parquet part files queried through DuckDB."""
 
+from library.base import Store
 from library.exceptions import (
     BenchmarkFormatError,
     CorruptFileError,
@@ -16,6 +17,7 @@ from library.importers import (
     import_trials,
     read_benchmark,
 )
+from library.memory import InMemoryStore
 from library.query import (
     TaskEvaluations,
     best_k_per_task,
@@ -45,6 +47,8 @@ __all__ = [
     "canonical_params_json",
     "trial_id",
     "Library",
+    "Store",
+    "InMemoryStore",
     "AppendResult",
     "CompactionResult",
     "default_library_path",

@@ -52,6 +52,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from library.base import Store
 from library.exceptions import (
     CorruptFileError,
     LibraryError,
@@ -138,7 +139,21 @@ def _to_table(data: pa.Table | Any) -> pa.Table:
     if isinstance(data, pd.DataFrame):
         return pa.Table.from_pandas(data, preserve_index=False)
     if isinstance(data, Sequence) and not isinstance(data, str | bytes):
-        return pa.Table.from_pylist(list(data))
+        rows = list(data)
+        if not all(isinstance(row, Mapping) for row in rows):
+            raise SchemaError("a list of rows must hold dicts (column name -> value)")
+        keys = list(dict.fromkeys(key for row in rows for key in row))  # union, in order
+        columns = {}
+        for key in keys:
+            values = [row.get(key) for row in rows]
+            if key == "space":  # keep the declared space exactly as given, as JSON text
+                values = [None if v is None else json.dumps(v, sort_keys=True) for v in values]
+                key = "space_json"
+            try:
+                columns[key] = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+                raise SchemaError(f"column {key!r} holds values of mixed types: {error}") from error
+        return pa.table(columns) if columns else pa.table({"task_id": pa.array([], pa.string())})
     raise SchemaError(
         f"expected a pyarrow.Table, pandas.DataFrame or list of dicts, got {type(data).__name__}"
     )
@@ -168,7 +183,7 @@ def _read_schema(path: Path) -> pa.Schema:
         ) from error
 
 
-class Library:
+class Library(Store):
     """A trial library rooted at a directory. Create with `Library.open`.
 
     Example:
@@ -395,34 +410,13 @@ class Library:
             CorruptFileError: an existing part file cannot be read.
             LibraryError: the directory is not writable.
         """
-        defaults = {
-            "objective_name": objective_name,
-            "direction": Direction(direction).value if direction is not None else None,
-            "source": source,
-            "fidelity_name": fidelity_name,
-        }
+        defaults = trial_defaults(objective_name, direction, source, fidelity_name)
         table = _normalize_trials(_to_table(trials), defaults)
         self._check_writable("trials")
         n_input = table.num_rows
         known_tasks = set(self._read_all("tasks", ["task_id"])["task_id"].to_pylist())
-        batch_tasks = set(pc.unique(table["task_id"]).to_pylist())
-        missing = sorted(batch_tasks - known_tasks)
-        if missing:
-            raise UnknownTaskError(
-                f"trials reference {len(missing)} unknown task(s), e.g. {missing[:3]}; "
-                "add them first with Library.append_tasks (or import a benchmark)"
-            )
+        check_batch(table, known_tasks=known_tasks, spaces=self.task_spaces())
         self._check_against_library(table)
-        spaces = self.task_spaces()
-        if spaces:
-            from library.validate import check_params_in_space
-
-            problems = check_params_in_space(table, spaces, where="input batch")
-            if problems:
-                raise SpaceError(
-                    f"{len(problems)} parameter problem(s) in the batch, first: "
-                    f"{problems[0].kind} at {problems[0].where}: {problems[0].detail}"
-                )
         table = self._dedupe(table)
         if table.num_rows == 0:
             return AppendResult(n_input, 0, n_input, None)
@@ -442,15 +436,7 @@ class Library:
                 break
             except FileNotFoundError:
                 known.clear()
-        for field in table.schema:
-            previous = known.get(field.name)
-            if previous is None or pa.types.is_null(previous) or pa.types.is_null(field.type):
-                continue
-            if previous != field.type:
-                raise SchemaError(
-                    f"column {field.name!r} has type {field.type} in the batch but {previous} "
-                    "in the library; cast it before appending"
-                )
+        check_column_types(table, known)
 
     def _dedupe(self, table: pa.Table) -> pa.Table:
         table = _first_per_id(table)
@@ -570,6 +556,82 @@ class Library:
 
 
 # ---------------------------------------------------------------------- normalisation
+def check_batch(
+    table: pa.Table, *, known_tasks: set[str], spaces: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Checks shared by every store: task ids exist and parameters fit declared spaces.
+
+    Raises:
+        UnknownTaskError: a task id not in ``known_tasks``.
+        SpaceError: a parameter unknown to, or outside, its task's declared space.
+    """
+    batch_tasks = set(pc.unique(table["task_id"]).to_pylist())
+    missing = sorted(batch_tasks - known_tasks)
+    if missing:
+        raise UnknownTaskError(
+            f"trials reference {len(missing)} unknown task(s), e.g. {missing[:3]}; "
+            "add them first with append_tasks (or import a benchmark)"
+        )
+    if spaces:
+        from library.validate import check_params_in_space
+
+        problems = check_params_in_space(table, spaces, where="input batch")
+        if problems:
+            raise SpaceError(
+                f"{len(problems)} parameter problem(s) in the batch, first: "
+                f"{problems[0].kind} at {problems[0].where}: {problems[0].detail}"
+            )
+
+
+def check_column_types(table: pa.Table, known: Mapping[str, pa.DataType]) -> None:
+    """Parameter/metric columns must keep the type already stored (``known``).
+
+    Raises:
+        SchemaError: a column's type differs from the stored one.
+    """
+    for field in table.schema:
+        previous = known.get(field.name)
+        if previous is None or pa.types.is_null(previous) or pa.types.is_null(field.type):
+            continue
+        if previous != field.type:
+            raise SchemaError(
+                f"column {field.name!r} has type {field.type} in the batch but {previous} "
+                "in the library; cast it before appending"
+            )
+
+
+def normalize_trials(table: pa.Table | Any, defaults: Mapping[str, Any]) -> pa.Table:
+    """Validate and complete a trials batch (computes ``trial_id``/``params_json``)."""
+    return _normalize_trials(_to_table(table), defaults)
+
+
+def normalize_tasks(tasks: pa.Table | Any) -> pa.Table:
+    """Validate and complete a tasks batch to `TASKS_SCHEMA`."""
+    return _normalize_tasks(_to_table(tasks))
+
+
+def first_per_id(table: pa.Table, key: str = "trial_id") -> pa.Table:
+    """Keep the first row of each ``key`` value."""
+    return _first_per_id(table, key)
+
+
+def trial_defaults(
+    objective_name: str | None,
+    direction: str | Direction | None,
+    source: str | None,
+    fidelity_name: str | None,
+) -> dict[str, Any]:
+    """Values for columns missing from a batch, as given to ``append_trials``."""
+    if direction is not None and direction not in {d.value for d in Direction}:
+        raise SchemaError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+    return {
+        "objective_name": objective_name,
+        "direction": Direction(direction).value if direction is not None else None,
+        "source": source,
+        "fidelity_name": fidelity_name,
+    }
+
+
 def _first_per_id(table: pa.Table, key: str = "trial_id") -> pa.Table:
     """Keep the first row of each ``key`` value (hash based; no sort when all are unique)."""
     if table.num_rows == 0:
