@@ -91,14 +91,17 @@ def featurize_cost(sizes: list[int], n_columns: int, seed: int) -> dict[str, Any
         X[:, :10] = np.exp(X[:, :10])  # some skewed columns
         y = (X[:, 10] + 0.5 * X[:, 11] + rng.normal(size=n_rows) > 0).astype(int)
         repeats = 3 if n_rows <= 100_000 else 2
-        times = []
+        times, cpu_times = [], []
         for repeat in range(repeats):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             featurize_dataset(X, y=y, seed=repeat)
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
         out[f"{n_rows}x{n_columns}"] = {
             "median_s": round(statistics.median(times), 3),
             "all_s": [round(t, 3) for t in times],
+            "median_cpu_s": round(statistics.median(cpu_times), 3),
+            "load_average_1min": round(os.getloadavg()[0], 2),
         }
         del X, y
     return out
@@ -280,7 +283,7 @@ def similarity_quality(
     stacked = np.vstack([fingerprints[n].values for n in names])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        varies = np.nan_to_num(np.nanstd(stacked, axis=0)) > 0  # constant features carry no weight
+        varies = np.nan_to_num(np.nanstd(stacked, axis=0)) > 0  # constant: no signal
     ranked = [k for k in np.argsort(in_sample.weights_)[::-1] if varies[k]]
     out["top_learned_features"] = {
         in_sample.feature_names_[k]: round(float(in_sample.weights_[k]), 3) for k in ranked[:8]
