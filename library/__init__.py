@@ -1,4 +1,18 @@
-"""The trial library: Parquet part files queried through DuckDB."""
+"""The trial library: every trial ever run, as immutable Parquet part files read by DuckDB.
+
+Concepts:
+
+* `Library.open(path)` (default ``$HPWS_LIBRARY`` or the user data dir) holds ``tasks/`` and
+  ``trials/`` part files; each ``append_*`` call writes one file atomically (temp file,
+  fsync, rename) and skips rows whose content hash (`trial_id`) is already stored.
+* Parameters are stored typed (``param_<name>`` columns, null when inactive) and as
+  canonical JSON (``params_json``), which `trial_id` hashes with task, fidelity and seed.
+* Queries (`best_k_per_task`, `task_evaluations`, `trial_counts`, ...) run DuckDB over the
+  files; `Library.compact` merges small files while writers keep appending.
+* `read_benchmark` / `import_benchmark` read the shared benchmark format (FORMAT.md);
+  `import_trials` reads CSV / Parquet / JSON lines through a `ColumnMapping`.
+* `validate` lists every `Problem`; nothing is repaired silently.
+"""
 
 from library.base import Store
 from library.exceptions import (
@@ -10,11 +24,14 @@ from library.exceptions import (
     SchemaError,
     UnknownTaskError,
 )
+from library.export import export_table
 from library.importers import (
     Benchmark,
     ColumnMapping,
+    ImportResult,
     import_benchmark,
     import_trials,
+    library_task_id,
     read_benchmark,
 )
 from library.memory import InMemoryStore
@@ -65,6 +82,9 @@ __all__ = [
     "import_benchmark",
     "import_trials",
     "read_benchmark",
+    "ImportResult",
+    "library_task_id",
+    "export_table",
     "BenchmarkFormatError",
     "CorruptFileError",
     "EmptyLibraryError",

@@ -42,6 +42,7 @@ __all__ = [
     "read_benchmark",
     "import_benchmark",
     "ImportResult",
+    "library_task_id",
 ]
 
 Progress = Callable[[str, int, int], None]
