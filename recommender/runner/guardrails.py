@@ -256,7 +256,7 @@ class TrialExecutor:
     ) -> None:
         self._init = dict(init, memory_limit_mb=limits.memory_limit_mb)
         self._limits = limits
-        self._context = multiprocessing.get_context(start_method)
+        self._context: Any = multiprocessing.get_context(start_method)
         self._process: Any = None
         self._conn: Connection | None = None
         self.worker_starts = 0

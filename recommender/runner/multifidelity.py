@@ -110,8 +110,6 @@ class Schedule:
 
 def top_k(values: Sequence[float | None], k: int) -> list[int]:
     """Indices of the ``k`` largest values (None, i.e. failed, ranks last; ties by index)."""
-    order = sorted(
-        range(len(values)),
-        key=lambda i: (values[i] is None, -(values[i] if values[i] is not None else 0.0), i),
-    )
-    return [i for i in order[:k] if values[i] is not None]
+    scored = [(i, value) for i, value in enumerate(values) if value is not None]
+    scored.sort(key=lambda pair: (-pair[1], pair[0]))
+    return [i for i, _ in scored[:k]]

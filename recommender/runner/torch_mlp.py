@@ -281,7 +281,7 @@ class TorchMLPEstimator:
         scaled = self._standardise(features)
         if self.kind == "classification":
             self.classes_, codes = np.unique(np.asarray(target), return_inverse=True)
-            prepared_target = codes.astype(np.int64)
+            prepared_target: np.ndarray = codes.astype(np.int64)
             n_outputs = len(self.classes_)
             loss_fn: nn.Module = nn.CrossEntropyLoss()
         else:

@@ -129,3 +129,23 @@ def test_journal_drops_a_torn_last_line(tmp_path: Path) -> None:
     assert [r["key"] for r in journal.load()] == ["a"]
     journal.append({"type": "trial", "key": "b"})
     assert [r["key"] for r in journal.load()] == ["a", "b"]
+
+
+def test_memory_limit_makes_large_allocations_fail(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from recommender.runner.guardrails import _apply_memory_limit\n"
+        "_apply_memory_limit(1024, 'cpu')\n"
+        "small = np.ones(10**6)\n"
+        "try:\n"
+        "    np.ones(4 * 10**8)\n"  # 3.2 GB
+        "except MemoryError:\n"
+        "    print('memory-error')\n"
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert "memory-error" in output.stdout, output.stderr
