@@ -35,6 +35,7 @@ from library.importers import (
     read_benchmark,
 )
 from library.memory import InMemoryStore
+from library.provenance import code_version, environment, environment_json, hardware
 from library.query import (
     TaskEvaluations,
     best_k_per_task,
@@ -85,6 +86,10 @@ __all__ = [
     "ImportResult",
     "library_task_id",
     "export_table",
+    "environment",
+    "environment_json",
+    "hardware",
+    "code_version",
     "BenchmarkFormatError",
     "CorruptFileError",
     "EmptyLibraryError",

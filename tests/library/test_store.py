@@ -177,3 +177,15 @@ def test_unwritable_directory(library: Library, tmp_path: Path) -> None:
 def test_unwritable_location_even_for_root() -> None:
     with pytest.raises(LibraryError, match="cannot create library"):
         Library.open("/proc/hp-warmstart-test/lib")
+
+
+def test_provenance_columns_round_trip(library: Library) -> None:
+    from library.provenance import code_version, environment, environment_json, hardware
+
+    batch = make_trials(3).append_column("environment_json", pa.array([environment_json()] * 3))
+    batch = batch.append_column("hardware", pa.array([hardware()] * 3))
+    batch = batch.append_column("code_version", pa.array([code_version()] * 3, pa.string()))
+    library.append_trials(batch, objective_name="loss", direction="minimize")
+    row = library.read_trials().to_pylist()[0]
+    assert json.loads(row["environment_json"]) == environment()
+    assert "python" in environment() and row["hardware"] == hardware()
