@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from library.exceptions import RunnerError
-from recommender.cli import main as cli_main
 from recommender.runner import run_search
 
 
@@ -84,59 +83,6 @@ def test_diverged_and_timed_out_trials_do_not_stop_the_run(
     stored = Library.open(tmp_path / "lib").read_trials().to_pylist()
     assert sorted(row["status"] for row in stored) == ["diverged", "ok", "timeout"]
     assert {row["fidelity_name"] for row in stored} == {"epochs"}
-
-
-def test_cli_reports_bad_inputs_in_one_line(
-    breast_cancer_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    base = ["run", "--budget", "1", "--runs-dir", str(tmp_path / "runs")]
-    cases = [
-        (
-            ["--dataset", str(tmp_path / "missing.csv"), "--target", "y", "--model", "hgb"],
-            "does not exist",
-        ),
-        (
-            ["--dataset", str(breast_cancer_csv), "--target", "nope", "--model", "hgb"],
-            "target column 'nope' missing",
-        ),
-        (
-            [
-                "--dataset",
-                str(breast_cancer_csv),
-                "--target",
-                "label",
-                "--model",
-                "rf",
-                "--device",
-                "cuda",
-            ],
-            "scikit-learn on CPU",
-        ),
-    ]
-    import torch
-
-    if not torch.cuda.is_available():
-        cases.append(
-            (
-                [
-                    "--dataset",
-                    str(breast_cancer_csv),
-                    "--target",
-                    "label",
-                    "--model",
-                    "mlp",
-                    "--device",
-                    "cuda",
-                ],
-                "no CUDA GPU is available",
-            )
-        )
-    for arguments, message in cases:
-        with pytest.raises(SystemExit) as exit_info:
-            cli_main([*base, *arguments])
-        assert exit_info.value.code == 1
-        error_text = capsys.readouterr().err
-        assert message in error_text and "RunnerError" in error_text
 
 
 def test_resume_of_unknown_run_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,0 +1,93 @@
+"""`recommend run` from the command line: one-line errors, --json, multi-fidelity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from recommender.cli import main as cli_main
+
+
+def _journal_trials(run_dir: Path) -> list[dict[str, Any]]:
+    lines = (run_dir / "journal.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["type"] == "trial"]
+
+
+def test_cli_reports_bad_inputs_in_one_line(
+    breast_cancer_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["run", "--budget", "1", "--runs-dir", str(tmp_path / "runs")]
+    cases = [
+        (
+            ["--dataset", str(tmp_path / "missing.csv"), "--target", "y", "--model", "hgb"],
+            "does not exist",
+        ),
+        (
+            ["--dataset", str(breast_cancer_csv), "--target", "nope", "--model", "hgb"],
+            "target column 'nope' missing",
+        ),
+        (
+            [
+                "--dataset",
+                str(breast_cancer_csv),
+                "--target",
+                "label",
+                "--model",
+                "rf",
+                "--device",
+                "cuda",
+            ],
+            "scikit-learn on CPU",
+        ),
+    ]
+    import torch
+
+    if not torch.cuda.is_available():
+        cases.append(
+            (
+                [
+                    "--dataset",
+                    str(breast_cancer_csv),
+                    "--target",
+                    "label",
+                    "--model",
+                    "mlp",
+                    "--device",
+                    "cuda",
+                ],
+                "no CUDA GPU is available",
+            )
+        )
+    for arguments, message in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main([*base, *arguments])
+        assert exit_info.value.code == 1
+        error_text = capsys.readouterr().err
+        assert message in error_text and "RunnerError" in error_text
+
+
+def test_cli_json_successive_halving_over_epochs_records_fidelity(
+    breast_cancer_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    arguments = [
+        "run", "--dataset", str(breast_cancer_csv), "--target", "label", "--model", "mlp",
+        "--budget", "4", "--fidelity", "sh", "--max-epochs", "9", "--cv", "0",
+        "--device", "cpu", "--no-final-check", "--n-jobs", "1", "--seed", "5",
+        "--runs-dir", str(tmp_path / "runs"), "--json",
+    ]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(arguments)
+    assert exit_info.value.code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n_trials"] == 4 and summary["stopped_reason"] == "budget"
+    trials = _journal_trials(Path(summary["run_dir"]))
+    # budget 4 fits one bracket of 3 configs at 3 epochs, then the best at 9 epochs
+    assert [t["fidelity"] for t in trials] == [3.0, 3.0, 3.0, 9.0]
+    assert all(t["fidelity_name"] == "epochs" for t in trials)
+    promoted = trials[3]["config"]
+    low = [t for t in trials[:3] if t["status"] == "ok"]
+    assert promoted == max(low, key=lambda t: t["value"])["config"]
+    assert all(t["metrics"]["epochs_run"] <= t["fidelity"] for t in low)
