@@ -404,7 +404,7 @@ def _resolve_runs_dir(runs_dir: str | Path | None, library: str | None) -> Path:
 
 def _settings_for_resume(run_dir: Path, overrides: dict[str, Any]) -> RunSettings:
     stored = RunSettings.from_dict(read_json(run_dir / "run.json")["settings"])
-    for name in ("dataset", "target", "model"):
+    for name in ("dataset", "target", "model", "budget"):
         given = overrides.get(name)
         if given is None:
             continue
@@ -457,7 +457,7 @@ def run_search(
         target: target column (optional with ``resume``).
         model: ``hgb``, ``rf``, ``logreg``, ``svm`` or ``mlp`` (optional with ``resume``).
         budget: maximum trials (evaluations at any fidelity), over all sessions.
-        time_budget_s: maximum run wall time over all sessions.
+        time_budget_s: maximum run wall time over all sessions (worker start included).
         device: ``auto``, ``cpu`` or ``cuda`` (MLP only; ``cuda`` without a GPU raises).
         metric: scikit-learn scorer name; accuracy / negative RMSE by default.
         cv_folds: k-fold CV (0: one holdout split of ``validation_fraction``).
@@ -478,7 +478,9 @@ def run_search(
         n_jobs: CPU threads per trial; defaults to the cores in ``os.sched_getaffinity``.
         library: library directory to record tasks and trials in (optional).
         runs_dir: where run directories live (default ``<library>/runs`` or ``./runs``).
-        resume: id of a run to continue (settings come from its ``run.json``).
+        resume: id of a run to continue. Its settings come from its ``run.json``;
+            ``dataset``/``target``/``model``/``budget`` may be repeated but must match,
+            the other options are taken from the stored run.
         proposer: a `Proposer`; defaults to `RandomProposer` seeded from ``seed``.
         progress: called as ``progress(record, n_done, budget)`` after each trial.
 
@@ -502,6 +504,7 @@ def run_search(
                 "dataset": dataset,
                 "target": target,
                 "model": None if model is None else ModelFamily.parse(model).value,
+                "budget": budget,
             },
         )
         run_id = resume

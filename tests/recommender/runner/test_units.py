@@ -149,3 +149,40 @@ def test_memory_limit_makes_large_allocations_fail(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path
     )
     assert "memory-error" in output.stdout, output.stderr
+
+
+def test_scale_transfer_report_scores_each_recommendation_on_the_target_grid() -> None:
+    from recommender.runner.scale import ScaleTransferConfig, recommend_from_results
+
+    config = ScaleTransferConfig(
+        small_widths=(64, 128),
+        target_widths=(512,),
+        log2_lr_grid=(-12.0, -10.0, -8.0, -6.0),
+        seeds=(0,),
+    )
+    rows = []
+    for width in (64, 128, 512):
+        for mup in (False, True):
+            # SP optimum drifts one grid step (2 octaves) per doubling of width; muP stays
+            best = -8.0 if mup else -6.0 - 2.0 * np.log2(width / 64)
+            for lr in config.log2_lr_grid:
+                loss = 0.1 + 0.05 * (lr - best) ** 2
+                rows.append(
+                    {
+                        "width": width,
+                        "mup": mup,
+                        "log2_lr": lr,
+                        "seed": 0,
+                        "val_loss": loss,
+                        "train_loss": loss,
+                    }
+                )
+    report = recommend_from_results(rows, config)["512"]
+    recs = report["recommendations"]
+    assert report["tuned_optimum"]["sp"]["log2_lr"] == -12.0
+    assert (
+        recs["naive_copy"]["log2_lr"] == -8.0
+        and recs["naive_copy"]["rel_to_same_param_optimum"] > 0
+    )
+    assert recs["mup_transfer"]["rel_to_same_param_optimum"] == 0.0
+    assert recs["scaling_law_sp"]["log2_lr"] == -12.0
