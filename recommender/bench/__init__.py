@@ -1,0 +1,25 @@
+"""Transfer benchmark harness: leave-one-task-out on any directory in the shared format."""
+
+from recommender.bench.harness import REPORT_BUDGETS, BenchConfig, run_transfer_benchmark
+from recommender.bench.methods import METHODS
+from recommender.bench.problem import (
+    SourceData,
+    TransferProblem,
+    normalized_regret,
+    perturb_sources,
+)
+from recommender.bench.report import markdown_table, plot_regret, write_results
+
+__all__ = [
+    "METHODS",
+    "REPORT_BUDGETS",
+    "BenchConfig",
+    "SourceData",
+    "TransferProblem",
+    "markdown_table",
+    "normalized_regret",
+    "perturb_sources",
+    "plot_regret",
+    "run_transfer_benchmark",
+    "write_results",
+]

@@ -1,0 +1,254 @@
+"""`run_transfer_benchmark`: leave-one-task-out over a benchmark directory, all methods,
+same seeds, in one invocation (FORMAT.md protocol).
+
+Source GPs depend only on the source task (and on the adversarial perturbation), never on
+the target, so they are fitted once per task in the parent process and shared with the
+worker processes (fork); their one-off cost is reported separately from the per-suggestion
+times. Workers run one target each, every method and seed on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from library.importers import read_benchmark
+from recommender.bench.methods import METHODS, MethodInput, run_method
+from recommender.bench.problem import SourceData, build_problems, normalized_regret, perturb_sources
+from recommender.space import Space
+from recommender.surrogate import SourceModel, fit_source_model
+
+__all__ = ["BenchConfig", "REPORT_BUDGETS", "run_transfer_benchmark"]
+
+_LOG = logging.getLogger(__name__)
+REPORT_BUDGETS = (1, 5, 10, 20, 30)
+
+# Worker globals, set in the parent before forking (read-only in workers).
+_SHARED: dict[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class BenchConfig:
+    """Settings of one benchmark invocation.
+
+    Attributes:
+        benchmark: directory in the shared format.
+        methods: method names (keys of `METHODS`).
+        budget: picks per run.
+        seeds: seeds ``0 .. seeds-1``.
+        targets: ``None`` for every task, else the first ``targets`` tasks (sorted ids)
+            — or an explicit tuple of task ids.
+        adversarial: ``None``, ``"negate"``, ``"shuffle"`` or ``"mixed"``.
+        adversarial_share: share of source tasks perturbed.
+        workers: parallel processes (over targets).
+    """
+
+    benchmark: Path
+    methods: tuple[str, ...] = ("random", "cold-gp", "portfolio", "ours")
+    budget: int = 30
+    seeds: int = 5
+    targets: int | tuple[str, ...] | None = None
+    adversarial: str | None = None
+    adversarial_share: float = 0.5
+    workers: int = 2
+
+    def __post_init__(self) -> None:
+        unknown = [m for m in self.methods if m not in METHODS]
+        if unknown:
+            raise ValueError(f"unknown method(s) {unknown}; choose from {sorted(METHODS)}")
+        if self.budget < 1 or self.seeds < 1 or self.workers < 1:
+            raise ValueError(
+                f"budget, seeds and workers must be >= 1, got {self.budget=}, {self.seeds=}, {self.workers=}"
+            )
+
+
+def _fit_models(
+    tasks: dict[str, SourceData], progress: Callable[[str, int, int], None] | None
+) -> tuple[dict[str, SourceModel], float]:
+    start = time.perf_counter()
+    models = {}
+    for done, (task_id, data) in enumerate(tasks.items()):
+        models[task_id] = fit_source_model(task_id, data.X, data.score, seed=0)
+        if progress:
+            progress("fit source GPs", done + 1, len(tasks))
+    return models, time.perf_counter() - start
+
+
+def _run_target(target_id: str) -> dict[str, Any]:
+    cfg: BenchConfig = _SHARED["config"]
+    truth: dict[str, SourceData] = _SHARED["truth"]
+    history: dict[str, SourceData] = _SHARED["history"]
+    models: dict[str, SourceModel] = _SHARED["models"]
+    space: Space = _SHARED["space"]
+    target = truth[target_id]
+    sources = tuple(history[t] for t in history if t != target_id)
+    out: dict[str, Any] = {"target": target_id, "runs": {}}
+    for method in cfg.methods:
+        runs = []
+        for seed in range(cfg.seeds):
+            inp = MethodInput(
+                space=space,
+                pool_X=target.X,
+                pool_configs=target.configs,
+                sources=sources,
+                source_models=models,
+                budget=min(cfg.budget, len(target.score)),
+                seed=seed,
+            )
+            oracle = run_method(method, inp, target.score)
+            runs.append(
+                {
+                    "seed": seed,
+                    "picks": oracle.picks,
+                    "regret": normalized_regret(target.score, np.array(oracle.picks)).tolist(),
+                    "suggest_seconds": oracle.suggest_seconds,
+                }
+            )
+        out["runs"][method] = runs
+    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def _summarise(results: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
+    methods = cfg.methods
+    # regret[method] : (targets, seeds, budget)
+    regret = {
+        m: np.array([[r["regret"] for r in res["runs"][m]] for res in results]) for m in methods
+    }
+    summary: dict[str, Any] = {}
+    budgets = [t for t in REPORT_BUDGETS if t <= cfg.budget]
+    for m in methods:
+        per_target = regret[m].mean(axis=1)  # average seeds first, SE over targets x seeds
+        flat = regret[m].reshape(-1, regret[m].shape[-1])
+        seconds = [s for res in results for r in res["runs"][m] for s in r["suggest_seconds"]]
+        summary[m] = {
+            "mean_regret": {str(t): float(flat[:, t - 1].mean()) for t in budgets},
+            "stderr": {
+                str(t): float(flat[:, t - 1].std(ddof=1) / np.sqrt(len(flat)))
+                if len(flat) > 1
+                else 0.0
+                for t in budgets
+            },
+            "curve": flat.mean(axis=0).tolist(),
+            "per_target_regret_at": {str(t): per_target[:, t - 1].tolist() for t in budgets},
+            "seconds_per_suggestion": float(np.mean(seconds)) if seconds else 0.0,
+        }
+    # mean rank at each reported budget: rank methods per (target, seed), ties averaged
+    from scipy.stats import rankdata
+
+    for t in budgets:
+        stacked = np.stack(
+            [regret[m][:, :, t - 1] for m in methods], axis=-1
+        )  # targets, seeds, methods
+        ranks = rankdata(stacked, axis=-1)
+        for i, m in enumerate(methods):
+            summary[m].setdefault("mean_rank", {})[str(t)] = float(ranks[..., i].mean())
+    return summary
+
+
+def _machine() -> dict[str, Any]:
+    import botorch
+    import gpytorch
+    import torch
+
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "commit": commit,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "botorch": botorch.__version__,
+        "gpytorch": gpytorch.__version__,
+    }
+
+
+def run_transfer_benchmark(
+    cfg: BenchConfig,
+    *,
+    progress: Callable[[str, int, int], None] | None = None,
+    argv: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """Run the leave-one-task-out protocol and return the results document.
+
+    Args:
+        cfg: what to run.
+        progress: ``progress(stage, done, total)`` callback (the CLI passes a rich bar).
+        argv: the command line, recorded in the results.
+
+    Returns:
+        A JSON-serialisable dict: config, machine, per-method summary and per-target runs.
+
+    Raises:
+        BenchmarkFormatError: the directory does not follow FORMAT.md.
+    """
+    wall_start = time.perf_counter()
+    benchmark = read_benchmark(cfg.benchmark)
+    space = Space.from_dict(benchmark.space)
+    truth = build_problems(benchmark, space)
+    history = perturb_sources(truth, mode=cfg.adversarial, share=cfg.adversarial_share, seed=12345)
+    task_ids = list(truth)
+    if isinstance(cfg.targets, int):
+        targets = task_ids[: cfg.targets]
+    elif cfg.targets is None:
+        targets = task_ids
+    else:
+        targets = [t for t in cfg.targets if t in truth]
+    needs_models = any(m not in ("random", "cold-gp", "tpe") for m in cfg.methods)
+    models, fit_seconds = _fit_models(history, progress) if needs_models else ({}, 0.0)
+    _SHARED.update(config=cfg, truth=truth, history=history, models=models, space=space)
+    results: list[dict[str, Any]] = []
+    if cfg.workers > 1 and len(targets) > 1:
+        context = multiprocessing.get_context("fork")
+        with context.Pool(cfg.workers) as pool:
+            for done, res in enumerate(pool.imap_unordered(_run_target, targets)):
+                results.append(res)
+                if progress:
+                    progress("targets", done + 1, len(targets))
+    else:
+        for done, target_id in enumerate(targets):
+            results.append(_run_target(target_id))
+            if progress:
+                progress("targets", done + 1, len(targets))
+    results.sort(key=lambda r: targets.index(r["target"]))
+    return {
+        "benchmark": benchmark.name,
+        "benchmark_dir": str(cfg.benchmark),
+        "argv": list(argv) if argv is not None else None,
+        "config": {
+            "methods": list(cfg.methods),
+            "budget": cfg.budget,
+            "seeds": list(range(cfg.seeds)),
+            "targets": targets,
+            "adversarial": cfg.adversarial,
+            "adversarial_share": cfg.adversarial_share if cfg.adversarial else 0.0,
+            "workers": cfg.workers,
+        },
+        "machine": _machine(),
+        "source_model_fit_seconds": fit_seconds,
+        "wall_seconds": time.perf_counter() - wall_start,
+        "peak_rss_mb": max(
+            [r["peak_rss_mb"] for r in results]
+            + [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]
+        ),
+        "summary": _summarise(results, cfg),
+        "per_target": results,
+    }

@@ -1,0 +1,252 @@
+"""The methods compared by `recommend bench transfer`, all in the protocol's pool mode.
+
+Every method sees the target pool's encoded configurations, the history tasks and their
+(cached) source GPs, and learns a target score only by asking the `PoolOracle` for it.
+Baselines follow `ANCHORS.md`: ``random``, ``cold-gp`` (3 random picks, then a
+SingleTaskGP + LogEI refitted after every pick), ``tpe`` (Optuna), ``portfolio``
+(auto-sklearn-style greedy portfolio of 10, then cold-gp). ``ours`` is the production
+`Recommender` pool loop; ``ours-no-guardrails`` the same with guardrails off.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from botorch.acquisition.analytic import LogExpectedImprovement
+
+from recommender.bench.problem import SourceData
+from recommender.space import Space
+from recommender.surrogate import SourceModel, fit_gp, minmax_normalize
+
+__all__ = ["METHODS", "MethodInput", "PoolOracle", "run_method"]
+
+N_RANDOM_INIT = 3
+
+
+class PoolOracle:
+    """Reveals target scores one pick at a time and times each suggestion."""
+
+    def __init__(self, score: np.ndarray) -> None:
+        self._score = score
+        self.picks: list[int] = []
+        self.values: list[float] = []
+        self.suggest_seconds: list[float] = []
+        self._clock = time.perf_counter()
+
+    def evaluate(self, index: int) -> float:
+        """Score of pool row ``index`` (each row at most once)."""
+        if index in self.picks:
+            raise ValueError(f"pool index {index} picked twice")
+        self.suggest_seconds.append(time.perf_counter() - self._clock)
+        self.picks.append(int(index))
+        value = float(self._score[index])
+        self.values.append(value)
+        self._clock = time.perf_counter()
+        return value
+
+
+@dataclass(frozen=True)
+class MethodInput:
+    """What a method may see: the pool (not its scores), the history and its models."""
+
+    space: Space
+    pool_X: np.ndarray
+    pool_configs: object  # pd.DataFrame of the pool, for methods that need raw values
+    sources: tuple[SourceData, ...]
+    source_models: Mapping[str, SourceModel]
+    budget: int
+    seed: int
+    options: dict = field(default_factory=dict)
+
+
+def _unobserved(n: int, picks: list[int]) -> np.ndarray:
+    mask = np.ones(n, dtype=bool)
+    mask[picks] = False
+    return np.flatnonzero(mask)
+
+
+def gp_logei_pick(X: np.ndarray, y: np.ndarray, candidates: np.ndarray, state: dict) -> int:
+    """Fit a target GP on ``(X, y)`` and return the candidate row maximising LogEI.
+
+    ``state`` carries the previous fit's hyperparameters between calls (warm refits).
+    """
+    model = fit_gp(X, y, init_state=state.get("gp_state"))
+    state["gp_state"] = model.state_dict()
+    first = next(model.parameters())
+    acqf = LogExpectedImprovement(model, best_f=float(np.max(y)))
+    with torch.no_grad():
+        values = acqf(torch.as_tensor(candidates, dtype=first.dtype).unsqueeze(1))
+    return int(torch.argmax(values))
+
+
+def _continue_cold_gp(inp: MethodInput, oracle: PoolOracle) -> None:
+    state: dict = {}
+    while len(oracle.picks) < inp.budget:
+        free = _unobserved(len(inp.pool_X), oracle.picks)
+        best = gp_logei_pick(
+            inp.pool_X[oracle.picks], np.array(oracle.values), inp.pool_X[free], state
+        )
+        oracle.evaluate(int(free[best]))
+
+
+def run_random(inp: MethodInput, oracle: PoolOracle) -> None:
+    """A seeded random order of the pool."""
+    order = np.random.default_rng(inp.seed).permutation(len(inp.pool_X))
+    for index in order[: inp.budget]:
+        oracle.evaluate(int(index))
+
+
+def run_cold_gp(inp: MethodInput, oracle: PoolOracle) -> None:
+    """3 random picks, then SingleTaskGP + LogEI on every unobserved pool row."""
+    order = np.random.default_rng(inp.seed).permutation(len(inp.pool_X))
+    for index in order[: min(N_RANDOM_INIT, inp.budget)]:
+        oracle.evaluate(int(index))
+    _continue_cold_gp(inp, oracle)
+
+
+def run_tpe(inp: MethodInput, oracle: PoolOracle) -> None:
+    """Optuna's TPE over the space, each suggestion mapped to the nearest unobserved pool row."""
+    import optuna  # optional extra
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(
+        direction="maximize", sampler=optuna.samplers.TPESampler(seed=inp.seed)
+    )
+    distributions = _optuna_distributions(inp.space)
+    for _ in range(inp.budget):
+        trial = study.ask(distributions)
+        x = inp.space.encode([_active_only(inp.space, trial.params)])[0]
+        free = _unobserved(len(inp.pool_X), oracle.picks)
+        nearest = int(free[np.argmin(((inp.pool_X[free] - x) ** 2).sum(axis=1))])
+        value = oracle.evaluate(nearest)
+        # tell TPE what was really evaluated: the pool row's own parameters
+        row = inp.pool_configs.iloc[nearest].to_dict()  # type: ignore[attr-defined]
+        params = {k: v for k, v in row.items() if k in distributions and v == v and v is not None}
+        params = {k: _coerce(inp.space, k, v) for k, v in params.items()}
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=params,
+                distributions={k: distributions[k] for k in params},
+                value=value,
+            )
+        )
+
+
+def _optuna_distributions(space: Space) -> dict:
+    import optuna
+
+    from recommender.space import CategoricalParam, FloatParam
+
+    out: dict = {}
+    for p in space.parameters:
+        if isinstance(p, CategoricalParam):
+            out[p.name] = optuna.distributions.CategoricalDistribution(list(p.choices))
+        elif isinstance(p, FloatParam):
+            out[p.name] = optuna.distributions.FloatDistribution(p.low, p.high, log=p.log)
+        else:
+            out[p.name] = optuna.distributions.IntDistribution(p.low, p.high, log=p.log)
+    return out
+
+
+def _coerce(space: Space, name: str, value: object) -> object:
+    from recommender.space import CategoricalParam, IntParam
+
+    p = next(q for q in space.parameters if q.name == name)
+    if isinstance(p, IntParam):
+        return int(np.clip(round(float(value)), p.low, p.high))  # type: ignore[arg-type]
+    if isinstance(p, CategoricalParam):
+        index = p.index_of(value)
+        return p.choices[index] if index is not None else p.choices[0]
+    return float(np.clip(float(value), p.low, p.high))  # type: ignore[arg-type]
+
+
+def _active_only(space: Space, params: dict) -> dict:
+    """Drop parameters that the space's conditions switch off (TPE samples them all)."""
+    config = dict(params)
+    mask = space.active_mask([config])[0]
+    return {name: config[name] for name, active in zip(space.names, mask, strict=True) if active}
+
+
+def greedy_portfolio(inp: MethodInput, size: int, *, per_source: int = 20) -> np.ndarray:
+    """An auto-sklearn-2.0-style portfolio: greedy over the sources' best configurations.
+
+    Candidates are the ``per_source`` best configurations of every source; a candidate's
+    score on a source is its normalised score there when it came from that source, else
+    the source GP's prediction. Greedy selection maximises the mean over sources of the
+    best portfolio member's score.
+
+    Returns:
+        ``size x d`` encoded configurations, in greedy order.
+    """
+    candidates = []
+    for source in inp.sources:
+        order = np.argsort(-source.score, kind="stable")[:per_source]
+        candidates.append(source.X[order])
+    cand = np.concatenate(candidates)
+    scores = np.empty((len(inp.sources), len(cand)))
+    for row, source in enumerate(inp.sources):
+        scores[row], _ = inp.source_models[source.task_id].predict(cand)
+        start = row * per_source
+        own = np.argsort(-source.score, kind="stable")[:per_source]
+        scores[row, start : start + len(own)] = minmax_normalize(source.score)[own]
+    chosen: list[int] = []
+    current = np.full(len(inp.sources), -np.inf)
+    for _ in range(min(size, len(cand))):
+        gain = np.maximum(scores, current[:, None]).mean(axis=0)
+        gain[chosen] = -np.inf
+        best = int(np.argmax(gain))
+        chosen.append(best)
+        current = np.maximum(current, scores[:, best])
+    return cand[chosen]
+
+
+def run_portfolio(inp: MethodInput, oracle: PoolOracle) -> None:
+    """A greedy portfolio of 10 mapped to the nearest unobserved pool rows, then cold-gp."""
+    for x in greedy_portfolio(inp, min(10, inp.budget)):
+        free = _unobserved(len(inp.pool_X), oracle.picks)
+        oracle.evaluate(int(free[np.argmin(((inp.pool_X[free] - x) ** 2).sum(axis=1))]))
+    _continue_cold_gp(inp, oracle)
+
+
+def _run_ours(inp: MethodInput, oracle: PoolOracle, *, guardrails: bool) -> None:
+    from recommender.transfer import TransferOptions, run_pool_search
+
+    options = TransferOptions(guardrails=guardrails, seed=inp.seed, **inp.options)
+    run_pool_search(
+        pool_X=inp.pool_X,
+        source_models=[inp.source_models[s.task_id] for s in inp.sources],
+        evaluate=oracle.evaluate,
+        budget=inp.budget,
+        options=options,
+    )
+
+
+def run_ours(inp: MethodInput, oracle: PoolOracle) -> None:
+    """hp-warmstart's transfer search (guardrails on)."""
+    _run_ours(inp, oracle, guardrails=True)
+
+
+def run_ours_no_guardrails(inp: MethodInput, oracle: PoolOracle) -> None:
+    """Ablation: the same transfer search with every guardrail off."""
+    _run_ours(inp, oracle, guardrails=False)
+
+
+METHODS: dict[str, Callable[[MethodInput, PoolOracle], None]] = {
+    "random": run_random,
+    "cold-gp": run_cold_gp,
+    "tpe": run_tpe,
+    "portfolio": run_portfolio,
+    "ours": run_ours,
+    "ours-no-guardrails": run_ours_no_guardrails,
+}
+
+
+def run_method(name: str, inp: MethodInput, target_score: np.ndarray) -> PoolOracle:
+    """Run one method on one (target, seed) and return its oracle (picks, values, timings)."""
+    oracle = PoolOracle(target_score)
+    METHODS[name](inp, oracle)
+    return oracle

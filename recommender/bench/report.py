@@ -1,0 +1,90 @@
+"""Results of `run_transfer_benchmark` as files: JSON, a markdown table and PNG curves."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["markdown_table", "plot_regret", "write_results"]
+
+
+def markdown_table(doc: dict[str, Any]) -> str:
+    """The summary as a markdown table: mean normalized regret +/- SE, mean rank, time."""
+    summary = doc["summary"]
+    budgets = list(next(iter(summary.values()))["mean_regret"])
+    rank_at = "5" if "5" in budgets else budgets[0]
+    head = (
+        "| method | "
+        + " | ".join(f"t={t}" for t in budgets)
+        + f" | mean rank @{rank_at} | s / suggestion |"
+    )
+    rule = "|---" * (len(budgets) + 3) + "|"
+    rows = [head, rule]
+    for method, s in summary.items():
+        cells = [f"{s['mean_regret'][t]:.4f} ± {s['stderr'][t]:.4f}" for t in budgets]
+        rows.append(
+            f"| {method} | "
+            + " | ".join(cells)
+            + f" | {s['mean_rank'][rank_at]:.2f} | {s['seconds_per_suggestion']:.3f} |"
+        )
+    cfg = doc["config"]
+    note = (
+        f"\n{doc['benchmark']}: {len(cfg['targets'])} targets x {len(cfg['seeds'])} seeds, budget {cfg['budget']}"
+        + (
+            f", adversarial={cfg['adversarial']} (share {cfg['adversarial_share']})"
+            if cfg["adversarial"]
+            else ""
+        )
+        + f"; source GP fit (once, shared by all targets) {doc['source_model_fit_seconds']:.0f} s;"
+        + f" wall {doc['wall_seconds'] / 60:.1f} min; peak RSS {doc['peak_rss_mb']:.0f} MB.\n"
+    )
+    return "\n".join(rows) + "\n" + note
+
+
+def plot_regret(doc: dict[str, Any], path: Path) -> None:
+    """Mean normalized regret curves (log scale) of every method, one line each."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for method, s in doc["summary"].items():
+        curve = s["curve"]
+        ax.plot(
+            range(1, len(curve) + 1),
+            [max(v, 1e-4) for v in curve],
+            label=method,
+            lw=2 if "ours" in method else 1.3,
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("trials on the target task")
+    ax.set_ylabel("mean normalized regret (log)")
+    title = f"{doc['benchmark']}: leave-one-task-out"
+    if doc["config"]["adversarial"]:
+        title += f" (adversarial: {doc['config']['adversarial']})"
+    ax.set_title(title)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_results(doc: dict[str, Any], out_dir: Path, *, stem: str = "transfer") -> dict[str, Path]:
+    """Write ``<stem>.json``, ``<stem>.md`` and ``<stem>.png`` under ``out_dir``.
+
+    Returns:
+        kind -> written path.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {
+        "json": out_dir / f"{stem}.json",
+        "markdown": out_dir / f"{stem}.md",
+        "png": out_dir / f"{stem}.png",
+    }
+    paths["json"].write_text(json.dumps(doc, indent=1))
+    paths["markdown"].write_text(markdown_table(doc))
+    plot_regret(doc, paths["png"])
+    return paths

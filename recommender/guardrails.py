@@ -1,0 +1,185 @@
+"""Guardrails against negative transfer: ranking-loss weights, source dropping, fallback.
+
+Each model (every source GP and the target-only GP) is scored by how often it orders
+pairs of the target's observations wrongly, over posterior samples (RGPE, Feurer et al.,
+2018; the target GP is scored leave-one-out so it cannot win by memorising). A model's
+weight is the share of samples in which it has the lowest ranking loss. With guardrails
+on:
+
+* a source whose median loss exceeds the 95th percentile of the target GP's losses is
+  dropped (weight 0): it mis-ranks the target;
+* when every source is dropped, or the target GP alone takes at least
+  ``fallback_share`` of the weight, the search falls back to ``target-only``;
+* before the target has 2 observations no ranking evidence exists: sources keep their
+  prior (uniform) weights, and the decision says so.
+
+Every decision, with its reason and the weights, is returned as a `GuardrailDecision`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from botorch.models import SingleTaskGP
+
+__all__ = ["GuardrailDecision", "loo_predictions", "rank_weights", "ranking_losses"]
+
+
+@dataclass(frozen=True, slots=True)
+class GuardrailDecision:
+    """One step's transfer decision.
+
+    Attributes:
+        step: number of target observations when the decision was taken.
+        mode: ``"zero-shot"``, ``"transfer"``, ``"target-only"`` or ``"random-init"``.
+        weights: source index -> weight (sources with weight 0 omitted).
+        reason: a human-readable explanation.
+        dropped: indices of the sources dropped at this step.
+        target_weight: weight of the target-only GP in the ensemble.
+    """
+
+    step: int
+    mode: str
+    weights: dict[int, float]
+    reason: str
+    dropped: tuple[int, ...] = ()
+    target_weight: float = 0.0
+    n_sources: int = field(default=0)
+
+    @property
+    def source_weights(self) -> np.ndarray:
+        """Weights as a dense ``(n_sources,)`` array."""
+        out = np.zeros(self.n_sources)
+        for index, weight in self.weights.items():
+            out[index] = weight
+        return out
+
+
+def ranking_losses(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Number of mis-ordered pairs of ``y`` for each sample.
+
+    Args:
+        samples: ``... x n`` sampled predictions at the ``n`` observed points.
+        y: ``(n,)`` observed scores.
+
+    Returns:
+        ``...`` loss counts.
+    """
+    sign_y = np.sign(y[:, None] - y[None, :])
+    sign_f = np.sign(samples[..., :, None] - samples[..., None, :])
+    return (sign_y * sign_f < 0).sum(axis=(-1, -2)) / 2
+
+
+def loo_predictions(model: SingleTaskGP) -> tuple[np.ndarray, np.ndarray]:
+    """Closed-form leave-one-out mean and std of a fitted GP at its training points.
+
+    Uses mu_i = y_i - [K^-1 y]_i / [K^-1]_ii and var_i = 1 / [K^-1]_ii on the model's
+    (standardised) training targets, with the hyperparameters held fixed.
+    """
+    (train_X,) = model.train_inputs
+    train_y = model.train_targets
+    with torch.no_grad():
+        K = model.covar_module(train_X).to_dense() + model.likelihood.noise * torch.eye(
+            len(train_y), dtype=train_y.dtype, device=train_y.device
+        )
+        K_inv = torch.cholesky_inverse(torch.linalg.cholesky(K))
+        alpha = K_inv @ train_y
+        diag = torch.diagonal(K_inv)
+        mean = train_y - alpha / diag
+        std = (1.0 / diag).clamp_min(1e-12).sqrt()
+    return mean.cpu().numpy(), std.cpu().numpy()
+
+
+def rank_weights(
+    src_mean: np.ndarray,
+    src_std: np.ndarray,
+    y: np.ndarray,
+    *,
+    target_model: SingleTaskGP | None,
+    target_X: np.ndarray | None,
+    guardrails: bool,
+    n_samples: int,
+    rng: np.random.Generator,
+    step: int,
+    fallback_share: float = 0.5,
+) -> GuardrailDecision:
+    """Weights of the sources (and the target GP) from ranking losses on the target's data.
+
+    Args:
+        src_mean: ``S x n`` source predictions at the ``n`` observed target points.
+        src_std: ``S x n`` their standard deviations.
+        y: ``(n,)`` observed target scores.
+        target_model: target-only GP on those points, or ``None`` (too few points).
+        target_X: its inputs (unused beyond presence; kept for explanations).
+        guardrails: apply the dropping and fallback rules.
+        n_samples: posterior samples.
+        rng: random generator.
+        step: number of target observations.
+        fallback_share: target-GP weight from which the search falls back to target-only.
+
+    Returns:
+        The `GuardrailDecision`.
+    """
+    n_src = len(src_mean)
+    if n_src == 0:
+        return GuardrailDecision(
+            step, "target-only", {}, "no source tasks", target_weight=1.0, n_sources=0
+        )
+    if len(y) < 2:
+        uniform = {i: 1.0 / n_src for i in range(n_src)}
+        return GuardrailDecision(
+            step,
+            "zero-shot",
+            uniform,
+            f"{len(y)} target observation(s): sources weighted equally",
+            n_sources=n_src,
+        )
+    src_samples = src_mean[None] + src_std[None] * rng.standard_normal((n_samples, *src_mean.shape))
+    losses = ranking_losses(src_samples, y)  # n_samples x S
+    target_losses = None
+    if target_model is not None:
+        loo_mean, loo_std = loo_predictions(target_model)
+        t_samples = loo_mean[None] + loo_std[None] * rng.standard_normal((n_samples, len(y)))
+        target_losses = ranking_losses(t_samples, y)
+        losses = np.concatenate([losses, target_losses[:, None]], axis=1)
+    best = losses == losses.min(axis=1, keepdims=True)
+    share = (best / best.sum(axis=1, keepdims=True)).mean(axis=0)
+    w_src, w_target = share[:n_src], (share[n_src] if target_losses is not None else 0.0)
+    dropped: tuple[int, ...] = ()
+    reason = f"ranking-loss weights over {n_samples} samples on {len(y)} observations"
+    if guardrails and target_losses is not None:
+        threshold = np.percentile(target_losses, 95)
+        median = np.median(losses[:, :n_src], axis=0)
+        drop = median > threshold
+        dropped = tuple(int(i) for i in np.flatnonzero(drop & (w_src >= 0)))
+        w_src = np.where(drop, 0.0, w_src)
+        if dropped:
+            reason += f"; dropped {len(dropped)} source(s) ranking worse than the target GP"
+        total = w_src.sum() + w_target
+        if total > 0:
+            w_src, w_target = w_src / total, w_target / total
+        if w_src.sum() <= 0 or w_target >= fallback_share:
+            return GuardrailDecision(
+                step,
+                "target-only",
+                {},
+                reason
+                + f"; target GP holds {w_target:.2f} of the weight: transfer falls back to target-only",
+                dropped=tuple(range(n_src)) if w_src.sum() <= 0 else dropped,
+                target_weight=1.0,
+                n_sources=n_src,
+            )
+    weights = {int(i): float(w_src[i]) for i in np.flatnonzero(w_src > 0)}
+    if not weights:  # no guardrails and no source won a single sample: keep them equal
+        weights = {i: 1.0 / n_src for i in range(n_src)}
+    return GuardrailDecision(
+        step,
+        "transfer",
+        weights,
+        reason,
+        dropped=dropped,
+        target_weight=float(w_target),
+        n_sources=n_src,
+    )

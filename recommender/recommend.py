@@ -1,0 +1,417 @@
+"""`Recommender`: the Python API that ties library, surrogate, guardrails and proposals.
+
+Data flow: library tasks sharing the target's parameters -> per-source GPs (bounded cost,
+cached per process) -> `transfer.propose` over a candidate set -> `Suggestion`s with a
+predicted score, an interval, the neighbour tasks behind each pick and the guardrail
+decision in force.
+
+Example:
+    >>> rec = Recommender(Library.open())
+    >>> rec.suggest(space=Space.from_json("space.json"), n=5)   # zero-shot
+    >>> rec.suggest("lcbench/3945", n=1)                          # a task in the library
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from library.exceptions import EmptyLibraryError, SpaceError, UnknownTaskError
+from library.query import TaskEvaluations, task_evaluations
+from library.store import Library
+from recommender.guardrails import GuardrailDecision
+from recommender.space import Space
+from recommender.surrogate import SourceModel, fit_source_model
+from recommender.transfer import TransferOptions, propose
+
+__all__ = ["Recommender", "Suggestion", "Explanation"]
+
+_LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """One recommended configuration.
+
+    Attributes:
+        config: parameter name -> value (inactive parameters omitted).
+        predicted: predicted normalised score (1 = as good as the best trial of a typical
+            neighbour task, 0 = as bad as its worst), weighted over the sources in use.
+        interval: a ~95% interval of that prediction (source disagreement + GP variance).
+        neighbours: ``(task_id, weight)`` of the sources that drove this pick, largest first.
+        phase: ``"portfolio"``, ``"gp"`` or ``"random"``.
+        mode: the guardrail mode in force (``zero-shot``, ``transfer``, ``target-only`` ...).
+        reason: the guardrail decision in words.
+    """
+
+    config: dict[str, Any]
+    predicted: float
+    interval: tuple[float, float]
+    neighbours: tuple[tuple[str, float], ...]
+    phase: str
+    mode: str
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "config": self.config,
+            "predicted": self.predicted,
+            "interval": list(self.interval),
+            "neighbours": [{"task_id": t, "weight": w} for t, w in self.neighbours],
+            "phase": self.phase,
+            "mode": self.mode,
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why the last `suggest` call proposed what it did."""
+
+    target: str | None
+    n_observed: int
+    sources: tuple[str, ...]
+    decisions: tuple[GuardrailDecision, ...]
+    suggestions: tuple[Suggestion, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly form."""
+        return {
+            "target": self.target,
+            "n_observed": self.n_observed,
+            "sources": list(self.sources),
+            "decisions": [
+                {
+                    "step": d.step,
+                    "mode": d.mode,
+                    "reason": d.reason,
+                    "target_weight": d.target_weight,
+                    "dropped": [self.sources[i] for i in d.dropped],
+                    "weights": {self.sources[i]: w for i, w in d.weights.items()},
+                }
+                for d in self.decisions
+            ],
+            "suggestions": [s.to_dict() for s in self.suggestions],
+        }
+
+
+def _oriented(objective: np.ndarray, direction: str) -> np.ndarray:
+    return objective if direction == "maximize" else -objective
+
+
+@dataclass
+class Recommender:
+    """Warm-started hyperparameter recommendations from one or more libraries.
+
+    The constructor only stores its arguments; work happens in `suggest`.
+
+    Args:
+        libraries: a `Library` or a sequence of them (e.g. the user's library layered over
+            the bundled starter library); tasks are read from all of them.
+        options: `TransferOptions` (guardrails, portfolio length, ...).
+        max_sources: at most this many source tasks (those with the most trials, or the
+            nearest by fingerprint when both sides have one).
+        n_candidates: random candidates scored when no pool is given.
+    """
+
+    libraries: Library | Sequence[Library]
+    options: TransferOptions = field(default_factory=TransferOptions)
+    max_sources: int = 32
+    n_candidates: int = 4096
+    _models: dict[tuple[str, int], SourceModel] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    _last: Explanation | None = field(default=None, init=False, repr=False)
+
+    # ------------------------------------------------------------------ sources
+    def _libraries(self) -> list[Library]:
+        return [self.libraries] if isinstance(self.libraries, Library) else list(self.libraries)
+
+    def _evaluations(self) -> dict[str, TaskEvaluations]:
+        out: dict[str, TaskEvaluations] = {}
+        for lib in self._libraries():
+            try:
+                out.update({k: v for k, v in task_evaluations(lib).items() if k not in out})
+            except EmptyLibraryError:
+                continue
+        return out
+
+    def _spaces(self) -> dict[str, dict[str, Any]]:
+        spaces: dict[str, dict[str, Any]] = {}
+        for lib in self._libraries():
+            for task, space in lib.task_spaces().items():
+                spaces.setdefault(task, space)
+        return spaces
+
+    def _source_model(self, evals: TaskEvaluations, space: Space) -> SourceModel:
+        key = (evals.task_id, len(evals.objective))
+        if key not in self._models:
+            X = space.encode(evals.configs)
+            self._models[key] = fit_source_model(
+                evals.task_id, X, _oriented(evals.objective, evals.direction), seed=0
+            )
+        return self._models[key]
+
+    def _select_sources(
+        self, evaluations: Mapping[str, TaskEvaluations], space: Space, exclude: str | None
+    ) -> list[TaskEvaluations]:
+        names = set(space.names)
+        usable = [
+            e
+            for task, e in evaluations.items()
+            if task != exclude
+            and names.issuperset(c for c in e.configs.columns)
+            and len(e.objective) >= 5
+            and set(e.configs.columns) & names
+        ]
+        usable.sort(key=lambda e: (-len(e.objective), e.task_id))
+        return usable[: self.max_sources]
+
+    # ------------------------------------------------------------------ API
+    def suggest(
+        self,
+        task: str | None = None,
+        space: Space | Mapping[str, Any] | None = None,
+        *,
+        n: int = 1,
+        observed: pd.DataFrame | Sequence[tuple[Mapping[str, Any], float]] | None = None,
+        direction: str = "maximize",
+        pool: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
+        seed: int = 0,
+    ) -> list[Suggestion]:
+        """Propose ``n`` configurations for a task.
+
+        Args:
+            task: a task id in the library (its trials count as observations and it is
+                excluded from the sources), or ``None`` for a new task.
+            space: the search space (required unless ``task`` stored one).
+            n: batch size (picks are diverse: each one is chosen given the others).
+            observed: extra target observations, as ``(config, value)`` pairs or a
+                DataFrame with the parameters plus a ``value`` column.
+            direction: direction of ``observed`` values.
+            pool: restrict proposals to these configurations (pool mode).
+            seed: seed of candidate sampling and ranking-loss samples.
+
+        Returns:
+            ``n`` `Suggestion`s, best first.
+
+        Raises:
+            UnknownTaskError: ``task`` is not in any library.
+            SpaceError: no space, an observed config outside it, or ``n < 1``.
+            EmptyLibraryError: no library holds a usable source task and nothing is observed.
+        """
+        if n < 1:
+            raise SpaceError(f"`n >= 1` must hold, got n={n}")
+        if direction not in ("maximize", "minimize"):
+            raise SpaceError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+        evaluations = self._evaluations()
+        spaces = self._spaces()
+        if task is not None and task not in evaluations and task not in spaces:
+            raise UnknownTaskError(
+                f"task {task!r} is in none of the libraries; see `recommend library stats`"
+            )
+        if space is None:
+            if task is None or task not in spaces:
+                raise SpaceError("no search space: pass `space=` (a Space or a space.json dict)")
+            space = spaces[task]
+        space = space if isinstance(space, Space) else Space.from_dict(space)
+        obs_configs, obs_y = self._observations(task, evaluations, observed, direction, space)
+        sources = self._select_sources(evaluations, space, task)
+        if not sources and len(obs_y) == 0 and pool is None:
+            raise EmptyLibraryError(
+                "no source task in the libraries shares this space and nothing is observed; "
+                "ingest past trials (`recommend library ingest`) or pass `observed=`"
+            )
+        models = [self._source_model(e, space) for e in sources]
+        rng = np.random.default_rng(seed)
+        cand_configs = self._candidates(space, sources, pool, seed)
+        cand_X = space.encode(cand_configs)
+        obs_X = space.encode(obs_configs) if len(obs_y) else np.empty((0, space.dim))
+        cand_pred = [m.predict(cand_X) for m in models]
+        obs_pred = [m.predict(obs_X) for m in models] if len(obs_y) else []
+        n_src = len(models)
+        cand_mean = np.stack([p[0] for p in cand_pred]) if n_src else np.empty((0, len(cand_X)))
+        cand_std = np.stack([p[1] for p in cand_pred]) if n_src else np.empty((0, len(cand_X)))
+        obs_mean = (
+            np.stack([p[0] for p in obs_pred]) if n_src and len(obs_y) else np.empty((n_src, 0))
+        )
+        obs_std = (
+            np.stack([p[1] for p in obs_pred]) if n_src and len(obs_y) else np.empty((n_src, 0))
+        )
+        free = np.ones(len(cand_X), dtype=bool)
+        pending: list[int] = []
+        gp_state: dict = {}
+        suggestions: list[Suggestion] = []
+        decisions: list[GuardrailDecision] = []
+        for _ in range(min(n, len(cand_X))):
+            proposal = propose(
+                cand_X=cand_X,
+                cand_mean=cand_mean,
+                cand_std=cand_std,
+                free=free,
+                obs_X=obs_X,
+                obs_y=obs_y,
+                obs_mean=obs_mean,
+                obs_std=obs_std,
+                options=self.options,
+                rng=rng,
+                gp_state=gp_state,
+                pending=pending,
+            )
+            free[proposal.index] = False
+            pending.append(proposal.index)
+            decisions.append(proposal.decision)
+            suggestions.append(
+                self._describe(proposal, cand_configs, cand_mean, cand_std, sources, space)
+            )
+        self._last = Explanation(
+            target=task,
+            n_observed=len(obs_y),
+            sources=tuple(e.task_id for e in sources),
+            decisions=tuple(decisions),
+            suggestions=tuple(suggestions),
+        )
+        return suggestions
+
+    def explain(self) -> Explanation:
+        """The sources, guardrail decisions and suggestions of the last `suggest` call.
+
+        Raises:
+            SpaceError: `suggest` was not called yet.
+        """
+        if self._last is None:
+            raise SpaceError("nothing to explain yet: call `suggest` first")
+        return self._last
+
+    def observe(
+        self,
+        task: str,
+        config: Mapping[str, Any],
+        value: float,
+        *,
+        objective_name: str = "objective",
+        direction: str = "maximize",
+        library: Library | None = None,
+        seed: int | None = None,
+    ) -> None:
+        """Record a finished trial of ``task`` in the (first, writable) library.
+
+        Raises:
+            UnknownTaskError: ``task`` is not in that library.
+            SchemaError: ``value`` is NaN or the row does not fit the schema.
+        """
+        target = library or self._libraries()[0]
+        params = {f"param_{k}": v for k, v in config.items()}
+        target.append_trials(
+            [{"task_id": task, "objective_value": float(value), "seed": seed, **params}],
+            objective_name=objective_name,
+            direction=direction,
+            source="recommender.observe",
+        )
+
+    # ------------------------------------------------------------------ helpers
+    @staticmethod
+    def _observations(
+        task: str | None,
+        evaluations: Mapping[str, TaskEvaluations],
+        observed: pd.DataFrame | Sequence[tuple[Mapping[str, Any], float]] | None,
+        direction: str,
+        space: Space,
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        frames: list[pd.DataFrame] = []
+        values: list[np.ndarray] = []
+        if task is not None and task in evaluations:
+            e = evaluations[task]
+            frames.append(space.to_frame(e.configs))
+            values.append(_oriented(e.objective, e.direction))
+        if observed is not None:
+            if isinstance(observed, pd.DataFrame):
+                if "value" not in observed.columns:
+                    raise SpaceError(
+                        f"observed DataFrame needs a 'value' column; got {list(observed.columns)}"
+                    )
+                configs = observed.drop(columns=["value"]).to_dict("records")
+                y = observed["value"].to_numpy(dtype=np.float64)
+            else:
+                configs = [dict(c) for c, _ in observed]
+                y = np.array([v for _, v in observed], dtype=np.float64)
+            if not np.all(np.isfinite(y)):
+                raise SpaceError(
+                    f"observed values must be finite; got {int((~np.isfinite(y)).sum())} NaN/inf"
+                )
+            clean = [
+                space.validate({k: v for k, v in c.items() if v is not None and v == v})
+                for c in configs
+            ]
+            frames.append(space.to_frame(clean))
+            values.append(_oriented(y, direction))
+        if not frames:
+            return space.to_frame([]), np.empty(0)
+        return pd.concat(frames, ignore_index=True), np.concatenate(values)
+
+    def _candidates(
+        self,
+        space: Space,
+        sources: Sequence[TaskEvaluations],
+        pool: pd.DataFrame | Sequence[Mapping[str, Any]] | None,
+        seed: int,
+    ) -> pd.DataFrame:
+        if pool is not None:
+            frame = space.to_frame(pool if isinstance(pool, pd.DataFrame) else list(pool))
+            if len(frame) == 0:
+                raise SpaceError("pool is empty")
+            return frame
+        frames = [space.to_frame(space.sample(self.n_candidates, seed=seed))]
+        for e in sources:  # the sources' best configurations are strong candidates too
+            order = np.argsort(-_oriented(e.objective, e.direction), kind="stable")[:10]
+            frames.append(space.to_frame(e.configs.iloc[order].reset_index(drop=True)))
+        return pd.concat(frames, ignore_index=True)
+
+    @staticmethod
+    def _describe(
+        proposal: Any,
+        cand_configs: pd.DataFrame,
+        cand_mean: np.ndarray,
+        cand_std: np.ndarray,
+        sources: Sequence[TaskEvaluations],
+        space: Space,
+    ) -> Suggestion:
+        i = proposal.index
+        row = cand_configs.iloc[i].to_dict()
+        config = {
+            k: (v.item() if hasattr(v, "item") else v)
+            for k, v in row.items()
+            if v is not None and v == v
+        }
+        decision = proposal.decision
+        if len(cand_mean):
+            w = (
+                decision.source_weights
+                if decision.weights
+                else np.full(len(cand_mean), 1.0 / len(cand_mean))
+            )
+            w = w / w.sum() if w.sum() > 0 else np.full(len(cand_mean), 1.0 / len(cand_mean))
+            mean = float(w @ cand_mean[:, i])
+            var = float(w @ (cand_std[:, i] ** 2 + (cand_mean[:, i] - mean) ** 2))
+            contrib = w * cand_mean[:, i]
+            top = np.argsort(-contrib)[:3]
+            neighbours = tuple((sources[j].task_id, float(w[j])) for j in top if w[j] > 0)
+        else:
+            mean, var, neighbours = float("nan"), float("nan"), ()
+        half = 1.96 * np.sqrt(var) if var == var else float("nan")
+        config = space.validate(config)
+        return Suggestion(
+            config=config,
+            predicted=mean,
+            interval=(mean - half, mean + half),
+            neighbours=neighbours,
+            phase=proposal.phase,
+            mode=decision.mode,
+            reason=decision.reason,
+        )

@@ -1,0 +1,206 @@
+"""GP surrogates: the target-only GP and the per-source GPs of the transfer ensemble.
+
+All models are BoTorch `SingleTaskGP`s in the unit cube with a `Standardize` outcome
+transform. Fitting follows BoTorch's `_fit_fallback` idea: bounded retries from the
+previous hyperparameters or the defaults, narrow catches, one named error at the end.
+
+Exact GP inference costs O(n^3); source GPs therefore learn their hyperparameters on a
+small subsample (the task's best region plus a random spread) and are then *conditioned*
+on a bounded set of at most ``n_condition`` points, so the cost of a library task never
+grows with its number of trials.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import gpytorch
+import numpy as np
+import torch
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import SingleTaskGP
+from botorch.models.transforms.outcome import Standardize
+from gpytorch.mlls import ExactMarginalLogLikelihood
+
+from library.exceptions import SurrogateFitError
+
+__all__ = [
+    "SourceModel",
+    "fit_gp",
+    "fit_source_model",
+    "minmax_normalize",
+    "predict",
+    "resolve_tkwargs",
+]
+
+_LOG = logging.getLogger(__name__)
+_MAX_CHOLESKY = 20_000  # exact Cholesky up to this many points (gpytorch defaults to 800)
+
+
+def resolve_tkwargs(
+    device: str | torch.device | None = None, dtype: torch.dtype | None = None
+) -> dict[str, Any]:
+    """Tensor options used at the API boundary.
+
+    Args:
+        device: ``"auto"``/``None`` (CUDA when available, else CPU), ``"cpu"`` or ``"cuda"``.
+        dtype: defaults to float64 on CPU and float32 on CUDA.
+
+    Raises:
+        SurrogateFitError: CUDA requested but not available.
+    """
+    if device in (None, "auto"):
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SurrogateFitError(
+            "device='cuda' requested but torch sees no GPU; use device='auto' or 'cpu'"
+        )
+    if dtype is None:
+        dtype = torch.float64 if device.type == "cpu" else torch.float32
+    return {"device": device, "dtype": dtype}
+
+
+def minmax_normalize(score: np.ndarray) -> np.ndarray:
+    """Map a task's scores to [0, 1] (best = 1), the scale the regret metric uses."""
+    low, high = float(np.min(score)), float(np.max(score))
+    if high - low <= 0:
+        return np.full_like(score, 0.5, dtype=np.float64)
+    return (score - low) / (high - low)
+
+
+def fit_gp(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    tkwargs: dict[str, Any] | None = None,
+    init_state: dict[str, torch.Tensor] | None = None,
+    max_attempts: int = 3,
+    maxiter: int = 150,
+) -> SingleTaskGP:
+    """Fit a `SingleTaskGP` (Matern-5/2 ARD, BoTorch default priors) by marginal likelihood.
+
+    Args:
+        X: ``n x d`` inputs in the unit cube.
+        y: ``(n,)`` targets (standardised internally).
+        tkwargs: device/dtype, from `resolve_tkwargs`.
+        init_state: a previous model's ``state_dict`` to start from (warm refits).
+        max_attempts: bounded retries; later attempts start from the defaults.
+        maxiter: L-BFGS iterations per attempt.
+
+    Returns:
+        The fitted model in eval mode.
+
+    Raises:
+        SurrogateFitError: every attempt failed or produced non-finite hyperparameters.
+    """
+    tkwargs = tkwargs or resolve_tkwargs()
+    train_X = torch.as_tensor(X, **tkwargs)
+    train_Y = torch.as_tensor(y, **tkwargs).reshape(-1, 1)
+    last_error: Exception | None = None
+    for attempt in range(max_attempts):
+        model = SingleTaskGP(train_X, train_Y, outcome_transform=Standardize(m=1))
+        if init_state is not None and attempt == 0:
+            try:
+                model.load_state_dict(init_state, strict=False)
+            except RuntimeError:  # shapes changed (new points): keep defaults
+                pass
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        try:
+            with warnings.catch_warnings(), gpytorch.settings.max_cholesky_size(_MAX_CHOLESKY):
+                warnings.simplefilter("ignore")
+                fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
+        except (RuntimeError, ValueError) as error:  # numerical trouble (not-PSD, NaN)
+            last_error = error
+            _LOG.debug("GP fit attempt %d failed: %s", attempt, error)
+            continue
+        if all(torch.isfinite(p).all() for p in model.parameters()):
+            return model.eval()
+    raise SurrogateFitError(
+        f"GP fit failed after {max_attempts} attempts on n={len(y)} points: {last_error}"
+    )
+
+
+def predict(model: SingleTaskGP, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean and standard deviation (``(n,)`` each) of a fitted GP, as numpy."""
+    first = next(model.parameters())
+    with torch.no_grad(), gpytorch.settings.max_cholesky_size(_MAX_CHOLESKY):
+        posterior = model.posterior(torch.as_tensor(X, device=first.device, dtype=first.dtype))
+        mean = posterior.mean.reshape(-1)
+        std = posterior.variance.clamp_min(1e-12).sqrt().reshape(-1)
+    return mean.cpu().numpy().astype(np.float64), std.cpu().numpy().astype(np.float64)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceModel:
+    """A fitted GP of one library task on its min-max normalised scores.
+
+    Attributes:
+        task_id: the source task.
+        model: the GP, conditioned on ``n_condition`` of the task's trials.
+        n_trials: trials the task had.
+    """
+
+    task_id: str
+    model: SingleTaskGP
+    n_trials: int
+
+    def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and std of the normalised score (1 = the task's best) at ``X`` (``n x d``)."""
+        return predict(self.model, X)
+
+
+def _subsample(score: np.ndarray, n_top: int, n_total: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of the ``n_top`` best points plus a random spread, ``n_total`` at most."""
+    if len(score) <= n_total:
+        return np.arange(len(score))
+    order = np.argsort(-score, kind="stable")
+    top = order[:n_top]
+    rest = rng.choice(order[n_top:], size=n_total - n_top, replace=False)
+    return np.sort(np.concatenate([top, rest]))
+
+
+def fit_source_model(
+    task_id: str,
+    X: np.ndarray,
+    score: np.ndarray,
+    *,
+    n_fit: int = 250,
+    n_condition: int = 1000,
+    seed: int = 0,
+    tkwargs: dict[str, Any] | None = None,
+) -> SourceModel:
+    """Fit one source task's GP with bounded cost.
+
+    Hyperparameters are learned on ``n_fit`` points (its top 20% plus a random spread);
+    the GP is then conditioned on ``n_condition`` points chosen the same way.
+
+    Args:
+        task_id: the source task id.
+        X: ``n x d`` encoded configurations.
+        score: ``(n,)`` scores, larger is better (any scale: min-max normalised here).
+        n_fit: points used to learn hyperparameters.
+        n_condition: points the final GP is conditioned on.
+        seed: subsampling seed.
+        tkwargs: device/dtype.
+
+    Raises:
+        SurrogateFitError: the GP could not be fitted.
+    """
+    rng = np.random.default_rng(seed)
+    y = minmax_normalize(np.asarray(score, dtype=np.float64))
+    fit_idx = _subsample(y, max(1, n_fit // 5), n_fit, rng)
+    model = fit_gp(X[fit_idx], y[fit_idx], tkwargs=tkwargs, maxiter=100)
+    cond_idx = _subsample(y, max(1, n_condition // 5), n_condition, rng)
+    if len(cond_idx) > len(fit_idx):
+        first = next(model.parameters())
+        train_X = torch.as_tensor(X[cond_idx], device=first.device, dtype=first.dtype)
+        train_Y = torch.as_tensor(y[cond_idx], device=first.device, dtype=first.dtype).reshape(
+            -1, 1
+        )
+        standardized, _ = model.outcome_transform(train_Y)  # eval mode: keeps the fitted scaling
+        model.set_train_data(train_X, standardized.reshape(-1), strict=False)
+    return SourceModel(task_id=task_id, model=model, n_trials=len(y))
