@@ -227,7 +227,7 @@ def _worker_main(conn: Connection, init: dict[str, Any]) -> None:
     _apply_memory_limit(init.get("memory_limit_mb"), init["settings"].device)
     environment = capture_environment()
     hardware = capture_hardware(init["resolved_device"])
-    conn.send({"ready": True})
+    conn.send({"ready": True, "environment": environment, "hardware": hardware})
     while True:
         try:
             task = conn.recv()
@@ -261,6 +261,8 @@ class TrialExecutor:
         self._conn: Connection | None = None
         self.worker_starts = 0
         self.startup_seconds = 0.0
+        self._environment: dict[str, Any] = {}
+        self._hardware: dict[str, Any] = {}
 
     def _start(self) -> None:
         started = time.perf_counter()
@@ -274,7 +276,7 @@ class TrialExecutor:
             process.kill()
             raise RunnerError("trial worker did not start within 300 s")
         try:
-            parent.recv()
+            ready = parent.recv()
         except EOFError:
             process.join(5)
             raise RunnerError(
@@ -282,6 +284,8 @@ class TrialExecutor:
                 "raise --memory-limit-mb or check the environment"
             ) from None
         self._process, self._conn = process, parent
+        self._environment = dict(ready.get("environment", {}))
+        self._hardware = dict(ready.get("hardware", {}))
         self.worker_starts += 1
         self.startup_seconds += time.perf_counter() - started
 
@@ -318,9 +322,10 @@ class TrialExecutor:
                 {},
                 elapsed,
                 f"trial exceeded its time limit of {time_limit_s:.1f} s",
-                {},
-                {},
+                dict(self._environment),
+                dict(self._hardware),
             )
+        environment, hardware = dict(self._environment), dict(self._hardware)
         try:
             reply = conn.recv()
         except (EOFError, ConnectionResetError):
@@ -334,8 +339,8 @@ class TrialExecutor:
                 {},
                 time.perf_counter() - started,
                 f"trial worker died (exit code {exitcode}); likely out of memory or a crash",
-                {},
-                {},
+                environment,
+                hardware,
             )
         return TrialReply(
             status=reply["status"],

@@ -104,6 +104,13 @@ class Schedule:
             return self._bracket(s, self.eta**s)
         s_max = self.s_max
         s = s_max - (index % (s_max + 1))
+        bracket = self._hyperband_bracket(s_max, s)
+        while s > 0 and bracket.n_trials > self.budget:  # reach full fidelity within budget
+            s -= 1
+            bracket = self._hyperband_bracket(s_max, s)
+        return bracket
+
+    def _hyperband_bracket(self, s_max: int, s: int) -> Bracket:
         n_first = int(math.ceil((s_max + 1) / (s + 1) * self.eta**s))
         return self._bracket(s, n_first)
 

@@ -75,6 +75,7 @@ def test_diverged_and_timed_out_trials_do_not_stop_the_run(
     assert [t.status for t in result.trials] == ["diverged", "timeout", "ok"]
     assert "training loss" in (result.trials[0].error or "")
     assert 6.0 <= result.trials[1].runtime_s < 15.0
+    assert result.trials[1].environment["sklearn"]  # provenance kept for killed trials
     assert (
         result.best_config == _mlp(learning_rate=1e-2, width=16, batch_size=128)
         and len(proposer.observed) == 1

@@ -186,3 +186,11 @@ def test_scale_transfer_report_scores_each_recommendation_on_the_target_grid() -
     )
     assert recs["mup_transfer"]["rel_to_same_param_optimum"] == 0.0
     assert recs["scaling_law_sp"]["log2_lr"] == -12.0
+
+
+def test_hyperband_brackets_fit_a_small_budget() -> None:
+    schedule = Schedule(FidelityMode.HYPERBAND, min_fidelity=1, max_fidelity=9, eta=3,
+                        integer=True, budget=6)  # fmt: skip
+    for index in range(3):
+        bracket = schedule.bracket(index)
+        assert bracket.n_trials <= 6 and bracket.rungs[-1].fidelity == 9.0
