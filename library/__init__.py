@@ -44,6 +44,15 @@ from library.query import (
     trial_counts,
     trials_of_task,
 )
+from library.refresh import (
+    DEFAULT_MAPPING,
+    FileOutcome,
+    RefreshExitCode,
+    RefreshReport,
+    featurize_reference,
+    load_dataset_reference,
+    refresh,
+)
 from library.schema import (
     SCHEMA_VERSION,
     TASKS_SCHEMA,
@@ -97,4 +106,11 @@ __all__ = [
     "LibraryLockedError",
     "SchemaError",
     "UnknownTaskError",
+    "DEFAULT_MAPPING",
+    "FileOutcome",
+    "RefreshExitCode",
+    "RefreshReport",
+    "featurize_reference",
+    "load_dataset_reference",
+    "refresh",
 ]

@@ -1,0 +1,550 @@
+"""The nightly refresh: ingest a drop folder, re-featurize stale tasks, compact, validate.
+
+`refresh` is what ``recommend refresh`` (and a cron job or systemd timer, see
+``docs/refresh.md``) runs. Under the library lock it:
+
+1. finishes an interrupted compaction or task rewrite of an earlier, killed run;
+2. ingests the **drop folder** (if given), task files first, then trial files, each in
+   name order. An ingested file (and its sidecar) moves to ``<drop>/done/``; a file that
+   cannot be ingested moves to ``<drop>/quarantine/`` next to ``<file>.reason.txt`` and
+   the rest goes on;
+3. re-featurizes tasks whose ``featurizer_version`` differs from
+   `featurizers.FEATURIZER_VERSION`, when the task records where its data lives (see
+   *Dataset references*), else lists it under ``cannot_refeaturize``;
+4. compacts (which also drops duplicate trials written by racing appenders);
+5. validates, and returns a `RefreshReport` (JSON via `RefreshReport.to_json`).
+
+**Drop-folder convention.**
+
+* ``*.tasks.jsonl``: one task per line, as a dict for `Library.append_tasks` (``space``
+  may be a space.json dict). Tasks already in the library are skipped (task rows are
+  immutable; only re-featurizing rewrites them).
+* ``*.csv`` / ``*.parquet`` / ``*.jsonl`` / ``*.ndjson``: trial files read by
+  `library.import_trials` with `DEFAULT_MAPPING`: ``task_id``, ``objective`` (maximised),
+  one ``param_<name>`` column per hyperparameter, and, when present, ``seed``,
+  ``fidelity``, ``status`` and ``runtime_s`` columns. Unknown task ids get a bare task row.
+* ``<trial file>.mapping.json`` (optional sidecar): `ColumnMapping` fields overriding the
+  defaults, e.g. ``{"objective": "val_loss", "direction": "minimize", "metrics": ["time"]}``.
+* Anything else (``*.tmp``, dot files, ``*.reason.txt``, sub-directories) is left alone.
+
+**Dataset references.** A task whose ``source`` is ``"dataset:<reference>"`` can be
+re-featurized. References: ``builtin:<name>?max_rows=<n>&seed=<s>`` (a
+`featurizers.iter_builtin_datasets` dataset, subsampled by `load_dataset_reference`) and
+``file:<path>?target=<column>`` (a CSV/Parquet file).
+
+**Safety.** Every step is idempotent: appends skip rows already stored (content-hashed
+``trial_id``), files move only after their rows are durable, and a second run with nothing
+new changes no byte of the library. Killing a refresh at any point and rerunning it
+completes the work and loses nothing. A concurrent refresh or compaction makes `refresh`
+raise `LibraryLockedError` at once (``recommend refresh`` exits with code 4).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import IntEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import numpy as np
+import pyarrow as pa
+
+from library.exceptions import (
+    BenchmarkFormatError,
+    CorruptFileError,
+    FeaturizeError,
+    LibraryError,
+    SchemaError,
+    SpaceError,
+    UnknownTaskError,
+)
+from library.importers import ColumnMapping, import_trials, read_trials_file
+from library.store import Library
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from featurizers.fingerprint import Fingerprint
+
+__all__ = [
+    "DEFAULT_MAPPING",
+    "RefreshExitCode",
+    "FileOutcome",
+    "RefreshReport",
+    "refresh",
+    "load_dataset_reference",
+    "featurize_reference",
+]
+
+_LOG = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+Featurize = Callable[[str], "Fingerprint"]
+
+#: Mapping applied to every trial file without a ``.mapping.json`` sidecar.
+DEFAULT_MAPPING = ColumnMapping(objective="objective", direction="maximize")
+_OPTIONAL_COLUMNS = ("seed", "fidelity", "status", "runtime_s")
+_TRIAL_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".ndjson")
+_TASKS_SUFFIX = ".tasks.jsonl"
+_MAPPING_SUFFIX = ".mapping.json"
+_REASON_SUFFIX = ".reason.txt"
+_DATASET_PREFIX = "dataset:"
+# errors that say "this file is bad" (quarantine it); others (disk full, lock) abort the run
+_BAD_FILE_ERRORS = (
+    SchemaError,
+    CorruptFileError,
+    SpaceError,
+    UnknownTaskError,
+    BenchmarkFormatError,
+    json.JSONDecodeError,
+    UnicodeDecodeError,
+)
+
+
+class RefreshExitCode(IntEnum):
+    """Exit codes of ``recommend refresh``."""
+
+    OK = 0
+    ERROR = 1
+    VALIDATION_FAILED = 3
+    LOCKED = 4
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    """What happened to one drop-folder file.
+
+    Attributes:
+        name: file name (relative to the drop folder).
+        kind: ``"tasks"`` or ``"trials"``.
+        status: ``"ingested"`` or ``"quarantined"``.
+        n_rows: rows read (0 when quarantined).
+        n_written: rows new to the library.
+        n_duplicates: rows already stored.
+        reason: why it was quarantined, else ``None``.
+    """
+
+    name: str
+    kind: str
+    status: str
+    n_rows: int = 0
+    n_written: int = 0
+    n_duplicates: int = 0
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshReport:
+    """Everything one `refresh` did.
+
+    Attributes:
+        library: library root.
+        drop_dir: drop folder, or ``None``.
+        started_at: UTC start time, ISO 8601.
+        duration_s: wall time in seconds.
+        files: one `FileOutcome` per drop-folder file handled.
+        refeaturized: ids of tasks whose fingerprint was recomputed.
+        cannot_refeaturize: ``{task_id: reason}`` for stale tasks left as they were.
+        compaction: per table, files merged and duplicate rows dropped.
+        problems: validation problems as ``{"kind", "where", "detail"}`` dicts.
+        stats: `Library.stats` after the refresh.
+    """
+
+    library: str
+    drop_dir: str | None
+    started_at: str
+    duration_s: float
+    files: tuple[FileOutcome, ...] = ()
+    refeaturized: tuple[str, ...] = ()
+    cannot_refeaturize: Mapping[str, str] = field(default_factory=dict)
+    compaction: tuple[Mapping[str, Any], ...] = ()
+    problems: tuple[Mapping[str, str], ...] = ()
+    stats: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_ingested(self) -> int:
+        """Files ingested."""
+        return sum(outcome.status == "ingested" for outcome in self.files)
+
+    @property
+    def n_quarantined(self) -> int:
+        """Files quarantined."""
+        return sum(outcome.status == "quarantined" for outcome in self.files)
+
+    @property
+    def n_trials_written(self) -> int:
+        """Trials new to the library."""
+        return sum(o.n_written for o in self.files if o.kind == "trials")
+
+    @property
+    def n_tasks_written(self) -> int:
+        """Tasks new to the library (from task files; bare tasks are not counted)."""
+        return sum(o.n_written for o in self.files if o.kind == "tasks")
+
+    @property
+    def exit_code(self) -> RefreshExitCode:
+        """`RefreshExitCode.VALIDATION_FAILED` when validation found problems, else OK."""
+        return RefreshExitCode.VALIDATION_FAILED if self.problems else RefreshExitCode.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict (with the derived counts)."""
+        payload = dataclasses.asdict(self)
+        payload["cannot_refeaturize"] = dict(self.cannot_refeaturize)
+        payload.update(
+            n_ingested=self.n_ingested,
+            n_quarantined=self.n_quarantined,
+            n_trials_written=self.n_trials_written,
+            n_tasks_written=self.n_tasks_written,
+            exit_code=int(self.exit_code),
+        )
+        return payload
+
+    def to_json(self) -> str:
+        """`to_dict` as indented JSON."""
+        return json.dumps(self.to_dict(), indent=1, sort_keys=True, default=str)
+
+
+# ---------------------------------------------------------------------- dataset references
+def _parse_reference(reference: str) -> tuple[str, str, dict[str, str]]:
+    scheme, _, rest = reference.partition(":")
+    target, _, query = rest.partition("?")
+    options = {key: values[-1] for key, values in parse_qs(query).items()}
+    if scheme not in ("builtin", "file") or not target:
+        raise FeaturizeError(
+            f"dataset reference {reference!r} is not 'builtin:<name>?...' or "
+            "'file:<path>?target=<column>'"
+        )
+    return scheme, target, options
+
+
+def load_dataset_reference(reference: str) -> tuple[pd.DataFrame, np.ndarray, str | None]:
+    """Load the data a dataset reference points to.
+
+    Args:
+        reference: ``builtin:<name>[?max_rows=<n>&seed=<s>]`` (rows subsampled uniformly
+            without replacement by ``np.random.default_rng(seed)``, kept in order) or
+            ``file:<path>?target=<column>``.
+
+    Returns:
+        ``(features, target, task kind or None when unknown)``.
+
+    Raises:
+        FeaturizeError: an unknown or unavailable dataset, a missing file or target.
+    """
+    import pandas as pd
+
+    scheme, target_name, options = _parse_reference(reference)
+    if scheme == "file":
+        path = Path(target_name)
+        column = options.get("target")
+        if column is None or not path.is_file():
+            raise FeaturizeError(f"{reference!r}: file missing or no ?target=<column> given")
+        frame = pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
+        if column not in frame.columns:
+            raise FeaturizeError(f"{reference!r}: column {column!r} not in {path}")
+        return frame.drop(columns=[column]), frame[column].to_numpy(), None
+    from featurizers import iter_builtin_datasets
+
+    source = target_name.split("/", 1)[0]
+    keel_types = ("imbalanced",) if source == "keel-imb" else ("balanced",)
+    package = "keel" if source == "keel-imb" else source
+    if package not in ("sklearn", "keel", "statsmodels"):
+        raise FeaturizeError(f"{reference!r}: unknown builtin source {source!r}")
+    for dataset in iter_builtin_datasets(sources=(package,), keel_types=keel_types):
+        if dataset.name != target_name:
+            continue
+        features = dataset.features.reset_index(drop=True)
+        target = np.asarray(dataset.target)
+        max_rows = int(options.get("max_rows", 0) or 0)
+        if max_rows and len(features) > max_rows:
+            rng = np.random.default_rng(int(options.get("seed", 0)))
+            rows = np.sort(rng.choice(len(features), max_rows, replace=False))
+            features, target = features.iloc[rows].reset_index(drop=True), target[rows]
+        return features, target, dataset.task
+    raise FeaturizeError(f"{reference!r}: dataset not available (is its package installed?)")
+
+
+def featurize_reference(reference: str) -> Fingerprint:
+    """Fingerprint the data of a dataset reference with `featurizers.featurize_dataset`.
+
+    Args:
+        reference: see `load_dataset_reference`; its ``seed`` option also seeds the
+            featurizer.
+
+    Raises:
+        FeaturizeError: the data cannot be loaded or fingerprinted.
+    """
+    from featurizers import featurize_dataset
+
+    features, target, kind = load_dataset_reference(reference)
+    seed = int(_parse_reference(reference)[2].get("seed", 0))
+    return featurize_dataset(features, y=target, task=kind, seed=seed)
+
+
+# ---------------------------------------------------------------------- the refresh
+def refresh(
+    library: Library,
+    *,
+    drop_dir: str | Path | None = None,
+    featurize: Featurize | None = None,
+    create_tasks: bool = True,
+    progress: Progress | None = None,
+) -> RefreshReport:
+    """Run the nightly maintenance of ``library`` (see the module docstring).
+
+    Args:
+        library: the library to maintain.
+        drop_dir: folder of new task/trial files; ``None`` skips ingestion.
+        featurize: ``reference -> Fingerprint`` used to re-featurize stale tasks
+            (default `featurize_reference`).
+        create_tasks: give trial files' unknown task ids a bare task row (else such a
+            file is quarantined).
+        progress: optional ``callback(stage, done, total)``.
+
+    Returns:
+        The `RefreshReport`; ``report.exit_code`` is 3 when validation found problems.
+
+    Raises:
+        LibraryLockedError: another refresh or compaction holds the library lock.
+        LibraryError: the library or the drop folder cannot be read or written.
+    """
+    from library.validate import validate
+
+    started = time.perf_counter()
+    started_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    drop = Path(drop_dir).expanduser() if drop_dir is not None else None
+    if drop is not None and not drop.is_dir():
+        raise LibraryError(f"drop folder {drop} does not exist; create it or fix --drop")
+    library._check_writable("tasks")
+    library._check_writable("trials")
+    with library.lock(wait=False):
+        for table in ("tasks", "trials"):
+            library._finish_interrupted(table)
+        outcomes = _ingest(library, drop, create_tasks, progress) if drop else []
+        refeaturized, cannot = _refeaturize(library, featurize or featurize_reference, progress)
+        compaction = [
+            {
+                "table": result.table,
+                "n_files_merged": result.n_files_merged,
+                "n_duplicates_dropped": result.n_duplicates_dropped,
+            }
+            for result in (
+                library._compact_table(table, 2, progress) for table in ("tasks", "trials")
+            )
+        ]
+        problems = [
+            {"kind": p.kind, "where": p.where, "detail": p.detail} for p in validate(library)
+        ]
+        stats = library.stats()
+    return RefreshReport(
+        library=str(library.root),
+        drop_dir=str(drop) if drop is not None else None,
+        started_at=started_at,
+        duration_s=time.perf_counter() - started,
+        files=tuple(outcomes),
+        refeaturized=tuple(refeaturized),
+        cannot_refeaturize=cannot,
+        compaction=tuple(compaction),
+        problems=tuple(problems),
+        stats=stats,
+    )
+
+
+def _drop_files(drop: Path) -> tuple[list[Path], list[Path]]:
+    tasks, trials = [], []
+    for path in sorted(drop.iterdir()):
+        name = path.name
+        if not path.is_file() or name.startswith(".") or name.endswith((".tmp", _REASON_SUFFIX)):
+            continue
+        if name.endswith(_TASKS_SUFFIX):
+            tasks.append(path)
+        elif name.endswith(_MAPPING_SUFFIX):
+            continue
+        elif path.suffix.lower() in _TRIAL_SUFFIXES:
+            trials.append(path)
+    return tasks, trials
+
+
+def _ingest(
+    library: Library, drop: Path, create_tasks: bool, progress: Progress | None
+) -> list[FileOutcome]:
+    tasks, trials = _drop_files(drop)
+    outcomes: list[FileOutcome] = []
+    total = len(tasks) + len(trials)
+    for index, path in enumerate([*tasks, *trials]):
+        kind = "tasks" if path in tasks else "trials"
+        sidecar = path.with_name(path.name + _MAPPING_SUFFIX)
+        try:
+            if kind == "tasks":
+                rows = _read_tasks_file(path)
+                result = library.append_tasks(rows)
+            else:
+                mapping = _mapping_for(path, sidecar)
+                result = import_trials(library, path, mapping=mapping, create_tasks=create_tasks)
+        except _BAD_FILE_ERRORS as error:
+            reason = f"{type(error).__name__}: {error}"
+            _LOG.warning("quarantining %s: %s", path.name, reason)
+            _quarantine(drop, path, sidecar, reason)
+            outcomes.append(FileOutcome(path.name, kind, "quarantined", reason=reason))
+        else:
+            _move(path, drop / "done")
+            if sidecar.exists():
+                _move(sidecar, drop / "done")
+            outcomes.append(
+                FileOutcome(
+                    path.name,
+                    kind,
+                    "ingested",
+                    result.n_input,
+                    result.n_written,
+                    result.n_duplicates,
+                )  # fmt: skip
+            )
+        if progress is not None:
+            progress("ingesting drop folder", index + 1, total)
+    return outcomes
+
+
+def _read_tasks_file(path: Path) -> list[dict[str, Any]]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        if not isinstance(row, dict):
+            raise SchemaError(f"line {number} of {path.name} is not a JSON object")
+        rows.append(row)
+    if not rows:
+        raise SchemaError(f"task file {path.name} holds no tasks")
+    return rows
+
+
+def _mapping_for(path: Path, sidecar: Path) -> ColumnMapping:
+    """`DEFAULT_MAPPING` plus the optional columns the file has, overridden by the sidecar."""
+    columns = set(read_trials_file(path).column_names)
+    fields: dict[str, Any] = {name: name for name in _OPTIONAL_COLUMNS if name in columns}
+    if sidecar.exists():
+        overrides = json.loads(sidecar.read_text(encoding="utf-8"))
+        allowed = {f.name for f in dataclasses.fields(ColumnMapping)}
+        if not isinstance(overrides, dict) or set(overrides) - allowed:
+            raise SchemaError(
+                f"{sidecar.name}: expected an object with keys among {sorted(allowed)}"
+            )
+        for key in ("parameters", "metrics"):
+            if overrides.get(key) is not None:
+                overrides[key] = tuple(overrides[key])
+        fields.update(overrides)
+    return dataclasses.replace(DEFAULT_MAPPING, **fields)
+
+
+def _unique_target(directory: Path, name: str) -> Path:
+    target = directory / name
+    counter = 1
+    while target.exists():
+        target = directory / f"{name}.{counter}"
+        counter += 1
+    return target
+
+
+def _move(path: Path, directory: Path) -> None:
+    directory.mkdir(exist_ok=True)
+    os.replace(path, _unique_target(directory, path.name))
+
+
+def _quarantine(drop: Path, path: Path, sidecar: Path, reason: str) -> None:
+    directory = drop / "quarantine"
+    directory.mkdir(exist_ok=True)
+    target = _unique_target(directory, path.name)
+    note = target.with_name(target.name + _REASON_SUFFIX)
+    tmp = note.with_name(note.name + ".tmp")
+    tmp.write_text(reason + "\n", encoding="utf-8")
+    os.replace(tmp, note)
+    os.replace(path, target)
+    if sidecar.exists():
+        os.replace(sidecar, target.with_name(target.name + _MAPPING_SUFFIX))
+
+
+def _refeaturize(
+    library: Library, featurize: Featurize, progress: Progress | None
+) -> tuple[list[str], dict[str, str]]:
+    """Recompute stale fingerprints; rewrite the tasks table once if any changed."""
+    from featurizers import FEATURIZER_VERSION
+
+    tasks = library.read_tasks()
+    versions = tasks["featurizer_version"].to_pylist()
+    stale = [
+        index
+        for index, version in enumerate(versions)
+        if version is not None and version != FEATURIZER_VERSION
+    ]
+    if not stale:
+        return [], {}
+    ids, sources = tasks["task_id"].to_pylist(), tasks["source"].to_pylist()
+    names = tasks["fingerprint_names"].to_pylist()
+    values = tasks["fingerprint_values"].to_pylist()
+    new_versions = list(versions)
+    done: list[str] = []
+    cannot: dict[str, str] = {}
+    for count, index in enumerate(stale):
+        source = sources[index] or ""
+        if not source.startswith(_DATASET_PREFIX):
+            cannot[ids[index]] = "cannot refeaturize: no dataset reference recorded in source"
+            continue
+        try:
+            fingerprint = featurize(source[len(_DATASET_PREFIX) :])
+        except FeaturizeError as error:
+            cannot[ids[index]] = f"cannot refeaturize: {error}"
+            continue
+        names[index] = list(fingerprint.names)
+        values[index] = [float(v) for v in fingerprint.values]
+        new_versions[index] = fingerprint.version
+        done.append(ids[index])
+        if progress is not None:
+            progress("re-featurizing stale tasks", count + 1, len(stale))
+    if done:
+        updated = (
+            tasks.set_column(
+                tasks.schema.get_field_index("fingerprint_names"),
+                "fingerprint_names",
+                pa.array(names, tasks.schema.field("fingerprint_names").type),
+            )
+            .set_column(
+                tasks.schema.get_field_index("fingerprint_values"),
+                "fingerprint_values",
+                pa.array(values, tasks.schema.field("fingerprint_values").type),
+            )
+            .set_column(
+                tasks.schema.get_field_index("featurizer_version"),
+                "featurizer_version",
+                pa.array(new_versions, pa.string()),
+            )
+        )
+        _rewrite_tasks(library, updated)
+    return done, cannot
+
+
+def _rewrite_tasks(library: Library, tasks: pa.Table) -> None:
+    """Replace every task part file by one file holding ``tasks`` (crash-safe).
+
+    Uses the compaction protocol: the new file records the names of the files it replaces,
+    so if the process dies before deleting them, the next compaction or refresh does.
+    """
+    from library.store import _COMPACTED_FROM, _first_per_id
+
+    inputs = library.files("tasks")
+    tasks = _first_per_id(tasks, "task_id")
+    metadata = dict(tasks.schema.metadata or {})
+    metadata[_COMPACTED_FROM] = json.dumps([path.name for path in inputs]).encode()
+    library._write_part("tasks", tasks.replace_schema_metadata(metadata))
+    for path in inputs:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
