@@ -74,6 +74,14 @@ __all__ = ["run_command"]
     type=click.Path(file_okay=False),
     help="Where run directories live (default <library>/runs or ./runs).",
 )
+@click.option(
+    "--proposer",
+    type=click.Choice(["auto", "random"]),
+    default="auto",
+    show_default=True,
+    help="auto: transfer recommendations from --library when given (random while it has "
+    "nothing to transfer), else random search.",
+)
 @click.option("--resume", "resume", metavar="RUN_ID", help="Continue an interrupted run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def run_command(
@@ -97,6 +105,7 @@ def run_command(
     n_jobs: int | None,
     library: str | None,
     runs_dir: str | None,
+    proposer: str,
     resume: str | None,
     as_json: bool,
 ) -> None:
@@ -139,6 +148,7 @@ def run_command(
             library=library,
             runs_dir=runs_dir,
             resume=resume,
+            proposer=proposer,
             progress=progress,
         )
     except RunPreempted:

@@ -25,6 +25,7 @@ from recommender.runner.multifidelity import Bracket, FidelityMode, Rung, Schedu
 from recommender.runner.run import (
     Proposer,
     RandomProposer,
+    RecommenderProposer,
     RunPreempted,
     RunResult,
     RunSettings,
@@ -58,6 +59,7 @@ __all__ = [
     "ModelFamily",
     "Proposer",
     "RandomProposer",
+    "RecommenderProposer",
     "Rung",
     "RunPreempted",
     "RunResult",

@@ -54,6 +54,7 @@ from recommender.runner.provenance import available_cores
 __all__ = [
     "Proposer",
     "RandomProposer",
+    "RecommenderProposer",
     "RunSettings",
     "TrialRecord",
     "RunResult",
@@ -114,6 +115,60 @@ class RandomProposer:
         self._n_suggested += n
 
 
+class RecommenderProposer:
+    """Adapts the transfer `recommender.recommend.Recommender` to the `Proposer` protocol.
+
+    Suggestions come from ``Recommender.suggest`` with the run's full-fidelity results as
+    ``observed``. When the libraries hold no usable source task and nothing is observed
+    yet (`EmptyLibraryError`), that batch comes from a `RandomProposer` instead; each such
+    fallback is logged and counted in ``fallbacks``.
+
+    Args:
+        recommender: a `Recommender` over one or more libraries.
+        space: the run's space as a `Space.from_dict` dict.
+        seed: base seed of the suggestions.
+    """
+
+    def __init__(self, recommender: Any, space: dict[str, Any], *, seed: int = 0) -> None:
+        from recommender.space import Space
+
+        self._recommender = recommender
+        self._space_dict = space
+        self._random = RandomProposer(Space.from_dict(space), seed=seed)
+        self._seed = int(seed)
+        self._observed: list[tuple[dict[str, Any], float]] = []
+        self._n_calls = 0
+        self.fallbacks = 0
+
+    def suggest(self, n: int) -> list[dict[str, Any]]:
+        """``n`` warm-started configurations (random while nothing can be transferred)."""
+        from library.exceptions import EmptyLibraryError
+
+        self._n_calls += 1
+        try:
+            suggestions = self._recommender.suggest(
+                space=self._space_dict,
+                n=n,
+                observed=list(self._observed) or None,
+                direction="maximize",
+                seed=_child_seed(self._seed, self._n_calls),
+            )
+        except EmptyLibraryError as error:
+            self.fallbacks += 1
+            logger.warning("recommender has nothing to transfer (%s); random batch", error)
+            return self._random.suggest(n)
+        return [dict(suggestion.config) for suggestion in suggestions]
+
+    def observe(self, config: dict[str, Any], value: float) -> None:
+        """Remember a full-fidelity result (passed as ``observed`` to later suggestions)."""
+        self._observed.append((dict(config), float(value)))
+
+    def fast_forward(self, n: int) -> None:
+        """Keep the random fallback in step on resume."""
+        self._random.fast_forward(n)
+        self._n_calls += 1
+
+
 class RunPreempted(RunnerError):
     """The run was stopped by SIGTERM/SIGINT; it can be resumed.
 
@@ -152,6 +207,7 @@ class RunSettings:
     mup: bool = False
     n_jobs: int | None = None
     library: str | None = None
+    proposer: str = "auto"
 
     def __post_init__(self) -> None:
         ModelFamily.parse(self.model)
@@ -169,6 +225,8 @@ class RunSettings:
             raise RunnerError(f"max_deviation must be >= 0, got {self.max_deviation}")
         if self.max_epochs < 1:
             raise RunnerError(f"max_epochs must be >= 1, got {self.max_epochs}")
+        if self.proposer not in {"auto", "random"}:
+            raise RunnerError(f"proposer must be auto or random, got {self.proposer!r}")
         if self.n_jobs is not None and self.n_jobs < 1:
             raise RunnerError(f"n_jobs must be >= 1, got {self.n_jobs}")
 
@@ -447,7 +505,7 @@ def run_search(
     library: str | Path | None = None,
     runs_dir: str | Path | None = None,
     resume: str | None = None,
-    proposer: Proposer | None = None,
+    proposer: Proposer | str | None = None,
     progress: ProgressCallback | None = None,
 ) -> RunResult:
     """Tune ``model`` on ``dataset`` within ``budget`` trials, safely and resumably.
@@ -481,7 +539,10 @@ def run_search(
         resume: id of a run to continue. Its settings come from its ``run.json``;
             ``dataset``/``target``/``model``/``budget`` may be repeated but must match,
             the other options are taken from the stored run.
-        proposer: a `Proposer`; defaults to `RandomProposer` seeded from ``seed``.
+        proposer: a `Proposer` object, or ``"auto"`` (default: the transfer `Recommender`
+            over ``library`` when one is given, `RandomProposer` otherwise) or
+            ``"random"``. A name is stored with the run; an object is not, so pass it
+            again on resume.
         progress: called as ``progress(record, n_done, budget)`` after each trial.
 
     Returns:
@@ -534,6 +595,7 @@ def run_search(
             mup=mup,
             n_jobs=n_jobs,
             library=None if library is None else str(Path(library).expanduser().resolve()),
+            proposer=proposer if isinstance(proposer, str) else "auto",
         )
         run_id = _new_run_id()
         run_dir = _resolve_runs_dir(runs_dir, settings.library) / run_id
@@ -541,7 +603,7 @@ def run_search(
         settings,
         run_id=run_id,
         run_dir=run_dir,
-        proposer=proposer,
+        proposer=None if isinstance(proposer, str) else proposer,
         progress=progress,
         is_new=resume is None,
     ).execute()
@@ -576,9 +638,6 @@ class _Run:
         self.default = self.space.validate(
             default_config(self.model, n_features=self.data.features.shape[1])
         )
-        self.proposer: Proposer = proposer or RandomProposer(
-            self.space, seed=_child_seed(settings.seed, 1)
-        )
         self.budget = Budget(settings.budget, settings.time_budget_s)
         self.limits = TrialLimits(settings.trial_time_limit_s, settings.memory_limit_mb)
         self.schedule = self._schedule()
@@ -587,6 +646,7 @@ class _Run:
             f"{self.data.content_hash[:12]}"
         )
         self.library = self._open_library()
+        self.proposer: Proposer = proposer or self._default_proposer()
         if is_new:
             run_dir.mkdir(parents=True, exist_ok=False)
             write_json_atomic(
@@ -614,6 +674,15 @@ class _Run:
         from recommender.runner.torch_mlp import resolve_device
 
         return str(resolve_device(self.settings.device))
+
+    def _default_proposer(self) -> Proposer:
+        """Transfer recommendations from the library when there is one, else random."""
+        seed = _child_seed(self.settings.seed, 1)
+        if self.library is None or self.settings.proposer == "random":
+            return RandomProposer(self.space, seed=seed)
+        from recommender.recommend import Recommender
+
+        return RecommenderProposer(Recommender(self.library), self.space_dict, seed=seed)
 
     def _schedule(self) -> Schedule:
         mode = FidelityMode(self.settings.fidelity)
