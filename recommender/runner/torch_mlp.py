@@ -72,6 +72,21 @@ class _ScaledReadout(nn.Linear):
         return super().forward(inputs) * self.output_mult
 
 
+class _SeededDropout(nn.Module):
+    """Dropout drawing its masks from its own generator (no global torch RNG)."""
+
+    def __init__(self, p: float) -> None:
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:  # noqa: D102
+        if not self.training or self.p <= 0.0:
+            return inputs
+        keep = torch.rand(inputs.shape, generator=self.generator, device=inputs.device)
+        return inputs * (keep >= self.p).to(inputs.dtype) / (1.0 - self.p)
+
+
 class MLPNet(nn.Module):
     """ReLU MLP: input -> ``depth`` hidden layers of ``width`` units -> output.
 
@@ -104,10 +119,11 @@ class MLPNet(nn.Module):
         self.width = width
         self.mup = mup
         self.width_mult = width / base_width if mup else 1.0
-        self.input_layer = nn.Linear(n_inputs, width)
-        self.hidden_layers = nn.ModuleList(nn.Linear(width, width) for _ in range(depth - 1))
-        self.readout = _ScaledReadout(width, n_outputs, output_mult=1.0 / self.width_mult)
-        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        with torch.random.fork_rng(devices=[]):  # torch's default init draws globally
+            self.input_layer = nn.Linear(n_inputs, width)
+            self.hidden_layers = nn.ModuleList(nn.Linear(width, width) for _ in range(depth - 1))
+            self.readout = _ScaledReadout(width, n_outputs, output_mult=1.0 / self.width_mult)
+        self.dropout = _SeededDropout(dropout)
         with torch.no_grad():
             for layer in [self.input_layer, *self.hidden_layers, self.readout]:
                 std = init_scale / math.sqrt(layer.in_features)
@@ -329,9 +345,7 @@ class TorchMLPEstimator:
         amp_dtype = torch.bfloat16 if use_cuda and torch.cuda.is_bf16_supported() else torch.float16
         scaler = torch.amp.GradScaler("cuda", enabled=use_cuda and amp_dtype == torch.float16)
         shuffle_gen = torch.Generator(device=self.device_).manual_seed(int(self.seed) + 1)
-        if use_cuda:
-            torch.cuda.manual_seed_all(int(self.seed))
-        torch.manual_seed(int(self.seed))  # dropout masks
+        net.dropout.generator = torch.Generator(device=self.device_).manual_seed(int(self.seed) + 2)
         n_train = train.features.shape[0]
         batch_size = int(min(self.batch_size, n_train))
         first_loss: float | None = None

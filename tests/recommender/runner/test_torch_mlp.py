@@ -55,3 +55,19 @@ def test_cuda_without_gpu_is_a_clear_error() -> None:
     with pytest.raises(RunnerError, match="no CUDA GPU is available.*--device auto"):
         resolve_device("cuda")
     assert resolve_device("auto").type == "cpu"
+
+
+def test_same_seed_same_model_without_touching_global_rng(
+    cancer: tuple[np.ndarray, np.ndarray],
+) -> None:
+    features, target = cancer
+    state = torch.get_rng_state()
+    outputs = [
+        TorchMLPEstimator(width=16, epochs=3, dropout=0.3, seed=4).fit(features, target)
+        .predict_proba(features[:20])
+        for _ in range(2)
+    ]  # fmt: skip
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+    assert torch.equal(state, torch.get_rng_state())
+    other = TorchMLPEstimator(width=16, epochs=3, dropout=0.3, seed=5).fit(features, target)
+    assert not np.array_equal(outputs[0], other.predict_proba(features[:20]))
