@@ -78,12 +78,12 @@ def refresh_command(
 
 
 def _refresh_with_progress(library: Library, drop_dir: Path | None) -> RefreshReport:
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     from library.refresh import refresh
 
     with Progress(transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
