@@ -6,6 +6,8 @@ pairs of the target's observations wrongly, over posterior samples (RGPE, Feurer
 weight is the share of samples in which it has the lowest ranking loss. With guardrails
 on:
 
+* from ``min_evidence`` (3) observations on, a source that mis-orders more than half of
+  the target's pairs (median over samples) is dropped: it is worse than a coin flip;
 * a source whose median loss exceeds the 95th percentile of the target GP's losses is
   dropped (weight 0): it mis-ranks the target;
 * when every source is dropped, or the target GP alone takes at least
@@ -104,6 +106,7 @@ def rank_weights(
     rng: np.random.Generator,
     step: int,
     fallback_share: float = 0.5,
+    min_evidence: int = 3,
 ) -> GuardrailDecision:
     """Weights of the sources (and the target GP) from ranking losses on the target's data.
 
@@ -118,6 +121,7 @@ def rank_weights(
         rng: random generator.
         step: number of target observations.
         fallback_share: target-GP weight from which the search falls back to target-only.
+        min_evidence: observations needed before a source can be dropped for mis-ranking.
 
     Returns:
         The `GuardrailDecision`.
@@ -149,14 +153,33 @@ def rank_weights(
     w_src, w_target = share[:n_src], (share[n_src] if target_losses is not None else 0.0)
     dropped: tuple[int, ...] = ()
     reason = f"ranking-loss weights over {n_samples} samples on {len(y)} observations"
+    n_pairs = len(y) * (len(y) - 1) / 2
+    if guardrails and len(y) >= min_evidence:
+        # worse than a coin flip on the target's pairs: the source is anti-informative
+        anti = np.median(losses[:, :n_src], axis=0) > 0.5 * n_pairs
+        if anti.any():
+            dropped = tuple(int(i) for i in np.flatnonzero(anti))
+            w_src = np.where(anti, 0.0, w_src)
+            reason += f"; dropped {len(dropped)} source(s) that mis-rank most target pairs"
+        if not (~anti).any():
+            return GuardrailDecision(
+                step,
+                "target-only",
+                {},
+                reason
+                + "; no source ranks the target better than chance: transfer falls back to target-only",
+                dropped=tuple(range(n_src)),
+                target_weight=1.0,
+                n_sources=n_src,
+            )
     if guardrails and target_losses is not None:
         threshold = np.percentile(target_losses, 95)
         median = np.median(losses[:, :n_src], axis=0)
-        drop = median > threshold
-        dropped = tuple(int(i) for i in np.flatnonzero(drop & (w_src >= 0)))
-        w_src = np.where(drop, 0.0, w_src)
-        if dropped:
-            reason += f"; dropped {len(dropped)} source(s) ranking worse than the target GP"
+        drop = (median > threshold) & (w_src > 0)
+        if drop.any():
+            dropped = tuple(sorted(set(dropped) | {int(i) for i in np.flatnonzero(drop)}))
+            w_src = np.where(drop, 0.0, w_src)
+            reason += f"; dropped {int(drop.sum())} source(s) ranking worse than the target GP"
         total = w_src.sum() + w_target
         if total > 0:
             w_src, w_target = w_src / total, w_target / total

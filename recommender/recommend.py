@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from featurizers.fingerprint import Fingerprint
+from featurizers.similarity import TaskSimilarity
 from library.exceptions import EmptyLibraryError, SpaceError, UnknownTaskError
 from library.query import TaskEvaluations, task_evaluations
 from library.store import Library
@@ -118,12 +120,14 @@ class Recommender:
         max_sources: at most this many source tasks (those with the most trials, or the
             nearest by fingerprint when both sides have one).
         n_candidates: random candidates scored when no pool is given.
+        n_neighbours: sources kept when the target has a fingerprint.
     """
 
     libraries: Library | Sequence[Library]
     options: TransferOptions = field(default_factory=TransferOptions)
     max_sources: int = 32
     n_candidates: int = 4096
+    n_neighbours: int = 8
     _models: dict[tuple[str, int], SourceModel] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -173,6 +177,30 @@ class Recommender:
         usable.sort(key=lambda e: (-len(e.objective), e.task_id))
         return usable[: self.max_sources]
 
+    def _nearest_sources(
+        self, sources: list[TaskEvaluations], fingerprint: Fingerprint
+    ) -> list[TaskEvaluations]:
+        """The ``n_neighbours`` sources nearest to ``fingerprint`` (same featurizer version)."""
+        indexed = {
+            e.task_id: Fingerprint.from_values(
+                list(fingerprint.names),
+                [e.fingerprint[name] for name in fingerprint.names],
+                version=fingerprint.version,
+                kind=fingerprint.kind,
+            )
+            for e in sources
+            if e.fingerprint and set(e.fingerprint) == set(fingerprint.names)
+        }
+        if not indexed:
+            _LOG.warning(
+                "no source task has a comparable fingerprint; using all %d sources", len(sources)
+            )
+            return sources
+        similarity = TaskSimilarity(learn_weights=False).fit(indexed)
+        near = [task for task, _ in similarity.nearest(fingerprint, k=self.n_neighbours)]
+        by_id = {e.task_id: e for e in sources}
+        return [by_id[t] for t in near]
+
     # ------------------------------------------------------------------ API
     def suggest(
         self,
@@ -183,6 +211,7 @@ class Recommender:
         observed: pd.DataFrame | Sequence[tuple[Mapping[str, Any], float]] | None = None,
         direction: str = "maximize",
         pool: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
+        fingerprint: Fingerprint | None = None,
         seed: int = 0,
     ) -> list[Suggestion]:
         """Propose ``n`` configurations for a task.
@@ -196,6 +225,9 @@ class Recommender:
                 DataFrame with the parameters plus a ``value`` column.
             direction: direction of ``observed`` values.
             pool: restrict proposals to these configurations (pool mode).
+            fingerprint: the target's dataset fingerprint; sources are then the
+                ``n_neighbours`` nearest library tasks that have a fingerprint of the same
+                version (others are ignored), instead of those with the most trials.
             seed: seed of candidate sampling and ranking-loss samples.
 
         Returns:
@@ -223,6 +255,8 @@ class Recommender:
         space = space if isinstance(space, Space) else Space.from_dict(space)
         obs_configs, obs_y = self._observations(task, evaluations, observed, direction, space)
         sources = self._select_sources(evaluations, space, task)
+        if fingerprint is not None:
+            sources = self._nearest_sources(sources, fingerprint)
         if not sources and len(obs_y) == 0 and pool is None:
             raise EmptyLibraryError(
                 "no source task in the libraries shares this space and nothing is observed; "
@@ -245,11 +279,19 @@ class Recommender:
             np.stack([p[1] for p in obs_pred]) if n_src and len(obs_y) else np.empty((n_src, 0))
         )
         free = np.ones(len(cand_X), dtype=bool)
+        if pool is not None and len(obs_X):  # never re-propose an observed pool configuration
+            seen = (np.abs(cand_X[:, None, :] - obs_X[None, :, :]).max(axis=-1) < 1e-9).any(axis=1)
+            free &= ~seen
+            if not free.any():
+                raise SpaceError(
+                    f"every one of the {len(cand_X)} pool configurations is already observed; "
+                    "nothing left to suggest (enlarge the pool or drop `pool=`)"
+                )
         pending: list[int] = []
         gp_state: dict = {}
         suggestions: list[Suggestion] = []
         decisions: list[GuardrailDecision] = []
-        for _ in range(min(n, len(cand_X))):
+        for _ in range(min(n, int(free.sum()))):
             proposal = propose(
                 cand_X=cand_X,
                 cand_mean=cand_mean,

@@ -122,6 +122,19 @@ def ensemble_scores(
     return (_log_ei_helper(u) + torch.log(torch.as_tensor(sigma))).numpy()
 
 
+def _maximin(
+    cand_X: np.ndarray, free: np.ndarray, obs_X: np.ndarray, rng: np.random.Generator
+) -> int:
+    """A free candidate far from every observation (maximin over a random subset of 1,024)."""
+    options = np.flatnonzero(free)
+    if len(options) > 1024:
+        options = rng.choice(options, size=1024, replace=False)
+    if len(obs_X) == 0:
+        return int(rng.choice(options))
+    distance = ((cand_X[options, None, :] - obs_X[None, :, :]) ** 2).sum(axis=-1).min(axis=1)
+    return int(options[np.argmax(distance)])
+
+
 def run_pool_search(
     *,
     pool_X: np.ndarray,
@@ -253,6 +266,16 @@ def propose(
         step=t,
     )
     w_src = decision.source_weights
+    if (
+        decision.mode == "target-only"
+        and n_src
+        and gp_state.get("explore", 0) < options.min_target_points
+    ):
+        # The sources were rejected: the picks they drove are a biased design. Spend
+        # `min_target_points` space-filling picks before trusting a target-only GP, so the
+        # worst case is a cold start that lost that many picks.
+        gp_state["explore"] = gp_state.get("explore", 0) + 1
+        return Proposal(_maximin(cand_X, free, obs_X, rng), decision, "explore", 0.0)
     if n_src and (t < options.portfolio_picks or target is None) and decision.mode != "target-only":
         weights = w_src / w_src.sum() if w_src.sum() > 0 else np.full(n_src, 1.0 / n_src)
         chosen_mean = np.concatenate([obs_mean, cand_mean[:, list(pending)]], axis=1)

@@ -1,0 +1,138 @@
+"""`recommend suggest`: warm-started configurations for a library task or a new one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+__all__ = ["suggest_command"]
+
+
+@click.command("suggest")
+@click.option(
+    "--library",
+    "library_path",
+    type=click.Path(path_type=Path),
+    envvar="HPWS_LIBRARY",
+    help="Library directory (default: $HPWS_LIBRARY or the user data directory).",
+)
+@click.option(
+    "--task", default=None, help="A task id in the library: its trials are the observations."
+)
+@click.option(
+    "--space",
+    "space_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="space.json of the target (needed for a new task).",
+)
+@click.option(
+    "--observed",
+    "observed_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="CSV/Parquet of target trials so far: parameter columns plus a `value` column.",
+)
+@click.option(
+    "--direction",
+    type=click.Choice(["maximize", "minimize"]),
+    default="maximize",
+    show_default=True,
+    help="Direction of the observed values.",
+)
+@click.option(
+    "-n",
+    "--n",
+    "n",
+    default=5,
+    show_default=True,
+    type=click.IntRange(1),
+    help="How many configurations.",
+)
+@click.option(
+    "--no-guardrails", is_flag=True, help="Disable negative-transfer guardrails (not recommended)."
+)
+@click.option(
+    "--with-starter/--no-starter",
+    default=True,
+    show_default=True,
+    help="Layer the bundled starter library under yours.",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print suggestions and the explanation as JSON."
+)
+def suggest_command(
+    library_path: Path | None,
+    task: str | None,
+    space_path: Path | None,
+    observed_path: Path | None,
+    direction: str,
+    n: int,
+    no_guardrails: bool,
+    with_starter: bool,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Propose N warm-started configurations, with predicted score, interval and neighbours.
+
+    Exit codes: 0 ok, 1 error (unknown task, bad space, empty library, ...).
+    """
+    import pandas as pd
+
+    from library.store import Library
+    from recommender.recommend import Recommender
+    from recommender.space import Space
+    from recommender.transfer import TransferOptions
+
+    libraries = (
+        [Library.open(library_path, create=False)] if library_path or not with_starter else []
+    )
+    if not library_path and not with_starter:
+        libraries = [Library.open(None, create=True)]
+    if with_starter:
+        try:
+            from recommender.starter import starter_library_path
+
+            libraries.append(Library.open(starter_library_path(), create=False))
+        except (ImportError, FileNotFoundError):
+            pass
+    space = Space.from_json(space_path) if space_path else None
+    observed = None
+    if observed_path is not None:
+        observed = (
+            pd.read_parquet(observed_path)
+            if observed_path.suffix == ".parquet"
+            else pd.read_csv(observed_path)
+        )
+    rec = Recommender(libraries, options=TransferOptions(guardrails=not no_guardrails, seed=seed))
+    suggestions = rec.suggest(task, space, n=n, observed=observed, direction=direction, seed=seed)
+    explanation = rec.explain()
+    if as_json:
+        click.echo(json.dumps(explanation.to_dict(), indent=1, default=str))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"hp-warmstart suggestions ({explanation.n_observed} observed, {len(explanation.sources)} sources)"
+    )
+    table.add_column("#", justify="right")
+    table.add_column("configuration")
+    table.add_column("predicted (95% CI)", justify="right")
+    table.add_column("neighbours")
+    table.add_column("mode")
+    for rank, s in enumerate(suggestions, 1):
+        config = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.config.items()
+        )
+        table.add_row(
+            str(rank),
+            config,
+            f"{s.predicted:.3f} ({s.interval[0]:.2f}..{s.interval[1]:.2f})",
+            ", ".join(f"{t} ({w:.2f})" for t, w in s.neighbours),
+            f"{s.mode}/{s.phase}",
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"[dim]{suggestions[-1].reason}[/dim]")

@@ -1,0 +1,84 @@
+"""Behaviour of the transfer search: it helps on related tasks and guards against bad ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.bench.problem import normalized_regret
+from recommender.surrogate import fit_source_model
+from recommender.transfer import TransferOptions, run_pool_search
+
+
+def _task(rng: np.random.Generator, optimum: np.ndarray, n: int, *, sign: float = 1.0):
+    X = rng.random((n, len(optimum)))
+    y = -((X - optimum) ** 2).sum(axis=1) + 0.01 * rng.standard_normal(n)
+    return X, sign * y
+
+
+@pytest.fixture(scope="module")
+def family():
+    """Five related tasks with (nearly) the same optimum, plus a target pool."""
+    rng = np.random.default_rng(0)
+    optimum = np.array([0.8, 0.2, 0.6])
+    sources = [_task(rng, optimum + 0.03 * rng.standard_normal(3), 120) for _ in range(5)]
+    pool_X, pool_y = _task(rng, optimum, 400)
+    models = [
+        fit_source_model(f"s{i}", X, y, n_fit=80, n_condition=120)
+        for i, (X, y) in enumerate(sources)
+    ]
+    return models, pool_X, pool_y, sources
+
+
+def _search(pool_X, pool_y, models, budget, **options):
+    trace = run_pool_search(
+        pool_X=pool_X,
+        source_models=models,
+        evaluate=lambda i: float(pool_y[i]),
+        budget=budget,
+        options=TransferOptions(**options),
+    )
+    return normalized_regret(pool_y, np.array(trace.picks)), trace
+
+
+@pytest.fixture(scope="module")
+def cold_run(family):
+    _, pool_X, pool_y, _ = family
+    return _search(pool_X, pool_y, [], 12)
+
+
+@pytest.fixture(scope="module")
+def negated_run(family):
+    """The same family with every source's objective negated (anti-correlated)."""
+    _, pool_X, pool_y, sources = family
+    negated = [
+        fit_source_model(f"neg{i}", X, -y, n_fit=80, n_condition=120)
+        for i, (X, y) in enumerate(sources)
+    ]
+    return _search(pool_X, pool_y, negated, 12, guardrails=True)
+
+
+def test_transfer_finds_shared_optimum_faster_than_cold_gp(family, cold_run):
+    models, pool_X, pool_y, _ = family
+    warm, trace = _search(pool_X, pool_y, models, 6)
+    cold, _ = cold_run
+    # with related sources the very first pick is already near the optimum
+    assert warm[0] < 0.05
+    assert warm[4] <= cold[11]
+    assert len(set(trace.picks)) == 6
+    assert all(0 <= i < len(pool_X) for i in trace.picks)
+    assert trace.decisions[0].mode == "zero-shot"
+    assert [d.step for d in trace.decisions] == list(range(6))
+
+
+def test_anticorrelated_sources_are_dropped_and_search_falls_back(negated_run):
+    _, trace = negated_run
+    late = trace.decisions[-4:]
+    assert all(d.mode == "target-only" for d in late), [d.mode for d in late]
+    assert all("falls back" in d.reason for d in late)
+
+
+def test_guardrails_keep_adversarial_library_close_to_cold_start(negated_run, cold_run):
+    guarded, _ = negated_run
+    cold, _ = cold_run
+    assert guarded[-1] <= cold[-1] + 0.05
