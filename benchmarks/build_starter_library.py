@@ -211,6 +211,7 @@ def evaluate_pair(
     from recommender.runner import ModelFamily, TaskKind, default_config, default_space
     from recommender.runner.evaluate import default_metric
 
+    drop.mkdir(parents=True, exist_ok=True)
     stem = f"{_safe(name)}__{family}"
     trials_path = drop / f"{stem}.parquet"
     if trials_path.exists() or (drop / "done" / trials_path.name).exists():

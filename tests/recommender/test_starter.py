@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from featurizers import FEATURIZER_VERSION
@@ -122,4 +123,24 @@ def test_fingerprints_are_reproducible_from_the_task_source(starter: Library) ->
     assert list(fingerprint.names) == task["fingerprint_names"]
     np.testing.assert_allclose(
         fingerprint.values, np.array(task["fingerprint_values"], dtype=float), equal_nan=True
+    )
+
+
+def test_build_script_reproduces_a_task(tmp_path: Path, starter: Library) -> None:
+    import importlib.util
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "build_starter_library.py"
+    spec = importlib.util.spec_from_file_location("build_starter_library", script)
+    assert spec is not None and spec.loader is not None
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    configs = build.family_configs("logreg", n_configs=50, seed=0)
+    build.evaluate_pair(
+        "sklearn/iris", "logreg", drop=tmp_path, configs=configs, max_rows=300, seed=0,
+        max_epochs=20, fingerprint_cache={},
+    )  # fmt: skip
+    rebuilt = pd.read_parquet(tmp_path / "sklearn__iris__logreg.parquet")
+    stored = starter.read_trials(task_ids=["starter/sklearn/iris/logreg"]).to_pandas()
+    np.testing.assert_allclose(
+        np.sort(rebuilt["objective"].to_numpy()), np.sort(stored["objective_value"].to_numpy())
     )
