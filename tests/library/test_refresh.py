@@ -254,3 +254,33 @@ def test_missing_drop_folder_is_an_error(tmp_path: Path) -> None:
 
     with pytest.raises(LibraryError, match="does not exist"):
         refresh(Library.open(tmp_path / "lib"), drop_dir=tmp_path / "nope")
+
+
+def test_a_task_rewrite_killed_before_cleanup_is_finished_by_the_next_refresh(
+    tmp_path: Path,
+) -> None:
+    from library.refresh import _rewrite_tasks
+
+    library = Library.open(tmp_path / "lib")
+    library.append_tasks([{"task_id": "a", "featurizer_version": "old"}])
+    library.append_tasks([{"task_id": "b", "featurizer_version": "old"}])
+    old_files = library.files("tasks")
+    tasks = library.read_tasks()
+    index = tasks.schema.get_field_index("featurizer_version")
+    updated = tasks.set_column(index, "featurizer_version", pa.array(["new", "new"]))
+    # the state a SIGKILL leaves between writing the rewritten file and deleting the old ones
+    saved = {path: path.read_bytes() for path in old_files}
+    _rewrite_tasks(library, updated)
+    for path, payload in saved.items():
+        path.write_bytes(payload)
+    assert len(library.read_tasks()) == 4  # duplicates visible until the rerun
+
+    report = refresh(library)
+
+    assert report.exit_code is RefreshExitCode.OK
+    rows = library.read_tasks().to_pylist()
+    assert sorted((r["task_id"], r["featurizer_version"]) for r in rows) == [
+        ("a", "new"),
+        ("b", "new"),
+    ]
+    assert not any(path.exists() for path in old_files)
