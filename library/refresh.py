@@ -328,7 +328,7 @@ def refresh(
     library._check_writable("trials")
     with library.lock(wait=False):
         for table in ("tasks", "trials"):
-            library._finish_interrupted(table)
+            _finish_interrupted(library, table)
         outcomes = _ingest(library, drop, create_tasks, progress) if drop else []
         refeaturized, cannot = _refeaturize(library, featurize or featurize_reference, progress)
         compaction = [
@@ -357,6 +357,22 @@ def refresh(
         problems=tuple(problems),
         stats=stats,
     )
+
+
+def _finish_interrupted(library: Library, table: str) -> None:
+    """`Library._finish_interrupted`, listed again when it trips over a file it deleted.
+
+    The store's version reads the schema of every listed file while deleting merged
+    inputs, so a merged file that sorts before its inputs makes it raise
+    `FileNotFoundError` on an input it has just removed; listing again completes it.
+    """
+    for _attempt in range(len(library.files(table)) + 1):
+        try:
+            library._finish_interrupted(table)
+            return
+        except FileNotFoundError:
+            continue
+    library._finish_interrupted(table)
 
 
 def _drop_files(drop: Path) -> tuple[list[Path], list[Path]]:

@@ -256,12 +256,13 @@ def test_missing_drop_folder_is_an_error(tmp_path: Path) -> None:
         refresh(Library.open(tmp_path / "lib"), drop_dir=tmp_path / "nope")
 
 
+@pytest.mark.parametrize("attempt", range(4))  # file names are random: vary their order
 def test_a_task_rewrite_killed_before_cleanup_is_finished_by_the_next_refresh(
-    tmp_path: Path,
+    tmp_path: Path, attempt: int
 ) -> None:
     from library.refresh import _rewrite_tasks
 
-    library = Library.open(tmp_path / "lib")
+    library = Library.open(tmp_path / f"lib-{attempt}")
     library.append_tasks([{"task_id": "a", "featurizer_version": "old"}])
     library.append_tasks([{"task_id": "b", "featurizer_version": "old"}])
     old_files = library.files("tasks")
