@@ -506,19 +506,33 @@ class Library(Store):
         return results
 
     def _finish_interrupted(self, table_name: str) -> None:
-        """Delete inputs of an earlier compaction that was killed before deleting them."""
+        """Delete inputs of an earlier compaction that was killed before deleting them.
+
+        Reads the ``compacted_from`` footer of every listed file first and deletes only
+        afterwards, so the order of the part-file names does not matter (a merged file
+        that sorts before its inputs used to make the loop read an input it had just
+        deleted). A file that vanishes between listing and reading is skipped.
+        """
         files = self.files(table_name)
         names = {path.name for path in files}
+        merged_into: dict[str, str] = {}
         for path in files:
-            metadata = _read_schema(path).metadata or {}
+            try:
+                metadata = _read_schema(path).metadata or {}
+            except FileNotFoundError:
+                continue
             merged = metadata.get(_COMPACTED_FROM)
             if not merged:
                 continue
             for name in json.loads(merged):
                 if name in names and name != path.name:
-                    _LOG.warning("removing %s, already merged into %s", name, path.name)
-                    with contextlib.suppress(FileNotFoundError):
-                        (self.root / table_name / name).unlink()
+                    merged_into.setdefault(name, path.name)
+        for name, into in sorted(merged_into.items()):
+            _LOG.warning("removing %s, already merged into %s", name, into)
+            with contextlib.suppress(FileNotFoundError):
+                (self.root / table_name / name).unlink()
+        if merged_into:
+            _fsync_dir(self.root / table_name)
         # stale temporary files of killed writers older than one hour
         for tmp in (self.root / table_name).glob("*.parquet.tmp"):
             with contextlib.suppress(OSError):
