@@ -53,6 +53,11 @@ class TransferOptions:
         n_samples: posterior samples for the ranking-loss weights.
         portfolio_picks: picks made by the hypothesis portfolio before the GP ensemble takes over.
         min_target_points: target points needed before the target GP joins the ensemble.
+        kappa: risk aversion of the zero-shot pick (see `zero_shot_scores`).
+        fallback_share: target-GP weight from which the guardrail falls back to target-only.
+        surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
+            ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
+            LCBench, kept for experiments).
     """
 
     guardrails: bool = True
@@ -60,6 +65,9 @@ class TransferOptions:
     n_samples: int = 256
     portfolio_picks: int = 5
     min_target_points: int = 3
+    kappa: float = 1.0
+    fallback_share: float = 0.5
+    surrogate: str = "ensemble"
 
 
 @dataclass
@@ -71,18 +79,31 @@ class SearchTrace:
     decisions: list[GuardrailDecision] = field(default_factory=list)
 
 
-def zero_shot_scores(mean: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
-    """Expected normalised score of each candidate under the (weighted) sources.
+def zero_shot_scores(
+    mean: np.ndarray, std: np.ndarray, weights: np.ndarray | None = None, *, kappa: float = 1.0
+) -> np.ndarray:
+    """Lower confidence bound of the sources' mixture prediction at each candidate.
+
+    With no target data, the target is "one of the sources, we do not know which": its
+    predictive distribution at ``x`` is the weighted mixture of the source predictions,
+    with mean ``m(x) = sum_s w_s mean_s(x)`` and variance
+    ``v(x) = sum_s w_s [(mean_s(x) - m(x))^2 + std_s(x)^2]``. The zero-shot pick maximises
+    ``m - kappa * sqrt(v)``: good on average *and* on most tasks, which avoids settings
+    that are excellent on some tasks and catastrophic on others.
 
     Args:
         mean: ``S x n`` source predictions (normalised scores) at ``n`` candidates.
+        std: ``S x n`` their standard deviations.
         weights: ``(S,)`` non-negative weights (uniform when ``None``).
+        kappa: risk aversion (0 = the plain weighted mean).
 
     Returns:
         ``(n,)`` scores; the zero-shot pick is their argmax.
     """
     w = np.full(len(mean), 1.0 / len(mean)) if weights is None else weights / weights.sum()
-    return w @ mean
+    m = w @ mean
+    v = w @ ((mean - m) ** 2 + std**2)
+    return m - kappa * np.sqrt(v)
 
 
 def hypothesis_improvement(
@@ -264,6 +285,7 @@ def propose(
         n_samples=options.n_samples,
         rng=rng,
         step=t,
+        fallback_share=options.fallback_share,
     )
     w_src = decision.source_weights
     if (
@@ -280,15 +302,28 @@ def propose(
         weights = w_src / w_src.sum() if w_src.sum() > 0 else np.full(n_src, 1.0 / n_src)
         chosen_mean = np.concatenate([obs_mean, cand_mean[:, list(pending)]], axis=1)
         if chosen_mean.shape[1] == 0:
-            score = zero_shot_scores(cand_mean, weights)
+            score = zero_shot_scores(cand_mean, cand_std, weights, kappa=options.kappa)
         else:
             incumbent = chosen_mean.max(axis=1, keepdims=True)
             score = weights @ np.maximum(cand_mean - incumbent, 0.0)
             if score[free].max() <= 1e-12:
-                score = zero_shot_scores(cand_mean, weights)
+                score = zero_shot_scores(cand_mean, cand_std, weights, kappa=options.kappa)
         score = np.where(free, score, -np.inf)
         index = int(np.argmax(score))
         return Proposal(index, decision, "portfolio", float(score[index]))
+    if options.surrogate == "augmented" and decision.mode != "target-only" and w_src.sum() > 0:
+        # target GP over [x, m(x)]: m is the ranking-weighted source mean; the GP learns
+        # (through m's lengthscale) how far to trust it, and corrects it where it is wrong.
+        w = w_src / w_src.sum()
+        cand_aug = np.hstack([cand_X, np.clip(w @ cand_mean, 0, 1)[:, None]])
+        obs_aug = np.hstack([obs_X, np.clip(w @ obs_mean, 0, 1)[:, None]])
+        model = fit_gp(obs_aug, obs_y, init_state=gp_state.get("aug_state"))
+        gp_state["aug_state"] = model.state_dict()
+        mean, std = predict(model, cand_aug)
+        score = ensemble_scores(mean[None], std[None], np.ones(1), float(obs_y.max()))
+        score = np.where(free, score, -np.inf)
+        index = int(np.argmax(score))
+        return Proposal(index, decision, "gp", float(score[index]))
     t_mean, t_std = predict(target, cand_X)
     y_mu, y_sd = obs_y.mean(), (obs_y.std() if obs_y.std() > 0 else 1.0)
     members_mean = [(t_mean - y_mu) / y_sd]
