@@ -1,0 +1,24 @@
+"""Integrations: scikit-learn, Optuna (and Ray Tune) as thin shells over `Recommender`.
+
+Each integration imports its framework lazily: ``import recommender.integrations`` works
+without Optuna or Ray installed; the names below resolve on first use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["WarmStartSampler", "WarmStartSearchCV", "import_study"]
+
+_WHERE = {
+    "WarmStartSearchCV": "recommender.integrations.sklearn",
+    "WarmStartSampler": "recommender.integrations.optuna",
+    "import_study": "recommender.integrations.optuna",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
