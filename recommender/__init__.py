@@ -1,4 +1,14 @@
-"""Recommender: search spaces, transfer surrogate, proposals and the CLI."""
+"""Recommender: search spaces, transfer surrogate, proposals, runner and the CLI.
+
+Light names (the `Space` family) are imported eagerly; the torch-backed ones
+(`Recommender`, `TransferOptions`, `run_search`, ...) are imported on first use so that
+`recommend --help` and `import recommender.space` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from recommender.space import (
     CategoricalParam,
@@ -9,6 +19,22 @@ from recommender.space import (
     Space,
 )
 
+_LAZY: dict[str, str] = {
+    "Recommender": "recommender.recommend",
+    "Suggestion": "recommender.recommend",
+    "Explanation": "recommender.recommend",
+    "TransferOptions": "recommender.transfer",
+    "SearchTrace": "recommender.transfer",
+    "run_pool_search": "recommender.transfer",
+    "GuardrailDecision": "recommender.guardrails",
+    "SourceModel": "recommender.surrogate",
+    "fit_source_model": "recommender.surrogate",
+    "run_search": "recommender.runner",
+    "RunResult": "recommender.runner",
+    "BenchConfig": "recommender.bench",
+    "run_transfer_benchmark": "recommender.bench",
+}
+
 __all__ = [
     "CategoricalParam",
     "Condition",
@@ -16,4 +42,11 @@ __all__ = [
     "IntParam",
     "Param",
     "Space",
+    *_LAZY,
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'recommender' has no attribute {name!r}")
