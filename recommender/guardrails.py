@@ -107,6 +107,7 @@ def rank_weights(
     step: int,
     fallback_share: float = 0.5,
     min_evidence: int = 3,
+    target_subset: np.ndarray | None = None,
 ) -> GuardrailDecision:
     """Weights of the sources (and the target GP) from ranking losses on the target's data.
 
@@ -122,6 +123,8 @@ def rank_weights(
         step: number of target observations.
         fallback_share: target-GP weight from which the search falls back to target-only.
         min_evidence: observations needed before a source can be dropped for mis-ranking.
+        target_subset: indices of the target GP's training points that ``y`` holds (when
+            the ranking uses a subset of the observations); all of them when ``None``.
 
     Returns:
         The `GuardrailDecision`.
@@ -145,6 +148,8 @@ def rank_weights(
     target_losses = None
     if target_model is not None:
         loo_mean, loo_std = loo_predictions(target_model)
+        if target_subset is not None:
+            loo_mean, loo_std = loo_mean[target_subset], loo_std[target_subset]
         t_samples = loo_mean[None] + loo_std[None] * rng.standard_normal((n_samples, len(y)))
         target_losses = ranking_losses(t_samples, y)
         losses = np.concatenate([losses, target_losses[:, None]], axis=1)

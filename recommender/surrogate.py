@@ -34,6 +34,7 @@ __all__ = [
     "minmax_normalize",
     "predict",
     "resolve_tkwargs",
+    "subsample_indices",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -153,7 +154,9 @@ class SourceModel:
         return predict(self.model, X)
 
 
-def _subsample(score: np.ndarray, n_top: int, n_total: int, rng: np.random.Generator) -> np.ndarray:
+def subsample_indices(
+    score: np.ndarray, n_top: int, n_total: int, rng: np.random.Generator
+) -> np.ndarray:
     """Indices of the ``n_top`` best points plus a random spread, ``n_total`` at most."""
     if len(score) <= n_total:
         return np.arange(len(score))
@@ -192,9 +195,9 @@ def fit_source_model(
     """
     rng = np.random.default_rng(seed)
     y = minmax_normalize(np.asarray(score, dtype=np.float64))
-    fit_idx = _subsample(y, max(1, n_fit // 5), n_fit, rng)
+    fit_idx = subsample_indices(y, max(1, n_fit // 5), n_fit, rng)
     model = fit_gp(X[fit_idx], y[fit_idx], tkwargs=tkwargs, maxiter=100)
-    cond_idx = _subsample(y, max(1, n_condition // 5), n_condition, rng)
+    cond_idx = subsample_indices(y, max(1, n_condition // 5), n_condition, rng)
     if len(cond_idx) > len(fit_idx):
         first = next(model.parameters())
         train_X = torch.as_tensor(X[cond_idx], device=first.device, dtype=first.dtype)

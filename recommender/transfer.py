@@ -27,7 +27,7 @@ import torch
 from botorch.acquisition.analytic import _log_ei_helper
 
 from recommender.guardrails import GuardrailDecision, rank_weights
-from recommender.surrogate import SourceModel, fit_gp, predict
+from recommender.surrogate import SourceModel, fit_gp, predict, subsample_indices
 
 __all__ = [
     "Proposal",
@@ -55,6 +55,9 @@ class TransferOptions:
         min_target_points: target points needed before the target GP joins the ensemble.
         kappa: risk aversion of the zero-shot pick (see `zero_shot_scores`).
         fallback_share: target-GP weight from which the guardrail falls back to target-only.
+        max_target_points: target observations kept for the target GP (best fifth plus a
+            random spread) so a fully observed task stays cheap.
+        max_rank_points: observations used for the ranking-loss weights (pairs grow as n^2).
         surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
             ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
             LCBench, kept for experiments).
@@ -68,6 +71,8 @@ class TransferOptions:
     kappa: float = 1.0
     fallback_share: float = 0.5
     surrogate: str = "ensemble"
+    max_target_points: int = 1000
+    max_rank_points: int = 100
 
 
 @dataclass
@@ -265,6 +270,16 @@ def propose(
     """
     n_src = len(cand_mean)
     t = len(obs_y)
+    if t > options.max_target_points:  # bounded cost: keep the best region and a spread
+        keep = subsample_indices(
+            obs_y, options.max_target_points // 5, options.max_target_points, rng
+        )
+        obs_X, obs_y, obs_mean, obs_std = (
+            obs_X[keep],
+            obs_y[keep],
+            obs_mean[:, keep],
+            obs_std[:, keep],
+        )
     if n_src == 0 and t < options.min_target_points:
         choice = int(rng.choice(np.flatnonzero(free)))
         decision = GuardrailDecision(
@@ -275,12 +290,16 @@ def propose(
     if t >= options.min_target_points:
         target = fit_gp(obs_X, obs_y, init_state=gp_state.get("state"))
         gp_state["state"] = target.state_dict()
+    rank_idx = np.arange(len(obs_y))
+    if len(rank_idx) > options.max_rank_points:  # pairs grow quadratically: rank on a subset
+        rank_idx = np.sort(rng.choice(rank_idx, size=options.max_rank_points, replace=False))
     decision = rank_weights(
-        obs_mean,
-        obs_std,
-        obs_y,
+        obs_mean[:, rank_idx],
+        obs_std[:, rank_idx],
+        obs_y[rank_idx],
         target_model=target,
         target_X=obs_X if target is not None else None,
+        target_subset=rank_idx,
         guardrails=options.guardrails,
         n_samples=options.n_samples,
         rng=rng,

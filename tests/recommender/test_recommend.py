@@ -1,0 +1,86 @@
+"""The `Recommender` API on a real Parquet library built from a synthetic conditional benchmark."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from library import EmptyLibraryError, Library, UnknownTaskError, import_benchmark, read_benchmark
+from library.exceptions import SpaceError
+from recommender.recommend import Recommender
+from recommender.space import Space
+from tests.synthetic import write_synthetic_benchmark
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("rec")
+    bench_dir = write_synthetic_benchmark(
+        root / "bench", n_tasks=4, n_configs=40, seed=1, direction="minimize"
+    )
+    lib = Library.open(root / "lib")
+    import_benchmark(lib, bench_dir)
+    benchmark = read_benchmark(bench_dir)
+    space = Space.from_dict(benchmark.space)
+    rec = Recommender(lib, n_candidates=256)
+    return lib, rec, space, sorted(lib.task_ids())
+
+
+def test_zero_shot_returns_diverse_explained_suggestions(setup):
+    _, rec, space, tasks = setup
+    suggestions = rec.suggest(space=space, n=3)
+    assert len(suggestions) == 3
+    configs = [tuple(sorted(s.config.items())) for s in suggestions]
+    assert len(set(configs)) == 3
+    for s in suggestions:
+        space.validate(s.config)
+        assert math.isfinite(s.predicted) and s.interval[0] <= s.predicted <= s.interval[1]
+        assert s.neighbours and all(t in tasks for t, _ in s.neighbours)
+        assert s.mode == "zero-shot"
+    explanation = rec.explain().to_dict()
+    assert set(explanation["sources"]) == set(tasks)
+    assert len(explanation["decisions"]) == 3
+
+
+def test_library_task_is_its_own_target_not_a_source(setup):
+    _, rec, _, tasks = setup
+    suggestions = rec.suggest(tasks[0], n=1)
+    explanation = rec.explain()
+    assert tasks[0] not in explanation.sources
+    assert explanation.n_observed == 40
+    assert suggestions[0].mode in {"transfer", "target-only"}
+
+
+def test_observed_values_are_validated(setup):
+    _, rec, space, _ = setup
+    config = space.sample(1, seed=0)[0]
+    with pytest.raises(SpaceError, match="finite"):
+        rec.suggest(space=space, observed=[(config, float("nan"))])
+    with pytest.raises(SpaceError, match="unknown"):
+        rec.suggest(space=space, observed=[({**config, "not_a_parameter": 1.0}, 0.5)])
+
+
+def test_unknown_task_and_explain_before_suggest(setup):
+    lib, _, _, _ = setup
+    fresh = Recommender(lib)
+    with pytest.raises(SpaceError):
+        fresh.explain()
+    with pytest.raises(UnknownTaskError, match="no-such-task"):
+        fresh.suggest("no-such-task")
+
+
+def test_fully_observed_pool_is_a_clear_error(setup):
+    _, rec, space, _ = setup
+    pool = space.sample(4, seed=3)
+    observed = pd.DataFrame(pool).assign(value=[0.1, 0.2, 0.3, 0.4])
+    with pytest.raises(SpaceError, match="already observed"):
+        rec.suggest(space=space, observed=observed, pool=pool)
+
+
+def test_empty_library_without_observations_is_a_clear_error(tmp_path: Path, setup):
+    _, _, space, _ = setup
+    with pytest.raises(EmptyLibraryError, match="ingest"):
+        Recommender(Library.open(tmp_path / "empty")).suggest(space=space)
