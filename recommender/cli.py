@@ -21,6 +21,7 @@ _COMMANDS: dict[str, str] = {
     "run": "recommender._cli_run:run_command",
     "featurize": "recommender._cli_featurize:featurize_command",
     "refresh": "recommender._cli_refresh:refresh_command",
+    "explain": "recommender._cli_explain:explain_command",
 }
 
 

@@ -1,0 +1,152 @@
+"""`recommend explain`: why these configurations: neighbours, intervals, guardrails, importance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+__all__ = ["explain_command"]
+
+
+@click.command("explain")
+@click.option(
+    "--library",
+    "library_path",
+    type=click.Path(path_type=Path),
+    envvar="HPWS_LIBRARY",
+    help="Library directory (default: $HPWS_LIBRARY or the user data directory).",
+)
+@click.option("--task", default=None, help="A task id in the library (its trials are observed).")
+@click.option(
+    "--space",
+    "space_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="space.json of a new target (instead of --task).",
+)
+@click.option(
+    "-n", "--n", "n", default=5, show_default=True, type=click.IntRange(1), help="Suggestions."
+)
+@click.option(
+    "--with-starter/--no-starter",
+    default=True,
+    show_default=True,
+    help="Layer the bundled starter library under yours.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a self-contained HTML report (plots embedded) to this file.",
+)
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def explain_command(
+    library_path: Path | None,
+    task: str | None,
+    space_path: Path | None,
+    n: int,
+    with_starter: bool,
+    html_path: Path | None,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Explain the recommendations for --task ID or --space FILE.
+
+    Shows the neighbour tasks with their similarity, each suggestion's predicted score with
+    a ~95% interval, the guardrail decisions with source weights, and hyperparameter
+    importance from the source GPs' lengthscales. Exit codes: 0 ok, 1 error, 2 usage.
+    """
+    if (task is None) == (space_path is None):
+        raise click.UsageError("pass exactly one of --task ID or --space FILE")
+    from library.store import Library
+    from recommender.explain_report import build_explain_report, write_html
+    from recommender.recommend import Recommender
+    from recommender.space import Space
+
+    libraries: list[Library] = []
+    if library_path is not None or not with_starter:
+        libraries.append(Library.open(library_path, create=False))
+    if with_starter:
+        from recommender.starter import open_starter_library
+
+        libraries.append(open_starter_library())
+    recommender = Recommender(libraries)
+    if space_path is not None:
+        space = Space.from_json(space_path)
+    else:
+        stored = next(
+            (lib.task_spaces().get(task) for lib in libraries if task in lib.task_spaces()), None
+        )
+        if stored is None:
+            raise click.UsageError(f"task {task!r} stores no space; pass --space FILE as well")
+        space = Space.from_dict(stored)
+    fingerprint = _task_fingerprint(libraries, task) if task is not None else None
+    recommender.suggest(task, space, n=n, seed=seed, fingerprint=fingerprint)
+    report = build_explain_report(
+        recommender.explain(), libraries, space, fingerprint=fingerprint, seed=seed
+    )
+    if html_path is not None:
+        write_html(report, html_path, title=f"hp-warmstart explanation: {task or space_path.name}")
+    if as_json:
+        payload = report.to_dict()
+        if html_path is not None:
+            payload["html"] = str(html_path)
+        click.echo(json.dumps(payload, indent=1, default=str))
+        return
+    _render(report, html_path)
+
+
+def _task_fingerprint(libraries: list, task: str):  # noqa: ANN202 - Fingerprint | None
+    """The stored dataset fingerprint of ``task`` (first library that has one)."""
+    from featurizers.fingerprint import Fingerprint
+
+    for lib in libraries:
+        for row in lib.read_tasks().to_pylist():
+            if row["task_id"] == task and row["fingerprint_names"]:
+                return Fingerprint.from_values(
+                    list(row["fingerprint_names"]),
+                    list(row["fingerprint_values"]),
+                    version=row["featurizer_version"] or "1.0.0",
+                    kind="dataset",
+                )
+    return None
+
+
+def _render(report, html_path: Path | None) -> None:  # noqa: ANN001 - ExplainReport
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    e = report.explanation
+    neighbours = Table(title=f"neighbour tasks ({report.similarity_kind} similarity)")
+    neighbours.add_column("task")
+    neighbours.add_column("similarity", justify="right")
+    for task, similarity in report.neighbours:
+        neighbours.add_row(task, f"{similarity:.3f}")
+    console.print(neighbours)
+    picks = Table(title=f"suggestions ({e.n_observed} observed, {len(e.sources)} sources)")
+    for column in ("#", "configuration", "predicted (95% CI)", "mode/phase"):
+        picks.add_column(column)
+    for rank, s in enumerate(e.suggestions, 1):
+        config = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.config.items()
+        )
+        picks.add_row(
+            str(rank),
+            config,
+            f"{s.predicted:.3f} ({s.interval[0]:.2f}..{s.interval[1]:.2f})",
+            f"{s.mode}/{s.phase}",
+        )
+    console.print(picks)
+    importance = Table(title="hyperparameter importance")
+    importance.add_column("parameter")
+    importance.add_column("share", justify="right")
+    for name, share in sorted(report.importance.items(), key=lambda kv: -kv[1]):
+        importance.add_row(name, f"{share:.2f}")
+    console.print(importance)
+    for d in e.decisions:
+        console.print(f"[dim]step {d.step}: {d.mode} — {d.reason}[/dim]")
+    if html_path is not None:
+        console.print(f"HTML report: {html_path}")
