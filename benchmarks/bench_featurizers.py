@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import time
 import warnings
@@ -35,6 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+
+from library.provenance import code_version  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -49,15 +50,6 @@ from featurizers import (  # noqa: E402
 )
 
 GOALS = {"featurize_1m_x_100_s_max": 2.0, "nearest_10k_ms_max": 50.0}
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _versions() -> dict[str, str]:
@@ -322,7 +314,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "benchmark": "featurizers",
         "seed": args.seed,
-        "commit": _git_commit(),
+        "commit": (code_version() or "unknown"),
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),

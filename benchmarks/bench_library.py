@@ -18,7 +18,6 @@ import os
 import platform
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,6 +27,8 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+
+from library.provenance import code_version  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -69,15 +70,6 @@ def timed(function: Callable[[], Any]) -> tuple[float, Any]:
 def median_time(function: Callable[[], Any], repeats: int) -> float:
     function()  # warm-up (file cache, imports)
     return statistics.median(timed(function)[0] for _ in range(repeats))
-
-
-def _git_commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _versions() -> dict[str, str]:
@@ -165,7 +157,7 @@ def run(n_rows: int, n_tasks: int, rows_per_batch: int, seed: int, workdir: Path
     return {
         "benchmark": "library",
         "seed": seed,
-        "commit": _git_commit(),
+        "commit": (code_version() or "unknown"),
         "machine": {
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),

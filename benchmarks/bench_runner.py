@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from library.provenance import code_version  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -42,15 +43,6 @@ class _SameConfig:
 
     def observe(self, config: dict[str, Any], value: float) -> None:
         pass
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def _one_setting(
@@ -144,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
         "config": config,
         "settings": settings,
         "meta": {
-            "commit": _commit(),
+            "commit": (code_version() or "unknown"),
             "hardware": capture_hardware("cpu"),
             "environment": capture_environment(),
             "note": "shared 2-core machine under load from other jobs; CPU only, no GPU",

@@ -10,25 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from library.provenance import code_version  # noqa: E402
+
 pytestmark = pytest.mark.slow
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -60,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
 
     output = run_scale_transfer(config, progress=progress)
     output["meta"] = {
-        "commit": _commit(),
+        "commit": (code_version() or "unknown"),
         "seeds": list(args.seeds),
         "wall_seconds": time.perf_counter() - started,
         "hardware": capture_hardware("cpu"),

@@ -43,7 +43,6 @@ import dataclasses
 import json
 import math
 import platform
-import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +50,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from library.provenance import code_version  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -481,15 +482,6 @@ def rescore(table: FamilyTable, *, split_seed: int, cache: Path) -> np.ndarray:
     return scores
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main(argv: list[str] | None = None) -> None:
     """Command line entry point (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -520,7 +512,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     payload = {
         "benchmark": "zero_shot",
-        "commit": _commit(),
+        "commit": (code_version() or "unknown"),
         "seed": 0,
         "k": args.k,
         "hardware": f"{platform.machine()} x{__import__('os').cpu_count()}",

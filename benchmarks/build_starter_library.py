@@ -39,7 +39,6 @@ import math
 import os
 import platform
 import shutil
-import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -47,6 +46,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from library.provenance import code_version  # noqa: E402
 
 _LOG = logging.getLogger("build_starter_library")
 
@@ -359,18 +360,11 @@ def main(argv: list[str] | None = None) -> None:
     summary_path.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(summary_path.read_text()) if summary_path.exists() else {}
     previous.update(summary)
-    previous.update(commit=_commit(), hardware=f"{platform.machine()} x{os.cpu_count()}")
+    previous.update(
+        commit=(code_version() or "unknown"), hardware=f"{platform.machine()} x{os.cpu_count()}"
+    )
     summary_path.write_text(json.dumps(previous, indent=1, sort_keys=True, default=str))
     _LOG.info("summary: %s", json.dumps(previous, default=str))
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def refresh_into(drop: Path, *, work: Path, out: Path) -> dict[str, Any]:
