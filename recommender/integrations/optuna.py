@@ -118,6 +118,8 @@ class WarmStartSampler(BaseSampler):
         starter: also transfer from the bundled starter library.
         seed: seed of the recommender's draws and of the default base sampler.
         n_candidates: random candidates the recommender scores per trial.
+        recommender: reuse this `Recommender` (and the source GPs it has already fitted)
+            instead of building one from ``library`` and ``starter``.
 
     Raises:
         SpaceError: from `sample_relative`, when the space cannot be converted.
@@ -134,6 +136,7 @@ class WarmStartSampler(BaseSampler):
         starter: bool = False,
         seed: int | None = None,
         n_candidates: int = 2048,
+        recommender: Recommender | None = None,
     ) -> None:
         if isinstance(n_warm_trials, bool) or not isinstance(n_warm_trials, int):
             raise SpaceError(f"n_warm_trials must be an int, got {n_warm_trials!r}")
@@ -143,7 +146,7 @@ class WarmStartSampler(BaseSampler):
             _, libraries = open_libraries(library, starter=starter)
         else:
             libraries = list(library) + list(open_libraries(None, starter=starter)[1])
-        self._recommender = Recommender(libraries, n_candidates=n_candidates)
+        self._recommender = recommender or Recommender(libraries, n_candidates=n_candidates)
         self._n_warm = n_warm_trials
         self._base = (
             base_sampler

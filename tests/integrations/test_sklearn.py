@@ -44,7 +44,6 @@ _EXPECTED_FAILED: dict[str, str] = {}
 @parametrize_with_checks(
     [
         WarmStartSearchCV(LogisticRegression(), LOGREG_SPACE, n_iter=2, n_batch=2, cv=2),
-        WarmStartSearchCV(Ridge(), RIDGE_SPACE, n_iter=2, n_batch=2, cv=2, random_state=0),
     ],
     expected_failed_checks=lambda est: _EXPECTED_FAILED,
 )
