@@ -9,12 +9,13 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["WarmStartSampler", "WarmStartSearchCV", "import_study"]
+__all__ = ["WarmStartSampler", "WarmStartSearchCV", "WarmStartSearcher", "import_study"]
 
 _WHERE = {
     "WarmStartSearchCV": "recommender.integrations.sklearn",
     "WarmStartSampler": "recommender.integrations.optuna",
     "import_study": "recommender.integrations.optuna",
+    "WarmStartSearcher": "recommender.integrations.ray",
 }
 
 
