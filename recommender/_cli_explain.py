@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from featurizers.fingerprint import Fingerprint
+    from library.store import Library
+    from recommender.explain_report import ExplainReport
 
 __all__ = ["explain_command"]
 
@@ -18,12 +24,14 @@ __all__ = ["explain_command"]
     envvar="HPWS_LIBRARY",
     help="Library directory (default: $HPWS_LIBRARY or the user data directory).",
 )
-@click.option("--task", default=None, help="A task id in the library (its trials are observed).")
+@click.option(
+    "--task", default=None, help="A task id in the library (its trials are the observations)."
+)
 @click.option(
     "--space",
     "space_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="space.json of a new target (instead of --task).",
+    help="space.json of a new target (or of --task when it stores no space).",
 )
 @click.option(
     "-n", "--n", "n", default=5, show_default=True, type=click.IntRange(1), help="Suggestions."
@@ -52,14 +60,14 @@ def explain_command(
     seed: int,
     as_json: bool,
 ) -> None:
-    """Explain the recommendations for --task ID or --space FILE.
+    """Explain the recommendations for --task ID and/or --space FILE.
 
     Shows the neighbour tasks with their similarity, each suggestion's predicted score with
     a ~95% interval, the guardrail decisions with source weights, and hyperparameter
     importance from the source GPs' lengthscales. Exit codes: 0 ok, 1 error, 2 usage.
     """
-    if (task is None) == (space_path is None):
-        raise click.UsageError("pass exactly one of --task ID or --space FILE")
+    if task is None and space_path is None:
+        raise click.UsageError("pass --task ID (a library task) or --space FILE (a new task)")
     from library.store import Library
     from recommender.explain_report import build_explain_report, write_html
     from recommender.recommend import Recommender
@@ -76,11 +84,17 @@ def explain_command(
     if space_path is not None:
         space = Space.from_json(space_path)
     else:
+        from library.exceptions import UnknownTaskError
+
+        if not any(task in lib.task_ids() for lib in libraries):
+            raise UnknownTaskError(
+                f"task {task!r} is in none of the libraries; see `recommend library stats`"
+            )
         stored = next(
-            (lib.task_spaces().get(task) for lib in libraries if task in lib.task_spaces()), None
+            (lib.task_spaces()[task] for lib in libraries if task in lib.task_spaces()), None
         )
         if stored is None:
-            raise click.UsageError(f"task {task!r} stores no space; pass --space FILE as well")
+            raise click.UsageError(f"task {task!r} stores no space; pass --space FILE too")
         space = Space.from_dict(stored)
     fingerprint = _task_fingerprint(libraries, task) if task is not None else None
     recommender.suggest(task, space, n=n, seed=seed, fingerprint=fingerprint)
@@ -88,7 +102,7 @@ def explain_command(
         recommender.explain(), libraries, space, fingerprint=fingerprint, seed=seed
     )
     if html_path is not None:
-        write_html(report, html_path, title=f"hp-warmstart explanation: {task or space_path.name}")
+        write_html(report, html_path, title=f"hp-warmstart explanation: {task or space_path}")
     if as_json:
         payload = report.to_dict()
         if html_path is not None:
@@ -98,7 +112,7 @@ def explain_command(
     _render(report, html_path)
 
 
-def _task_fingerprint(libraries: list, task: str):  # noqa: ANN202 - Fingerprint | None
+def _task_fingerprint(libraries: list[Library], task: str) -> Fingerprint | None:
     """The stored dataset fingerprint of ``task`` (first library that has one)."""
     from featurizers.fingerprint import Fingerprint
 
@@ -114,7 +128,7 @@ def _task_fingerprint(libraries: list, task: str):  # noqa: ANN202 - Fingerprint
     return None
 
 
-def _render(report, html_path: Path | None) -> None:  # noqa: ANN001 - ExplainReport
+def _render(report: ExplainReport, html_path: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 

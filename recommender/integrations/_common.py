@@ -117,16 +117,17 @@ def ensure_task(
 
 def trial_rows(
     task_id: str,
-    results: Sequence[tuple[Mapping[str, Any], float, float | None]],
+    results: Sequence[tuple[Mapping[str, Any], float | None, float | None]],
 ) -> list[dict[str, Any]]:
     """Library rows for ``(config, value, runtime_s)`` results; NaN values become failed trials."""
     rows: list[dict[str, Any]] = []
     for config, value, runtime in results:
-        ok = value is not None and bool(np.isfinite(value))
+        objective = None if value is None or not np.isfinite(value) else float(value)
+        ok = objective is not None
         rows.append(
             {
                 "task_id": task_id,
-                "objective_value": float(value) if ok else None,
+                "objective_value": objective,
                 "status": "ok" if ok else "failed",
                 "runtime_s": runtime,
                 **{f"param_{k}": v for k, v in config.items()},

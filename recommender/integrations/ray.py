@@ -213,7 +213,7 @@ class WarmStartSearcher(Searcher):
         if self._recording:
             runtime = (result or {}).get("time_total_s")
             self._library.append_trials(  # type: ignore[union-attr]
-                trial_rows(self._task_id, [(config, value, runtime)]),  # type: ignore[arg-type]
+                trial_rows(str(self._task_id), [(config, value, runtime)]),
                 objective_name=self._metric,
                 direction="maximize" if self._mode == "max" else "minimize",
                 source=_SOURCE,

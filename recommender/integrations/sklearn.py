@@ -21,7 +21,7 @@ import logging
 import numbers
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from copy import deepcopy
 from typing import Any
 
@@ -51,10 +51,10 @@ _LOG = logging.getLogger(__name__)
 _SOURCE = "sklearn.WarmStartSearchCV"
 
 
-def _delegate(attr: str):  # noqa: ANN202 - returns the check used by `available_if`
+def _delegate(attr: str) -> Callable[[Any], bool]:
     """Methods exist when the fitted best estimator (else the template) has ``attr``."""
 
-    def check(self: WarmStartSearchCV) -> bool:
+    def check(self: Any) -> bool:
         if hasattr(self, "best_estimator_"):
             getattr(self.best_estimator_, attr)
         else:

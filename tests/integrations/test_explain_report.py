@@ -119,5 +119,7 @@ def test_cli_explain_json_and_html(source_library, tmp_path):
     result = runner.invoke(cli, [*args, "--task", "src/0"])
     assert result.exit_code == 0, result.output
     assert "40 observed" in result.output and "importance" in result.output
-    both = runner.invoke(cli, [*args, "--task", "src/0", "--space", str(space_file)])
-    assert both.exit_code == 2 and "exactly one" in both.output
+    neither = runner.invoke(cli, args)
+    assert neither.exit_code == 2 and "--task ID" in neither.output
+    unknown = runner.invoke(cli, [*args, "--task", "nope"])
+    assert unknown.exit_code != 0 and "none of the libraries" in str(unknown.exception)
