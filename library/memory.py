@@ -65,7 +65,7 @@ class InMemoryStore(Store):
             for field in batch.schema
             if field.name.startswith((PARAM_PREFIX, METRIC_PREFIX))
         }
-        check_column_types(table, known)
+        table = check_column_types(table, known)
         table = first_per_id(table)
         if self._trials:
             existing = self.read_trials()["trial_id"].combine_chunks()

@@ -416,7 +416,7 @@ class Library(Store):
         n_input = table.num_rows
         known_tasks = set(self._read_all("tasks", ["task_id"])["task_id"].to_pylist())
         check_batch(table, known_tasks=known_tasks, spaces=self.task_spaces())
-        self._check_against_library(table)
+        table = self._check_against_library(table)
         table = self._dedupe(table)
         if table.num_rows == 0:
             return AppendResult(n_input, 0, n_input, None)
@@ -424,8 +424,9 @@ class Library(Store):
         _LOG.info("appended %d trials to %s", table.num_rows, path)
         return AppendResult(n_input, table.num_rows, n_input - table.num_rows, path)
 
-    def _check_against_library(self, table: pa.Table) -> None:
-        """Parameter/metric columns must keep the type the library already uses."""
+    def _check_against_library(self, table: pa.Table) -> pa.Table:
+        """Parameter/metric columns must keep the type the library already uses (integers
+        are widened to a stored float column); returns the batch with those casts."""
         known: dict[str, pa.DataType] = {}
         for _attempt in range(_VANISH_RETRIES):
             try:
@@ -436,7 +437,7 @@ class Library(Store):
                 break
             except FileNotFoundError:
                 known.clear()
-        check_column_types(table, known)
+        return check_column_types(table, known)
 
     def _dedupe(self, table: pa.Table) -> pa.Table:
         table = _first_per_id(table)
@@ -597,21 +598,31 @@ def check_batch(
             )
 
 
-def check_column_types(table: pa.Table, known: Mapping[str, pa.DataType]) -> None:
+def check_column_types(table: pa.Table, known: Mapping[str, pa.DataType]) -> pa.Table:
     """Parameter/metric columns must keep the type already stored (``known``).
+
+    An integer column is widened to a stored floating-point column (``32`` is stored as
+    ``32.0``; the ``trial_id`` hash is the same for both), nothing else is converted.
+
+    Returns:
+        ``table`` with the widening casts applied.
 
     Raises:
         SchemaError: a column's type differs from the stored one.
     """
-    for field in table.schema:
+    for index, field in enumerate(table.schema):
         previous = known.get(field.name)
         if previous is None or pa.types.is_null(previous) or pa.types.is_null(field.type):
+            continue
+        if pa.types.is_integer(field.type) and pa.types.is_floating(previous):
+            table = table.set_column(index, field.name, table.column(index).cast(previous))
             continue
         if previous != field.type:
             raise SchemaError(
                 f"column {field.name!r} has type {field.type} in the batch but {previous} "
                 "in the library; cast it before appending"
             )
+    return table
 
 
 def normalize_trials(table: pa.Table | Any, defaults: Mapping[str, Any]) -> pa.Table:

@@ -43,7 +43,8 @@ class Suggestion:
     Attributes:
         config: parameter name -> value (inactive parameters omitted).
         predicted: predicted normalised score (1 = as good as the best trial of a typical
-            neighbour task, 0 = as bad as its worst), weighted over the sources in use.
+            neighbour task, 0 = as bad as its worst), weighted over the sources in use;
+            NaN when the guardrail fell back to target-only (no source is trusted).
         interval: a ~95% interval of that prediction (source disagreement + GP variance).
         neighbours: ``(task_id, weight)`` of the sources that drove this pick, largest first.
         phase: ``"portfolio"``, ``"gp"`` or ``"random"``.
@@ -273,10 +274,14 @@ class Recommender:
         cand_mean = np.stack([p[0] for p in cand_pred]) if n_src else np.empty((0, len(cand_X)))
         cand_std = np.stack([p[1] for p in cand_pred]) if n_src else np.empty((0, len(cand_X)))
         obs_mean = (
-            np.stack([p[0] for p in obs_pred]) if n_src and len(obs_y) else np.empty((n_src, 0))
+            np.stack([p[0] for p in obs_pred])
+            if n_src and len(obs_y)
+            else np.empty((n_src, len(obs_y)))
         )
         obs_std = (
-            np.stack([p[1] for p in obs_pred]) if n_src and len(obs_y) else np.empty((n_src, 0))
+            np.stack([p[1] for p in obs_pred])
+            if n_src and len(obs_y)
+            else np.empty((n_src, len(obs_y)))
         )
         free = np.ones(len(cand_X), dtype=bool)
         if pool is not None and len(obs_X):  # never re-propose an observed pool configuration
@@ -432,7 +437,7 @@ class Recommender:
             if v is not None and v == v
         }
         decision = proposal.decision
-        if len(cand_mean):
+        if len(cand_mean) and decision.mode != "target-only":
             w = (
                 decision.source_weights
                 if decision.weights

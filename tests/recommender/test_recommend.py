@@ -84,3 +84,22 @@ def test_empty_library_without_observations_is_a_clear_error(tmp_path: Path, set
     _, _, space, _ = setup
     with pytest.raises(EmptyLibraryError, match="ingest"):
         Recommender(Library.open(tmp_path / "empty")).suggest(space=space)
+
+
+def test_observations_without_sources_run_a_target_only_search(tmp_path: Path, setup):
+    _, _, space, _ = setup
+    configs = space.sample(5, seed=7)
+    observed = [(c, float(i)) for i, c in enumerate(configs)]
+    suggestions = Recommender(Library.open(tmp_path / "empty2"), n_candidates=64).suggest(
+        space=space, observed=observed, n=1
+    )
+    assert len(suggestions) == 1 and not suggestions[0].neighbours
+    space.validate(suggestions[0].config)
+
+
+def test_observe_records_a_suggested_configuration(setup):
+    lib, rec, _, tasks = setup
+    before = lib.stats()["n_trials"]
+    suggestion = rec.suggest(tasks[1], n=1)[0]
+    rec.observe(tasks[1], suggestion.config, 0.5, objective_name="loss", direction="minimize")
+    assert lib.stats()["n_trials"] == before + 1
