@@ -132,8 +132,14 @@ def transfer_command(
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
-        doc = run_transfer_benchmark(cfg, progress=progress, argv=["recommend", *sys.argv[1:]])
-    name = stem or (doc["benchmark"] + (f"_{adversarial}" if adversarial else ""))
+        name = stem or (benchmark_dir.name + (f"_{adversarial}" if adversarial else ""))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        partial = out_dir / f"{name}.partial.jsonl"
+        partial.unlink(missing_ok=True)
+        doc = run_transfer_benchmark(
+            cfg, progress=progress, argv=["recommend", *sys.argv[1:]], partial_path=partial
+        )
+        partial.unlink(missing_ok=True)
     paths = write_results(doc, out_dir, stem=name)
     if as_json:
         click.echo(

@@ -9,6 +9,7 @@ times. Workers run one target each, every method and seed on it.
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing
 import os
@@ -121,6 +122,15 @@ def _run_target(target_id: str) -> dict[str, Any]:
     return out
 
 
+def _append_partial(path: Path | None, result: dict[str, Any]) -> None:
+    if path is None:
+        return
+    with open(path, "a") as handle:
+        handle.write(json.dumps(result) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
 def _summarise(results: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
     methods = cfg.methods
     # regret[method] : (targets, seeds, budget)
@@ -186,6 +196,7 @@ def run_transfer_benchmark(
     *,
     progress: Callable[[str, int, int], None] | None = None,
     argv: Sequence[str] | None = None,
+    partial_path: Path | None = None,
 ) -> dict[str, Any]:
     """Run the leave-one-task-out protocol and return the results document.
 
@@ -193,6 +204,8 @@ def run_transfer_benchmark(
         cfg: what to run.
         progress: ``progress(stage, done, total)`` callback (the CLI passes a rich bar).
         argv: the command line, recorded in the results.
+        partial_path: if given, each finished target's runs are appended there as one
+            JSON line, so an interrupted run still leaves its finished targets behind.
 
     Returns:
         A JSON-serialisable dict: config, machine, per-method summary and per-target runs.
@@ -221,11 +234,13 @@ def run_transfer_benchmark(
         with context.Pool(cfg.workers) as pool:
             for done, res in enumerate(pool.imap_unordered(_run_target, targets)):
                 results.append(res)
+                _append_partial(partial_path, res)
                 if progress:
                     progress("targets", done + 1, len(targets))
     else:
         for done, target_id in enumerate(targets):
             results.append(_run_target(target_id))
+            _append_partial(partial_path, results[-1])
             if progress:
                 progress("targets", done + 1, len(targets))
     results.sort(key=lambda r: targets.index(r["target"]))

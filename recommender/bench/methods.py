@@ -21,6 +21,7 @@ from botorch.acquisition.analytic import LogExpectedImprovement
 from recommender.bench.problem import SourceData
 from recommender.space import Space
 from recommender.surrogate import SourceModel, fit_gp, minmax_normalize
+from recommender.transfer import TransferOptions, run_pool_search
 
 __all__ = ["METHODS", "MethodInput", "PoolOracle", "run_method"]
 
@@ -213,8 +214,6 @@ def run_portfolio(inp: MethodInput, oracle: PoolOracle) -> None:
 
 
 def _run_ours(inp: MethodInput, oracle: PoolOracle, *, guardrails: bool) -> None:
-    from recommender.transfer import TransferOptions, run_pool_search
-
     options = TransferOptions(guardrails=guardrails, seed=inp.seed, **inp.options)
     run_pool_search(
         pool_X=inp.pool_X,
