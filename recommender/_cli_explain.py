@@ -48,6 +48,13 @@ __all__ = ["explain_command"]
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write a self-contained HTML report (plots embedded) to this file.",
 )
+@click.option(
+    "--importance-sources",
+    default=6,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Source GPs fitted for the importance estimate (about a second each).",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def explain_command(
@@ -57,6 +64,7 @@ def explain_command(
     n: int,
     with_starter: bool,
     html_path: Path | None,
+    importance_sources: int,
     seed: int,
     as_json: bool,
 ) -> None:
@@ -99,7 +107,12 @@ def explain_command(
     fingerprint = _task_fingerprint(libraries, task) if task is not None else None
     recommender.suggest(task, space, n=n, seed=seed, fingerprint=fingerprint)
     report = build_explain_report(
-        recommender.explain(), libraries, space, fingerprint=fingerprint, seed=seed
+        recommender.explain(),
+        libraries,
+        space,
+        fingerprint=fingerprint,
+        max_importance_sources=importance_sources,
+        seed=seed,
     )
     if html_path is not None:
         write_html(report, html_path, title=f"hp-warmstart explanation: {task or space_path}")

@@ -108,7 +108,19 @@ def test_cli_explain_json_and_html(source_library, tmp_path):
     out = tmp_path / "report" / "explain.html"
     runner = CliRunner()
     args = ["explain", "--library", str(source_library.root), "--no-starter", "-n", "2"]
-    result = runner.invoke(cli, [*args, "--space", str(space_file), "--json", "--html", str(out)])
+    result = runner.invoke(
+        cli,
+        [
+            *args,
+            "--space",
+            str(space_file),
+            "--json",
+            "--html",
+            str(out),
+            "--importance-sources",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
     assert len(payload["suggestions"]) == 2
@@ -116,9 +128,9 @@ def test_cli_explain_json_and_html(source_library, tmp_path):
     assert set(payload["importance"]) == {"C", "gamma"}
     assert payload["html"] == str(out) and out.read_text().count("data:image/png;base64,") == 4
     # a task of the library: its trials are the observations
-    result = runner.invoke(cli, [*args, "--task", "src/0"])
+    result = runner.invoke(cli, [*args, "--task", "src/0", "--importance-sources", "0"])
     assert result.exit_code == 0, result.output
-    assert "40 observed" in result.output and "importance" in result.output
+    assert "40 observed" in result.output and "src/1" in result.output
     neither = runner.invoke(cli, args)
     assert neither.exit_code == 2 and "--task ID" in neither.output
     unknown = runner.invoke(cli, [*args, "--task", "nope"])
