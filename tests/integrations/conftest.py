@@ -69,3 +69,9 @@ def source_library(source_library_dir: Path, tmp_path: Path) -> Library:
     target = tmp_path / "lib"
     shutil.copytree(source_library_dir, target)
     return Library.open(target)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_gp_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Keep any on-disk source-GP cache ($HPWS_CACHE) inside the test's temp area."""
+    monkeypatch.setenv("HPWS_CACHE", str(tmp_path_factory.getbasetemp() / "gp-cache"))
