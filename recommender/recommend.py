@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -104,6 +105,20 @@ class Explanation:
         }
 
 
+def default_cache_dir() -> Path:
+    """``$HPWS_CACHE`` or ``<user cache dir>/hp-warmstart/source-gps``."""
+    import os
+
+    import platformdirs
+
+    override = os.environ.get("HPWS_CACHE")
+    return (
+        Path(override)
+        if override
+        else Path(platformdirs.user_cache_dir("hp-warmstart")) / "source-gps"
+    )
+
+
 def _oriented(objective: np.ndarray, direction: str) -> np.ndarray:
     return objective if direction == "maximize" else -objective
 
@@ -122,6 +137,9 @@ class Recommender:
             nearest by fingerprint when both sides have one).
         n_candidates: random candidates scored when no pool is given.
         n_neighbours: sources kept when the target has a fingerprint.
+        cache_dir: on-disk cache of source-GP hyperparameters (default: the user cache
+            directory, ``$HPWS_CACHE`` overrides; ``None`` disables it). The first call on a
+            library fits every source GP; later calls, in any process, reuse them.
     """
 
     libraries: Library | Sequence[Library]
@@ -129,6 +147,7 @@ class Recommender:
     max_sources: int = 32
     n_candidates: int = 4096
     n_neighbours: int = 8
+    cache_dir: Path | None = field(default_factory=default_cache_dir)
     _models: dict[tuple[str, int], SourceModel] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -159,7 +178,11 @@ class Recommender:
         if key not in self._models:
             X = space.encode(evals.configs)
             self._models[key] = fit_source_model(
-                evals.task_id, X, _oriented(evals.objective, evals.direction), seed=0
+                evals.task_id,
+                X,
+                _oriented(evals.objective, evals.direction),
+                seed=0,
+                cache_dir=self.cache_dir,
             )
         return self._models[key]
 

@@ -12,9 +12,13 @@ grows with its number of trials.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import pickle
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gpytorch
@@ -38,6 +42,7 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
+_CACHE_VERSION = "source-gp-1"
 _MAX_CHOLESKY = 20_000  # exact Cholesky up to this many points (gpytorch defaults to 800)
 
 
@@ -166,6 +171,41 @@ def subsample_indices(
     return np.sort(np.concatenate([top, rest]))
 
 
+def _cached_gp(
+    cache_file: Path | None, X: np.ndarray, y: np.ndarray, tkwargs: dict[str, Any] | None
+) -> SingleTaskGP:
+    """`fit_gp` on ``(X, y)``, or the same GP rebuilt from cached hyperparameters."""
+    if cache_file is not None and cache_file.is_file():
+        try:
+            state = torch.load(cache_file, map_location="cpu", weights_only=True)
+            options = tkwargs or resolve_tkwargs()
+            model = SingleTaskGP(
+                torch.as_tensor(X, **options),
+                torch.as_tensor(y, **options).reshape(-1, 1),
+                outcome_transform=Standardize(m=1),
+            )
+            model.load_state_dict(state)
+            return model.eval()
+        except (
+            OSError,
+            RuntimeError,
+            ValueError,
+            EOFError,
+            IndexError,
+            KeyError,
+            pickle.UnpicklingError,
+        ) as error:
+            # a stale or torn cache entry: refit and overwrite it
+            _LOG.info("ignoring cache entry %s: %s", cache_file, error)
+    model = fit_gp(X, y, tkwargs=tkwargs, maxiter=100)
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
+        torch.save(model.state_dict(), partial)
+        os.replace(partial, cache_file)  # atomic: readers never see a torn file
+    return model
+
+
 def fit_source_model(
     task_id: str,
     X: np.ndarray,
@@ -175,6 +215,7 @@ def fit_source_model(
     n_condition: int = 1000,
     seed: int = 0,
     tkwargs: dict[str, Any] | None = None,
+    cache_dir: str | Path | None = None,
 ) -> SourceModel:
     """Fit one source task's GP with bounded cost.
 
@@ -189,6 +230,8 @@ def fit_source_model(
         n_condition: points the final GP is conditioned on.
         seed: subsampling seed.
         tkwargs: device/dtype.
+        cache_dir: where learned hyperparameters are cached, keyed by a hash of the data
+            and settings (a later call on the same task skips the fit). ``None``: no cache.
 
     Raises:
         SurrogateFitError: the GP could not be fitted.
@@ -196,7 +239,18 @@ def fit_source_model(
     rng = np.random.default_rng(seed)
     y = minmax_normalize(np.asarray(score, dtype=np.float64))
     fit_idx = subsample_indices(y, max(1, n_fit // 5), n_fit, rng)
-    model = fit_gp(X[fit_idx], y[fit_idx], tkwargs=tkwargs, maxiter=100)
+    cache_file = None
+    if cache_dir is not None:
+        key = hashlib.sha256()
+        for part in (
+            np.ascontiguousarray(X, dtype=np.float64),
+            y,
+            np.array([n_fit, n_condition, seed]),
+        ):
+            key.update(part.tobytes())
+        key.update(f"{_CACHE_VERSION}:{tkwargs}".encode())
+        cache_file = Path(cache_dir) / f"{key.hexdigest()[:32]}.pt"
+    model = _cached_gp(cache_file, X[fit_idx], y[fit_idx], tkwargs)
     cond_idx = subsample_indices(y, max(1, n_condition // 5), n_condition, rng)
     if len(cond_idx) > len(fit_idx):
         first = next(model.parameters())

@@ -1,0 +1,15 @@
+"""Session-wide test settings: never touch the user's real library or cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root: Path = tmp_path_factory.getbasetemp()
+    monkeypatch.setenv("HPWS_CACHE", str(root / "hpws-cache"))

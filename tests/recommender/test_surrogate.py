@@ -1,0 +1,54 @@
+"""Source GPs: bounded cost, on-disk hyperparameter cache, float32 and float64."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from recommender.surrogate import fit_source_model, minmax_normalize, resolve_tkwargs
+
+
+def _data(seed: int = 0, n: int = 150) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 3))
+    return X, -((X - 0.3) ** 2).sum(axis=1)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_source_model_predicts_the_task_shape(dtype: torch.dtype) -> None:
+    X, y = _data()
+    model = fit_source_model(
+        "t", X, y, n_fit=60, n_condition=150, tkwargs=resolve_tkwargs("cpu", dtype)
+    )
+    mean, std = model.predict(X[:40])
+    assert mean.dtype == np.float64 and (std > 0).all()
+    truth = minmax_normalize(y)[:40]
+    assert np.corrcoef(mean, truth)[0, 1] > 0.9
+
+
+def test_cache_reuses_hyperparameters_and_survives_a_torn_entry(tmp_path: Path) -> None:
+    X, y = _data(1)
+    first = fit_source_model("t", X, y, n_fit=60, n_condition=150, cache_dir=tmp_path)
+    entries = list(tmp_path.glob("*.pt"))
+    assert len(entries) == 1
+    again = fit_source_model("t", X, y, n_fit=60, n_condition=150, cache_dir=tmp_path)
+    probe = np.random.default_rng(5).random((20, 3))
+    assert np.allclose(first.predict(probe)[0], again.predict(probe)[0])
+    entries[0].write_bytes(b"torn")  # a crash mid-write elsewhere; we write atomically
+    healed = fit_source_model("t", X, y, n_fit=60, n_condition=150, cache_dir=tmp_path)
+    assert np.allclose(first.predict(probe)[0], healed.predict(probe)[0], atol=1e-3)
+    # other data -> another entry
+    fit_source_model("t", X, y + 1.0 * X[:, 0], n_fit=60, n_condition=150, cache_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.pt"))) == 2
+
+
+def test_cuda_request_without_gpu_is_a_clear_error() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    from library.exceptions import SurrogateFitError
+
+    with pytest.raises(SurrogateFitError, match="no GPU"):
+        resolve_tkwargs("cuda")
