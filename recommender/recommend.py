@@ -133,7 +133,8 @@ class Recommender:
         libraries: a `Library` or a sequence of them (e.g. the user's library layered over
             the bundled starter library); tasks are read from all of them.
         options: `TransferOptions` (guardrails, portfolio length, ...).
-        max_sources: at most this many source tasks (those with the most trials, or the
+        max_sources: at most this many source tasks with exactly the target's parameter names
+            (those with the most trials, or the
             nearest by fingerprint when both sides have one).
         n_candidates: random candidates scored when no pool is given.
         n_neighbours: sources kept when the target has a fingerprint.
@@ -193,10 +194,7 @@ class Recommender:
         usable = [
             e
             for task, e in evaluations.items()
-            if task != exclude
-            and names.issuperset(c for c in e.configs.columns)
-            and len(e.objective) >= 5
-            and set(e.configs.columns) & names
+            if task != exclude and set(e.configs.columns) == names and len(e.objective) >= 5
         ]
         usable.sort(key=lambda e: (-len(e.objective), e.task_id))
         return usable[: self.max_sources]

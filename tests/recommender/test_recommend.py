@@ -103,3 +103,18 @@ def test_observe_records_a_suggested_configuration(setup):
     suggestion = rec.suggest(tasks[1], n=1)[0]
     rec.observe(tasks[1], suggestion.config, 0.5, objective_name="loss", direction="minimize")
     assert lib.stats()["n_trials"] == before + 1
+
+
+def test_sources_must_share_every_parameter_of_the_target_space(setup):
+    _, rec, space, _ = setup
+    wider = Space.from_dict(
+        {
+            **space.to_dict(),
+            "parameters": [
+                *space.to_dict()["parameters"],
+                {"name": "extra", "type": "float", "low": 0, "high": 1},
+            ],
+        }
+    )
+    with pytest.raises(EmptyLibraryError):
+        rec.suggest(space=wider)
