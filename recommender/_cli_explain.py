@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from recommender._cli_common import library_options, open_libraries
+
 if TYPE_CHECKING:
     from featurizers.fingerprint import Fingerprint
     from library.store import Library
@@ -17,13 +19,7 @@ __all__ = ["explain_command"]
 
 
 @click.command("explain")
-@click.option(
-    "--library",
-    "library_path",
-    type=click.Path(path_type=Path),
-    envvar="HPWS_LIBRARY",
-    help="Library directory (default: $HPWS_LIBRARY or the user data directory).",
-)
+@library_options
 @click.option(
     "--task", default=None, help="A task id in the library (its trials are the observations)."
 )
@@ -35,12 +31,6 @@ __all__ = ["explain_command"]
 )
 @click.option(
     "-n", "--n", "n", default=5, show_default=True, type=click.IntRange(1), help="Suggestions."
-)
-@click.option(
-    "--with-starter/--no-starter",
-    default=True,
-    show_default=True,
-    help="Layer the bundled starter library under yours.",
 )
 @click.option(
     "--html",
@@ -76,18 +66,11 @@ def explain_command(
     """
     if task is None and space_path is None:
         raise click.UsageError("pass --task ID (a library task) or --space FILE (a new task)")
-    from library.store import Library
     from recommender.explain_report import build_explain_report, write_html
     from recommender.recommend import Recommender
     from recommender.space import Space
 
-    libraries: list[Library] = []
-    if library_path is not None or not with_starter:
-        libraries.append(Library.open(library_path, create=False))
-    if with_starter:
-        from recommender.starter import open_starter_library
-
-        libraries.append(open_starter_library())
+    libraries = open_libraries(library_path, with_starter)
     recommender = Recommender(libraries)
     if space_path is not None:
         space = Space.from_json(space_path)

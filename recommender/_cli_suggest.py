@@ -7,17 +7,13 @@ from pathlib import Path
 
 import click
 
+from recommender._cli_common import library_options, open_libraries
+
 __all__ = ["suggest_command"]
 
 
 @click.command("suggest")
-@click.option(
-    "--library",
-    "library_path",
-    type=click.Path(path_type=Path),
-    envvar="HPWS_LIBRARY",
-    help="Library directory (default: $HPWS_LIBRARY or the user data directory).",
-)
+@library_options
 @click.option(
     "--task", default=None, help="A task id in the library: its trials are the observations."
 )
@@ -52,12 +48,6 @@ __all__ = ["suggest_command"]
 @click.option(
     "--no-guardrails", is_flag=True, help="Disable negative-transfer guardrails (not recommended)."
 )
-@click.option(
-    "--with-starter/--no-starter",
-    default=True,
-    show_default=True,
-    help="Layer the bundled starter library under yours.",
-)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print suggestions and the explanation as JSON."
@@ -80,23 +70,11 @@ def suggest_command(
     """
     import pandas as pd
 
-    from library.store import Library
     from recommender.recommend import Recommender
     from recommender.space import Space
     from recommender.transfer import TransferOptions
 
-    libraries = (
-        [Library.open(library_path, create=False)] if library_path or not with_starter else []
-    )
-    if not library_path and not with_starter:
-        libraries = [Library.open(None, create=True)]
-    if with_starter:
-        try:
-            from recommender.starter import starter_library_path
-
-            libraries.append(Library.open(starter_library_path(), create=False))
-        except (ImportError, FileNotFoundError):
-            pass
+    libraries = open_libraries(library_path, with_starter)
     space = Space.from_json(space_path) if space_path else None
     observed = None
     if observed_path is not None:

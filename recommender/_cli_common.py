@@ -1,0 +1,49 @@
+"""Options and helpers shared by the `recommend` commands that read libraries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from library.store import Library
+
+__all__ = ["library_options", "open_libraries"]
+
+
+def library_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--library PATH`` and ``--with-starter/--no-starter``, as ``library_path``/``with_starter``."""
+    command = click.option(
+        "--with-starter/--no-starter",
+        default=True,
+        show_default=True,
+        help="Layer the bundled starter library under yours.",
+    )(command)
+    return click.option(
+        "--library",
+        "library_path",
+        type=click.Path(path_type=Path),
+        envvar="HPWS_LIBRARY",
+        help="Library directory (default: $HPWS_LIBRARY or the user data directory).",
+    )(command)
+
+
+def open_libraries(library_path: Path | None, with_starter: bool) -> list[Library]:
+    """The user's library (when named, or when the starter is off) over the starter library.
+
+    Raises:
+        LibraryError: a named library does not exist or cannot be read.
+    """
+    from library.store import Library
+
+    libraries: list[Library] = []
+    if library_path is not None or not with_starter:
+        libraries.append(Library.open(library_path, create=False))
+    if with_starter:
+        from recommender.starter import open_starter_library
+
+        libraries.append(open_starter_library())
+    return libraries

@@ -1,0 +1,68 @@
+"""`recommend suggest` on a real library: JSON for scripts, one-line errors with exit 1."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from library import Library, import_benchmark
+from recommender.cli import cli
+from tests.synthetic import write_synthetic_benchmark
+
+
+@pytest.fixture(scope="module")
+def library_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("cli-suggest")
+    bench = write_synthetic_benchmark(root / "bench", n_tasks=3, n_configs=30, seed=2)
+    import_benchmark(Library.open(root / "lib"), bench)
+    return root / "lib", bench / "space.json"
+
+
+def test_suggest_json_for_a_new_task(library_dir: tuple[Path, Path]) -> None:
+    lib, space = library_dir
+    result = CliRunner().invoke(
+        cli,
+        [
+            "suggest",
+            "--library",
+            str(lib),
+            "--no-starter",
+            "--space",
+            str(space),
+            "-n",
+            "2",
+            "--json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert len(doc["suggestions"]) == 2 and len(doc["sources"]) == 3
+    assert all(s["mode"] == "zero-shot" for s in doc["suggestions"])
+
+
+def test_unknown_task_is_one_line_and_exit_1(library_dir: tuple[Path, Path]) -> None:
+    lib, _ = library_dir
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "recommender.cli",
+            "suggest",
+            "--library",
+            str(lib),
+            "--no-starter",
+            "--task",
+            "nope",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "UnknownTaskError" in lines[0] and "nope" in lines[0]
