@@ -259,5 +259,5 @@ def fit_source_model(
             -1, 1
         )
         standardized, _ = model.outcome_transform(train_Y)  # eval mode: keeps the fitted scaling
-        model.set_train_data(train_X, standardized.reshape(-1), strict=False)
+        model.set_train_data(train_X, standardized.reshape(-1), strict=False)  # type: ignore[operator]
     return SourceModel(task_id=task_id, model=model, n_trials=len(y))

@@ -343,6 +343,8 @@ def propose(
         score = np.where(free, score, -np.inf)
         index = int(np.argmax(score))
         return Proposal(index, decision, "gp", float(score[index]))
+    if target is None:  # too few target points for a GP and no trusted source: explore
+        return Proposal(_maximin(cand_X, free, obs_X, rng), decision, "explore", 0.0)
     t_mean, t_std = predict(target, cand_X)
     y_mu, y_sd = obs_y.mean(), (obs_y.std() if obs_y.std() > 0 else 1.0)
     members_mean = [(t_mean - y_mu) / y_sd]
