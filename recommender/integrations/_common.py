@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,14 @@ from library.exceptions import SpaceError
 from library.store import Library
 from recommender.space import Space
 
-__all__ = ["as_space", "derive_task_id", "ensure_task", "open_libraries", "trial_rows"]
+__all__ = [
+    "as_space",
+    "derive_task_id",
+    "ensure_task",
+    "open_libraries",
+    "same_config",
+    "trial_rows",
+]
 
 LibraryLike = Library | str | Path
 
@@ -134,3 +142,17 @@ def trial_rows(
             }
         )
     return rows
+
+
+def same_config(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two configurations are equal (numbers compared with a relative 1e-9 tolerance)."""
+    if a.keys() != b.keys():
+        return False
+    for key, value in a.items():
+        other = b[key]
+        if isinstance(value, (int, float)) and isinstance(other, (int, float)):
+            if not math.isclose(float(value), float(other), rel_tol=1e-9, abs_tol=1e-12):
+                return False
+        elif value != other:
+            return False
+    return True

@@ -40,7 +40,7 @@ from optuna.trial import FrozenTrial, TrialState
 from featurizers.fingerprint import Fingerprint
 from library.exceptions import EmptyLibraryError, LibraryError, SpaceError
 from library.store import Library
-from recommender.integrations._common import as_space, ensure_task, open_libraries
+from recommender.integrations._common import as_space, ensure_task, open_libraries, same_config
 from recommender.recommend import Explanation, Recommender
 from recommender.space import CategoricalParam, IntParam, Space
 
@@ -84,19 +84,6 @@ def _to_optuna_value(dist: BaseDistribution, value: Any) -> Any:
                 return choice
         raise SpaceError(f"value {value!r} is not a choice of {dist.choices}")
     raise SpaceError(f"unsupported Optuna distribution {type(dist).__name__}")
-
-
-def _same_config(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    if a.keys() != b.keys():
-        return False
-    for key, value in a.items():
-        other = b[key]
-        if isinstance(value, (int, float)) and isinstance(other, (int, float)):
-            if not math.isclose(float(value), float(other), rel_tol=1e-9, abs_tol=1e-12):
-                return False
-        elif value != other:
-            return False
-    return True
 
 
 class WarmStartSampler(BaseSampler):
@@ -237,7 +224,7 @@ class WarmStartSampler(BaseSampler):
         except EmptyLibraryError:  # nothing to transfer and nothing observed yet
             return {}
         pick = next(
-            (s for s in suggestions if not any(_same_config(s.config, r) for r in running)),
+            (s for s in suggestions if not any(same_config(s.config, r) for r in running)),
             suggestions[-1],
         )
         self._explanations[trial.number] = self._recommender.explain()

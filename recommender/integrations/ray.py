@@ -40,7 +40,13 @@ from ray.tune.search import Searcher
 from featurizers.fingerprint import Fingerprint
 from library.exceptions import EmptyLibraryError, SpaceError
 from library.store import Library
-from recommender.integrations._common import as_space, ensure_task, open_libraries, trial_rows
+from recommender.integrations._common import (
+    as_space,
+    ensure_task,
+    open_libraries,
+    same_config,
+    trial_rows,
+)
 from recommender.recommend import Explanation, Recommender
 from recommender.space import CategoricalParam, FloatParam, IntParam, Space
 
@@ -85,19 +91,6 @@ def space_from_tune(config: Mapping[str, Any]) -> Space:
     if not params:
         raise SpaceError("the Tune param_space is empty; pass space= to WarmStartSearcher")
     return Space(tuple(params))
-
-
-def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
-    if a.keys() != b.keys():
-        return False
-    for key, value in a.items():
-        other = b[key]
-        if isinstance(value, (int, float)) and isinstance(other, (int, float)):
-            if not math.isclose(float(value), float(other), rel_tol=1e-9, abs_tol=1e-12):
-                return False
-        elif value != other:
-            return False
-    return True
 
 
 class WarmStartSearcher(Searcher):
@@ -190,7 +183,7 @@ class WarmStartSearcher(Searcher):
             config = self._space.sample(1, seed=seed)[0]
         else:
             pick = next(
-                (s for s in suggestions if not any(_same(s.config, p) for p in pending)),
+                (s for s in suggestions if not any(same_config(s.config, p) for p in pending)),
                 suggestions[-1],
             )
             config = dict(pick.config)
