@@ -55,6 +55,10 @@ class TransferOptions:
         min_target_points: target points needed before the target GP joins the ensemble.
         kappa: risk aversion of the zero-shot pick (see `zero_shot_scores`).
         fallback_share: target-GP weight from which the guardrail falls back to target-only.
+        explore_steps: steps (numbers of target observations) at which, with guardrails on,
+            one space-filling pick replaces the transfer pick. Off by default: in a quick
+            check it made an all-negated library much less harmful but cost accuracy at
+            t=5 on LCBench; not yet benchmarked with the harness.
         max_target_points: target observations kept for the target GP (best fifth plus a
             random spread) so a fully observed task stays cheap.
         max_rank_points: observations used for the ranking-loss weights (pairs grow as n^2).
@@ -72,6 +76,7 @@ class TransferOptions:
     fallback_share: float = 0.5
     surrogate: str = "ensemble"
     max_target_points: int = 1000
+    explore_steps: tuple[int, ...] = ()
     max_rank_points: int = 100
 
 
@@ -316,6 +321,10 @@ def propose(
         # `min_target_points` space-filling picks before trusting a target-only GP, so the
         # worst case is a cold start that lost that many picks.
         gp_state["explore"] = gp_state.get("explore", 0) + 1
+        return Proposal(_maximin(cand_X, free, obs_X, rng), decision, "explore", 0.0)
+    if options.guardrails and n_src and t in options.explore_steps and not pending:
+        # hedge: one space-filling pick early gives the ranking guardrail evidence from a
+        # region the sources did not choose (negated sources then mis-rank it)
         return Proposal(_maximin(cand_X, free, obs_X, rng), decision, "explore", 0.0)
     if n_src and (t < options.portfolio_picks or target is None) and decision.mode != "target-only":
         weights = w_src / w_src.sum() if w_src.sum() > 0 else np.full(n_src, 1.0 / n_src)
