@@ -117,19 +117,19 @@ def zero_shot_scores(
 
 
 def hypothesis_improvement(
-    mean: np.ndarray, chosen: Sequence[int], weights: np.ndarray
+    mean: np.ndarray, chosen_mean: np.ndarray, weights: np.ndarray
 ) -> np.ndarray:
     """Weighted improvement over the best chosen candidate under each source hypothesis.
 
     Args:
         mean: ``S x n`` source predictions at the candidates.
-        chosen: candidate indices picked so far (non-empty).
+        chosen_mean: ``S x k`` source predictions at the ``k >= 1`` points chosen so far.
         weights: ``(S,)`` source weights.
 
     Returns:
-        ``(n,)``: sum_s w_s * max(0, mean[s, i] - max_{j in chosen} mean[s, j]).
+        ``(n,)``: sum_s w_s * max(0, mean[s, i] - max_j chosen_mean[s, j]).
     """
-    incumbent = mean[:, list(chosen)].max(axis=1, keepdims=True)
+    incumbent = chosen_mean.max(axis=1, keepdims=True)
     return weights @ np.maximum(mean - incumbent, 0.0)
 
 
@@ -332,8 +332,7 @@ def propose(
         if chosen_mean.shape[1] == 0:
             score = zero_shot_scores(cand_mean, cand_std, weights, kappa=options.kappa)
         else:
-            incumbent = chosen_mean.max(axis=1, keepdims=True)
-            score = weights @ np.maximum(cand_mean - incumbent, 0.0)
+            score = hypothesis_improvement(cand_mean, chosen_mean, weights)
             if score[free].max() <= 1e-12:
                 score = zero_shot_scores(cand_mean, cand_std, weights, kappa=options.kappa)
         score = np.where(free, score, -np.inf)

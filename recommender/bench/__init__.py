@@ -4,7 +4,6 @@ from recommender.bench.harness import REPORT_BUDGETS, BenchConfig, run_transfer_
 from recommender.bench.methods import METHODS
 from recommender.bench.problem import (
     SourceData,
-    TransferProblem,
     normalized_regret,
     perturb_sources,
 )
@@ -15,7 +14,6 @@ __all__ = [
     "REPORT_BUDGETS",
     "BenchConfig",
     "SourceData",
-    "TransferProblem",
     "markdown_table",
     "normalized_regret",
     "perturb_sources",

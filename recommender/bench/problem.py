@@ -1,6 +1,7 @@
 """The leave-one-task-out transfer problem of the shared benchmark format (FORMAT.md).
 
-A `TransferProblem` is one target task's hidden pool plus every other task as history.
+Each task of a benchmark is encoded once as `SourceData`; in the leave-one-task-out loop one
+of them is the target (its scores are the hidden oracle) and the others are the history.
 Objectives are turned into *scores to maximise* once, here, so every method and the
 regret computation see the same orientation whatever the benchmark's direction.
 """
@@ -17,7 +18,6 @@ from recommender.space import Space
 
 __all__ = [
     "SourceData",
-    "TransferProblem",
     "build_problems",
     "normalized_regret",
     "perturb_sources",
@@ -39,21 +39,6 @@ class SourceData:
     configs: pd.DataFrame
     X: np.ndarray
     score: np.ndarray
-
-
-@dataclass(frozen=True, slots=True)
-class TransferProblem:
-    """A target pool (hidden scores) plus the history tasks.
-
-    Attributes:
-        target: the target task as a `SourceData` (its ``score`` is the oracle).
-        sources: the other tasks.
-        space: the benchmark's search space.
-    """
-
-    target: SourceData
-    sources: tuple[SourceData, ...]
-    space: Space
 
 
 def _task_data(benchmark: Benchmark, space: Space, task_id: str) -> SourceData:
