@@ -29,8 +29,8 @@ from library.query import TaskEvaluations, task_evaluations
 from library.store import Library
 from recommender.guardrails import GuardrailDecision
 from recommender.space import Space
-from recommender.surrogate import SourceModel, fit_source_model
-from recommender.transfer import TransferOptions, propose
+from recommender.surrogate import SourceModel, fit_source_model, regret_scale
+from recommender.transfer import TransferOptions, propose, source_quantiles
 
 __all__ = ["Recommender", "Suggestion", "Explanation"]
 
@@ -313,6 +313,9 @@ class Recommender:
                     f"every one of the {len(cand_X)} pool configurations is already observed; "
                     "nothing left to suggest (enlarge the pool or drop `pool=`)"
                 )
+        quantiles = source_quantiles(models)
+        # predictions are shown on the regret scale: 1 = a source's best, 0 = its worst
+        shown_mean, shown_std = regret_scale(cand_mean, cand_std, quantiles)
         pending: list[int] = []
         gp_state: dict = {}
         suggestions: list[Suggestion] = []
@@ -331,12 +334,13 @@ class Recommender:
                 rng=rng,
                 gp_state=gp_state,
                 pending=pending,
+                quantiles=quantiles,
             )
             free[proposal.index] = False
             pending.append(proposal.index)
             decisions.append(proposal.decision)
             suggestions.append(
-                self._describe(proposal, cand_configs, cand_mean, cand_std, sources, space)
+                self._describe(proposal, cand_configs, shown_mean, shown_std, sources, space)
             )
         self._last = Explanation(
             target=task,

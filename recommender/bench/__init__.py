@@ -8,6 +8,7 @@ from recommender.bench.problem import (
     perturb_sources,
 )
 from recommender.bench.report import markdown_table, plot_regret, write_results
+from recommender.bench.synthetic import write_conditional_benchmark
 
 __all__ = [
     "METHODS",
@@ -19,5 +20,6 @@ __all__ = [
     "perturb_sources",
     "plot_regret",
     "run_transfer_benchmark",
+    "write_conditional_benchmark",
     "write_results",
 ]

@@ -57,7 +57,7 @@ class BenchConfig:
     """
 
     benchmark: Path
-    methods: tuple[str, ...] = ("random", "cold-gp", "portfolio", "ours")
+    methods: tuple[str, ...] = ("random", "cold-gp", "portfolio", "rgpe", "ours")
     budget: int = 30
     seeds: int = 5
     targets: int | tuple[str, ...] | None = None
@@ -75,27 +75,68 @@ class BenchConfig:
             )
 
 
+# Source GPs of each kind: ours (`fit_source_model`'s defaults) and the ANCHORS reference
+# used by `portfolio` and `rgpe` (Gaussian-copula ranks, 250 trials: 50 best + 200 random).
+_MODEL_KINDS: dict[str, dict[str, Any]] = {
+    "ours": {},
+    "reference": {"normalization": "copula", "n_fit": 250, "n_condition": 250},
+}
+
+
+def _model_kinds(methods: Sequence[str]) -> list[str]:
+    kinds = []
+    if any(m in ("ours", "ours-no-guardrails") for m in methods):
+        kinds.append("ours")
+    if any(m in ("portfolio", "rgpe") for m in methods):
+        kinds.append("reference")
+    return kinds
+
+
 def _fit_models(
-    tasks: dict[str, SourceData], progress: Callable[[str, int, int], None] | None
-) -> tuple[dict[str, SourceModel], float]:
+    tasks: dict[str, SourceData],
+    kinds: Sequence[str],
+    progress: Callable[[str, int, int], None] | None,
+) -> tuple[dict[str, dict[str, SourceModel]], float]:
     start = time.perf_counter()
-    models = {}
-    for done, (task_id, data) in enumerate(tasks.items()):
-        models[task_id] = fit_source_model(task_id, data.X, data.score, seed=0)
-        if progress:
-            progress("fit source GPs", done + 1, len(tasks))
+    models: dict[str, dict[str, SourceModel]] = {kind: {} for kind in kinds}
+    total = len(tasks) * len(kinds)
+    done = 0
+    for kind in kinds:
+        for task_id, data in tasks.items():
+            models[kind][task_id] = fit_source_model(
+                task_id, data.X, data.score, seed=0, **_MODEL_KINDS[kind]
+            )
+            done += 1
+            if progress:
+                progress("fit source GPs", done, total)
     return models, time.perf_counter() - start
+
+
+def _pool_predictions(
+    models: dict[str, SourceModel], sources: Sequence[SourceData], pool_X: Any
+) -> tuple[Any, Any]:
+    """``S x n`` means and standard deviations of the source GPs on a target pool."""
+    preds = [models[s.task_id].predict(pool_X) for s in sources]
+    return np.stack([p[0] for p in preds]), np.stack([p[1] for p in preds])
 
 
 def _run_target(target_id: str) -> dict[str, Any]:
     cfg: BenchConfig = _SHARED["config"]
     truth: dict[str, SourceData] = _SHARED["truth"]
     history: dict[str, SourceData] = _SHARED["history"]
-    models: dict[str, SourceModel] = _SHARED["models"]
+    models: dict[str, dict[str, SourceModel]] = _SHARED["models"]
     space: Space = _SHARED["space"]
     target = truth[target_id]
     sources = tuple(history[t] for t in history if t != target_id)
     out: dict[str, Any] = {"target": target_id, "runs": {}}
+    # every seed and method of this target shares one prediction of each source GP on the
+    # pool (the source GPs never see the target); its cost is reported on its own
+    start = time.perf_counter()
+    predictions = {
+        kind: _pool_predictions(kind_models, sources, target.X)
+        for kind, kind_models in models.items()
+    }
+    out["pool_prediction_seconds"] = time.perf_counter() - start
     for method in cfg.methods:
         runs = []
         for seed in range(cfg.seeds):
@@ -104,9 +145,12 @@ def _run_target(target_id: str) -> dict[str, Any]:
                 pool_X=target.X,
                 pool_configs=target.configs,
                 sources=sources,
-                source_models=models,
+                source_models=models.get("ours", {}),
+                reference_models=models.get("reference", {}),
                 budget=min(cfg.budget, len(target.score)),
                 seed=seed,
+                source_predictions=predictions.get("ours"),
+                reference_predictions=predictions.get("reference"),
             )
             oracle = run_method(method, inp, target.score)
             runs.append(
@@ -120,6 +164,15 @@ def _run_target(target_id: str) -> dict[str, Any]:
         out["runs"][method] = runs
     out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
+
+
+def _single_threaded() -> None:
+    """One torch thread per worker: ``workers`` processes each running torch's default
+    thread pool oversubscribe the cores (measured: a 30-pick rgpe run took 39 s instead
+    of 3 s with 2 workers on 2 cores)."""
+    import torch
+
+    torch.set_num_threads(1)
 
 
 def _append_partial(path: Path | None, result: dict[str, Any]) -> None:
@@ -225,13 +278,12 @@ def run_transfer_benchmark(
         targets = task_ids
     else:
         targets = [t for t in cfg.targets if t in truth]
-    needs_models = any(m not in ("random", "cold-gp", "tpe") for m in cfg.methods)
-    models, fit_seconds = _fit_models(history, progress) if needs_models else ({}, 0.0)
+    models, fit_seconds = _fit_models(history, _model_kinds(cfg.methods), progress)
     _SHARED.update(config=cfg, truth=truth, history=history, models=models, space=space)
     results: list[dict[str, Any]] = []
     if cfg.workers > 1 and len(targets) > 1:
         context = multiprocessing.get_context("fork")
-        with context.Pool(cfg.workers) as pool:
+        with context.Pool(cfg.workers, initializer=_single_threaded) as pool:
             for done, res in enumerate(pool.imap_unordered(_run_target, targets)):
                 results.append(res)
                 _append_partial(partial_path, res)

@@ -4,7 +4,8 @@ Every method sees the target pool's encoded configurations, the history tasks an
 (cached) source GPs, and learns a target score only by asking the `PoolOracle` for it.
 Baselines follow `ANCHORS.md`: ``random``, ``cold-gp`` (3 random picks, then a
 SingleTaskGP + LogEI refitted after every pick), ``tpe`` (Optuna), ``portfolio``
-(auto-sklearn-style greedy portfolio of 10, then cold-gp). ``ours`` is the production
+(auto-sklearn-style greedy portfolio of 10, then cold-gp), ``rgpe`` (ranking-weighted GP
+ensemble on copula-ranked sources, the best ANCHORS reference). ``ours`` is the production
 `Recommender` pool loop; ``ours-no-guardrails`` the same with guardrails off.
 """
 
@@ -17,11 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from botorch.acquisition.analytic import LogExpectedImprovement
+from botorch.models import SingleTaskGP
 
 from recommender.bench.problem import SourceData
+from recommender.guardrails import loo_predictions, ranking_losses
 from recommender.space import Space
-from recommender.surrogate import SourceModel, fit_gp, minmax_normalize
-from recommender.transfer import TransferOptions, run_pool_search
+from recommender.surrogate import SourceModel, fit_gp, predict
+from recommender.transfer import TransferOptions, ensemble_scores, run_pool_search
 
 __all__ = ["METHODS", "MethodInput", "PoolOracle", "run_method"]
 
@@ -52,7 +55,14 @@ class PoolOracle:
 
 @dataclass(frozen=True)
 class MethodInput:
-    """What a method may see: the pool (not its scores), the history and its models."""
+    """What a method may see: the pool (not its scores), the history and its models.
+
+    ``source_models`` are ours (`fit_source_model` defaults); ``reference_models`` the
+    ANCHORS reference GPs (copula ranks, 250 configurations) used by ``portfolio`` and
+    ``rgpe``. ``source_predictions`` / ``reference_predictions``: ``(mean, std)``, each
+    ``S x n``, of either set on the pool, rows in the order of ``sources`` (computed once
+    per target by the harness; recomputed when ``None``).
+    """
 
     space: Space
     pool_X: np.ndarray
@@ -62,6 +72,9 @@ class MethodInput:
     budget: int
     seed: int
     options: dict = field(default_factory=dict)
+    source_predictions: tuple[np.ndarray, np.ndarray] | None = None
+    reference_models: Mapping[str, SourceModel] = field(default_factory=dict)
+    reference_predictions: tuple[np.ndarray, np.ndarray] | None = None
 
 
 def _unobserved(n: int, picks: list[int]) -> np.ndarray:
@@ -173,16 +186,18 @@ def _active_only(space: Space, params: dict) -> dict:
 
 
 def greedy_portfolio(inp: MethodInput, size: int, *, per_source: int = 20) -> np.ndarray:
-    """An auto-sklearn-2.0-style portfolio: greedy over the sources' best configurations.
+    """The ANCHORS `portfolio`: a greedy "good on average" portfolio (auto-sklearn 2.0).
 
     Candidates are the ``per_source`` best configurations of every source; a candidate's
-    score on a source is its normalised score there when it came from that source, else
-    the source GP's prediction. Greedy selection maximises the mean over sources of the
-    best portfolio member's score.
+    score on a source is its rank quantile there when it came from that source, else the
+    source's copula-scale GP's predicted quantile ``Phi(mean)``. Greedy selection
+    maximises the mean over sources of the best portfolio member's score.
 
     Returns:
         ``size x d`` encoded configurations, in greedy order.
     """
+    from scipy.stats import norm, rankdata
+
     candidates = []
     for source in inp.sources:
         order = np.argsort(-source.score, kind="stable")[:per_source]
@@ -190,10 +205,12 @@ def greedy_portfolio(inp: MethodInput, size: int, *, per_source: int = 20) -> np
     cand = np.concatenate(candidates)
     scores = np.empty((len(inp.sources), len(cand)))
     for row, source in enumerate(inp.sources):
-        scores[row], _ = inp.source_models[source.task_id].predict(cand)
+        mean, _ = inp.reference_models[source.task_id].predict(cand)
+        scores[row] = norm.cdf(mean)
         start = row * per_source
         own = np.argsort(-source.score, kind="stable")[:per_source]
-        scores[row, start : start + len(own)] = minmax_normalize(source.score)[own]
+        quantile = rankdata(source.score) / (len(source.score) + 1)
+        scores[row, start : start + len(own)] = quantile[own]
     chosen: list[int] = []
     current = np.full(len(inp.sources), -np.inf)
     for _ in range(min(size, len(cand))):
@@ -221,7 +238,78 @@ def _run_ours(inp: MethodInput, oracle: PoolOracle, *, guardrails: bool) -> None
         evaluate=oracle.evaluate,
         budget=inp.budget,
         options=options,
+        source_predictions=inp.source_predictions,
     )
+
+
+def _rgpe_weights(
+    src_mean: np.ndarray,
+    src_std: np.ndarray,
+    y: np.ndarray,
+    target: SingleTaskGP,
+    rng: np.random.Generator,
+    n_samples: int = 256,
+) -> tuple[np.ndarray, float]:
+    """RGPE weights as ANCHORS describes them: ranking loss over posterior samples (the
+    target GP leave-one-out), sources whose median loss exceeds the target's 95th
+    percentile dropped; a model's weight is the share of samples in which it is best."""
+    src_samples = src_mean[None] + src_std[None] * rng.standard_normal((n_samples, *src_mean.shape))
+    loo_mean, loo_std = loo_predictions(target)
+    t_samples = loo_mean[None] + loo_std[None] * rng.standard_normal((n_samples, len(y)))
+    target_losses = ranking_losses(t_samples, y)
+    losses = np.concatenate([ranking_losses(src_samples, y), target_losses[:, None]], axis=1)
+    best = losses == losses.min(axis=1, keepdims=True)
+    share = (best / best.sum(axis=1, keepdims=True)).mean(axis=0)
+    keep = np.median(losses[:, :-1], axis=0) <= np.percentile(target_losses, 95)
+    w_src = np.where(keep, share[:-1], 0.0)
+    total = w_src.sum() + share[-1]
+    return w_src / total, float(share[-1] / total)
+
+
+def run_rgpe(inp: MethodInput, oracle: PoolOracle) -> None:
+    """The ANCHORS `rgpe` reference (Feurer, Letham & Bakshy, 2018) in pool mode.
+
+    Source GPs on Gaussian-copula ranks (250 configurations each); first pick: best mean
+    of the equally weighted sources; then LogEI of the ranking-weighted ensemble of the
+    sources and a target GP, refitted after every pick.
+    """
+    sources = inp.sources
+    if inp.reference_predictions is None:
+        preds = [inp.reference_models[s.task_id].predict(inp.pool_X) for s in sources]
+        src_mean, src_std = np.stack([p[0] for p in preds]), np.stack([p[1] for p in preds])
+    else:
+        src_mean, src_std = inp.reference_predictions
+    rng = np.random.default_rng(inp.seed)
+    oracle.evaluate(int(np.argmax(src_mean.mean(axis=0))))
+    state: dict = {}
+    n_src = len(sources)
+    while len(oracle.picks) < inp.budget:
+        picks = np.array(oracle.picks)
+        y = np.array(oracle.values)
+        free = np.ones(len(inp.pool_X), dtype=bool)
+        free[picks] = False
+        means, stds, weights, member_obs = [], [], [], []
+        if len(y) >= 2:
+            target = fit_gp(inp.pool_X[picks], y, init_state=state.get("gp_state"))
+            state["gp_state"] = target.state_dict()
+            w_src, w_target = _rgpe_weights(src_mean[:, picks], src_std[:, picks], y, target, rng)
+            t_mean, t_std = predict(target, inp.pool_X)
+            y_mu, y_sd = y.mean(), (y.std() or 1.0)
+            means.append((t_mean - y_mu) / y_sd)
+            stds.append(t_std / y_sd)
+            member_obs.append((y - y_mu) / y_sd)
+            weights.append(w_target)
+        else:
+            w_src = np.full(n_src, 1.0 / n_src)
+        for s in np.flatnonzero(w_src > 0):
+            means.append(src_mean[s])
+            stds.append(src_std[s])
+            member_obs.append(src_mean[s, picks])
+            weights.append(w_src[s])
+        w = np.asarray(weights) / np.sum(weights)
+        best = float(np.max(w @ np.stack(member_obs)))
+        score = ensemble_scores(np.stack(means), np.stack(stds), w, best)
+        oracle.evaluate(int(np.argmax(np.where(free, score, -np.inf))))
 
 
 def run_ours(inp: MethodInput, oracle: PoolOracle) -> None:
@@ -239,6 +327,7 @@ METHODS: dict[str, Callable[[MethodInput, PoolOracle], None]] = {
     "cold-gp": run_cold_gp,
     "tpe": run_tpe,
     "portfolio": run_portfolio,
+    "rgpe": run_rgpe,
     "ours": run_ours,
     "ours-no-guardrails": run_ours_no_guardrails,
 }

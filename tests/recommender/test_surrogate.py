@@ -52,3 +52,25 @@ def test_cuda_request_without_gpu_is_a_clear_error() -> None:
 
     with pytest.raises(SurrogateFitError, match="no GPU"):
         resolve_tkwargs("cuda")
+
+
+def test_copula_model_maps_predictions_back_to_the_regret_scale():
+    from recommender.surrogate import copula_normalize, regret_scale
+
+    rng = np.random.default_rng(4)
+    X = rng.random((300, 3))
+    score = np.exp(4 * X[:, 0]) + 0.01 * rng.standard_normal(300)  # skewed scores
+    z = copula_normalize(score)
+    assert np.argmax(z) == np.argmax(score) and abs(z.mean()) < 1e-9
+    model = fit_source_model("t", X, score, n_fit=80, n_condition=150)
+    assert model.quantiles is not None and model.quantiles[0] == 0.0
+    assert model.quantiles[-1] == 1.0
+    mean, std = model.predict(X)
+    reg_mean, reg_std = regret_scale(mean[None], std[None], model.quantiles[None])
+    assert reg_mean.min() >= 0.0 and reg_mean.max() <= 1.0 and (reg_std >= 0).all()
+    # the mapping is monotone: it keeps the model's ranking of the configurations
+    order = np.argsort(mean)
+    assert (np.diff(reg_mean[0, order]) >= -1e-12).all()
+    # min-max models are already on the regret scale: unchanged
+    same = regret_scale(mean[None], std[None], None)
+    assert same[0] is not None and np.array_equal(same[0], mean[None])
