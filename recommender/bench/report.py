@@ -6,7 +6,47 @@ import json
 from pathlib import Path
 from typing import Any
 
-__all__ = ["markdown_table", "plot_regret", "write_results"]
+__all__ = ["markdown_table", "plot_regret", "versus_best_baseline", "write_results"]
+
+BASELINES = ("random", "cold-gp", "tpe", "portfolio", "rgpe")
+
+
+def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict[str, Any]]:
+    """``method`` against the best baseline of the same run at each reported budget.
+
+    The best baseline is the one with the lowest mean regret at that budget; the paired
+    counts compare the two on the same (target, seed) runs.
+
+    Returns:
+        One dict per budget: ``t``, ``ours``, ``best``, ``best_method``, ``below``
+        (strictly lower mean), ``wins``/``ties``/``losses`` over the paired runs.
+        Empty when ``method`` or every baseline is missing.
+    """
+    summary = doc["summary"]
+    baselines = [b for b in BASELINES if b in summary]
+    if method not in summary or not baselines:
+        return []
+
+    def runs(name: str, t: int) -> list[float]:
+        return [r["regret"][t - 1] for res in doc["per_target"] for r in res["runs"][name]]
+
+    rows = []
+    for t in summary[method]["mean_regret"]:
+        best_method = min(baselines, key=lambda b: summary[b]["mean_regret"][t])
+        ours, best = runs(method, int(t)), runs(best_method, int(t))
+        rows.append(
+            {
+                "t": int(t),
+                "ours": summary[method]["mean_regret"][t],
+                "best": summary[best_method]["mean_regret"][t],
+                "best_method": best_method,
+                "below": summary[method]["mean_regret"][t] < summary[best_method]["mean_regret"][t],
+                "wins": sum(a < b for a, b in zip(ours, best, strict=True)),
+                "ties": sum(a == b for a, b in zip(ours, best, strict=True)),
+                "losses": sum(a > b for a, b in zip(ours, best, strict=True)),
+            }
+        )
+    return rows
 
 
 def markdown_table(doc: dict[str, Any]) -> str:
@@ -39,6 +79,18 @@ def markdown_table(doc: dict[str, Any]) -> str:
         + f"; source GP fit (once, shared by all targets) {doc['source_model_fit_seconds']:.0f} s;"
         + f" wall {doc['wall_seconds'] / 60:.1f} min; peak RSS {doc['peak_rss_mb']:.0f} MB.\n"
     )
+    versus = versus_best_baseline(doc)
+    if versus:
+        note += "\nours against the best baseline of this run (paired over targets x seeds):\n\n"
+        note += (
+            "| t | ours | best baseline | below? | wins / ties / losses |\n|---|---|---|---|---|\n"
+        )
+        for row in versus:
+            note += (
+                f"| {row['t']} | {row['ours']:.4f} | {row['best']:.4f} ({row['best_method']}) | "
+                f"{'yes' if row['below'] else '**NO**'} | "
+                f"{row['wins']} / {row['ties']} / {row['losses']} |\n"
+            )
     return "\n".join(rows) + "\n" + note
 
 

@@ -1,0 +1,56 @@
+"""The markdown report's comparison of ours with the best baseline of the same run."""
+
+from __future__ import annotations
+
+from recommender.bench.report import markdown_table, versus_best_baseline
+
+
+def _doc() -> dict:
+    def runs(curves: list[list[float]]) -> list[dict]:
+        return [{"seed": i, "regret": c} for i, c in enumerate(curves)]
+
+    per_target = [
+        {
+            "runs": {
+                "random": runs([[0.5, 0.4], [0.6, 0.3]]),
+                "rgpe": runs([[0.2, 0.0], [0.3, 0.1]]),
+                "ours": runs([[0.1, 0.0], [0.4, 0.2]]),
+            }
+        }
+    ]
+    summary = {}
+    for method in ("random", "rgpe", "ours"):
+        curves = [r["regret"] for r in per_target[0]["runs"][method]]
+        mean = {str(t): sum(c[t - 1] for c in curves) / len(curves) for t in (1, 2)}
+        summary[method] = {
+            "mean_regret": mean,
+            "stderr": {"1": 0.0, "2": 0.0},
+            "mean_rank": {"1": 1.0, "2": 1.0},
+            "seconds_per_suggestion": 0.0,
+        }
+    return {
+        "benchmark": "toy",
+        "summary": summary,
+        "per_target": per_target,
+        "config": {"targets": ["a"], "seeds": [0, 1], "budget": 2, "adversarial": None},
+        "source_model_fit_seconds": 0.0,
+        "wall_seconds": 1.0,
+        "peak_rss_mb": 1.0,
+    }
+
+
+def test_versus_best_baseline_is_paired_and_says_where_we_lose():
+    rows = versus_best_baseline(_doc())
+    assert [r["best_method"] for r in rows] == ["rgpe", "rgpe"]
+    first, second = rows
+    assert first["ours"] == 0.25 and first["best"] == 0.25 and not first["below"]
+    assert (first["wins"], first["ties"], first["losses"]) == (1, 0, 1)
+    assert not second["below"] and (second["wins"], second["ties"], second["losses"]) == (0, 1, 1)
+    table = markdown_table(_doc())
+    assert "**NO**" in table and "(rgpe)" in table
+
+
+def test_no_comparison_without_ours():
+    doc = _doc()
+    del doc["summary"]["ours"]
+    assert versus_best_baseline(doc) == []
