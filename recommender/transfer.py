@@ -1,19 +1,23 @@
 """Warm-started search over a target task from per-source GPs, with guardrails.
 
 The model of the target is a ranking-weighted ensemble (RGPE, Feurer, Letham & Bakshy,
-2018) of the source GPs and a target-only GP, with three changes that the benchmarks
-motivated:
+2018) of the source GPs and a target-only GP, with changes that the benchmarks motivated:
 
-1. Sources are modelled on *min-max normalised* scores, the scale of the regret metric,
-   and conditioned on up to 1,000 trials each (`fit_source_model`).
-2. The first picks come from a *portfolio over source hypotheses*: each source says "the
-   target looks like me"; the next pick maximises the weighted expected improvement over
-   the best configuration chosen so far *under each hypothesis*, so picks stay diverse
-   instead of clustering on one optimum (auto-sklearn 2.0 / Wistuba et al., 2015).
-3. Guardrails (`recommender.guardrails`): a source whose ranking of the target's
-   observations is no better than the target-only GP's gets weight 0; when the target GP
-   alone ranks the observations better than the ensemble (leave-one-out), the search
-   falls back to it. Every decision is logged in the returned `SearchTrace`.
+1. Sources are modelled on Gaussian-copula ranks (`fit_source_model`); each keeps a
+   quantile table so the zero-shot and portfolio phases compare sources on the regret
+   scale (`recommender.surrogate.regret_scale`).
+2. The zero-shot pick maximises a lower confidence bound of the sources' mixture
+   (`zero_shot_scores`); the rest of a zero-shot batch comes from a *portfolio over source
+   hypotheses*: each source says "the target looks like me"; the next pick maximises the
+   weighted improvement over the batch so far *under each hypothesis*, so picks stay
+   diverse instead of clustering on one optimum (auto-sklearn 2.0 / Wistuba et al., 2015).
+3. From the first observation on: LogEI under the ensemble; while the target has few
+   observations the ensemble's variance includes the sources' disagreement
+   (`TransferOptions.mixture_variance_steps`).
+4. Guardrails (`recommender.guardrails`): a source whose ranking of the target's
+   observations is worse than chance or than the target-only GP's gets weight 0; when the
+   target GP alone ranks the observations better than the ensemble (leave-one-out), the
+   search falls back to it. Every decision is logged in the returned `SearchTrace`.
 """
 
 from __future__ import annotations
@@ -386,8 +390,10 @@ def propose(
         # target GP over [x, m(x)]: m is the ranking-weighted source mean; the GP learns
         # (through m's lengthscale) how far to trust it, and corrects it where it is wrong.
         w = w_src / w_src.sum()
-        cand_aug = np.hstack([cand_X, np.clip(w @ cand_mean, 0, 1)[:, None]])
-        obs_aug = np.hstack([obs_X, np.clip(w @ obs_mean, 0, 1)[:, None]])
+        reg_cand, _ = regret_scale(cand_mean, cand_std, quantiles)
+        reg_obs, _ = regret_scale(obs_mean, obs_std, quantiles)
+        cand_aug = np.hstack([cand_X, np.clip(w @ reg_cand, 0, 1)[:, None]])
+        obs_aug = np.hstack([obs_X, np.clip(w @ reg_obs, 0, 1)[:, None]])
         model = fit_gp(obs_aug, obs_y, init_state=gp_state.get("aug_state"))
         gp_state["aug_state"] = model.state_dict()
         mean, std = predict(model, cand_aug)
