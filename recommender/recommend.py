@@ -29,7 +29,12 @@ from library.query import TaskEvaluations, task_evaluations
 from library.store import Library
 from recommender.guardrails import GuardrailDecision
 from recommender.space import Space
-from recommender.surrogate import SourceModel, fit_source_model, regret_scale
+from recommender.surrogate import (
+    SourceModel,
+    fit_source_model,
+    predict_sources,
+    regret_scale,
+)
 from recommender.transfer import TransferOptions, propose, source_quantiles
 
 __all__ = ["Recommender", "Suggestion", "Explanation"]
@@ -289,21 +294,8 @@ class Recommender:
         cand_configs = self._candidates(space, sources, pool, seed)
         cand_X = space.encode(cand_configs)
         obs_X = space.encode(obs_configs) if len(obs_y) else np.empty((0, space.dim))
-        cand_pred = [m.predict(cand_X) for m in models]
-        obs_pred = [m.predict(obs_X) for m in models] if len(obs_y) else []
-        n_src = len(models)
-        cand_mean = np.stack([p[0] for p in cand_pred]) if n_src else np.empty((0, len(cand_X)))
-        cand_std = np.stack([p[1] for p in cand_pred]) if n_src else np.empty((0, len(cand_X)))
-        obs_mean = (
-            np.stack([p[0] for p in obs_pred])
-            if n_src and len(obs_y)
-            else np.empty((n_src, len(obs_y)))
-        )
-        obs_std = (
-            np.stack([p[1] for p in obs_pred])
-            if n_src and len(obs_y)
-            else np.empty((n_src, len(obs_y)))
-        )
+        cand_mean, cand_std = predict_sources(models, cand_X)
+        obs_mean, obs_std = predict_sources(models, obs_X)
         free = np.ones(len(cand_X), dtype=bool)
         if pool is not None and len(obs_X):  # never re-propose an observed pool configuration
             seen = (np.abs(cand_X[:, None, :] - obs_X[None, :, :]).max(axis=-1) < 1e-9).any(axis=1)

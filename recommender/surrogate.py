@@ -17,6 +17,7 @@ import logging
 import os
 import pickle
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,7 @@ __all__ = [
     "copula_normalize",
     "minmax_normalize",
     "predict",
+    "predict_sources",
     "regret_scale",
     "resolve_tkwargs",
     "subsample_indices",
@@ -155,7 +157,7 @@ def predict(
     ``n x n`` test covariance, which dominated the cost of scoring a 2,000-row pool.
     """
     first = next(model.parameters())
-    tkwargs = {"device": first.device, "dtype": first.dtype}
+    tkwargs: dict[str, Any] = {"device": first.device, "dtype": first.dtype}
     (train_X,) = model.train_inputs
     train_y = model.train_targets
     with torch.no_grad(), gpytorch.settings.max_cholesky_size(_MAX_CHOLESKY):
@@ -209,6 +211,17 @@ class SourceModel:
         return predict(self.model, X)
 
 
+def predict_sources(models: Sequence[SourceModel], X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Means and standard deviations, each ``S x n``, of ``S`` source GPs at ``X``.
+
+    ``S = 0`` gives two ``0 x n`` arrays, so callers need no special case.
+    """
+    if not models:
+        return np.empty((0, len(X))), np.empty((0, len(X)))
+    preds = [m.predict(X) for m in models]
+    return np.stack([p[0] for p in preds]), np.stack([p[1] for p in preds])
+
+
 def regret_scale(
     mean: np.ndarray, std: np.ndarray, quantiles: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -230,17 +243,12 @@ def regret_scale(
         return mean, std
     from scipy.stats import norm
 
-    levels = _QUANTILE_LEVELS
-    out_mean = np.empty_like(mean)
-    out_std = np.empty_like(std)
-    for s in range(len(mean)):
-
-        def to_score(z: np.ndarray, table: np.ndarray = quantiles[s]) -> np.ndarray:
-            return np.interp(norm.cdf(z), levels, table)
-
-        out_mean[s] = to_score(mean[s])
-        out_std[s] = (to_score(mean[s] + std[s]) - to_score(mean[s] - std[s])) / 2
-    return out_mean, out_std
+    ranks = norm.cdf(np.stack([mean, mean - std, mean + std]))  # 3 x S x n
+    scores = np.stack(
+        [np.interp(ranks[:, s], _QUANTILE_LEVELS, table) for s, table in enumerate(quantiles)],
+        axis=1,
+    )  # 3 x S x n
+    return scores[0], (scores[2] - scores[1]) / 2
 
 
 def subsample_indices(

@@ -35,6 +35,7 @@ from recommender.surrogate import (
     SourceModel,
     fit_gp,
     predict,
+    predict_sources,
     regret_scale,
     subsample_indices,
 )
@@ -233,14 +234,7 @@ def run_pool_search(
     rng = np.random.default_rng(options.seed)
     trace = SearchTrace()
     n = len(pool_X)
-    if source_predictions is not None:
-        src_mean, src_std = source_predictions
-    elif source_models:
-        preds = [m.predict(pool_X) for m in source_models]
-        src_mean = np.stack([p[0] for p in preds])
-        src_std = np.stack([p[1] for p in preds])
-    else:
-        src_mean = src_std = np.empty((0, n))
+    src_mean, src_std = source_predictions or predict_sources(source_models, pool_X)
     quantiles = source_quantiles(source_models)
     gp_state: dict = {}
     for _ in range(min(budget, n)):

@@ -30,7 +30,7 @@ from library.importers import read_benchmark
 from recommender.bench.methods import METHODS, MethodInput, run_method
 from recommender.bench.problem import SourceData, build_problems, normalized_regret, perturb_sources
 from recommender.space import Space
-from recommender.surrogate import SourceModel, fit_source_model
+from recommender.surrogate import SourceModel, fit_source_model, predict_sources
 
 __all__ = ["BenchConfig", "REPORT_BUDGETS", "run_transfer_benchmark"]
 
@@ -126,14 +126,6 @@ def _fit_models(
     return models, time.perf_counter() - start
 
 
-def _pool_predictions(
-    models: dict[str, SourceModel], sources: Sequence[SourceData], pool_X: Any
-) -> tuple[Any, Any]:
-    """``S x n`` means and standard deviations of the source GPs on a target pool."""
-    preds = [models[s.task_id].predict(pool_X) for s in sources]
-    return np.stack([p[0] for p in preds]), np.stack([p[1] for p in preds])
-
-
 def _run_target(target_id: str) -> dict[str, Any]:
     cfg: BenchConfig = _SHARED["config"]
     truth: dict[str, SourceData] = _SHARED["truth"]
@@ -152,7 +144,7 @@ def _run_target(target_id: str) -> dict[str, Any]:
         predictions[kind] = (
             predictions[same]
             if same is not None
-            else _pool_predictions(kind_models, sources, target.X)
+            else predict_sources([kind_models[s.task_id] for s in sources], target.X)
         )
     out["pool_prediction_seconds"] = time.perf_counter() - start
     for method in cfg.methods:

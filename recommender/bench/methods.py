@@ -23,7 +23,7 @@ from botorch.models import SingleTaskGP
 from recommender.bench.problem import SourceData
 from recommender.guardrails import loo_predictions, ranking_losses
 from recommender.space import Space
-from recommender.surrogate import SourceModel, fit_gp, predict
+from recommender.surrogate import SourceModel, fit_gp, predict, predict_sources
 from recommender.transfer import TransferOptions, ensemble_scores, run_pool_search
 
 __all__ = ["METHODS", "MethodInput", "PoolOracle", "run_method"]
@@ -274,11 +274,9 @@ def run_rgpe(inp: MethodInput, oracle: PoolOracle) -> None:
     sources and a target GP, refitted after every pick.
     """
     sources = inp.sources
-    if inp.reference_predictions is None:
-        preds = [inp.reference_models[s.task_id].predict(inp.pool_X) for s in sources]
-        src_mean, src_std = np.stack([p[0] for p in preds]), np.stack([p[1] for p in preds])
-    else:
-        src_mean, src_std = inp.reference_predictions
+    src_mean, src_std = inp.reference_predictions or predict_sources(
+        [inp.reference_models[s.task_id] for s in sources], inp.pool_X
+    )
     rng = np.random.default_rng(inp.seed)
     oracle.evaluate(int(np.argmax(src_mean.mean(axis=0))))
     state: dict = {}

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +29,7 @@ __all__ = ["write_conditional_benchmark"]
 
 _LEARNERS = ("svm", "rf", "xgb", "glmnet")
 _FIDELITIES = (0.25, 0.5, 1.0)
-_PARAMETERS = [
+_PARAMETERS: list[dict[str, Any]] = [
     {"name": "learner", "type": "categorical", "choices": list(_LEARNERS)},
     {"name": "imputation", "type": "categorical", "choices": ["mean", "median", "hist"]},
     {"name": "svm_cost", "type": "float", "low": 1e-3, "high": 1e3, "log": True},
@@ -60,18 +61,21 @@ _NUMERIC = {
 }
 
 
+def _bounds(name: str) -> tuple[dict[str, Any], float, float]:
+    spec = next(p for p in _PARAMETERS if p["name"] == name)
+    return spec, float(spec["low"]), float(spec["high"])
+
+
 def _unit(name: str, values: np.ndarray) -> np.ndarray:
     """The ANCHORS encoding of one numeric parameter (log, then min-max)."""
-    spec = next(p for p in _PARAMETERS if p["name"] == name)
-    low, high = float(spec["low"]), float(spec["high"])
+    spec, low, high = _bounds(name)
     if spec["log"]:
         return (np.log(values) - np.log(low)) / (np.log(high) - np.log(low))
     return (values - low) / (high - low)
 
 
 def _from_unit(name: str, u: np.ndarray) -> np.ndarray:
-    spec = next(p for p in _PARAMETERS if p["name"] == name)
-    low, high = float(spec["low"]), float(spec["high"])
+    spec, low, high = _bounds(name)
     if spec["log"]:
         values = np.exp(np.log(low) + u * (np.log(high) - np.log(low)))
     else:
