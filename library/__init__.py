@@ -12,6 +12,8 @@ Concepts:
 * `read_benchmark` / `import_benchmark` read the shared benchmark format (FORMAT.md);
   `import_trials` reads CSV / Parquet / JSON lines through a `ColumnMapping`.
 * `validate` lists every `Problem`; nothing is repaired silently.
+* A URI (``s3://bucket/lib``, ``gs://...``, ``memory://...``) opens the same layout on an
+  fsspec filesystem as a `RemoteLibrary` (advisory lock; see `library.remote`).
 """
 
 from library.base import Store
@@ -23,6 +25,7 @@ from library.exceptions import (
     LibraryLockedError,
     SchemaError,
     UnknownTaskError,
+    UnsupportedStorageError,
 )
 from library.export import export_table
 from library.importers import (
@@ -53,6 +56,7 @@ from library.refresh import (
     load_dataset_reference,
     refresh,
 )
+from library.remote import RemoteLibrary
 from library.schema import (
     SCHEMA_VERSION,
     TASKS_SCHEMA,
@@ -74,6 +78,7 @@ __all__ = [
     "canonical_params_json",
     "trial_id",
     "Library",
+    "RemoteLibrary",
     "Store",
     "InMemoryStore",
     "AppendResult",
@@ -106,6 +111,7 @@ __all__ = [
     "LibraryLockedError",
     "SchemaError",
     "UnknownTaskError",
+    "UnsupportedStorageError",
     "DEFAULT_MAPPING",
     "FileOutcome",
     "RefreshExitCode",

@@ -15,6 +15,7 @@ __all__ = [
     "UnknownTaskError",
     "EmptyLibraryError",
     "LibraryLockedError",
+    "UnsupportedStorageError",
     "BenchmarkFormatError",
     "SpaceError",
     "FeaturizeError",
@@ -54,6 +55,14 @@ class EmptyLibraryError(LibraryError):
 
 class LibraryLockedError(LibraryError):
     """Another compaction or refresh holds the library lock."""
+
+
+class UnsupportedStorageError(LibraryError, ValueError):
+    """A library URI whose filesystem is unknown or whose fsspec package is not installed."""
+
+    def __init__(self, message: str, *, protocol: str) -> None:
+        super().__init__(message)
+        self.protocol = protocol
 
 
 class BenchmarkFormatError(WarmstartError, ValueError):

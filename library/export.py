@@ -50,13 +50,13 @@ def export_table(
     if fmt not in _COPY_OPTIONS:
         raise LibraryError(f"export format must be parquet, csv or jsonl, got {fmt!r}")
     if not library.files(table):
-        raise LibraryError(f"no {table} in {library.root} to export")
+        raise LibraryError(f"no {table} in {library.location} to export")
     where = ""
     if task_ids:
         known = set(library.task_ids())
         missing = sorted(set(task_ids) - known)
         if missing:
-            raise UnknownTaskError(f"unknown task(s) {missing[:5]} in {library.root}")
+            raise UnknownTaskError(f"unknown task(s) {missing[:5]} in {library.location}")
         listed = ", ".join("'" + task.replace("'", "''") + "'" for task in task_ids)
         where = f"WHERE task_id IN ({listed})"
     tmp = output.with_name(output.name + ".tmp")

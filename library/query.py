@@ -3,13 +3,19 @@
 Every query reads ``read_parquet([...files], union_by_name=true)`` over the committed part
 files, so it sees a consistent set of whole batches while other processes append. When a
 compaction removes a listed file mid-query the file list is taken again.
+
+A remote library (`Library.is_remote`) is read into Arrow through its fsspec filesystem
+(`Library.read_trials` / `Library.read_tasks`, with the same retries) and the tables are
+registered in DuckDB, so the same SQL runs on both; each query then downloads the whole
+table it reads.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import PurePath
 from typing import Any
 
 import numpy as np
@@ -68,11 +74,11 @@ class TaskEvaluations:
             raise LibraryError(f"task {self.task_id}: direction {self.direction!r} is invalid")
 
 
-def _quote(path: Path) -> str:
+def _quote(path: PurePath) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
 
-def _source(files: list[Path]) -> str:
+def _source(files: list[PurePath]) -> str:
     listed = ", ".join(_quote(path) for path in files)
     return f"read_parquet([{listed}], union_by_name=true)"
 
@@ -94,6 +100,8 @@ def sql(library: Library, query: str, *, table: str = "trials") -> pa.Table:
     """
     import duckdb
 
+    if library.is_remote:
+        return _sql_on_arrow(library, query, table)
     for _attempt in range(_VANISH_RETRIES):
         files = library.files(table)
         task_files = library.files("tasks")
@@ -110,19 +118,36 @@ def sql(library: Library, query: str, *, table: str = "trials") -> pa.Table:
         try:
             return query_arrow(connection, text)
         except duckdb.IOException as error:
-            if any(not path.exists() for path in files + task_files):
+            if any(not os.path.exists(path) for path in files + task_files):
                 continue  # a compaction replaced files under us: list again
             raise CorruptFileError(
-                f"cannot read library files in {library.root}: {error}"
+                f"cannot read library files in {library.location}: {error}"
             ) from error
         except duckdb.InvalidInputException as error:
             raise CorruptFileError(
-                f"cannot read library files in {library.root}: {error}; "
+                f"cannot read library files in {library.location}: {error}; "
                 "run `recommend library validate`"
             ) from error
         finally:
             connection.close()
-    raise LibraryError(f"files of {library.root} kept vanishing while querying")
+    raise LibraryError(f"files of {library.location} kept vanishing while querying")
+
+
+def _sql_on_arrow(library: Library, query: str, table: str) -> pa.Table:
+    """`sql` for a remote library: read the tables with Arrow, register them in DuckDB."""
+    if not library.files(table):
+        return pa.table({})
+    source = library.read_tasks() if table == "tasks" else library.read_trials()
+    tables = {"hpws_source": source}
+    text = query.replace("{source}", "hpws_source")
+    if "{tasks}" in text:
+        tables["hpws_tasks"] = source if table == "tasks" else library.read_tasks()
+        text = text.replace("{tasks}", "hpws_tasks")
+    connection = connect(tables)
+    try:
+        return query_arrow(connection, text)
+    finally:
+        connection.close()
 
 
 def trials_of_task(library: Library, task_id: str, *, status: str | None = "ok") -> pa.Table:
@@ -137,11 +162,11 @@ def trials_of_task(library: Library, task_id: str, *, status: str | None = "ok")
         condition += f" AND status = '{TrialStatus(status).value}'"
     files = library.files("trials")
     if not files:
-        raise UnknownTaskError(f"task {task_id!r} not in {library.root} (the library is empty)")
+        raise UnknownTaskError(f"task {task_id!r} not in {library.location} (the library is empty)")
     result = sql(library, f"SELECT * FROM {{source}} WHERE {condition}")
     if result.num_rows == 0 and task_id not in library.task_ids():
         raise UnknownTaskError(
-            f"task {task_id!r} not in {library.root}; see `recommend library stats`"
+            f"task {task_id!r} not in {library.location}; see `recommend library stats`"
         )
     return result
 
@@ -228,14 +253,9 @@ def trial_counts(library: Library) -> dict[str, Any]:
             source = row["source"] or "unknown"
             by_status[status] = by_status.get(status, 0) + row["n"]
             by_source[source] = by_source.get(source, 0) + row["n"]
-    size = 0
-    for path in trial_files + task_files:
-        try:
-            size += path.stat().st_size
-        except FileNotFoundError:
-            continue
+    size = library._size_of(trial_files + task_files)
     return {
-        "path": str(library.root),
+        "path": library.location,
         "n_tasks": int(n_tasks),
         "n_trials": int(sum(by_status.values())),
         "by_status": by_status,
@@ -265,7 +285,7 @@ def task_evaluations(
         UnknownTaskError: a requested task is not in the library.
     """
     if not library.files("trials"):
-        raise EmptyLibraryError(f"no trials in {library.root}; ingest some first")
+        raise EmptyLibraryError(f"no trials in {library.location}; ingest some first")
     where = ["status = 'ok'", "objective_value IS NOT NULL"]
     if task_ids is not None:
         wanted = sorted(set(task_ids))
@@ -273,7 +293,7 @@ def task_evaluations(
         missing = [task for task in wanted if task not in known]
         if missing:
             raise UnknownTaskError(
-                f"unknown task(s) {missing[:5]} in {library.root}; see `recommend library stats`"
+                f"unknown task(s) {missing[:5]} in {library.location}; see `recommend library stats`"
             )
         listed = ", ".join("'" + task.replace("'", "''") + "'" for task in wanted)
         where.append(f"task_id IN ({listed})" if wanted else "false")

@@ -41,7 +41,6 @@ raise `LibraryLockedError` at once (``recommend refresh`` exits with code 4).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -346,7 +345,7 @@ def refresh(
         ]
         stats = library.stats()
     return RefreshReport(
-        library=str(library.root),
+        library=library.location,
         drop_dir=str(drop) if drop is not None else None,
         started_at=started_at,
         duration_s=time.perf_counter() - started,
@@ -561,6 +560,4 @@ def _rewrite_tasks(library: Library, tasks: pa.Table) -> None:
     metadata = dict(tasks.schema.metadata or {})
     metadata[_COMPACTED_FROM] = json.dumps([path.name for path in inputs]).encode()
     library._write_part("tasks", tasks.replace_schema_metadata(metadata))
-    for path in inputs:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+    library._remove_parts("tasks", inputs)

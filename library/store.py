@@ -29,6 +29,12 @@ Raises (all subclasses of `LibraryError`): `SchemaError` for bad rows, `UnknownT
 for trials of a task the library does not hold, `SpaceError` (not a LibraryError) for a
 parameter outside the task's declared space, `CorruptFileError` for an unreadable part
 file, `LibraryLockedError` when another compaction holds the lock.
+
+A URI (``s3://bucket/lib``, ``memory://team/lib``, ``file:///abs/lib``) opens the same
+layout on an fsspec filesystem instead (`library.remote.RemoteLibrary`, whose weaker
+guarantees its module docstring lists). Every file operation of `Library` goes through
+one of the small ``_`` hooks below (``files``, ``_read_file``, ``_write_part``,
+``_remove_parts``, ``lock``, ...), which is all a remote library overrides.
 """
 
 from __future__ import annotations
@@ -40,11 +46,12 @@ import fcntl
 import json
 import logging
 import os
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import numpy as np
@@ -73,7 +80,14 @@ from library.schema import (
     trial_ids,
 )
 
-__all__ = ["Library", "AppendResult", "CompactionResult", "default_library_path", "ENV_VAR"]
+__all__ = [
+    "Library",
+    "AppendResult",
+    "CompactionResult",
+    "default_library_path",
+    "is_uri",
+    "ENV_VAR",
+]
 
 ENV_VAR = "HPWS_LIBRARY"
 _LOG = logging.getLogger(__name__)
@@ -81,6 +95,8 @@ _PART_GLOB = "part-*.parquet"
 _COMPACTED_FROM = b"hpws.compacted_from"
 # a listed file may vanish when a compaction replaces it; the merged file is then listed
 _VANISH_RETRIES = 100
+# a scheme of two or more letters: ``C://`` style drive letters stay local paths
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 
 Progress = Callable[[str, int, int], None]
 
@@ -95,6 +111,11 @@ def default_library_path() -> Path:
     return Path(platformdirs.user_data_dir("hp-warmstart")) / "library"
 
 
+def is_uri(location: str) -> bool:
+    """Whether ``location`` is a URI with a scheme (``s3://...``), not a local path."""
+    return _URI.match(location) is not None
+
+
 @dataclass(frozen=True, slots=True)
 class AppendResult:
     """What one append wrote.
@@ -103,13 +124,14 @@ class AppendResult:
         n_input: rows given.
         n_written: rows written (``n_input`` minus duplicates).
         n_duplicates: rows dropped because their id was already present.
-        path: the new part file, or ``None`` when nothing was new.
+        path: the new part file (a `Path`; a `PurePosixPath` inside the filesystem for
+            a remote library), or ``None`` when nothing was new.
     """
 
     n_input: int
     n_written: int
     n_duplicates: int
-    path: Path | None
+    path: PurePath | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +142,7 @@ class CompactionResult:
     n_files_merged: int
     n_rows: int
     n_duplicates_dropped: int
-    path: Path | None
+    path: PurePath | None
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -159,30 +181,6 @@ def _to_table(data: pa.Table | Any) -> pa.Table:
     )
 
 
-def _read_parquet(path: Path, columns: list[str] | None = None) -> pa.Table:
-    try:
-        return pq.read_table(path, columns=columns)
-    except FileNotFoundError:
-        raise
-    except (pa.ArrowException, OSError) as error:
-        raise CorruptFileError(
-            f"cannot read Parquet file {path}: {error}; move it out of the library "
-            "and run `recommend library validate`"
-        ) from error
-
-
-def _read_schema(path: Path) -> pa.Schema:
-    try:
-        return pq.read_schema(path)
-    except FileNotFoundError:
-        raise
-    except (pa.ArrowException, OSError) as error:
-        raise CorruptFileError(
-            f"cannot read Parquet footer of {path}: {error}; move it out of the library "
-            "and run `recommend library validate`"
-        ) from error
-
-
 class Library(Store):
     """A trial library rooted at a directory. Create with `Library.open`.
 
@@ -195,7 +193,13 @@ class Library(Store):
 
     __slots__ = ("root",)
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: PurePath) -> None:
+        """Wrap an existing library directory; use `Library.open` to check or create it.
+
+        Args:
+            root: the library directory (a `Path`; `library.remote.RemoteLibrary` passes
+                a `PurePosixPath` inside its filesystem).
+        """
         self.root = root
 
     # ------------------------------------------------------------------ opening
@@ -204,7 +208,9 @@ class Library(Store):
         """Open (and by default create) the library at ``path``.
 
         Args:
-            path: library directory; ``None`` means `default_library_path`.
+            path: library directory, or a URI such as ``s3://bucket/lib`` (opened as a
+                `library.remote.RemoteLibrary`); ``None`` means ``$HPWS_LIBRARY`` (which
+                may be a URI too) or `default_library_path`.
             create: create the directories if missing; if ``False`` a missing library
                 raises `LibraryError`.
 
@@ -214,7 +220,14 @@ class Library(Store):
         Raises:
             LibraryError: the path is missing (``create=False``), not a directory, or not
                 writable when it must be created.
+            UnsupportedStorageError: a URI whose filesystem is not installed or unknown.
         """
+        if path is None and is_uri(os.environ.get(ENV_VAR, "")):
+            path = os.environ[ENV_VAR]
+        if isinstance(path, str) and is_uri(path):
+            from library.remote import RemoteLibrary
+
+            return RemoteLibrary.open_uri(path, create=create)
         root = Path(path).expanduser() if path is not None else default_library_path()
         if root.exists() and not root.is_dir():
             raise LibraryError(f"library path {root} exists and is not a directory")
@@ -237,21 +250,92 @@ class Library(Store):
     @property
     def tasks_dir(self) -> Path:
         """Directory of task part files."""
-        return self.root / "tasks"
+        return Path(self.root, "tasks")
 
     @property
     def trials_dir(self) -> Path:
         """Directory of trial part files."""
-        return self.root / "trials"
+        return Path(self.root, "trials")
 
-    def files(self, table: str = "trials") -> list[Path]:
+    @property
+    def location(self) -> str:
+        """Where the library lives, for messages: its directory, or its URI when remote."""
+        return str(self.root)
+
+    @property
+    def is_remote(self) -> bool:
+        """Whether the library lives on an fsspec filesystem (queries then read via Arrow)."""
+        return False
+
+    def files(self, table: str = "trials") -> list[PurePath]:
         """Committed part files of ``table`` (``"tasks"`` or ``"trials"``), sorted by name."""
         if table not in ("tasks", "trials"):
             raise LibraryError(f"table must be 'tasks' or 'trials', got {table!r}")
-        return sorted((self.root / table).glob(_PART_GLOB))
+        return sorted(Path(self.root, table).glob(_PART_GLOB))
 
     def __repr__(self) -> str:
         return f"Library({str(self.root)!r})"
+
+    # ------------------------------------------------------------------ file hooks
+    def _read_file(self, path: PurePath, columns: list[str] | None = None) -> pa.Table:
+        """Read one part file (raw pyarrow / OS errors)."""
+        return pq.read_table(path, columns=columns)
+
+    def _read_file_schema(self, path: PurePath) -> pa.Schema:
+        """Read one part file's schema (raw pyarrow / OS errors)."""
+        return pq.read_schema(path)
+
+    def _remove_parts(self, table_name: str, paths: Sequence[PurePath]) -> None:
+        """Delete ``paths`` of ``table_name`` (already gone is fine), durably."""
+        for path in paths:
+            with contextlib.suppress(FileNotFoundError):
+                Path(path).unlink()
+        if paths:
+            _fsync_dir(Path(self.root, table_name))
+
+    def _remove_stale_temporaries(self, table_name: str) -> None:
+        """Delete temporary files of killed writers older than one hour."""
+        for tmp in Path(self.root, table_name).glob("*.parquet.tmp"):
+            with contextlib.suppress(OSError):
+                age = dt.datetime.now().timestamp() - tmp.stat().st_mtime
+                if age > 3600:
+                    tmp.unlink()
+
+    def _size_of(self, paths: Sequence[PurePath]) -> int:
+        """Total bytes of ``paths``; files removed meanwhile count as zero."""
+        size = 0
+        for path in paths:
+            try:
+                size += os.stat(path).st_size
+            except FileNotFoundError:
+                continue
+        return size
+
+    def _read_part(self, path: PurePath, columns: list[str] | None = None) -> pa.Table:
+        try:
+            return self._read_file(path, columns)
+        except FileNotFoundError:
+            raise
+        except (pa.ArrowException, OSError) as error:
+            raise CorruptFileError(
+                f"cannot read Parquet file {self._display(path)}: {error}; move it out of "
+                "the library and run `recommend library validate`"
+            ) from error
+
+    def _read_part_schema(self, path: PurePath) -> pa.Schema:
+        try:
+            return self._read_file_schema(path)
+        except FileNotFoundError:
+            raise
+        except (pa.ArrowException, OSError) as error:
+            raise CorruptFileError(
+                f"cannot read Parquet footer of {self._display(path)}: {error}; move it out "
+                "of the library and run `recommend library validate`"
+            ) from error
+
+    def _display(self, path: PurePath) -> str:
+        """``path`` as users should see it in messages."""
+        return str(path)
 
     # ------------------------------------------------------------------ reading
     def _read_all(self, table: str, columns: list[str] | None = None) -> pa.Table:
@@ -260,10 +344,7 @@ class Library(Store):
             parts = []
             try:
                 for path in self.files(table):
-                    if columns is None:
-                        parts.append(_read_parquet(path))
-                    else:
-                        parts.append(_read_parquet(path, columns))
+                    parts.append(self._read_part(path, columns))
             except FileNotFoundError:  # a compaction removed a file we listed: list again
                 continue
             if not parts:
@@ -273,7 +354,7 @@ class Library(Store):
                     else schema.empty_table().select(columns)
                 )
             return pa.concat_tables(parts, promote_options="default")
-        raise LibraryError(f"files of {self.root / table} kept vanishing while reading")
+        raise LibraryError(f"files of {self.location}/{table} kept vanishing while reading")
 
     def read_tasks(self) -> pa.Table:
         """All task rows as one Arrow table (`TASKS_SCHEMA`)."""
@@ -314,8 +395,8 @@ class Library(Store):
         return trial_counts(self)
 
     # ------------------------------------------------------------------ writing
-    def _write_part(self, table_name: str, table: pa.Table) -> Path:
-        directory = self.root / table_name
+    def _write_part(self, table_name: str, table: pa.Table) -> PurePath:
+        directory = Path(self.root, table_name)
         final = directory / f"part-{uuid.uuid4().hex}.parquet"
         tmp = final.with_name(final.name + ".tmp")
         try:
@@ -339,7 +420,7 @@ class Library(Store):
         return final
 
     def _check_writable(self, table_name: str) -> None:
-        directory = self.root / table_name
+        directory = Path(self.root, table_name)
         if not directory.is_dir():
             raise LibraryError(f"{directory} is missing; run `recommend library init`")
         if not os.access(directory, os.W_OK | os.X_OK):
@@ -431,7 +512,7 @@ class Library(Store):
         for _attempt in range(_VANISH_RETRIES):
             try:
                 for path in self.files("trials"):
-                    for field in _read_schema(path):
+                    for field in self._read_part_schema(path):
                         if field.name.startswith((PARAM_PREFIX, METRIC_PREFIX)):
                             known.setdefault(field.name, field.type)
                 break
@@ -455,7 +536,7 @@ class Library(Store):
         Raises:
             LibraryLockedError: ``wait=False`` and another process holds it.
         """
-        lock_path = self.root / "_lock"
+        lock_path = Path(self.root, "_lock")
         try:
             handle = open(lock_path, "a+b")  # noqa: SIM115
         except OSError as error:
@@ -515,31 +596,23 @@ class Library(Store):
         deleted). A file that vanishes between listing and reading is skipped.
         """
         files = self.files(table_name)
-        names = {path.name for path in files}
+        by_name = {path.name: path for path in files}
         merged_into: dict[str, str] = {}
         for path in files:
             try:
-                metadata = _read_schema(path).metadata or {}
+                metadata = self._read_part_schema(path).metadata or {}
             except FileNotFoundError:
                 continue
             merged = metadata.get(_COMPACTED_FROM)
             if not merged:
                 continue
             for name in json.loads(merged):
-                if name in names and name != path.name:
+                if name in by_name and name != path.name:
                     merged_into.setdefault(name, path.name)
         for name, into in sorted(merged_into.items()):
             _LOG.warning("removing %s, already merged into %s", name, into)
-            with contextlib.suppress(FileNotFoundError):
-                (self.root / table_name / name).unlink()
-        if merged_into:
-            _fsync_dir(self.root / table_name)
-        # stale temporary files of killed writers older than one hour
-        for tmp in (self.root / table_name).glob("*.parquet.tmp"):
-            with contextlib.suppress(OSError):
-                age = dt.datetime.now().timestamp() - tmp.stat().st_mtime
-                if age > 3600:
-                    tmp.unlink()
+        self._remove_parts(table_name, [by_name[name] for name in sorted(merged_into)])
+        self._remove_stale_temporaries(table_name)
 
     def _compact_table(
         self, table_name: str, min_files: int, progress: Progress | None
@@ -549,7 +622,7 @@ class Library(Store):
             return CompactionResult(table_name, 0, 0, 0, None)
         parts = []
         for index, path in enumerate(inputs):
-            parts.append(_read_parquet(path))
+            parts.append(self._read_part(path))
             if progress is not None:
                 progress(f"reading {table_name}", index + 1, len(inputs))
         merged = pa.concat_tables(parts, promote_options="default")
@@ -561,10 +634,7 @@ class Library(Store):
         metadata[_COMPACTED_FROM] = json.dumps([path.name for path in inputs]).encode()
         merged = merged.replace_schema_metadata(metadata)
         output = self._write_part(table_name, merged)
-        for path in inputs:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-        _fsync_dir(self.root / table_name)
+        self._remove_parts(table_name, inputs)
         return CompactionResult(
             table_name, len(inputs), merged.num_rows, n_before - merged.num_rows, output
         )

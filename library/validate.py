@@ -17,7 +17,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from library.schema import (
     PARAM_PREFIX,
@@ -178,11 +177,13 @@ def _read_checked(
     parts = []
     for path in library.files(table):
         try:
-            part = pq.read_table(path)
+            part = library._read_file(path)
         except (pa.ArrowException, OSError) as error:
-            problems.append(Problem("corrupt_file", str(path), f"cannot read: {error}"))
+            problems.append(
+                Problem("corrupt_file", library._display(path), f"cannot read: {error}")
+            )
             continue
-        file_problems = _check_file_schema(path, part.schema, base)
+        file_problems = _check_file_schema(library._display(path), part.schema, base)
         problems.extend(file_problems)
         if not file_problems:
             parts.append(part)
@@ -192,7 +193,7 @@ def _read_checked(
         return pa.concat_tables(parts, promote_options="default")
     except pa.ArrowInvalid as error:
         problems.append(
-            Problem("schema", str(library.root / table), f"files disagree on types: {error}")
+            Problem("schema", f"{library.location}/{table}", f"files disagree on types: {error}")
         )
         return base.empty_table()
 
