@@ -27,9 +27,9 @@ What does not hold:
 * **No fsync.** A part is durable once the store acknowledged the upload.
 * **The lock is advisory** (`RemoteLibrary.lock`, taken by compaction and refresh): a
   ``_lock.json`` object naming its owner is written and read back after a short pause,
-  and a lock older than an hour is taken over (its holder is presumed dead). Object stores
-  offer no portable create-if-absent, so two jobs that start within the same moment can
-  both get it. No row is lost if they do (a compaction deletes only inputs it merged into
+  and a lock older than an hour is taken over (its holder is presumed dead, so a job
+  running longer than that is no longer protected). Object stores offer no portable
+  create-if-absent, so two jobs that start within the same moment can both get it. No row is lost if they do (a compaction deletes only inputs it merged into
   its own output), but rows merged by both are stored twice until the next compaction,
   and two refreshes may each rewrite the task table. Run one compaction / refresh job per
   library (one cron entry or one scheduler).

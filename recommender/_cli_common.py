@@ -11,7 +11,29 @@ import click
 if TYPE_CHECKING:
     from library.store import Library
 
-__all__ = ["library_options", "open_libraries"]
+__all__ = ["LIBRARY_LOCATION", "LibraryLocation", "library_options", "open_libraries"]
+
+
+class LibraryLocation(click.ParamType):
+    """A library directory (`Path`) or a URI such as ``s3://bucket/lib`` (kept as text).
+
+    ``click.Path(path_type=Path)`` would turn ``s3://bucket/lib`` into the local path
+    ``s3:/bucket/lib``; this type leaves URIs for `Library.open` to resolve.
+    """
+
+    name = "path|uri"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """``value`` as a `Path`, or unchanged when it is a URI."""
+        from library.store import is_uri
+
+        if isinstance(value, Path):
+            return value
+        text = str(value)
+        return text if is_uri(text) else Path(text)
+
+
+LIBRARY_LOCATION = LibraryLocation()
 
 
 def library_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -25,13 +47,14 @@ def library_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--library",
         "library_path",
-        type=click.Path(path_type=Path),
+        type=LIBRARY_LOCATION,
         envvar="HPWS_LIBRARY",
-        help="Library directory (default: $HPWS_LIBRARY or the user data directory).",
+        help="Library directory or URI such as s3://bucket/lib "
+        "(default: $HPWS_LIBRARY or the user data directory).",
     )(command)
 
 
-def open_libraries(library_path: Path | None, with_starter: bool) -> list[Library]:
+def open_libraries(library_path: str | Path | None, with_starter: bool) -> list[Library]:
     """The user's library (when named, or when the starter is off) over the starter library.
 
     Raises:

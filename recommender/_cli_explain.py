@@ -48,7 +48,7 @@ __all__ = ["explain_command"]
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def explain_command(
-    library_path: Path | None,
+    library_path: str | Path | None,
     task: str | None,
     space_path: Path | None,
     n: int,

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import click
 
 from library.exceptions import CLIUsageError, WarmstartError
+from recommender._cli_common import LIBRARY_LOCATION
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,10 +30,11 @@ def _library_option(function: F) -> F:
     return click.option(
         "--library",
         "library_path",
-        type=click.Path(path_type=Path, file_okay=False),
+        type=LIBRARY_LOCATION,
         envvar="HPWS_LIBRARY",
         default=None,
-        help="Library directory [env HPWS_LIBRARY; default: user data dir/hp-warmstart/library].",
+        help="Library directory or URI such as s3://bucket/lib "
+        "[env HPWS_LIBRARY; default: user data dir/hp-warmstart/library].",
     )(function)
 
 
@@ -66,7 +68,7 @@ def _errors_to_click(function: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _open(library_path: Path | None, *, create: bool) -> Any:
+def _open(library_path: str | Path | None, *, create: bool) -> Any:
     from library.store import Library
 
     return Library.open(library_path, create=create)
@@ -115,13 +117,13 @@ def library_group() -> None:
 @_library_option
 @_json_option
 @_errors_to_click
-def init_command(library_path: Path | None, as_json: bool) -> None:
+def init_command(library_path: str | Path | None, as_json: bool) -> None:
     """Create an empty library (no-op if it exists)."""
     library = _open(library_path, create=True)
     if as_json:
-        _echo_json({"path": str(library.root), "created": True})
+        _echo_json({"path": library.location, "created": True})
     else:
-        click.echo(f"library ready at {library.root}")
+        click.echo(f"library ready at {library.location}")
 
 
 @library_group.command("ingest", epilog=_EXIT_HELP)
@@ -161,7 +163,7 @@ def init_command(library_path: Path | None, as_json: bool) -> None:
 @_errors_to_click
 def ingest_command(
     source: Path,
-    library_path: Path | None,
+    library_path: str | Path | None,
     as_json: bool,
     file_format: str,
     objective: str | None,
@@ -211,13 +213,13 @@ def ingest_command(
             "n_duplicates": append.n_duplicates,
             "file": str(append.path) if append.path else None,
         }
-    payload["library"] = str(library.root)
+    payload["library"] = library.location
     if as_json:
         _echo_json(payload)
     else:
         click.echo(
             f"ingested {payload['n_written']} new trials ({payload['n_duplicates']} duplicates "
-            f"skipped) into {library.root}"
+            f"skipped) into {library.location}"
         )
 
 
@@ -225,7 +227,7 @@ def ingest_command(
 @_library_option
 @_json_option
 @_errors_to_click
-def stats_command(library_path: Path | None, as_json: bool) -> None:
+def stats_command(library_path: str | Path | None, as_json: bool) -> None:
     """Counts of tasks and trials, by status and by source; files and bytes."""
     library = _open(library_path, create=False)
     stats = library.stats()
@@ -259,7 +261,9 @@ def stats_command(library_path: Path | None, as_json: bool) -> None:
     help="space.json to check every task against (default: each task's stored space).",
 )
 @_errors_to_click
-def validate_command(library_path: Path | None, as_json: bool, space_path: Path | None) -> None:
+def validate_command(
+    library_path: str | Path | None, as_json: bool, space_path: Path | None
+) -> None:
     """Check schema, duplicate ids, orphan trials, NaN objectives, parameters vs space.
 
     Exits 3 when problems are found, 0 when the library is healthy.
@@ -277,7 +281,7 @@ def validate_command(library_path: Path | None, as_json: bool, space_path: Path 
     if as_json:
         _echo_json(
             {
-                "path": str(library.root),
+                "path": library.location,
                 "ok": not problems,
                 "problems": [
                     {"kind": p.kind, "where": p.where, "detail": p.detail} for p in problems
@@ -287,9 +291,9 @@ def validate_command(library_path: Path | None, as_json: bool, space_path: Path 
     elif problems:
         for problem in problems:
             click.echo(f"{problem.kind}: {problem.where}: {problem.detail}")
-        click.echo(f"{len(problems)} problem(s) in {library.root}", err=True)
+        click.echo(f"{len(problems)} problem(s) in {library.location}", err=True)
     else:
-        click.echo(f"library {library.root} is valid")
+        click.echo(f"library {library.location} is valid")
     if problems:
         sys.exit(EXIT_PROBLEMS)
 
@@ -299,7 +303,7 @@ def validate_command(library_path: Path | None, as_json: bool, space_path: Path 
 @_json_option
 @click.option("--wait", is_flag=True, help="Wait for the lock instead of failing if held.")
 @_errors_to_click
-def compact_command(library_path: Path | None, as_json: bool, wait: bool) -> None:
+def compact_command(library_path: str | Path | None, as_json: bool, wait: bool) -> None:
     """Merge small part files into one per table; safe while others append."""
     library = _open(library_path, create=False)
     with _progress(not as_json) as progress:
@@ -342,7 +346,7 @@ def compact_command(library_path: Path | None, as_json: bool, wait: bool) -> Non
 @_errors_to_click
 def export_command(
     output: Path,
-    library_path: Path | None,
+    library_path: str | Path | None,
     as_json: bool,
     table: str,
     file_format: str | None,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from library.exceptions import LibraryLockedError
+from recommender._cli_common import LIBRARY_LOCATION
 
 if TYPE_CHECKING:
     from library import Library
@@ -31,9 +32,10 @@ class _LockedError(click.ClickException):
 @click.option(
     "--library",
     "library_path",
-    type=click.Path(path_type=Path),
+    type=LIBRARY_LOCATION,
     default=None,
-    help="Library directory [default: $HPWS_LIBRARY or the user data dir].",
+    help="Library directory or URI such as s3://bucket/lib "
+    "[default: $HPWS_LIBRARY or the user data dir].",
 )
 @click.option(
     "--drop",
@@ -52,7 +54,7 @@ class _LockedError(click.ClickException):
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 def refresh_command(
-    library_path: Path | None, drop_dir: Path | None, report_path: Path | None, as_json: bool
+    library_path: str | Path | None, drop_dir: Path | None, report_path: Path | None, as_json: bool
 ) -> None:
     """Ingest a drop folder, re-featurize stale tasks, compact and validate the library."""
     from library import Library

@@ -53,7 +53,7 @@ __all__ = ["suggest_command"]
     "--json", "as_json", is_flag=True, help="Print suggestions and the explanation as JSON."
 )
 def suggest_command(
-    library_path: Path | None,
+    library_path: str | Path | None,
     task: str | None,
     space_path: Path | None,
     observed_path: Path | None,

@@ -7,8 +7,10 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
+import fsspec
 import pytest
 from click.testing import CliRunner
 
@@ -125,3 +127,22 @@ def test_recommend_entry_point_subprocess(tmp_path: Path, synthetic_dir: Path) -
     )
     assert failed.returncode != 0
     assert len(failed.stderr.strip().splitlines()) == 1
+
+
+def test_library_commands_take_a_uri(synthetic_dir: Path) -> None:
+    root = f"/hpws-cli-{uuid.uuid4().hex}"
+    uri = f"memory://{root}/lib"
+    try:
+        assert _run("init", "--library", uri, "--json")[0] == 0
+        code, out, _ = _run("ingest", str(synthetic_dir), "--library", uri, "--json")
+        assert code == 0 and json.loads(out)["n_written"] == 720
+        code, out, _ = _run("stats", "--library", uri, "--json")
+        stats = json.loads(out)
+        assert code == 0 and stats["path"] == uri and stats["n_trials"] == 720
+        assert _run("validate", "--library", uri)[0] == 0
+    finally:
+        memory = fsspec.filesystem("memory")
+        if memory.exists(root):
+            memory.rm(root, recursive=True)
+    code, _, err = _run("stats", "--library", "nosuchfs://bucket/lib")
+    assert code == 1 and "UnsupportedStorageError" in err
