@@ -25,6 +25,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from library.exceptions import RunnerError, SpaceError
+from library.store import is_uri
 from recommender.runner.data import TabularData, load_tabular
 from recommender.runner.evaluate import (
     EvalSettings,
@@ -455,9 +456,16 @@ def _new_run_id() -> str:
 def _resolve_runs_dir(runs_dir: str | Path | None, library: str | None) -> Path:
     if runs_dir is not None:
         return Path(runs_dir).expanduser()
-    if library is not None:
+    if library is not None and not is_uri(library):
         return Path(library).expanduser() / "runs"
-    return Path.cwd() / "runs"
+    return Path.cwd() / "runs"  # journals stay local when the library is on object storage
+
+
+def _library_location(library: str | Path) -> str:
+    """An absolute local path, or the URI of a library on object storage unchanged."""
+    if isinstance(library, str) and is_uri(library):
+        return library
+    return str(Path(library).expanduser().resolve())
 
 
 def _settings_for_resume(run_dir: Path, overrides: dict[str, Any]) -> RunSettings:
@@ -594,7 +602,7 @@ def run_search(
             validate_final=validate_final,
             mup=mup,
             n_jobs=n_jobs,
-            library=None if library is None else str(Path(library).expanduser().resolve()),
+            library=None if library is None else _library_location(library),
             proposer=proposer if isinstance(proposer, str) else "auto",
         )
         run_id = _new_run_id()
