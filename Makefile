@@ -10,12 +10,12 @@ BENCH_DIR ?= ../shared/benchmarks/lcbench
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	@# Keep an existing torch (e.g. a CUDA build on a GPU machine); else take the CPU wheel.
 	$(BIN)/python -c "import torch" 2>/dev/null || $(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e ".[dev,optuna]"
+	$(BIN)/pip install -q -e ".[dev,optuna,ray]"
 	touch $(STAMP)
 
 demo: $(STAMP)
