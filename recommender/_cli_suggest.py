@@ -48,6 +48,14 @@ __all__ = ["suggest_command"]
 @click.option(
     "--no-guardrails", is_flag=True, help="Disable negative-transfer guardrails (not recommended)."
 )
+@click.option(
+    "--optimizer",
+    type=click.Choice(["auto", "random", "gradient"]),
+    default="auto",
+    show_default=True,
+    help="How picks with observations maximise LogEI: gradients (auto, gradient) or the "
+    "argmax over random candidates.",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print suggestions and the explanation as JSON."
@@ -61,6 +69,7 @@ def suggest_command(
     n: int,
     no_guardrails: bool,
     with_starter: bool,
+    optimizer: str,
     seed: int,
     as_json: bool,
 ) -> None:
@@ -83,7 +92,11 @@ def suggest_command(
             if observed_path.suffix == ".parquet"
             else pd.read_csv(observed_path)
         )
-    rec = Recommender(libraries, options=TransferOptions(guardrails=not no_guardrails, seed=seed))
+    rec = Recommender(
+        libraries,
+        options=TransferOptions(guardrails=not no_guardrails, seed=seed),
+        optimizer=optimizer,
+    )
     suggestions = rec.suggest(task, space, n=n, observed=observed, direction=direction, seed=seed)
     explanation = rec.explain()
     if as_json:

@@ -1,9 +1,10 @@
 """`Recommender`: the Python API that ties library, surrogate, guardrails and proposals.
 
 Data flow: library tasks sharing the target's parameters -> per-source GPs (bounded cost,
-cached per process) -> `transfer.propose` over a candidate set -> `Suggestion`s with a
-predicted score, an interval, the neighbour tasks behind each pick and the guardrail
-decision in force.
+cached per process) -> `transfer.propose` over a candidate set -> (GP phase, no pool: the
+same ensemble LogEI maximised with BoTorch gradients, `recommender.acquisition`) ->
+`Suggestion`s with a predicted score, an interval, the neighbour tasks behind each pick
+and the guardrail decision in force.
 
 Example:
     >>> rec = Recommender(Library.open())
@@ -15,7 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,12 @@ from featurizers.similarity import TaskSimilarity
 from library.exceptions import EmptyLibraryError, SpaceError, UnknownTaskError
 from library.query import TaskEvaluations, task_evaluations
 from library.store import Library
+from recommender.acquisition import (
+    OptimizedCandidate,
+    ensemble_acquisition,
+    optimize_ensemble_acqf,
+    restore_gp,
+)
 from recommender.guardrails import GuardrailDecision
 from recommender.space import Space
 from recommender.surrogate import (
@@ -35,9 +43,9 @@ from recommender.surrogate import (
     predict_sources,
     regret_scale,
 )
-from recommender.transfer import TransferOptions, propose, source_quantiles
+from recommender.transfer import Proposal, TransferOptions, propose, source_quantiles
 
-__all__ = ["Recommender", "Suggestion", "Explanation"]
+__all__ = ["Recommender", "Suggestion", "Explanation", "ProposalOptimizer"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -110,6 +118,32 @@ class Explanation:
         }
 
 
+class ProposalOptimizer(str, Enum):
+    """How `Recommender.suggest` maximises the acquisition when no pool is given.
+
+    Attributes:
+        AUTO: ``GRADIENT`` in the GP phase (observations in hand) without a pool,
+            ``RANDOM`` otherwise; pool mode is always the argmax over the pool.
+        RANDOM: the argmax over the random candidate set (``n_candidates`` draws plus the
+            sources' best configurations).
+        GRADIENT: `recommender.acquisition.optimize_ensemble_acqf`: multi-start L-BFGS-B
+            per one-hot combination, never worse than the random candidates' argmax.
+            Zero-shot and portfolio picks are unchanged (they are not LogEI picks).
+    """
+
+    AUTO = "auto"
+    RANDOM = "random"
+    GRADIENT = "gradient"
+
+
+def _proposal_optimizer(value: ProposalOptimizer | str) -> ProposalOptimizer:
+    try:
+        return ProposalOptimizer(value)
+    except ValueError:
+        choices = [m.value for m in ProposalOptimizer]
+        raise SpaceError(f"optimizer must be one of {choices}, got {value!r}") from None
+
+
 def default_cache_dir() -> Path:
     """``$HPWS_CACHE`` or ``<user cache dir>/hp-warmstart/source-gps``."""
     import os
@@ -146,6 +180,8 @@ class Recommender:
         cache_dir: on-disk cache of source-GP hyperparameters (default: the user cache
             directory, ``$HPWS_CACHE`` overrides; ``None`` disables it). The first call on a
             library fits every source GP; later calls, in any process, reuse them.
+        optimizer: a `ProposalOptimizer` (or its value): how GP-phase picks maximise the
+            acquisition outside pool mode (``"auto"``: with gradients).
     """
 
     libraries: Library | Sequence[Library]
@@ -154,6 +190,7 @@ class Recommender:
     n_candidates: int = 4096
     n_neighbours: int = 8
     cache_dir: Path | None = field(default_factory=default_cache_dir)
+    optimizer: ProposalOptimizer | str = ProposalOptimizer.AUTO
     _models: dict[tuple[str, int], SourceModel] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -240,6 +277,7 @@ class Recommender:
         pool: pd.DataFrame | Sequence[Mapping[str, Any]] | None = None,
         fingerprint: Fingerprint | None = None,
         seed: int = 0,
+        optimizer: ProposalOptimizer | str | None = None,
     ) -> list[Suggestion]:
         """Propose ``n`` configurations for a task.
 
@@ -256,19 +294,29 @@ class Recommender:
                 ``n_neighbours`` nearest library tasks that have a fingerprint of the same
                 version (others are ignored), instead of those with the most trials.
             seed: seed of candidate sampling and ranking-loss samples.
+            optimizer: overrides the `Recommender`'s ``optimizer`` for this call. With
+                ``"gradient"`` (or ``"auto"``), GP-phase picks of a batch are sequential
+                greedy under a kriging believer (`EnsembleLogEI.fantasize_pending`).
 
         Returns:
             ``n`` `Suggestion`s, best first.
 
         Raises:
             UnknownTaskError: ``task`` is not in any library.
-            SpaceError: no space, an observed config outside it, or ``n < 1``.
+            SpaceError: no space, an observed config outside it, ``n < 1``, an unknown
+                ``optimizer``, or ``optimizer="gradient"`` with a ``pool``.
             EmptyLibraryError: no library holds a usable source task and nothing is observed.
         """
         if n < 1:
             raise SpaceError(f"`n >= 1` must hold, got n={n}")
         if direction not in ("maximize", "minimize"):
             raise SpaceError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+        mode = _proposal_optimizer(self.optimizer if optimizer is None else optimizer)
+        if mode is ProposalOptimizer.GRADIENT and pool is not None:
+            raise SpaceError(
+                "optimizer='gradient' searches the whole space, but a pool restricts the "
+                "proposals to its rows; use optimizer='auto' or 'random' with pool="
+            )
         evaluations = self._evaluations()
         spaces = self._spaces()
         if task is not None and task not in evaluations and task not in spaces:
@@ -309,10 +357,11 @@ class Recommender:
         # predictions are shown on the regret scale: 1 = a source's best, 0 = its worst
         shown_mean, shown_std = regret_scale(cand_mean, cand_std, quantiles)
         pending: list[int] = []
+        pending_X: list[np.ndarray] = []
         gp_state: dict = {}
         suggestions: list[Suggestion] = []
         decisions: list[GuardrailDecision] = []
-        for _ in range(min(n, int(free.sum()))):
+        for pick in range(min(n, int(free.sum()))):
             proposal = propose(
                 cand_X=cand_X,
                 cand_mean=cand_mean,
@@ -328,11 +377,50 @@ class Recommender:
                 pending=pending,
                 quantiles=quantiles,
             )
-            free[proposal.index] = False
-            pending.append(proposal.index)
             decisions.append(proposal.decision)
+            result = None
+            if self._use_gradient(mode, pool is not None, proposal, len(obs_y)):
+                result = self._optimize_pick(
+                    proposal,
+                    space=space,
+                    models=models,
+                    cand_X=cand_X,
+                    cand_mean=cand_mean,
+                    free=free,
+                    obs_X=obs_X,
+                    obs_y=obs_y,
+                    obs_mean=obs_mean,
+                    gp_state=gp_state,
+                    pending_X=pending_X,
+                    seed=int(np.random.SeedSequence([seed, pick]).generate_state(1)[0]),
+                )
+            if result is None or result.candidate_index is not None:
+                if result is not None:  # the best random candidate won
+                    proposal = replace(
+                        proposal,
+                        index=int(np.flatnonzero(free)[result.candidate_index]),
+                        acquisition=result.value,
+                    )
+                free[proposal.index] = False
+                pending.append(proposal.index)
+                pending_X.append(cand_X[proposal.index])
+                suggestions.append(
+                    self._describe(proposal, cand_configs, shown_mean, shown_std, sources, space)
+                )
+                continue
+            pending_X.append(result.x)
+            point_mean, point_std = regret_scale(
+                *predict_sources(models, result.x[None]), quantiles
+            )
             suggestions.append(
-                self._describe(proposal, cand_configs, shown_mean, shown_std, sources, space)
+                self._describe(
+                    replace(proposal, index=0, acquisition=result.value),
+                    space.to_frame(space.decode(result.x[None])),
+                    point_mean,
+                    point_std,
+                    sources,
+                    space,
+                )
             )
         self._last = Explanation(
             target=task,
@@ -380,6 +468,62 @@ class Recommender:
         )
 
     # ------------------------------------------------------------------ helpers
+    def _use_gradient(
+        self, mode: ProposalOptimizer, has_pool: bool, proposal: Proposal, n_observed: int
+    ) -> bool:
+        """Whether this pick maximises the ensemble LogEI with gradients."""
+        if mode is ProposalOptimizer.RANDOM or has_pool or proposal.phase != "gp":
+            return False
+        if self.options.surrogate != "ensemble":
+            _LOG.info("surrogate=%r: GP-phase picks use the candidate set", self.options.surrogate)
+            return False
+        if n_observed > self.options.max_target_points:
+            # propose fitted its target GP on a random subsample we cannot rebuild here
+            _LOG.info(
+                "%d observations > max_target_points=%d: GP-phase picks use the candidate set",
+                n_observed,
+                self.options.max_target_points,
+            )
+            return False
+        return True
+
+    def _optimize_pick(
+        self,
+        proposal: Proposal,
+        *,
+        space: Space,
+        models: Sequence[SourceModel],
+        cand_X: np.ndarray,
+        cand_mean: np.ndarray,
+        free: np.ndarray,
+        obs_X: np.ndarray,
+        obs_y: np.ndarray,
+        obs_mean: np.ndarray,
+        gp_state: Mapping[str, Any],
+        pending_X: Sequence[np.ndarray],
+        seed: int,
+    ) -> OptimizedCandidate:
+        """The GP-phase pick by `optimize_ensemble_acqf` (candidate index relative to ``free``)."""
+        options = self.options
+        target = None
+        if len(obs_y) >= options.min_target_points and "state" in gp_state:
+            target = restore_gp(obs_X, obs_y, gp_state["state"])
+        acqf = ensemble_acquisition(
+            decision=proposal.decision,
+            source_models=models,
+            cand_mean=cand_mean,
+            obs_y=obs_y,
+            obs_mean=obs_mean,
+            target=target,
+            mixture=len(obs_y) < options.mixture_variance_steps,
+        )
+        if pending_X:
+            acqf = acqf.fantasize_pending(np.stack(pending_X))
+        exclude = np.concatenate([obs_X, np.reshape(pending_X, (-1, space.dim))])
+        return optimize_ensemble_acqf(
+            acqf, space, fixed_candidates=cand_X[free], exclude=exclude, seed=seed
+        )
+
     @staticmethod
     def _observations(
         task: str | None,

@@ -1,0 +1,259 @@
+"""`recommender.acquisition`: the ensemble LogEI in torch and its gradient-based optimiser."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from library import Library, import_benchmark, read_benchmark
+from library.exceptions import SpaceError
+from library.query import task_evaluations
+from recommender.acquisition import (
+    EnsembleLogEI,
+    EnsembleMember,
+    ensemble_acquisition,
+    optimize_ensemble_acqf,
+    restore_gp,
+)
+from recommender.recommend import ProposalOptimizer, Recommender
+from recommender.space import Space
+from recommender.surrogate import fit_gp, fit_source_model, predict, predict_sources
+from recommender.transfer import TransferOptions, ensemble_scores, propose, source_quantiles
+from tests.synthetic import write_synthetic_benchmark
+
+
+def _quadratic(X: np.ndarray, centre: float) -> np.ndarray:
+    return -((X - centre) ** 2).sum(axis=1)
+
+
+def _unit_space(d: int) -> Space:
+    return Space.from_dict(
+        {"parameters": [{"name": f"x{i}", "type": "float", "low": 0, "high": 1} for i in range(d)]}
+    )
+
+
+def _mixed_space() -> Space:
+    return Space.from_dict(
+        {
+            "parameters": [
+                {"name": "lr", "type": "float", "low": 1e-4, "high": 1e-1, "log": True},
+                {"name": "layers", "type": "int", "low": 1, "high": 6},
+                {"name": "opt", "type": "categorical", "choices": ["sgd", "adam", "rms"]},
+                {"name": "momentum", "type": "float", "low": 0.0, "high": 0.99},
+            ],
+            "conditions": [{"child": "momentum", "parent": "opt", "values": ["sgd"]}],
+        }
+    )
+
+
+def _mixed_objective(X: np.ndarray) -> np.ndarray:
+    # columns: lr, layers, opt=sgd, opt=adam, opt=rms, momentum
+    return -((X[:, 0] - 0.4) ** 2) - (X[:, 1] - 0.6) ** 2 + 0.5 * X[:, 3] - (X[:, 5] - 0.8) ** 2
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("mixture", [False, True])
+def test_values_equal_ensemble_scores(dtype: torch.dtype, mixture: bool) -> None:
+    rng = np.random.default_rng(0)
+    models = []
+    for centre in (0.3, 0.6, 0.8):
+        X = rng.uniform(size=(12, 2))
+        models.append(fit_gp(X, _quadratic(X, centre), tkwargs={"dtype": dtype}, maxiter=50))
+    cand_X = rng.uniform(size=(200, 2))
+    preds = [predict(m, cand_X) for m in models]
+    mean, std = np.stack([p[0] for p in preds]), np.stack([p[1] for p in preds])
+    locs, scales = mean.mean(axis=1), mean.std(axis=1)
+    weights = np.array([0.5, 0.3, 0.2])
+    expected = ensemble_scores(
+        (mean - locs[:, None]) / scales[:, None],
+        std / scales[:, None],
+        weights,
+        0.7,
+        mixture=mixture,
+    )
+    acqf = EnsembleLogEI(
+        [
+            EnsembleMember(m, float(a), float(b))
+            for m, a, b in zip(models, locs, scales, strict=True)
+        ],
+        weights,
+        0.7,
+        mixture=mixture,
+    )
+    tolerance = 1e-6 if dtype == torch.float64 else 1e-3
+    np.testing.assert_allclose(acqf.score(cand_X), expected, rtol=tolerance, atol=tolerance)
+
+
+def test_rejects_bad_weights() -> None:
+    X = np.random.default_rng(1).uniform(size=(6, 1))
+    member = EnsembleMember(fit_gp(X, X[:, 0], maxiter=20), 0.0, 1.0)
+    with pytest.raises(ValueError, match="weights"):
+        EnsembleLogEI([member], [0.0], 0.0)
+    with pytest.raises(ValueError, match="one each"):
+        EnsembleLogEI([member], [0.5, 0.5], 0.0)
+    with pytest.raises(ValueError, match="scale > 0"):
+        EnsembleMember(member.model, 0.0, 0.0)
+
+
+def test_ensemble_acquisition_reproduces_propose_gp_phase() -> None:
+    rng = np.random.default_rng(2)
+    d = 2
+    sources = []
+    for s, centre in enumerate((0.3, 0.5, 0.7)):
+        X = rng.uniform(size=(40, d))
+        sources.append(fit_source_model(f"s{s}", X, _quadratic(X, centre), n_fit=40))
+    cand_X = rng.uniform(size=(300, d))
+    obs_X = rng.uniform(size=(5, d))
+    obs_y = _quadratic(obs_X, 0.55)
+    cand_mean, cand_std = predict_sources(sources, cand_X)
+    obs_mean, obs_std = predict_sources(sources, obs_X)
+    options = TransferOptions(n_samples=64)
+    gp_state: dict = {}
+    proposal = propose(
+        cand_X=cand_X,
+        cand_mean=cand_mean,
+        cand_std=cand_std,
+        free=np.ones(len(cand_X), dtype=bool),
+        obs_X=obs_X,
+        obs_y=obs_y,
+        obs_mean=obs_mean,
+        obs_std=obs_std,
+        options=options,
+        rng=np.random.default_rng(0),
+        gp_state=gp_state,
+        quantiles=source_quantiles(sources),
+    )
+    assert proposal.phase == "gp"
+    acqf = ensemble_acquisition(
+        decision=proposal.decision,
+        source_models=sources,
+        cand_mean=cand_mean,
+        obs_y=obs_y,
+        obs_mean=obs_mean,
+        target=restore_gp(obs_X, obs_y, gp_state["state"]),
+        mixture=len(obs_y) < options.mixture_variance_steps,
+    )
+    scores = acqf.score(cand_X)
+    assert int(np.argmax(scores)) == proposal.index
+    assert scores[proposal.index] == pytest.approx(proposal.acquisition, abs=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_gradient_optimum_beats_or_ties_random_argmax(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    d = 3
+    X = rng.uniform(size=(6, d))
+    model = fit_gp(X, _quadratic(X, 0.5), maxiter=50)
+    y_std = float(_quadratic(X, 0.5).std())
+    acqf = EnsembleLogEI(
+        [EnsembleMember(model, 0.0, y_std)], [1.0], float(_quadratic(X, 0.5).max()) / y_std
+    )
+    cand_X = rng.uniform(size=(256, d))
+    result = optimize_ensemble_acqf(acqf, _unit_space(d), fixed_candidates=cand_X, seed=seed)
+    best_candidate = float(acqf.score(cand_X).max())
+    assert result.candidate_value == pytest.approx(best_candidate)
+    assert result.value >= best_candidate
+    assert result.value == pytest.approx(float(acqf.score(result.x[None])[0]))
+
+
+def test_excluded_points_are_never_returned() -> None:
+    rng = np.random.default_rng(3)
+    X = rng.uniform(size=(6, 2))
+    model = fit_gp(X, _quadratic(X, 0.5))
+    acqf = EnsembleLogEI([EnsembleMember(model, 0.0, 1.0)], [1.0], 0.0)
+    cand_X = rng.uniform(size=(64, 2))
+    scores = acqf.score(cand_X)
+    first, second = np.argsort(-scores)[:2]
+    result = optimize_ensemble_acqf(
+        acqf, _unit_space(2), fixed_candidates=cand_X, exclude=cand_X[[first]], seed=0
+    )
+    assert result.candidate_value == pytest.approx(scores[second])
+    assert np.abs(result.x - cand_X[first]).max() > 1e-9
+    assert result.value >= scores[second]
+
+
+def test_mixed_space_with_conditional_child_returns_valid_configs() -> None:
+    space = _mixed_space()
+    X = space.encode(space.sample(25, seed=4))
+    model = fit_gp(X, _mixed_objective(X), maxiter=50)
+    acqf = EnsembleLogEI([EnsembleMember(model, 0.0, 1.0)], [1.0], float(_mixed_objective(X).max()))
+    cand_X = space.encode(space.sample(128, seed=5))
+    result = optimize_ensemble_acqf(acqf, space, fixed_candidates=cand_X, seed=0)
+    assert result.n_combinations == 3
+    assert result.value >= float(acqf.score(cand_X).max())
+    (config,) = space.decode(result.x[None])
+    assert space.validate(config) == config
+    np.testing.assert_allclose(space.encode([config])[0], result.x)
+
+
+def test_many_categorical_combinations_are_capped() -> None:
+    space = Space.from_dict(
+        {
+            "parameters": [
+                {"name": "x", "type": "float", "low": 0, "high": 1},
+                *[
+                    {"name": f"c{i}", "type": "categorical", "choices": list("abcde")}
+                    for i in range(3)
+                ],
+            ]
+        }
+    )
+    X = space.encode(space.sample(20, seed=6))
+    model = fit_gp(X, X[:, 0] + X[:, 1], maxiter=30)
+    acqf = EnsembleLogEI([EnsembleMember(model, 0.0, 1.0)], [1.0], 1.0)
+    cand_X = space.encode(space.sample(200, seed=7))
+    result = optimize_ensemble_acqf(
+        acqf, space, fixed_candidates=cand_X, seed=0, max_combinations=6, raw_samples=16
+    )
+    assert result.n_combinations == 6  # 125 combinations exist
+    assert result.value >= float(acqf.score(cand_X).max())
+    space.validate(space.decode(result.x[None])[0])
+
+
+def test_kriging_believer_lowers_acquisition_at_pending_point() -> None:
+    rng = np.random.default_rng(8)
+    X = rng.uniform(size=(8, 2))
+    model = fit_gp(X, _quadratic(X, 0.5), maxiter=50)
+    acqf = EnsembleLogEI([EnsembleMember(model, 0.0, 1.0)], [1.0], float(_quadratic(X, 0.5).max()))
+    result = optimize_ensemble_acqf(acqf, _unit_space(2), seed=0)
+    fantasy = acqf.fantasize_pending(result.x[None])
+    assert fantasy.best >= acqf.best
+    assert fantasy.score(result.x[None])[0] < acqf.score(result.x[None])[0] - 1.0
+    far = np.array([[0.0, 1.0]])
+    assert fantasy.score(far)[0] == pytest.approx(acqf.score(far)[0], abs=1.0)
+
+
+@pytest.fixture(scope="module")
+def library_setup(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("acq")
+    bench_dir = write_synthetic_benchmark(root / "bench", n_tasks=3, n_configs=30, seed=3)
+    lib = Library.open(root / "lib")
+    import_benchmark(lib, bench_dir)
+    space = Space.from_dict(read_benchmark(bench_dir).space)
+    return lib, space, sorted(lib.task_ids())
+
+
+def test_suggest_with_gradient_optimizer_returns_valid_configs(library_setup) -> None:
+    lib, space, tasks = library_setup
+    rec = Recommender(
+        lib, n_candidates=128, options=TransferOptions(n_samples=64, guardrails=False)
+    )
+    suggestions = rec.suggest(tasks[0], n=2, optimizer="gradient")
+    assert len(suggestions) == 2
+    configs = [space.validate(s.config) for s in suggestions]
+    assert configs[0] != configs[1]
+    assert all(s.phase == "gp" for s in suggestions)
+    observed = space.encode(task_evaluations(lib)[tasks[0]].configs)
+    for config in configs:
+        x = space.encode([config])
+        assert np.abs(observed - x).max(axis=1).min() > 1e-9  # not a repeat
+
+
+def test_suggest_rejects_gradient_with_pool_and_unknown_optimizer(library_setup) -> None:
+    lib, space, tasks = library_setup
+    rec = Recommender(lib, n_candidates=64, optimizer=ProposalOptimizer.RANDOM)
+    with pytest.raises(SpaceError, match="pool"):
+        rec.suggest(tasks[0], pool=space.sample(8, seed=0), optimizer="gradient")
+    with pytest.raises(SpaceError, match="optimizer must be one of"):
+        rec.suggest(tasks[0], optimizer="lbfgs")
