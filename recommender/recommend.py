@@ -175,7 +175,8 @@ class Recommender:
         max_sources: at most this many source tasks with exactly the target's parameter names
             (those with the most trials, or the
             nearest by fingerprint when both sides have one).
-        n_candidates: random candidates scored when no pool is given.
+        n_candidates: random candidates scored when no pool is given (with the gradient
+            optimizer: its starting points and the floor it must beat).
         n_neighbours: sources kept when the target has a fingerprint.
         cache_dir: on-disk cache of source-GP hyperparameters (default: the user cache
             directory, ``$HPWS_CACHE`` overrides; ``None`` disables it). The first call on a
