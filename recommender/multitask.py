@@ -186,7 +186,8 @@ def fit_multitask_gp(
         k_nearest: sources kept (see `select_sources`).
         n_per_source: trials kept per source (best 20% plus a random spread).
         task_features: ``(len(sources) + 1) x f`` fingerprints, target last, or ``None``.
-        seed: seed of the source choice (without target data) and of the subsampling.
+        seed: seed of the source choice (without target data), of the subsampling and of
+            the task kernel's random initial factors (``None``: fresh entropy).
         rank: rank of the learned task covariance (capped at the number of tasks).
         device: ``"auto"``/``None`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
         dtype: defaults to float64 on CPU and float32 on CUDA (`resolve_tkwargs`).
@@ -249,15 +250,20 @@ def fit_multitask_gp(
     train_Y = torch.as_tensor(np.concatenate(blocks_y), **tkwargs).unsqueeze(-1)
     init_state = _warm_state(warm_start, chosen)
     last_error: Exception | None = None
+    init_seed = int(root.generate_state(1)[0])
     for attempt in range(max_attempts):
-        model = MultiTaskGP(
-            train_X,
-            train_Y,
-            task_feature=-1,
-            all_tasks=list(range(n_tasks)),
-            outcome_transform=None,  # outputs are copula ranks already
-            rank=min(rank, n_tasks),
-        )
+        # the task kernel's factors start random (torch's global RNG): draw them from a
+        # generator seeded by ``seed`` and leave the caller's RNG state untouched
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(init_seed + attempt)
+            model = MultiTaskGP(
+                train_X,
+                train_Y,
+                task_feature=-1,
+                all_tasks=list(range(n_tasks)),
+                outcome_transform=None,  # outputs are copula ranks already
+                rank=min(rank, n_tasks),
+            )
         if attempt == 0 and init_state is not None:
             try:
                 model.load_state_dict(init_state, strict=False)
