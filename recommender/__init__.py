@@ -33,6 +33,8 @@ _LAZY: dict[str, str] = {
     "GuardrailDecision": "recommender.guardrails",
     "SourceModel": "recommender.surrogate",
     "fit_source_model": "recommender.surrogate",
+    "MultiTaskFit": "recommender.multitask",
+    "fit_multitask_gp": "recommender.multitask",
     "run_search": "recommender.runner",
     "RunResult": "recommender.runner",
     "BenchConfig": "recommender.bench",
