@@ -51,10 +51,10 @@ __all__ = ["suggest_command"]
 @click.option(
     "--optimizer",
     type=click.Choice(["auto", "random", "gradient"]),
-    default="auto",
+    default="random",
     show_default=True,
-    help="How picks with observations maximise LogEI: gradients (auto, gradient) or the "
-    "argmax over random candidates.",
+    help="How picks with observations maximise LogEI: the argmax over random candidates "
+    "(random) or gradients (auto, gradient: ~6x slower, EI +0.7% in our benchmark).",
 )
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
