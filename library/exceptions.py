@@ -17,6 +17,7 @@ __all__ = [
     "LibraryLockedError",
     "UnsupportedStorageError",
     "BenchmarkFormatError",
+    "MissingDependencyError",
     "SpaceError",
     "FeaturizeError",
     "SurrogateFitError",
@@ -67,6 +68,20 @@ class UnsupportedStorageError(LibraryError, ValueError):
 
 class BenchmarkFormatError(WarmstartError, ValueError):
     """A benchmark directory does not follow `FORMAT.md`; names the file and field."""
+
+
+class MissingDependencyError(WarmstartError, ImportError):
+    """An optional package needed for this input is not installed.
+
+    Attributes:
+        package: the missing import name (e.g. ``"optuna"``).
+        extra: the ``hp-warmstart[<extra>]`` that installs it, or ``None``.
+    """
+
+    def __init__(self, message: str, *, package: str, extra: str | None = None) -> None:
+        super().__init__(message)
+        self.package = package
+        self.extra = extra
 
 
 class SpaceError(WarmstartError, ValueError):

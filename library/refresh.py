@@ -4,10 +4,10 @@
 ``docs/refresh.md``) runs. Under the library lock it:
 
 1. finishes an interrupted compaction or task rewrite of an earlier, killed run;
-2. ingests the **drop folder** (if given), task files first, then trial files, each in
-   name order. An ingested file (and its sidecar) moves to ``<drop>/done/``; a file that
-   cannot be ingested moves to ``<drop>/quarantine/`` next to ``<file>.reason.txt`` and
-   the rest goes on;
+2. ingests the **drop folder** (if given), task files first, then trial files, then Optuna
+   study files, each in name order. An ingested file (and its sidecar) moves to
+   ``<drop>/done/``; a file that cannot be ingested moves to ``<drop>/quarantine/`` next to
+   ``<file>.reason.txt`` and the rest goes on;
 3. re-featurizes tasks whose ``featurizer_version`` differs from
    `featurizers.FEATURIZER_VERSION`, when the task records where its data lives (see
    *Dataset references*), else lists it under ``cannot_refeaturize``;
@@ -25,7 +25,27 @@
   ``fidelity``, ``status`` and ``runtime_s`` columns. Unknown task ids get a bare task row.
 * ``<trial file>.mapping.json`` (optional sidecar): `ColumnMapping` fields overriding the
   defaults, e.g. ``{"objective": "val_loss", "direction": "minimize", "metrics": ["time"]}``.
+* ``*.db`` / ``*.sqlite`` / ``*.sqlite3`` (an Optuna RDB storage in SQLite) and
+  ``*.journal`` / ``*.optuna.log`` (an Optuna `JournalStorage` file): **study files**, see
+  *Optuna studies*.
 * Anything else (``*.tmp``, dot files, ``*.reason.txt``, sub-directories) is left alone.
+
+**Optuna studies.** Every study in a study file becomes (or adds trials to) the task
+``optuna/<study name>``. A study that cannot be imported (multi-objective, a distribution
+the recommender cannot represent, no finished trial) is skipped and listed in
+`FileOutcome.skipped`; the file moves to ``done/`` when at least one of its studies was
+imported, else to ``quarantine/`` with every study's reason. A file that is not a readable
+Optuna storage is quarantined, and so is every study file when Optuna is not installed
+(reason: install optuna to ingest Optuna studies). Copy a *closed* storage in under a
+temporary name (``x.db.tmp``) and rename it, as for the other files.
+
+Reading studies needs Optuna and the recommender's `Space` (both above this package), so
+`refresh` does not import them: the caller passes a `StudyImporter` (``recommend refresh``
+passes `recommender.integrations.optuna_files.import_study_file`). Without one, study files
+stay in the drop folder untouched and are reported with status ``"skipped"``, so a later
+run that has an importer ingests them. Likewise warming the recommender's source-GP cache
+is not a library step: ``recommend refresh`` calls `recommender.gp_cache.warm_cache` after
+`refresh` returns.
 
 **Dataset references.** A task whose ``source`` is ``"dataset:<reference>"`` can be
 re-featurized. References: ``builtin:<name>?max_rows=<n>&seed=<s>`` (a
@@ -43,6 +63,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -62,6 +83,7 @@ from library.exceptions import (
     CorruptFileError,
     FeaturizeError,
     LibraryError,
+    MissingDependencyError,
     SchemaError,
     SpaceError,
     UnknownTaskError,
@@ -79,6 +101,8 @@ __all__ = [
     "RefreshExitCode",
     "FileOutcome",
     "RefreshReport",
+    "StudyFileResult",
+    "StudyImporter",
     "refresh",
     "load_dataset_reference",
     "featurize_reference",
@@ -94,6 +118,8 @@ DEFAULT_MAPPING = ColumnMapping(objective="objective", direction="maximize")
 _OPTIONAL_COLUMNS = ("seed", "fidelity", "status", "runtime_s")
 _TRIAL_SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".ndjson")
 _TASKS_SUFFIX = ".tasks.jsonl"
+_SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+_JOURNAL_SUFFIXES = (".journal", ".optuna.log")
 _MAPPING_SUFFIX = ".mapping.json"
 _REASON_SUFFIX = ".reason.txt"
 _DATASET_PREFIX = "dataset:"
@@ -106,6 +132,7 @@ _BAD_FILE_ERRORS = (
     BenchmarkFormatError,
     json.JSONDecodeError,
     UnicodeDecodeError,
+    MissingDependencyError,
 )
 
 
@@ -124,12 +151,15 @@ class FileOutcome:
 
     Attributes:
         name: file name (relative to the drop folder).
-        kind: ``"tasks"`` or ``"trials"``.
-        status: ``"ingested"`` or ``"quarantined"``.
+        kind: ``"tasks"``, ``"trials"`` or ``"study"`` (an Optuna storage).
+        status: ``"ingested"``, ``"quarantined"`` or ``"skipped"`` (a study file left in
+            place because `refresh` was given no `StudyImporter`).
         n_rows: rows read (0 when quarantined).
         n_written: rows new to the library.
         n_duplicates: rows already stored.
-        reason: why it was quarantined, else ``None``.
+        reason: why it was quarantined or skipped, else ``None``.
+        task_ids: study files: the library tasks of the imported studies.
+        skipped: study files: ``{study name: reason}`` for studies not imported.
     """
 
     name: str
@@ -139,6 +169,32 @@ class FileOutcome:
     n_written: int = 0
     n_duplicates: int = 0
     reason: str | None = None
+    task_ids: tuple[str, ...] = ()
+    skipped: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StudyFileResult:
+    """What a `StudyImporter` wrote from one Optuna storage file.
+
+    Attributes:
+        task_ids: library task of each imported study, in study-name order.
+        n_trials: finished trials read from the imported studies.
+        n_written: trials new to the library.
+        skipped: ``{study name: reason}`` for studies that could not be imported.
+    """
+
+    task_ids: tuple[str, ...]
+    n_trials: int
+    n_written: int
+    skipped: Mapping[str, str] = field(default_factory=dict)
+
+
+#: ``importer(library, path) -> StudyFileResult``: import every study of one storage file.
+#: It raises `CorruptFileError` (or another of the bad-file errors: `SchemaError`,
+#: `MissingDependencyError`, ...) when the file as a whole cannot be read, and must be
+#: idempotent: importing the same file again writes nothing.
+StudyImporter = Callable[[Library, Path], StudyFileResult]
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,9 +236,14 @@ class RefreshReport:
         return sum(outcome.status == "quarantined" for outcome in self.files)
 
     @property
+    def n_skipped(self) -> int:
+        """Study files left in the drop folder (no `StudyImporter` given)."""
+        return sum(outcome.status == "skipped" for outcome in self.files)
+
+    @property
     def n_trials_written(self) -> int:
-        """Trials new to the library."""
-        return sum(o.n_written for o in self.files if o.kind == "trials")
+        """Trials new to the library (from trial and study files)."""
+        return sum(o.n_written for o in self.files if o.kind in ("trials", "study"))
 
     @property
     def n_tasks_written(self) -> int:
@@ -198,9 +259,12 @@ class RefreshReport:
         """Plain JSON-ready dict (with the derived counts)."""
         payload = dataclasses.asdict(self)
         payload["cannot_refeaturize"] = dict(self.cannot_refeaturize)
+        for outcome in payload["files"]:
+            outcome["skipped"] = dict(outcome["skipped"])
         payload.update(
             n_ingested=self.n_ingested,
             n_quarantined=self.n_quarantined,
+            n_skipped=self.n_skipped,
             n_trials_written=self.n_trials_written,
             n_tasks_written=self.n_tasks_written,
             exit_code=int(self.exit_code),
@@ -296,6 +360,7 @@ def refresh(
     drop_dir: str | Path | None = None,
     featurize: Featurize | None = None,
     create_tasks: bool = True,
+    study_importer: StudyImporter | None = None,
     progress: Progress | None = None,
 ) -> RefreshReport:
     """Run the nightly maintenance of ``library`` (see the module docstring).
@@ -307,6 +372,9 @@ def refresh(
             (default `featurize_reference`).
         create_tasks: give trial files' unknown task ids a bare task row (else such a
             file is quarantined).
+        study_importer: imports the Optuna study files of the drop folder (see *Optuna
+            studies* in the module docstring); ``None`` leaves them in place, reported as
+            ``"skipped"``.
         progress: optional ``callback(stage, done, total)``.
 
     Returns:
@@ -328,7 +396,7 @@ def refresh(
     with library.lock(wait=False):
         for table in ("tasks", "trials"):
             _finish_interrupted(library, table)
-        outcomes = _ingest(library, drop, create_tasks, progress) if drop else []
+        outcomes = _ingest(library, drop, create_tasks, study_importer, progress) if drop else []
         refeaturized, cannot = _refeaturize(library, featurize or featurize_reference, progress)
         compaction = [
             {
@@ -374,8 +442,14 @@ def _finish_interrupted(library: Library, table: str) -> None:
     library._finish_interrupted(table)
 
 
-def _drop_files(drop: Path) -> tuple[list[Path], list[Path]]:
-    tasks, trials = [], []
+def _is_study_file(name: str) -> bool:
+    lowered = name.lower()
+    return lowered.endswith(_SQLITE_SUFFIXES) or lowered.endswith(_JOURNAL_SUFFIXES)
+
+
+def _drop_files(drop: Path) -> tuple[list[Path], list[Path], list[Path]]:
+    """Task, trial and study files of the drop folder, each list in name order."""
+    tasks, trials, studies = [], [], []
     for path in sorted(drop.iterdir()):
         name = path.name
         if not path.is_file() or name.startswith(".") or name.endswith((".tmp", _REASON_SUFFIX)):
@@ -386,25 +460,37 @@ def _drop_files(drop: Path) -> tuple[list[Path], list[Path]]:
             continue
         elif path.suffix.lower() in _TRIAL_SUFFIXES:
             trials.append(path)
-    return tasks, trials
+        elif _is_study_file(name):
+            studies.append(path)
+    return tasks, trials, studies
 
 
 def _ingest(
-    library: Library, drop: Path, create_tasks: bool, progress: Progress | None
+    library: Library,
+    drop: Path,
+    create_tasks: bool,
+    study_importer: StudyImporter | None,
+    progress: Progress | None,
 ) -> list[FileOutcome]:
-    tasks, trials = _drop_files(drop)
+    tasks, trials, studies = _drop_files(drop)
+    kinds = {**dict.fromkeys(tasks, "tasks"), **dict.fromkeys(trials, "trials")}
+    kinds.update(dict.fromkeys(studies, "study"))
+    readers: dict[str, Callable[[Path], dict[str, Any]]] = {
+        "tasks": functools.partial(_ingest_tasks_file, library),
+        "trials": functools.partial(_ingest_trials_file, library, create_tasks=create_tasks),
+    }
+    if study_importer is not None:
+        readers["study"] = functools.partial(_ingest_study_file, study_importer, library)
     outcomes: list[FileOutcome] = []
-    total = len(tasks) + len(trials)
-    for index, path in enumerate([*tasks, *trials]):
-        kind = "tasks" if path in tasks else "trials"
+    for index, (path, kind) in enumerate(kinds.items()):
         sidecar = path.with_name(path.name + _MAPPING_SUFFIX)
+        if kind not in readers:
+            reason = "no study importer given; `recommend refresh` ingests Optuna studies"
+            _LOG.warning("leaving %s in the drop folder: %s", path.name, reason)
+            outcomes.append(FileOutcome(path.name, kind, "skipped", reason=reason))
+            continue
         try:
-            if kind == "tasks":
-                rows = _read_tasks_file(path)
-                result = library.append_tasks(rows)
-            else:
-                mapping = _mapping_for(path, sidecar)
-                result = import_trials(library, path, mapping=mapping, create_tasks=create_tasks)
+            counts = readers[kind](path)
         except _BAD_FILE_ERRORS as error:
             reason = f"{type(error).__name__}: {error}"
             _LOG.warning("quarantining %s: %s", path.name, reason)
@@ -414,19 +500,49 @@ def _ingest(
             _move(path, drop / "done")
             if sidecar.exists():
                 _move(sidecar, drop / "done")
-            outcomes.append(
-                FileOutcome(
-                    path.name,
-                    kind,
-                    "ingested",
-                    result.n_input,
-                    result.n_written,
-                    result.n_duplicates,
-                )  # fmt: skip
-            )
+            outcomes.append(FileOutcome(path.name, kind, "ingested", **counts))
         if progress is not None:
-            progress("ingesting drop folder", index + 1, total)
+            progress("ingesting drop folder", index + 1, len(kinds))
     return outcomes
+
+
+def _ingest_tasks_file(library: Library, path: Path) -> dict[str, Any]:
+    result = library.append_tasks(_read_tasks_file(path))
+    return {
+        "n_rows": result.n_input,
+        "n_written": result.n_written,
+        "n_duplicates": result.n_duplicates,
+    }
+
+
+def _ingest_trials_file(library: Library, path: Path, *, create_tasks: bool) -> dict[str, Any]:
+    mapping = _mapping_for(path, path.with_name(path.name + _MAPPING_SUFFIX))
+    result = import_trials(library, path, mapping=mapping, create_tasks=create_tasks)
+    return {
+        "n_rows": result.n_input,
+        "n_written": result.n_written,
+        "n_duplicates": result.n_duplicates,
+    }
+
+
+def _ingest_study_file(importer: StudyImporter, library: Library, path: Path) -> dict[str, Any]:
+    result = importer(library, path)
+    if not result.task_ids:
+        raise SchemaError(_no_study_imported(result.skipped))
+    return {
+        "n_rows": result.n_trials,
+        "n_written": result.n_written,
+        "n_duplicates": result.n_trials - result.n_written,
+        "task_ids": tuple(result.task_ids),
+        "skipped": dict(result.skipped),
+    }
+
+
+def _no_study_imported(skipped: Mapping[str, str]) -> str:
+    if not skipped:
+        return "the Optuna storage holds no study"
+    reasons = "; ".join(f"{name}: {reason}" for name, reason in sorted(skipped.items()))
+    return f"no study of the Optuna storage could be imported ({reasons})"
 
 
 def _read_tasks_file(path: Path) -> list[dict[str, Any]]:

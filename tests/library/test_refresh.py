@@ -285,3 +285,51 @@ def test_a_task_rewrite_killed_before_cleanup_is_finished_by_the_next_refresh(
         ("b", "new"),
     ]
     assert not any(path.exists() for path in old_files)
+
+
+def test_study_files_stay_in_the_drop_folder_without_an_importer(tmp_path: Path) -> None:
+    drop = tmp_path / "drop"
+    _make_drop(drop, n_files=1)
+    (drop / "study.db").write_bytes(b"SQLite format 3\x00")
+    (drop / "run.optuna.log").write_text("{}\n")
+    (drop / "notes.log").write_text("not a study file\n")
+    library = Library.open(tmp_path / "lib")
+
+    report = refresh(library, drop_dir=drop)
+
+    skipped = [o for o in report.files if o.status == "skipped"]
+    assert [(o.name, o.kind) for o in skipped] == [
+        ("run.optuna.log", "study"),
+        ("study.db", "study"),
+    ]
+    assert all("no study importer" in (o.reason or "") for o in skipped)
+    assert report.n_skipped == 2 and report.n_ingested == 2 and report.n_quarantined == 0
+    assert sorted(p.name for p in drop.iterdir() if p.is_file()) == [
+        "notes.log",
+        "run.optuna.log",
+        "study.db",
+    ]
+    assert json.loads(report.to_json())["n_skipped"] == 2
+
+
+def test_a_study_file_without_an_importable_study_is_quarantined(tmp_path: Path) -> None:
+    from library.refresh import StudyFileResult
+
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "empty.journal").write_text("")
+    (drop / "pareto.db").write_bytes(b"SQLite format 3\x00")
+
+    def fake_importer(library: Library, path: Path) -> StudyFileResult:
+        skipped = {"pareto": "SpaceError: 2 objectives"} if path.name == "pareto.db" else {}
+        return StudyFileResult(task_ids=(), n_trials=0, n_written=0, skipped=skipped)
+
+    report = refresh(Library.open(tmp_path / "lib"), drop_dir=drop, study_importer=fake_importer)
+
+    assert {o.name: o.status for o in report.files} == {
+        "empty.journal": "quarantined",
+        "pareto.db": "quarantined",
+    }
+    quarantine = drop / "quarantine"
+    assert "holds no study" in (quarantine / "empty.journal.reason.txt").read_text()
+    assert "pareto: SpaceError: 2 objectives" in (quarantine / "pareto.db.reason.txt").read_text()
