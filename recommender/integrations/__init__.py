@@ -9,12 +9,19 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["WarmStartSampler", "WarmStartSearchCV", "WarmStartSearcher", "import_study"]
+__all__ = [
+    "WarmStartSampler",
+    "WarmStartSearchCV",
+    "WarmStartSearcher",
+    "import_study",
+    "import_study_file",
+]
 
 _WHERE = {
     "WarmStartSearchCV": "recommender.integrations.sklearn",
     "WarmStartSampler": "recommender.integrations.optuna",
     "import_study": "recommender.integrations.optuna",
+    "import_study_file": "recommender.integrations.optuna_files",
     "WarmStartSearcher": "recommender.integrations.ray",
 }
 
