@@ -33,6 +33,8 @@ _LAZY: dict[str, str] = {
     "GuardrailDecision": "recommender.guardrails",
     "SourceModel": "recommender.surrogate",
     "fit_source_model": "recommender.surrogate",
+    "CacheWarmReport": "recommender.gp_cache",
+    "warm_cache": "recommender.gp_cache",
     "MultiTaskFit": "recommender.multitask",
     "fit_multitask_gp": "recommender.multitask",
     "run_search": "recommender.runner",

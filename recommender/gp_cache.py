@@ -1,0 +1,188 @@
+"""Warm the on-disk source-GP cache so that the next `suggest` does not pay the fits.
+
+`Recommender` caches each source task's fitted GP hyperparameters under
+`recommender.recommend.default_cache_dir` (``$HPWS_CACHE``), keyed by a hash of the
+source's encoded trials. The encoding depends on the *target's* space, so an entry is
+specific to a (source task, target space) pair. `warm_cache` pre-fits the entries that a
+`Recommender` built on the library would look up for a target with one of the spaces the
+library's tasks store (e.g. ``recommend suggest --task <any library task>``): for each
+distinct stored space, the sources `Recommender` selects for it (plus one more, as a target
+is excluded from its own sources), through `Recommender`'s own fitting path, so the keys
+match exactly.
+
+The key is a content hash, so only new sources, sources with new trials and new spaces
+miss the cache: a second call with nothing new fits nothing and writes nothing. It reads
+the library and never writes to it; cache files are written atomically by the surrogate.
+
+Not warmed: sources of the bundled starter library, and targets whose space no library
+task stores (their first `suggest` fits as before).
+
+Example:
+    >>> report = warm_cache(Library.open("~/hpws"))                  # doctest: +SKIP
+    >>> report.n_fitted, report.n_hits, report.duration_s            # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from library.exceptions import WarmstartError
+from library.store import Library
+from recommender.recommend import Recommender, default_cache_dir
+from recommender.space import Space
+
+__all__ = ["CacheWarmReport", "warm_cache"]
+
+_LOG = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+_STAGE = "warming the source-GP cache"
+
+
+@dataclass(frozen=True, slots=True)
+class CacheWarmReport:
+    """What one `warm_cache` call did.
+
+    Attributes:
+        cache_dir: the cache directory.
+        n_spaces: distinct stored spaces warmed for.
+        n_lookups: (source task, space) pairs looked up in the cache.
+        n_fitted: lookups that missed and fitted a GP (each wrote one cache file).
+        n_hits: lookups answered by the cache (no fit).
+        fitted: ids of the source tasks with at least one fitted GP, sorted.
+        failures: ``{"task_id", "space_of", "reason"}`` per lookup that failed; ``space_of``
+            is the task whose stored space was the target.
+        not_warmed: tasks with trials that no stored space selects as a source (fewer than
+            5 ok trials, no stored space with their parameter names, or beyond the
+            `Recommender`'s ``max_sources``), sorted.
+        duration_s: wall time in seconds.
+    """
+
+    cache_dir: str
+    n_spaces: int = 0
+    n_lookups: int = 0
+    n_fitted: int = 0
+    n_hits: int = 0
+    fitted: tuple[str, ...] = ()
+    failures: tuple[Mapping[str, str], ...] = ()
+    not_warmed: tuple[str, ...] = ()
+    duration_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        payload = asdict(self)
+        payload["failures"] = [dict(failure) for failure in self.failures]
+        return payload
+
+
+def warm_cache(
+    library: Library,
+    *,
+    task_ids: Collection[str] | None = None,
+    cache_dir: str | Path | None = None,
+    progress: Progress | None = None,
+) -> CacheWarmReport:
+    """Pre-fit the source GPs a `Recommender` on ``library`` would fit (see the module).
+
+    Args:
+        library: the library whose tasks are the sources.
+        task_ids: warm only these source tasks (default: every source task).
+        cache_dir: the cache directory (default `default_cache_dir`: ``$HPWS_CACHE`` or the
+            user cache directory, the one `Recommender` uses by default).
+        progress: optional ``callback(stage, done, total)``.
+
+    Returns:
+        The `CacheWarmReport`. A source that cannot be encoded or fitted is listed in
+        ``failures``; the others are still warmed.
+
+    Raises:
+        LibraryError: the library cannot be read.
+    """
+    started = time.perf_counter()
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    selector = Recommender(library, cache_dir=cache)
+    # a target task is excluded from its own sources, which lets one more source in
+    selector.max_sources += 1
+    evaluations = selector._evaluations()
+    spaces, failures = _distinct_spaces(library.task_spaces())
+    wanted = None if task_ids is None else set(task_ids)
+    lookups = [
+        (source, space, owner)
+        for owner, space in spaces
+        for source in selector._select_sources(evaluations, space, None)
+        if wanted is None or source.task_id in wanted
+    ]
+    fitted: set[str] = set()
+    n_fitted = n_hits = 0
+    for index, (source, space, owner) in enumerate(lookups):
+        before = _cache_entries(cache)
+        try:
+            # a fresh Recommender: its per-process model memo is keyed by task, not space
+            Recommender(library, cache_dir=cache)._source_model(source, space)
+        except (WarmstartError, OSError) as error:
+            _LOG.warning("cannot warm %s in the space of %s: %s", source.task_id, owner, error)
+            reason = f"{type(error).__name__}: {error}"
+            failures.append({"task_id": source.task_id, "space_of": owner, "reason": reason})
+        else:
+            if _cache_entries(cache) != before:
+                n_fitted += 1
+                fitted.add(source.task_id)
+            else:
+                n_hits += 1
+        if progress is not None:
+            progress(_STAGE, index + 1, len(lookups))
+    looked_up = {source.task_id for source, _, _ in lookups}
+    not_warmed = sorted(
+        task for task in evaluations if task not in looked_up and (wanted is None or task in wanted)
+    )
+    return CacheWarmReport(
+        cache_dir=str(cache),
+        n_spaces=len(spaces),
+        n_lookups=len(lookups),
+        n_fitted=n_fitted,
+        n_hits=n_hits,
+        fitted=tuple(sorted(fitted)),
+        failures=tuple(failures),
+        not_warmed=tuple(not_warmed),
+        duration_s=time.perf_counter() - started,
+    )
+
+
+def _distinct_spaces(
+    stored: Mapping[str, Mapping[str, Any]],
+) -> tuple[list[tuple[str, Space]], list[dict[str, str]]]:
+    """``[(first task storing it, space)]`` per distinct stored space, and decode failures."""
+    seen: set[str] = set()
+    spaces: list[tuple[str, Space]] = []
+    failures: list[dict[str, str]] = []
+    for task in sorted(stored):
+        try:
+            space = Space.from_dict(stored[task])
+        except WarmstartError as error:
+            reason = f"stored space unreadable: {type(error).__name__}: {error}"
+            failures.append({"task_id": task, "space_of": task, "reason": reason})
+            continue
+        key = json.dumps(space.to_dict(), sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            spaces.append((task, space))
+    return spaces, failures
+
+
+def _cache_entries(cache: Path) -> dict[str, int]:
+    """Name -> modification time (ns) of the cache files; a fit adds or rewrites one."""
+    if not cache.is_dir():
+        return {}
+    with os.scandir(cache) as entries:
+        return {
+            entry.name: entry.stat().st_mtime_ns
+            for entry in entries
+            if entry.name.endswith(".pt") and entry.is_file()
+        }

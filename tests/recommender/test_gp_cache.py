@@ -1,0 +1,113 @@
+"""`warm_cache`: pre-fits exactly the source GPs `Recommender.suggest` looks up, once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from library import Library
+from recommender.gp_cache import warm_cache
+from recommender.recommend import Recommender
+
+SPACE = {
+    "name": "toy",
+    "parameters": [
+        {"name": "lr", "type": "float", "low": 1e-4, "high": 1.0, "log": True},
+        {"name": "depth", "type": "int", "low": 1, "high": 8},
+    ],
+}
+
+
+def trial_rows(task_id: str, n_rows: int, seed: int) -> list[dict]:
+    """``n_rows`` seeded ok trials of ``task_id`` in `SPACE` (a smooth objective)."""
+    rng = np.random.default_rng(seed)
+    lr = np.exp(rng.uniform(np.log(1e-4), 0.0, n_rows))
+    depth = rng.integers(1, 9, n_rows)
+    value = 1.0 - (np.log10(lr) + 2.0) ** 2 / 8.0 - 0.02 * np.abs(depth - 4) + 0.01 * seed
+    return [
+        {
+            "task_id": task_id,
+            "objective_value": float(v),
+            "param_lr": float(a),
+            "param_depth": int(b),
+        }
+        for v, a, b in zip(value, lr, depth, strict=True)
+    ]
+
+
+def make_library(root: Path, n_tasks: int = 3, n_rows: int = 16) -> Library:
+    """Tasks ``task-<i>`` sharing `SPACE`, ``n_rows`` trials each."""
+    library = Library.open(root)
+    library.append_tasks(
+        [{"task_id": f"task-{i}", "space": SPACE, "direction": "maximize"} for i in range(n_tasks)]
+    )
+    rows = [row for i in range(n_tasks) for row in trial_rows(f"task-{i}", n_rows, i)]
+    library.append_trials(rows, objective_name="score", direction="maximize")
+    return library
+
+
+def cache_state(cache: Path) -> dict[str, int]:
+    """Cache file name -> modification time: unchanged means nothing was fitted."""
+    return {path.name: path.stat().st_mtime_ns for path in sorted(cache.glob("*"))}
+
+
+def test_warmed_cache_serves_the_next_suggest_without_fitting(tmp_path: Path) -> None:
+    library = make_library(tmp_path / "lib")
+    cache = tmp_path / "cache"
+
+    report = warm_cache(library, cache_dir=cache)
+
+    assert report.n_spaces == 1 and report.n_lookups == 3
+    assert report.n_fitted == 3 and report.n_hits == 0 and report.failures == ()
+    assert report.fitted == ("task-0", "task-1", "task-2")
+    assert report.cache_dir == str(cache)
+    warmed = cache_state(cache)
+    assert len(warmed) == 3 and all(name.endswith(".pt") for name in warmed)
+    recommender = Recommender(library, cache_dir=cache, n_candidates=256)
+    recommender.suggest("task-0", n=1, seed=0)  # sources task-1, task-2
+    recommender.suggest(space=SPACE, n=1, seed=0)  # sources task-0..2
+    assert cache_state(cache) == warmed
+
+
+def test_a_second_warm_fits_nothing_and_new_trials_refit_only_their_task(tmp_path: Path) -> None:
+    library = make_library(tmp_path / "lib")
+    cache = tmp_path / "cache"
+    warm_cache(library, cache_dir=cache)
+    warmed = cache_state(cache)
+
+    again = warm_cache(library, cache_dir=cache)
+
+    assert again.n_fitted == 0 and again.n_hits == 3 and again.fitted == ()
+    assert cache_state(cache) == warmed
+    library.append_trials(trial_rows("task-1", 4, 99), objective_name="score", direction="maximize")
+    changed = warm_cache(library, cache_dir=cache)
+    assert changed.fitted == ("task-1",) and changed.n_fitted == 1 and changed.n_hits == 2
+
+
+def test_only_sources_are_warmed_and_the_rest_is_reported(tmp_path: Path) -> None:
+    library = make_library(tmp_path / "lib", n_tasks=2)
+    library.append_tasks([{"task_id": "tiny", "space": SPACE}, {"task_id": "no-space"}])
+    library.append_trials(
+        trial_rows("tiny", 3, 5), objective_name="score", direction="maximize"
+    )  # < 5 trials
+    other = [{**row, "task_id": "no-space", "param_width": 1.0} for row in trial_rows("x", 8, 6)]
+    library.append_trials(
+        other, objective_name="score", direction="maximize"
+    )  # parameters no stored space has
+
+    report = warm_cache(library, task_ids=["task-1", "tiny", "no-space"], cache_dir=tmp_path / "c")
+
+    assert report.fitted == ("task-1",)
+    assert report.not_warmed == ("no-space", "tiny")
+
+
+def test_an_unreadable_stored_space_is_a_reported_failure(tmp_path: Path) -> None:
+    library = make_library(tmp_path / "lib", n_tasks=1)
+    bad = {"name": "bad", "parameters": [{"name": "lr", "type": "float", "low": 1, "high": 0}]}
+    library.append_tasks([{"task_id": "bad-space", "space": bad}])  # stored unchecked
+
+    report = warm_cache(library, cache_dir=tmp_path / "cache")
+
+    assert [f["task_id"] for f in report.failures] == ["bad-space"]
+    assert report.fitted == ("task-0",)
