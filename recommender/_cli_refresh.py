@@ -1,11 +1,19 @@
 """`recommend refresh`: the nightly library maintenance job (see ``docs/refresh.md``).
 
-Exit codes: 0 ok (quarantined files are reported, not fatal), 1 error, 3 validation
-failed, 4 another refresh or compaction holds the library lock.
+It runs `library.refresh.refresh` with `import_study_file` as the Optuna study importer,
+then, unless ``--no-cache`` or validation failed, `warm_cache` (`recommender.gp_cache`),
+outside the library lock since warming only reads the library. The JSON report is
+`RefreshReport.to_dict` plus a ``"cache"`` key: `CacheWarmReport.to_dict`, or ``null``
+when the cache was not warmed.
+
+Exit codes: 0 ok (quarantined files and cache-warming failures are reported, not fatal),
+1 error, 3 validation failed, 4 another refresh or compaction holds the library lock.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,8 +24,9 @@ from library.exceptions import LibraryLockedError
 from recommender._cli_common import LIBRARY_LOCATION
 
 if TYPE_CHECKING:
-    from library import Library
-    from library.refresh import RefreshReport
+    from collections.abc import Callable, Iterator
+
+    Progress = Callable[[str, int, int], None]
 
 
 class _LockedError(click.ClickException):
@@ -27,7 +36,7 @@ class _LockedError(click.ClickException):
 @click.command(
     "refresh",
     epilog="Exit codes: 0 ok, 1 error, 3 validation failed, 4 library locked by another "
-    "refresh or compaction. Drop-folder conventions: see docs/refresh.md.",
+    "refresh or compaction. Drop-folder conventions and cache warming: see docs/refresh.md.",
 )
 @click.option(
     "--library",
@@ -42,8 +51,21 @@ class _LockedError(click.ClickException):
     "drop_dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Drop folder of new *.tasks.jsonl and trial files (csv/parquet/jsonl) to ingest; "
-    "ingested files move to DROP/done/, bad ones to DROP/quarantine/.",
+    help="Drop folder of new *.tasks.jsonl, trial files (csv/parquet/jsonl) and Optuna "
+    "storages (*.db/*.sqlite SQLite, *.journal/*.optuna.log journal) to ingest; ingested "
+    "files move to DROP/done/, bad ones to DROP/quarantine/.",
+)
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Do not pre-fit the source-GP cache after the refresh.",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Source-GP cache to warm [default: $HPWS_CACHE or the user cache dir, the one "
+    "`recommend suggest` reads].",
 )
 @click.option(
     "--report",
@@ -54,45 +76,63 @@ class _LockedError(click.ClickException):
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
 def refresh_command(
-    library_path: str | Path | None, drop_dir: Path | None, report_path: Path | None, as_json: bool
+    library_path: str | Path | None,
+    drop_dir: Path | None,
+    no_cache: bool,
+    cache_dir: Path | None,
+    report_path: Path | None,
+    as_json: bool,
 ) -> None:
-    """Ingest a drop folder, re-featurize stale tasks, compact and validate the library."""
+    """Ingest a drop folder, re-featurize stale tasks, compact, validate, warm the cache."""
     from library import Library
     from library.refresh import refresh
+    from recommender.integrations.optuna_files import import_study_file
 
     library = Library.open(library_path)
-    try:
-        if as_json:
-            report = refresh(library, drop_dir=drop_dir)
-        else:
-            report = _refresh_with_progress(library, drop_dir)
-    except LibraryLockedError as error:
-        raise _LockedError(str(error)) from error
+    with _progress(enabled=not as_json) as progress:
+        try:
+            report = refresh(
+                library, drop_dir=drop_dir, study_importer=import_study_file, progress=progress
+            )
+        except LibraryLockedError as error:
+            raise _LockedError(str(error)) from error
+        warmed = None
+        if not no_cache and not report.problems:
+            from recommender.gp_cache import warm_cache
+
+            warmed = warm_cache(library, cache_dir=cache_dir, progress=progress)
+    payload = report.to_dict()
+    payload["cache"] = warmed.to_dict() if warmed is not None else None
+    text = json.dumps(payload, indent=1, sort_keys=True, default=str)
     if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(report.to_json() + "\n", encoding="utf-8")
+        report_path.write_text(text + "\n", encoding="utf-8")
     if as_json:
-        click.echo(report.to_json())
+        click.echo(text)
     else:
-        _render(report.to_dict())
+        _render(payload)
     if report.exit_code:
         sys.exit(int(report.exit_code))
 
 
-def _refresh_with_progress(library: Library, drop_dir: Path | None) -> RefreshReport:
-    from rich.progress import Progress, TaskID
+@contextlib.contextmanager
+def _progress(*, enabled: bool) -> Iterator[Progress | None]:
+    """A rich progress-bar callback ``(stage, done, total)``, or ``None`` when disabled."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress as Bar
+    from rich.progress import TaskID
 
-    from library.refresh import refresh
-
-    with Progress(transient=True) as bar:
-        tasks: dict[str, TaskID] = {}
+    with Bar(transient=True) as bar:
+        stages: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
+            if stage not in stages:
+                stages[stage] = bar.add_task(stage, total=total)
+            bar.update(stages[stage], completed=done, total=total)
 
-        return refresh(library, drop_dir=drop_dir, progress=progress)
+        yield progress
 
 
 def _render(report: dict[str, Any]) -> None:
@@ -104,6 +144,7 @@ def _render(report: dict[str, Any]) -> None:
     console.print(
         f"[bold]refresh[/bold] {report['library']}: {report['n_ingested']} file(s) ingested, "
         f"{report['n_quarantined']} quarantined, {report['n_trials_written']} new trial(s), "
+        f"{report['n_skipped']} left in place, "
         f"{len(report['refeaturized'])} task(s) re-featurized; library now holds "
         f"{stats.get('n_tasks', 0)} tasks / {stats.get('n_trials', 0)} trials "
         f"({report['duration_s']:.1f} s)"
@@ -121,6 +162,21 @@ def _render(report: dict[str, Any]) -> None:
                 item["reason"] or "",
             )
         console.print(table)
+    for item in report["files"]:
+        for study, reason in item["skipped"].items():
+            console.print(f"[yellow]study skipped[/yellow] {item['name']}: {study}: {reason}")
+    cache = report["cache"]
+    if cache is not None:
+        console.print(
+            f"source-GP cache {cache['cache_dir']}: {cache['n_fitted']} GP(s) fitted for "
+            f"{len(cache['fitted'])} task(s), {cache['n_hits']} already cached, "
+            f"{len(cache['failures'])} failure(s) ({cache['duration_s']:.1f} s)"
+        )
+        for failure in cache["failures"][:20]:
+            console.print(
+                f"[yellow]cache not warmed[/yellow] {failure['task_id']} (space of "
+                f"{failure['space_of']}): {failure['reason']}"
+            )
     for task_id, reason in report["cannot_refeaturize"].items():
         console.print(f"[yellow]stale fingerprint[/yellow] {task_id}: {reason}")
     for problem in report["problems"][:20]:

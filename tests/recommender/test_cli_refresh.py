@@ -1,0 +1,95 @@
+"""`recommend refresh` cache warming: --cache-dir, --no-cache, idempotence, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from click.testing import CliRunner
+
+from library import Library
+from recommender._cli_refresh import refresh_command
+from tests.library.conftest import tree_digest
+from tests.recommender.test_gp_cache import SPACE, cache_state, trial_rows
+
+
+def _make_drop(drop: Path, n_tasks: int = 2) -> None:
+    drop.mkdir(parents=True)
+    tasks = [{"task_id": f"task-{i}", "space": SPACE} for i in range(n_tasks)]
+    (drop / "new.tasks.jsonl").write_text("\n".join(json.dumps(t) for t in tasks) + "\n")
+    for index in range(n_tasks):
+        frame = pd.DataFrame(trial_rows(f"task-{index}", 12, index))
+        frame.rename(columns={"objective_value": "objective"}).to_csv(
+            drop / f"trials-{index}.csv", index=False
+        )
+
+
+def _invoke(*args: str) -> tuple[int, dict]:
+    result = CliRunner().invoke(refresh_command, [*args, "--json"])
+    return result.exit_code, json.loads(result.output) if result.output else {}
+
+
+def test_refresh_warms_the_cache_once_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
+    drop, cache, lib = tmp_path / "drop", tmp_path / "cache", tmp_path / "lib"
+    _make_drop(drop)
+    args = ("--library", str(lib), "--drop", str(drop), "--cache-dir", str(cache))
+
+    code, first = _invoke(*args, "--report", str(tmp_path / "report.json"))
+
+    assert code == 0
+    assert first["cache"]["fitted"] == ["task-0", "task-1"]
+    assert first["cache"]["n_fitted"] == 2 and first["cache"]["failures"] == []
+    assert json.loads((tmp_path / "report.json").read_text())["cache"] == first["cache"]
+    library_before, cache_before = tree_digest(lib), cache_state(cache)
+
+    code, second = _invoke(*args)
+
+    assert code == 0
+    assert second["cache"]["n_fitted"] == 0 and second["cache"]["n_hits"] == 2
+    assert tree_digest(lib) == library_before and cache_state(cache) == cache_before
+
+
+def test_no_cache_skips_warming(tmp_path: Path) -> None:
+    drop, cache = tmp_path / "drop", tmp_path / "cache"
+    _make_drop(drop, n_tasks=1)
+
+    code, payload = _invoke(
+        "--library", str(tmp_path / "lib"), "--drop", str(drop), "--cache-dir", str(cache),
+        "--no-cache",
+    )  # fmt: skip
+
+    assert code == 0 and payload["cache"] is None and payload["n_trials_written"] == 12
+    assert not cache.exists()
+
+
+def test_a_failed_validation_still_exits_3_and_warms_nothing(tmp_path: Path) -> None:
+    drop, cache = tmp_path / "drop", tmp_path / "cache"
+    _make_drop(drop, n_tasks=1)
+    library = Library.open(tmp_path / "lib")
+    _invoke("--library", str(library.root), "--drop", str(drop), "--no-cache")
+    # a part file written behind the library's back: an ok trial without objective
+    trials = library.read_trials().slice(0, 1)
+    index = trials.schema.get_field_index("objective_value")
+    bad = trials.set_column(index, "objective_value", pa.nulls(1, pa.float64()))
+    bad = bad.set_column(0, "trial_id", pa.array(["0" * 64], pa.string()))
+    pq.write_table(bad, library.trials_dir / "part-zzzz.parquet")
+
+    code, payload = _invoke("--library", str(library.root), "--cache-dir", str(cache))
+
+    assert code == 3 and payload["exit_code"] == 3 and payload["problems"]
+    assert payload["cache"] is None and not cache.exists()
+
+
+def test_human_summary_reports_the_cache(tmp_path: Path) -> None:
+    drop, cache = tmp_path / "drop", tmp_path / "cache"
+    _make_drop(drop, n_tasks=1)
+    args = ["--library", str(tmp_path / "lib"), "--drop", str(drop), "--cache-dir", str(cache)]
+
+    result = CliRunner().invoke(refresh_command, args)
+
+    assert result.exit_code == 0, result.output
+    summary = " ".join(result.output.split())  # rich wraps lines to the terminal width
+    assert "source-GP cache" in summary and "1 GP(s) fitted for 1 task(s)" in summary
