@@ -82,3 +82,19 @@ def test_guardrails_keep_adversarial_library_close_to_cold_start(negated_run, co
     guarded, _ = negated_run
     cold, _ = cold_run
     assert guarded[-1] <= cold[-1] + 0.05
+
+
+
+def test_third_pick_is_space_filling_by_default(family):
+    """The hedge behind the all-negated guardrail: after two transfer picks, one pick far
+    from them (unless turned off), so a wrong library is caught by the ranking test."""
+    models, pool_X, pool_y, _ = family
+    _, hedged = _search(pool_X, pool_y, models, 3)
+    _, unhedged = _search(pool_X, pool_y, models, 3, explore_steps=())
+    assert hedged.picks[:2] == unhedged.picks[:2]
+
+    def gap(trace):
+        first, third = pool_X[trace.picks[:2]], pool_X[trace.picks[2]]
+        return np.sqrt(((first - third) ** 2).sum(axis=1)).min()
+
+    assert gap(hedged) > 2 * gap(unhedged)
