@@ -84,7 +84,6 @@ def test_guardrails_keep_adversarial_library_close_to_cold_start(negated_run, co
     assert guarded[-1] <= cold[-1] + 0.05
 
 
-
 def test_third_pick_is_space_filling_by_default(family):
     """The hedge behind the all-negated guardrail: after two transfer picks, one pick far
     from them (unless turned off), so a wrong library is caught by the ranking test."""
