@@ -47,7 +47,6 @@ import torch
 from botorch.acquisition import AcquisitionFunction
 from botorch.acquisition.analytic import _log_ei_helper
 from botorch.models import ModelListGP, SingleTaskGP
-from botorch.models.transforms.outcome import Standardize
 from botorch.optim import optimize_acqf
 from botorch.utils.transforms import t_batch_mode_transform
 from torch import Tensor
@@ -55,7 +54,7 @@ from torch import Tensor
 from library.exceptions import SpaceError
 from recommender.guardrails import GuardrailDecision
 from recommender.space import CategoricalParam, Space
-from recommender.surrogate import SourceModel
+from recommender.surrogate import SourceModel, gp_from_state
 
 __all__ = [
     "EnsembleLogEI",
@@ -248,13 +247,7 @@ def restore_gp(X: np.ndarray, y: np.ndarray, state: dict[str, Tensor]) -> Single
     """
     reference = next(v for v in state.values() if torch.is_floating_point(v))
     tkwargs: dict[str, Any] = {"device": reference.device, "dtype": reference.dtype}
-    model = SingleTaskGP(
-        torch.as_tensor(X, **tkwargs),
-        torch.as_tensor(y, **tkwargs).reshape(-1, 1),
-        outcome_transform=Standardize(m=1),
-    )
-    model.load_state_dict(state)
-    return model.eval()
+    return gp_from_state(X, y, state, tkwargs)
 
 
 def ensemble_acquisition(

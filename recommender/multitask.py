@@ -42,7 +42,6 @@ Example:
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -50,12 +49,10 @@ from typing import Any, cast
 import gpytorch
 import numpy as np
 import torch
-from botorch.fit import fit_gpytorch_mll
 from botorch.models import MultiTaskGP
-from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from library.exceptions import SurrogateFitError
-from recommender.surrogate import copula_normalize, resolve_tkwargs, subsample_indices
+from recommender.surrogate import copula_normalize, fit_mll, resolve_tkwargs, subsample_indices
 
 __all__ = [
     "MultiTaskFit",
@@ -271,16 +268,10 @@ def fit_multitask_gp(
                 pass
             if n_target and warm_start is not None and warm_start.n_target == 0:
                 _start_target_at_mixture(model, mixture)
-        mll = ExactMarginalLogLikelihood(model.likelihood, model)
-        try:
-            with warnings.catch_warnings(), gpytorch.settings.max_cholesky_size(_MAX_CHOLESKY):
-                warnings.simplefilter("ignore")
-                fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
-        except (RuntimeError, ValueError) as error:  # numerical trouble (not-PSD, NaN)
-            last_error = error
-            _LOG.debug("multi-task GP fit attempt %d failed: %s", attempt, error)
-            continue
-        if all(torch.isfinite(p).all() for p in model.parameters()):
+        last_error = fit_mll(model, maxiter=maxiter)
+        if last_error is not None:
+            _LOG.debug("multi-task GP fit attempt %d failed: %s", attempt, last_error)
+        else:
             model.eval()
             return MultiTaskFit(
                 model=model,

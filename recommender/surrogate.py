@@ -29,6 +29,7 @@ from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from botorch.models.transforms.outcome import Standardize
 from gpytorch.mlls import ExactMarginalLogLikelihood
+from gpytorch.models import ExactGP
 
 from library.exceptions import SurrogateFitError
 
@@ -94,6 +95,48 @@ def minmax_normalize(score: np.ndarray) -> np.ndarray:
     return (score - low) / (high - low)
 
 
+def fit_mll(model: ExactGP, *, maxiter: int) -> Exception | None:
+    """Fit ``model``'s hyperparameters by exact marginal likelihood (L-BFGS, ``maxiter``).
+
+    Returns:
+        ``None`` on success; the error when the fit hit numerical trouble (not-PSD, NaN) or
+        left a non-finite hyperparameter, so callers can retry from other starting values.
+    """
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    try:
+        with warnings.catch_warnings(), gpytorch.settings.max_cholesky_size(_MAX_CHOLESKY):
+            warnings.simplefilter("ignore")
+            fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
+    except (RuntimeError, ValueError) as error:
+        return error
+    if not all(torch.isfinite(p).all() for p in model.parameters()):
+        return ValueError("the fit left a non-finite hyperparameter")
+    return None
+
+
+def gp_from_state(
+    X: np.ndarray, y: np.ndarray, state: dict[str, torch.Tensor], tkwargs: dict[str, Any]
+) -> SingleTaskGP:
+    """The `SingleTaskGP` of `fit_gp` on ``(X, y)`` with given hyperparameters (no fit).
+
+    Args:
+        X: ``n x d`` inputs.
+        y: ``(n,)`` targets.
+        state: a fitted model's ``state_dict``.
+        tkwargs: device/dtype of the rebuilt model.
+
+    Returns:
+        The model in eval mode.
+    """
+    model = SingleTaskGP(
+        torch.as_tensor(X, **tkwargs),
+        torch.as_tensor(y, **tkwargs).reshape(-1, 1),
+        outcome_transform=Standardize(m=1),
+    )
+    model.load_state_dict(state)
+    return model.eval()
+
+
 def fit_gp(
     X: np.ndarray,
     y: np.ndarray,
@@ -130,17 +173,10 @@ def fit_gp(
                 model.load_state_dict(init_state, strict=False)
             except RuntimeError:  # shapes changed (new points): keep defaults
                 pass
-        mll = ExactMarginalLogLikelihood(model.likelihood, model)
-        try:
-            with warnings.catch_warnings(), gpytorch.settings.max_cholesky_size(_MAX_CHOLESKY):
-                warnings.simplefilter("ignore")
-                fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
-        except (RuntimeError, ValueError) as error:  # numerical trouble (not-PSD, NaN)
-            last_error = error
-            _LOG.debug("GP fit attempt %d failed: %s", attempt, error)
-            continue
-        if all(torch.isfinite(p).all() for p in model.parameters()):
+        last_error = fit_mll(model, maxiter=maxiter)
+        if last_error is None:
             return model.eval()
+        _LOG.debug("GP fit attempt %d failed: %s", attempt, last_error)
     raise SurrogateFitError(
         f"GP fit failed after {max_attempts} attempts on n={len(y)} points: {last_error}"
     )
@@ -270,14 +306,7 @@ def _cached_gp(
     if cache_file is not None and cache_file.is_file():
         try:
             state = torch.load(cache_file, map_location="cpu", weights_only=True)
-            options = tkwargs or resolve_tkwargs()
-            model = SingleTaskGP(
-                torch.as_tensor(X, **options),
-                torch.as_tensor(y, **options).reshape(-1, 1),
-                outcome_transform=Standardize(m=1),
-            )
-            model.load_state_dict(state)
-            return model.eval()
+            return gp_from_state(X, y, state, tkwargs or resolve_tkwargs())
         except (
             OSError,
             RuntimeError,
