@@ -1,4 +1,4 @@
-"""`WarmStartSearcher` driving a real local Ray Tune run (slow: Ray start-up)."""
+"""`WarmStartSearcher` driving a real local Ray Tune run (about 20 s: Ray start-up)."""
 
 from __future__ import annotations
 
@@ -43,7 +43,6 @@ def test_space_from_tune_domains():
         space_from_tune({"q": tune.quniform(0.0, 1.0, 0.1)})
 
 
-@pytest.mark.slow
 def test_tune_run_is_warm_started_and_recorded(local_ray, source_library, tmp_path):
     searcher = WarmStartSearcher(
         SVC_SPACE, metric="accuracy", mode="max", library=source_library, task_id="ray/svc"
