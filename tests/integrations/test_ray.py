@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import numpy as np
 import pytest
 
@@ -21,9 +23,12 @@ def _trainable(config: dict) -> dict:
 
 @pytest.fixture(scope="module")
 def local_ray():
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
+    for sig, handler in handlers.items():  # ray.init installs its own; leave none behind
+        signal.signal(sig, handler)
 
 
 def test_space_from_tune_domains():
