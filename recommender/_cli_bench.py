@@ -89,7 +89,14 @@ def transfer_command(
     1 on a malformed benchmark directory.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from recommender.bench import BenchConfig, markdown_table, run_transfer_benchmark, write_results
 
@@ -125,7 +132,7 @@ def transfer_command(
         console=console,
         disable=as_json or not console.is_terminal,
     ) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             if stage not in tasks:
