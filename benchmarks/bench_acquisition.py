@@ -40,7 +40,7 @@ import torch
 from library import Library, import_benchmark, read_benchmark
 from library.provenance import code_version
 from library.query import TaskEvaluations, task_evaluations
-from recommender.acquisition import ensemble_acquisition, optimize_ensemble_acqf, restore_gp
+from recommender.acquisition import optimize_ensemble_acqf, proposal_acquisition
 from recommender.bench.synthetic import write_conditional_benchmark
 from recommender.space import Space
 from recommender.surrogate import SourceModel, fit_source_model, predict_sources
@@ -114,19 +114,16 @@ def _one_pick(
     if proposal.phase != "gp":
         return record
     started = time.perf_counter()
-    target_gp = (
-        restore_gp(obs_X, obs_y, gp_state["state"])
-        if n_observed >= options.min_target_points
-        else None
-    )
-    acqf = ensemble_acquisition(
-        decision=proposal.decision,
+    acqf = proposal_acquisition(
+        proposal.decision,
         source_models=models,
         cand_mean=cand_mean,
+        obs_X=obs_X,
         obs_y=obs_y,
         obs_mean=obs_mean,
-        target=target_gp,
-        mixture=n_observed < options.mixture_variance_steps,
+        gp_state=gp_state,
+        min_target_points=options.min_target_points,
+        mixture_variance_steps=options.mixture_variance_steps,
     )
     result = optimize_ensemble_acqf(acqf, space, fixed_candidates=cand_X, exclude=obs_X, seed=seed)
     optimise_seconds = time.perf_counter() - started

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,6 +62,7 @@ __all__ = [
     "OptimizedCandidate",
     "ensemble_acquisition",
     "optimize_ensemble_acqf",
+    "proposal_acquisition",
     "restore_gp",
 ]
 
@@ -248,6 +249,47 @@ def restore_gp(X: np.ndarray, y: np.ndarray, state: dict[str, Tensor]) -> Single
     reference = next(v for v in state.values() if torch.is_floating_point(v))
     tkwargs: dict[str, Any] = {"device": reference.device, "dtype": reference.dtype}
     return gp_from_state(X, y, state, tkwargs)
+
+
+def proposal_acquisition(
+    decision: GuardrailDecision,
+    *,
+    source_models: Sequence[SourceModel],
+    cand_mean: np.ndarray,
+    obs_X: np.ndarray,
+    obs_y: np.ndarray,
+    obs_mean: np.ndarray,
+    gp_state: Mapping[str, Any],
+    min_target_points: int,
+    mixture_variance_steps: int,
+) -> EnsembleLogEI:
+    """`ensemble_acquisition` of a `transfer.propose` step, from that step's ``gp_state``.
+
+    Args:
+        decision: the step's guardrail decision (`Proposal.decision`).
+        source_models: the source GPs, in the order of ``cand_mean``'s rows.
+        cand_mean: ``S x n`` source means at the candidate set.
+        obs_X: ``m x d`` observed configurations; ``obs_y`` their ``(m,)`` scores.
+        obs_mean: ``S x m`` source means at the observations.
+        gp_state: the ``gp_state`` `propose` filled (its target GP's hyperparameters).
+        min_target_points: `TransferOptions.min_target_points`.
+        mixture_variance_steps: `TransferOptions.mixture_variance_steps`.
+
+    Returns:
+        The `EnsembleLogEI` that `propose` maximised over the candidates.
+    """
+    target = None
+    if len(obs_y) >= min_target_points and "state" in gp_state:
+        target = restore_gp(obs_X, obs_y, gp_state["state"])
+    return ensemble_acquisition(
+        decision=decision,
+        source_models=source_models,
+        cand_mean=cand_mean,
+        obs_y=obs_y,
+        obs_mean=obs_mean,
+        target=target,
+        mixture=len(obs_y) < mixture_variance_steps,
+    )
 
 
 def ensemble_acquisition(

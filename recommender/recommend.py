@@ -31,9 +31,8 @@ from library.query import TaskEvaluations, task_evaluations
 from library.store import Library
 from recommender.acquisition import (
     OptimizedCandidate,
-    ensemble_acquisition,
     optimize_ensemble_acqf,
-    restore_gp,
+    proposal_acquisition,
 )
 from recommender.guardrails import GuardrailDecision
 from recommender.space import Space
@@ -507,18 +506,16 @@ class Recommender:
         seed: int,
     ) -> OptimizedCandidate:
         """The GP-phase pick by `optimize_ensemble_acqf` (candidate index relative to ``free``)."""
-        options = self.options
-        target = None
-        if len(obs_y) >= options.min_target_points and "state" in gp_state:
-            target = restore_gp(obs_X, obs_y, gp_state["state"])
-        acqf = ensemble_acquisition(
-            decision=proposal.decision,
+        acqf = proposal_acquisition(
+            proposal.decision,
             source_models=models,
             cand_mean=cand_mean,
+            obs_X=obs_X,
             obs_y=obs_y,
             obs_mean=obs_mean,
-            target=target,
-            mixture=len(obs_y) < options.mixture_variance_steps,
+            gp_state=gp_state,
+            min_target_points=self.options.min_target_points,
+            mixture_variance_steps=self.options.mixture_variance_steps,
         )
         if pending_X:
             acqf = acqf.fantasize_pending(np.stack(pending_X))

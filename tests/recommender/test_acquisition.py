@@ -12,9 +12,8 @@ from library.query import task_evaluations
 from recommender.acquisition import (
     EnsembleLogEI,
     EnsembleMember,
-    ensemble_acquisition,
     optimize_ensemble_acqf,
-    restore_gp,
+    proposal_acquisition,
 )
 from recommender.recommend import ProposalOptimizer, Recommender
 from recommender.space import Space
@@ -125,14 +124,16 @@ def test_ensemble_acquisition_reproduces_propose_gp_phase() -> None:
         quantiles=source_quantiles(sources),
     )
     assert proposal.phase == "gp"
-    acqf = ensemble_acquisition(
-        decision=proposal.decision,
+    acqf = proposal_acquisition(
+        proposal.decision,
         source_models=sources,
         cand_mean=cand_mean,
+        obs_X=obs_X,
         obs_y=obs_y,
         obs_mean=obs_mean,
-        target=restore_gp(obs_X, obs_y, gp_state["state"]),
-        mixture=len(obs_y) < options.mixture_variance_steps,
+        gp_state=gp_state,
+        min_target_points=options.min_target_points,
+        mixture_variance_steps=options.mixture_variance_steps,
     )
     scores = acqf.score(cand_X)
     assert int(np.argmax(scores)) == proposal.index
