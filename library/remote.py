@@ -59,7 +59,7 @@ import pyarrow.parquet as pq
 
 from library.exceptions import LibraryError, LibraryLockedError, UnsupportedStorageError
 from library.schema import SCHEMA_VERSION
-from library.store import _PART_GLOB, Library
+from library.store import _PART_GLOB, STALE_TMP_S, Library
 
 __all__ = ["RemoteLibrary", "resolve_uri"]
 
@@ -69,7 +69,6 @@ _LOCK = "_lock.json"
 _LOCK_STALE_S = 3600.0  # a lock this old belongs to a dead process
 _LOCK_SETTLE_S = 0.2  # pause between writing the lock and reading it back
 _LOCK_POLL_S = 1.0  # ``lock(wait=True)`` retries this often
-_STALE_TMP_S = 3600.0  # temporary objects older than this are from killed writers
 # fsspec protocol -> the package that implements it
 _PACKAGES = {
     "s3": "s3fs",
@@ -312,7 +311,7 @@ class RemoteLibrary(Library):
                 continue
             with contextlib.suppress(OSError, NotImplementedError):
                 modified: dt.datetime = self.filesystem.modified(str(path))
-                if now - modified.timestamp() > _STALE_TMP_S:
+                if now - modified.timestamp() > STALE_TMP_S:
                     self.filesystem.rm_file(str(path))
 
     def _size_of(self, paths: Sequence[PurePath]) -> int:

@@ -95,6 +95,8 @@ _PART_GLOB = "part-*.parquet"
 _COMPACTED_FROM = b"hpws.compacted_from"
 # a listed file may vanish when a compaction replaces it; the merged file is then listed
 _VANISH_RETRIES = 100
+# temporary part files older than this (seconds) belong to killed writers
+STALE_TMP_S = 3600.0
 # a scheme of two or more letters: ``C://`` style drive letters stay local paths
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
 
@@ -298,7 +300,7 @@ class Library(Store):
         for tmp in Path(self.root, table_name).glob("*.parquet.tmp"):
             with contextlib.suppress(OSError):
                 age = dt.datetime.now().timestamp() - tmp.stat().st_mtime
-                if age > 3600:
+                if age > STALE_TMP_S:
                     tmp.unlink()
 
     def _size_of(self, paths: Sequence[PurePath]) -> int:
@@ -317,10 +319,7 @@ class Library(Store):
         except FileNotFoundError:
             raise
         except (pa.ArrowException, OSError) as error:
-            raise CorruptFileError(
-                f"cannot read Parquet file {self._display(path)}: {error}; move it out of "
-                "the library and run `recommend library validate`"
-            ) from error
+            raise self._corrupt(path, "Parquet file", error) from error
 
     def _read_part_schema(self, path: PurePath) -> pa.Schema:
         try:
@@ -328,10 +327,13 @@ class Library(Store):
         except FileNotFoundError:
             raise
         except (pa.ArrowException, OSError) as error:
-            raise CorruptFileError(
-                f"cannot read Parquet footer of {self._display(path)}: {error}; move it out "
-                "of the library and run `recommend library validate`"
-            ) from error
+            raise self._corrupt(path, "Parquet footer of", error) from error
+
+    def _corrupt(self, path: PurePath, what: str, error: Exception) -> CorruptFileError:
+        return CorruptFileError(
+            f"cannot read {what} {self._display(path)}: {error}; move it out of the library "
+            "and run `recommend library validate`"
+        )
 
     def _display(self, path: PurePath) -> str:
         """``path`` as users should see it in messages."""
