@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass
@@ -122,20 +121,18 @@ def warm_cache(
     fitted: set[str] = set()
     n_fitted = n_hits = 0
     for index, (source, space, owner) in enumerate(lookups):
-        before = _cache_entries(cache)
         try:
-            # a fresh Recommender: its per-process model memo is keyed by task, not space
-            Recommender(library, cache_dir=cache)._source_model(source, space)
+            model = selector._source_model(source, space)
         except (WarmstartError, OSError) as error:
             _LOG.warning("cannot warm %s in the space of %s: %s", source.task_id, owner, error)
             reason = f"{type(error).__name__}: {error}"
             failures.append({"task_id": source.task_id, "space_of": owner, "reason": reason})
         else:
-            if _cache_entries(cache) != before:
+            if model.from_cache:
+                n_hits += 1
+            else:
                 n_fitted += 1
                 fitted.add(source.task_id)
-            else:
-                n_hits += 1
         if progress is not None:
             progress(_STAGE, index + 1, len(lookups))
     looked_up = {source.task_id for source, _, _ in lookups}
@@ -174,15 +171,3 @@ def _distinct_spaces(
             seen.add(key)
             spaces.append((task, space))
     return spaces, failures
-
-
-def _cache_entries(cache: Path) -> dict[str, int]:
-    """Name -> modification time (ns) of the cache files; a fit adds or rewrites one."""
-    if not cache.is_dir():
-        return {}
-    with os.scandir(cache) as entries:
-        return {
-            entry.name: entry.stat().st_mtime_ns
-            for entry in entries
-            if entry.name.endswith(".pt") and entry.is_file()
-        }

@@ -193,7 +193,7 @@ class Recommender:
     n_neighbours: int = 8
     cache_dir: Path | None = field(default_factory=default_cache_dir)
     optimizer: ProposalOptimizer | str = ProposalOptimizer.RANDOM
-    _models: dict[tuple[str, int], SourceModel] = field(
+    _models: dict[tuple[str, int, Space], SourceModel] = field(
         default_factory=dict, init=False, repr=False
     )
     _last: Explanation | None = field(default=None, init=False, repr=False)
@@ -219,7 +219,7 @@ class Recommender:
         return spaces
 
     def _source_model(self, evals: TaskEvaluations, space: Space) -> SourceModel:
-        key = (evals.task_id, len(evals.objective))
+        key = (evals.task_id, len(evals.objective), space)  # the encoding depends on the space
         if key not in self._models:
             X = space.encode(evals.configs)
             self._models[key] = fit_source_model(

@@ -235,12 +235,14 @@ class SourceModel:
         quantiles: for copula-normalised models, the task's min-max normalised scores at
             201 evenly spaced quantile levels (maps a predicted rank back to the regret
             scale, see `regret_scale`); ``None`` for min-max models (already on it).
+        from_cache: the hyperparameters came from the on-disk cache (no fit).
     """
 
     task_id: str
     model: SingleTaskGP
     n_trials: int
     quantiles: np.ndarray | None = None
+    from_cache: bool = False
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of the normalised score (larger = better) at ``X`` (``n x d``)."""
@@ -301,12 +303,17 @@ def subsample_indices(
 
 def _cached_gp(
     cache_file: Path | None, X: np.ndarray, y: np.ndarray, tkwargs: dict[str, Any] | None
-) -> SingleTaskGP:
-    """`fit_gp` on ``(X, y)``, or the same GP rebuilt from cached hyperparameters."""
+) -> tuple[SingleTaskGP, bool]:
+    """`fit_gp` on ``(X, y)``, or the same GP rebuilt from cached hyperparameters.
+
+    Returns:
+        The model, and whether it came from the cache (``False``: fitted, and cached when
+        ``cache_file`` is given).
+    """
     if cache_file is not None and cache_file.is_file():
         try:
             state = torch.load(cache_file, map_location="cpu", weights_only=True)
-            return gp_from_state(X, y, state, tkwargs or resolve_tkwargs())
+            return gp_from_state(X, y, state, tkwargs or resolve_tkwargs()), True
         except (
             OSError,
             RuntimeError,
@@ -324,7 +331,7 @@ def _cached_gp(
         partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
         torch.save(model.state_dict(), partial)
         os.replace(partial, cache_file)  # atomic: readers never see a torn file
-    return model
+    return model, False
 
 
 def fit_source_model(
@@ -381,7 +388,7 @@ def fit_source_model(
             key.update(part.tobytes())
         key.update(f"{_CACHE_VERSION}:{tkwargs}".encode())
         cache_file = Path(cache_dir) / f"{key.hexdigest()[:32]}.pt"
-    model = _cached_gp(cache_file, X[fit_idx], y[fit_idx], tkwargs)
+    model, from_cache = _cached_gp(cache_file, X[fit_idx], y[fit_idx], tkwargs)
     cond_idx = subsample_indices(y, max(1, n_condition // 5), n_condition, rng)
     if len(cond_idx) > len(fit_idx):
         first = next(model.parameters())
@@ -396,4 +403,10 @@ def fit_source_model(
         if normalization == "copula"
         else None
     )
-    return SourceModel(task_id=task_id, model=model, n_trials=len(y), quantiles=quantiles)
+    return SourceModel(
+        task_id=task_id,
+        model=model,
+        n_trials=len(y),
+        quantiles=quantiles,
+        from_cache=from_cache,
+    )
