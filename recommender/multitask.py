@@ -49,6 +49,7 @@ from typing import Any, cast
 import gpytorch
 import numpy as np
 import torch
+from botorch.acquisition.analytic import _log_ei_helper
 from botorch.models import MultiTaskGP
 
 from library.exceptions import SurrogateFitError
@@ -350,28 +351,11 @@ def task_correlations(fit: MultiTaskFit) -> np.ndarray:
 
 
 def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
-    """Analytic log expected improvement over ``best`` (maximisation), numerically stable.
-
-    ``log EI = log(std) + log h(z)`` with ``z = (mean - best) / std`` and
-    ``h(z) = phi(z) + z Phi(z)``; for ``z < 0``, ``h(z) = phi(z) (1 + z M(z))`` with the
-    Mills ratio ``M(z) = sqrt(pi / 2) erfcx(-z / sqrt(2))``, and ``h(z) ~ phi(z) / z^2``
-    beyond ``z = -1e4`` where that product cancels.
-    """
-    from scipy.special import erfcx, log_ndtr
-    from scipy.stats import norm
-
-    std = np.maximum(std, 1e-12)
-    z = (mean - best) / std
-    out = np.empty_like(z)
-    positive = z >= 0
-    zp = z[positive]
-    out[positive] = np.log(norm.pdf(zp) + zp * np.exp(log_ndtr(zp)))
-    zn = z[~positive]
-    log_phi = -0.5 * zn**2 - 0.5 * np.log(2 * np.pi)
-    ratio = 1.0 + zn * np.sqrt(np.pi / 2) * erfcx(-zn / np.sqrt(2))
-    tail = np.where(ratio > 0, np.log(np.maximum(ratio, 1e-300)), -2 * np.log(np.abs(zn)))
-    out[~positive] = log_phi + np.where(zn < -1e4, -2 * np.log(np.abs(zn)), tail)
-    return out + np.log(std)
+    """Analytic log expected improvement over ``best`` (maximisation), numerically stable
+    (BoTorch's LogEI, as `recommender.transfer.ensemble_scores` uses)."""
+    sigma = np.maximum(std, 1e-12)
+    u = torch.as_tensor((mean - best) / sigma)
+    return (_log_ei_helper(u) + torch.log(torch.as_tensor(sigma))).numpy()
 
 
 def _validate(
