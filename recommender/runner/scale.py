@@ -2,15 +2,21 @@
 
 The experiment trains `MLPNet` (through `TorchMLPEstimator`) on a small real dataset
 (scikit-learn's digits) for a fixed number of epochs, on a grid of learning rates, at
-small widths (64-256) and at a large target width (1024 by default), in the standard
+small widths (64-256) and at large target widths (1024 and 2048 by default), in the standard
 parameterisation (SP) and in muP. It then compares learning-rate recommendations for the
 target width, each scored by the target width's loss at that learning rate:
 
 * ``naive_copy``: the SP optimum at the largest small width, used unchanged in SP.
 * ``mup_transfer``: the muP optimum at the largest small width, used unchanged in muP.
-* ``gp_surrogate_sp`` / ``gp_surrogate_mup``: a botorch ``SingleTaskGP`` fitted on
-  (log2 width, log2 lr) -> log loss over all small-width runs, minimised over lr at the
-  target width (snapped to the grid, whose losses are known).
+* ``gp_surrogate_sp`` / ``gp_surrogate_mup``: our surrogate with the scale descriptor as an
+  input: a botorch ``SingleTaskGP`` on (log2 width, log2 lr) -> log loss over all
+  small-width runs, whose kernel is stationary along a line ``log2 lr = c + drift * log2
+  width`` with ``drift`` fitted by the marginal likelihood
+  (`recommender.runner.scale_surrogate.ShearedKernel`, which explains the choice), minimised
+  over lr at the target width (snapped to the grid, whose losses are known).
+* ``gp_surrogate_stationary_sp`` / ``_mup``: the same GP with the default stationary kernel
+  (``drift = 0``), kept for comparison: it reverts to its mean when extrapolating, so its
+  optimum cannot move past the observed widths'.
 * ``scaling_law_sp``: the per-width SP optima fitted by a line in (log width, log lr),
   extrapolated to the target width (snapped to the grid).
 
@@ -41,7 +47,8 @@ class ScaleTransferConfig:
     Attributes:
         small_widths: widths to tune at.
         target_widths: widths to recommend for (and tune, for the reference optimum).
-        log2_lr_grid: learning rates as powers of two.
+        log2_lr_grid: learning rates as powers of two; it must bracket every target width's
+            optimum (SP's moves down about one octave per doubling of width).
         depth: hidden layers.
         epochs: fixed training epochs (no early stopping).
         batch_size: minibatch size.
@@ -52,8 +59,8 @@ class ScaleTransferConfig:
     """
 
     small_widths: tuple[int, ...] = (64, 128, 256)
-    target_widths: tuple[int, ...] = (1024,)
-    log2_lr_grid: tuple[float, ...] = tuple(float(k) for k in range(-13, -2))
+    target_widths: tuple[int, ...] = (1024, 2048)
+    log2_lr_grid: tuple[float, ...] = tuple(float(k) for k in range(-15, -2))
     depth: int = 3
     epochs: int = 8
     batch_size: int = 128
@@ -152,34 +159,26 @@ def _gp_recommend(
     mup: bool,
     objective: str,
     grid: tuple[float, ...],
-) -> float:
+    trend: bool,
+) -> tuple[float, float]:
+    """(recommended log2 lr, fitted drift) from the small-width runs of one parameterisation."""
     import torch
-    from botorch.fit import fit_gpytorch_mll
-    from botorch.models import SingleTaskGP
-    from botorch.models.transforms import Normalize, Standardize
-    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    from recommender.runner.scale_surrogate import fit_width_lr_gp, minimise_at_width
 
     rows = [r for r in results if r["mup"] == mup and r["width"] in widths]
-    train_x = torch.tensor(
-        [[math.log2(r["width"]), r["log2_lr"]] for r in rows], dtype=torch.float64
-    )
-    train_y = torch.tensor([[math.log(r[objective])] for r in rows], dtype=torch.float64)
     bounds = torch.tensor(
         [[math.log2(min(widths)), min(grid)], [math.log2(target_width), max(grid)]],
         dtype=torch.float64,
     )
-    model = SingleTaskGP(
-        train_x,
-        train_y,
-        input_transform=Normalize(d=2, bounds=bounds),
-        outcome_transform=Standardize(m=1),
+    fit = fit_width_lr_gp(
+        torch.tensor([math.log2(r["width"]) for r in rows], dtype=torch.float64),
+        torch.tensor([r["log2_lr"] for r in rows], dtype=torch.float64),
+        torch.tensor([math.log(r[objective]) for r in rows], dtype=torch.float64),
+        bounds=bounds,
+        trend=trend,
     )
-    fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
-    fine = torch.linspace(min(grid), max(grid), 201, dtype=torch.float64)
-    query = torch.stack([torch.full_like(fine, math.log2(target_width)), fine], dim=1)
-    with torch.no_grad():
-        mean = model.posterior(query).mean.squeeze(-1)
-    return float(fine[int(torch.argmin(mean))])
+    return minimise_at_width(fit, math.log2(target_width), (min(grid), max(grid))), fit.drift
 
 
 def _scaling_law_recommend(
@@ -212,26 +211,28 @@ def recommend_from_results(
         mup = _grid_losses(results, target, True, objective)
         optimum = {"sp": min(sp.values()), "mup": min(mup.values())}
         optimum["any"] = min(optimum["sp"], optimum["mup"])
-        methods = {
+        methods: dict[str, tuple[str, float]] = {
             "naive_copy": ("sp", _argmin(_grid_losses(results, largest_small, False, objective))),
             "mup_transfer": ("mup", _argmin(_grid_losses(results, largest_small, True, objective))),
-            "gp_surrogate_sp": (
-                "sp",
-                _gp_recommend(
-                    results, config.small_widths, target, mup=False, objective=objective, grid=grid
-                ),
-            ),
-            "gp_surrogate_mup": (
-                "mup",
-                _gp_recommend(
-                    results, config.small_widths, target, mup=True, objective=objective, grid=grid
-                ),
-            ),
             "scaling_law_sp": (
                 "sp",
                 _scaling_law_recommend(results, config.small_widths, target, objective),
             ),
         }
+        drifts: dict[str, float] = {}
+        for trend, suffix in ((True, ""), (False, "_stationary")):
+            for param in ("sp", "mup"):
+                name = f"gp_surrogate{suffix}_{param}"
+                log2_lr, drifts[name] = _gp_recommend(
+                    results,
+                    config.small_widths,
+                    target,
+                    mup=param == "mup",
+                    objective=objective,
+                    grid=grid,
+                    trend=trend,
+                )
+                methods[name] = (param, log2_lr)
         rows = {}
         for name, (param, log2_lr) in methods.items():
             snapped = _snap(log2_lr, grid)
@@ -245,6 +246,8 @@ def recommend_from_results(
                 "rel_to_same_param_optimum": loss / optimum[param] - 1.0,
                 "rel_to_best_optimum": loss / optimum["any"] - 1.0,
             }
+            if name in drifts:
+                rows[name]["fitted_drift"] = drifts[name]
         report[str(target)] = {
             "tuned_optimum": {
                 "sp": {"log2_lr": _argmin(sp), "loss": optimum["sp"]},
