@@ -66,9 +66,22 @@ def test_every_task_has_fingerprint_space_and_51_configurations(starter: Library
         family = task["task_id"].rsplit("/", 1)[-1]
         # one configuration list per family: the zero-shot benchmark is a table lookup
         assert families.setdefault(family, shared) == shared
-    assert set(families) >= {"hgb", "rf", "logreg", "svm"}
+    assert set(families) >= {"hgb", "rf", "logreg", "svm", "mlp"}
     ok = trials[trials["status"] == "ok"]["objective_value"].to_numpy()
     assert np.isfinite(ok).all() and len(ok) >= 0.9 * len(trials)
+
+
+def test_mlp_family_is_bundled_at_20_epochs_with_diverged_trials_kept(starter: Library) -> None:
+    trials = starter.read_trials().to_pandas()
+    mlp = trials[trials["task_id"].str.endswith("/mlp")]
+    counts = mlp.groupby("task_id").size()
+    assert len(counts) >= 10 and (counts == 51).all()  # default + 50 shared configurations
+    assert (mlp["fidelity_name"] == "epochs").all() and (mlp["fidelity"] == 20.0).all()
+    assert set(mlp["status"]) <= {"ok", "diverged"}
+    ok = mlp["status"] == "ok"
+    assert np.isfinite(mlp.loc[ok, "objective_value"].to_numpy()).all()
+    assert mlp.loc[~ok, "objective_value"].isna().all()
+    assert ok.groupby(mlp["task_id"]).sum().min() >= 25  # most configurations train
 
 
 def test_opening_and_querying_never_writes(starter: Library) -> None:
