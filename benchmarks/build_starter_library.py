@@ -469,8 +469,8 @@ def refresh_into(drop: Path, *, work: Path, out: Path, base: Path | None = None)
     out.mkdir(parents=True)
     for table in ("tasks", "trials"):
         (out / table).mkdir()
-        for path in library.files(table):
-            shutil.copy2(path, out / table / path.name)
+        for part in library.files(table):
+            shutil.copy2(part, out / table / part.name)
     stats = Library.open(out, create=False).stats()
     size = sum(path.stat().st_size for path in out.rglob("*") if path.is_file())
     return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -139,7 +140,7 @@ def test_fingerprints_are_reproducible_from_the_task_source(starter: Library) ->
     )
 
 
-def test_build_script_reproduces_a_task(tmp_path: Path, starter: Library) -> None:
+def _build_script() -> Any:
     import importlib.util
 
     script = Path(__file__).resolve().parents[2] / "benchmarks" / "build_starter_library.py"
@@ -147,6 +148,11 @@ def test_build_script_reproduces_a_task(tmp_path: Path, starter: Library) -> Non
     assert spec is not None and spec.loader is not None
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)
+    return build
+
+
+def test_build_script_reproduces_a_task(tmp_path: Path, starter: Library) -> None:
+    build = _build_script()
     configs = build.family_configs("logreg", n_configs=50, seed=0)
     build.evaluate_pair(
         "sklearn/iris", "logreg", drop=tmp_path, configs=configs, max_rows=300, seed=0,
@@ -157,3 +163,31 @@ def test_build_script_reproduces_a_task(tmp_path: Path, starter: Library) -> Non
     np.testing.assert_allclose(
         np.sort(rebuilt["objective"].to_numpy()), np.sort(stored["objective_value"].to_numpy())
     )
+
+
+def test_build_script_extend_adds_a_family_and_keeps_the_base_rows(tmp_path: Path) -> None:
+    build = _build_script()
+    options = {"max_rows": 300, "seed": 0, "max_epochs": 20, "fingerprint_cache": {}}
+    for family, work in (("logreg", tmp_path / "first"), ("svm", tmp_path / "second")):
+        configs = build.family_configs(family, n_configs=2, seed=0)
+        build.evaluate_pair("sklearn/iris", family, drop=work / "drop", configs=configs, **options)
+    base = tmp_path / "base"
+    build.refresh_into(tmp_path / "first" / "drop", work=tmp_path / "first", out=base)
+    before = Library.open(base, create=False).read_trials().to_pandas()
+    build.check_base(base, n_configs=2, max_rows=300, seed=0)
+    build.refresh_into(tmp_path / "second" / "drop", work=tmp_path / "second", out=base, base=base)
+    after = Library.open(base, create=False).read_trials().to_pandas()
+    assert sorted(set(after["task_id"])) == [
+        "starter/sklearn/iris/logreg",
+        "starter/sklearn/iris/svm",
+    ]
+    kept = after[after["task_id"] == "starter/sklearn/iris/logreg"]
+    pd.testing.assert_frame_equal(
+        kept.sort_values("trial_id").reset_index(drop=True)[before.columns],
+        before.sort_values("trial_id").reset_index(drop=True),
+    )
+    assert (after.groupby("task_id").size() == 3).all()
+    with pytest.raises(SystemExit, match="--configs"):
+        build.check_base(base, n_configs=50, max_rows=300, seed=0)
+    with pytest.raises(SystemExit, match="max_rows=100"):
+        build.check_base(base, n_configs=2, max_rows=100, seed=0)
