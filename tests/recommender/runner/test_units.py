@@ -186,6 +186,10 @@ def test_scale_transfer_report_scores_each_recommendation_on_the_target_grid() -
     )
     assert recs["mup_transfer"]["rel_to_same_param_optimum"] == 0.0
     assert recs["scaling_law_sp"]["log2_lr"] == -12.0
+    # the trend-aware GP follows the drift; the stationary one is reported beside it
+    assert recs["gp_surrogate_sp"]["log2_lr"] == -12.0
+    assert recs["gp_surrogate_sp"]["fitted_drift"] < -1.0
+    assert recs["gp_surrogate_stationary_sp"]["fitted_drift"] == 0.0
 
 
 def test_hyperband_brackets_fit_a_small_budget() -> None:
