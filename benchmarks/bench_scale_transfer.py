@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     config = ScaleTransferConfig(
         target_widths=tuple(args.targets), epochs=args.epochs, seeds=tuple(args.seeds)
     )
+    commit = code_version() or "unknown"  # the code that runs, not what HEAD is at the end
     started = time.perf_counter()
 
     def progress(row: dict) -> None:
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> None:
 
     output = run_scale_transfer(config, progress=progress)
     output["meta"] = {
-        "commit": (code_version() or "unknown"),
+        "commit": commit,
         "seeds": list(args.seeds),
         "wall_seconds": time.perf_counter() - started,
         "hardware": capture_hardware("cpu"),
