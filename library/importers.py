@@ -394,11 +394,14 @@ def _check_trials(table: pa.Table, space: dict[str, Any], path: Path) -> None:
         raise _fail(path, "task_id", "task_id and config_id must not be null")
 
 
-def read_benchmark(path: str | Path) -> Benchmark:
+def read_benchmark(path: str | Path, *, allow_missing_objective: bool = False) -> Benchmark:
     """Read and strictly validate a benchmark directory in the shared format.
 
     Args:
         path: directory holding ``space.json`` and ``trials.parquet``.
+        allow_missing_objective: accept rows whose objective is null/NaN (failed
+            evaluations; the benchmark harness leaves them out of every pool and history).
+            Off for imports into a library, where a NaN objective is an error.
 
     Returns:
         The `Benchmark`.
@@ -429,7 +432,7 @@ def read_benchmark(path: str | Path) -> Benchmark:
     frame = table.to_pandas()
     frame["task_id"] = frame["task_id"].astype(str)
     objective = space["objective"]["name"]
-    if frame[objective].isna().any():
+    if frame[objective].isna().any() and not allow_missing_objective:
         row = int(np.flatnonzero(frame[objective].isna().to_numpy())[0])
         raise _fail(trials_path, objective, f"objective is NaN (first at row {row})")
     fidelity = space.get("fidelity")

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from library.exceptions import BenchmarkFormatError
 from library.importers import read_benchmark
 from recommender.bench.methods import METHODS, MethodInput, run_method
 from recommender.bench.problem import SourceData, build_problems, normalized_regret, perturb_sources
@@ -163,11 +164,14 @@ def _run_target(target_id: str) -> dict[str, Any]:
                 reference_predictions=predictions.get("reference"),
             )
             oracle = run_method(method, inp, target.score)
+            regret = normalized_regret(target.score, np.array(oracle.picks))
+            # a pool smaller than the budget is exhausted early: its regret stays final
+            regret = np.pad(regret, (0, cfg.budget - len(regret)), mode="edge")
             runs.append(
                 {
                     "seed": seed,
                     "picks": oracle.picks,
-                    "regret": normalized_regret(target.score, np.array(oracle.picks)).tolist(),
+                    "regret": regret.tolist(),
                     "suggest_seconds": oracle.suggest_seconds,
                 }
             )
@@ -277,9 +281,16 @@ def run_transfer_benchmark(
         BenchmarkFormatError: the directory does not follow FORMAT.md.
     """
     wall_start = time.perf_counter()
-    benchmark = read_benchmark(cfg.benchmark)
+    benchmark = read_benchmark(cfg.benchmark, allow_missing_objective=True)
     space = Space.from_dict(benchmark.space)
-    truth = build_problems(benchmark, space)
+    missing = int(benchmark.trials[benchmark.objective].isna().sum())
+    # failed evaluations (null objective) are left out of pools and histories; a task
+    # with fewer than 2 scored configurations is no use as a target or a source
+    truth = {k: v for k, v in build_problems(benchmark, space).items() if len(v.score) >= 2}
+    if not truth:
+        raise BenchmarkFormatError(
+            f"{cfg.benchmark}: no task has 2 or more configurations with a finite objective"
+        )
     history = perturb_sources(truth, mode=cfg.adversarial, share=cfg.adversarial_share, seed=12345)
     task_ids = list(truth)
     if isinstance(cfg.targets, int):
@@ -320,6 +331,7 @@ def run_transfer_benchmark(
             "workers": cfg.workers,
         },
         "machine": _machine(),
+        "missing_objective_rows": missing,
         "source_model_fit_seconds": fit_seconds,
         "wall_seconds": time.perf_counter() - wall_start,
         "peak_rss_mb": max(

@@ -207,19 +207,16 @@ def greedy_portfolio(inp: MethodInput, size: int, *, per_source: int = 20) -> np
     """
     from scipy.stats import norm, rankdata
 
-    candidates = []
-    for source in inp.sources:
-        order = np.argsort(-source.score, kind="stable")[:per_source]
-        candidates.append(source.X[order])
-    cand = np.concatenate(candidates)
+    tops = [np.argsort(-source.score, kind="stable")[:per_source] for source in inp.sources]
+    cand = np.concatenate([source.X[top] for source, top in zip(inp.sources, tops, strict=True)])
+    # a source with fewer than per_source configurations contributes all of them
+    starts = np.concatenate([[0], np.cumsum([len(top) for top in tops])])
     scores = np.empty((len(inp.sources), len(cand)))
-    for row, source in enumerate(inp.sources):
+    for row, (source, own) in enumerate(zip(inp.sources, tops, strict=True)):
         mean, _ = inp.reference_models[source.task_id].predict(cand)
         scores[row] = norm.cdf(mean)
-        start = row * per_source
-        own = np.argsort(-source.score, kind="stable")[:per_source]
         quantile = rankdata(source.score) / (len(source.score) + 1)
-        scores[row, start : start + len(own)] = quantile[own]
+        scores[row, starts[row] : starts[row + 1]] = quantile[own]
     chosen: list[int] = []
     current = np.full(len(inp.sources), -np.inf)
     for _ in range(min(size, len(cand))):

@@ -88,7 +88,7 @@ def markdown_table(doc: dict[str, Any]) -> str:
         for row in versus:
             note += (
                 f"| {row['t']} | {row['ours']:.4f} | {row['best']:.4f} ({row['best_method']}) | "
-                f"{'yes' if row['below'] else '**NO**'} | "
+                f"{_below_label(row)} | "
                 f"{row['wins']} / {row['ties']} / {row['losses']} |\n"
             )
     return "\n".join(rows) + "\n" + note
@@ -140,3 +140,10 @@ def write_results(doc: dict[str, Any], out_dir: Path, *, stem: str = "transfer")
     paths["markdown"].write_text(markdown_table(doc))
     plot_regret(doc, paths["png"])
     return paths
+
+
+def _below_label(row: dict) -> str:
+    """``yes``, ``tie`` (equal means, e.g. both 0: every run found the pool's best) or ``**NO**``."""
+    if row["below"]:
+        return "yes"
+    return "tie" if row["ours"] == row["best"] else "**NO**"

@@ -1,0 +1,136 @@
+"""The harness on legal but awkward benchmark directories (FORMAT.md allows all of these).
+
+Pools smaller than the budget and of unequal sizes, failed evaluations (null objective),
+no fidelity at all, a condition on an integer parent, a categorical choice spelled like a
+boolean, non-contiguous config ids: every method runs to the end, regret curves have the
+budget's length, and failed rows are counted, never picked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from library.exceptions import BenchmarkFormatError
+from library.importers import read_benchmark
+from recommender.bench.harness import BenchConfig, run_transfer_benchmark
+
+METHODS = ("random", "cold-gp", "portfolio", "rgpe", "ours")
+
+
+def _write(
+    directory: Path,
+    *,
+    pool_sizes: tuple[int, ...],
+    fidelity: bool,
+    failed_share: float = 0.0,
+    seed: int = 0,
+) -> Path:
+    """A minimised benchmark with a 3-way categorical parent and an int-parent condition."""
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True)
+    parameters = [
+        {"name": "opt", "type": "categorical", "choices": ["sgd", "adam", "True"]},
+        {"name": "lr", "type": "float", "low": 1e-5, "high": 1.0, "log": True},
+        {"name": "momentum", "type": "float", "low": 0.0, "high": 0.99, "log": False},
+        {"name": "beta", "type": "float", "low": 0.5, "high": 0.999, "log": False},
+        {"name": "layers", "type": "int", "low": 1, "high": 64, "log": True},
+        {"name": "width_mult", "type": "int", "low": 1, "high": 4, "log": False},
+    ]
+    conditions = [
+        {"child": "momentum", "parent": "opt", "values": ["sgd"]},
+        {"child": "beta", "parent": "opt", "values": ["adam", "True"]},
+        {"child": "width_mult", "parent": "layers", "values": [1, 2, 3, 4]},
+    ]
+    space = {
+        "name": "edge",
+        "parameters": parameters,
+        "conditions": conditions,
+        "objective": {"name": "err", "direction": "minimize"},
+        "metrics": ["err", "time"],
+        "n_tasks": len(pool_sizes),
+        "configs_per_task": max(pool_sizes),
+        "source": "test",
+    }
+    levels = [0.5, 1.0] if fidelity else [None]
+    if fidelity:
+        space["fidelity"] = {"name": "frac", "values": [0.5, 1.0], "max": 1.0}
+    rows = []
+    for task, size in enumerate(pool_sizes):
+        shift = rng.normal(0.0, 0.3)
+        for c in range(size):
+            opt = str(rng.choice(["sgd", "adam", "True"]))
+            lr = float(np.exp(rng.uniform(np.log(1e-5), 0.0)))
+            layers = int(np.round(np.exp(rng.uniform(0.0, np.log(64)))))
+            err = (np.log10(lr) + 2.5 + shift) ** 2 + 0.1 * np.log(layers) + 0.2 * (opt == "sgd")
+            failed = rng.random() < failed_share
+            for level in levels:
+                row = {
+                    "task_id": f"t{task}",
+                    "config_id": 1000 + 7 * c,
+                    "opt": opt,
+                    "lr": lr,
+                    "momentum": float(rng.uniform(0, 0.99)) if opt == "sgd" else np.nan,
+                    "beta": float(rng.uniform(0.5, 0.999)) if opt != "sgd" else np.nan,
+                    "layers": float(layers),
+                    "width_mult": float(rng.integers(1, 5)) if layers <= 4 else np.nan,
+                    "err": np.float32(np.nan if failed else err * (1.3 if level == 0.5 else 1)),
+                    "time": np.float32(1.0),
+                }
+                if fidelity:
+                    row["frac"] = level
+                rows.append(row)
+    pd.DataFrame(rows).to_parquet(directory / "trials.parquet", index=False)
+    (directory / "space.json").write_text(json.dumps(space))
+    return directory
+
+
+def _run(directory: Path, budget: int) -> dict:
+    config = BenchConfig(benchmark=directory, methods=METHODS, budget=budget, seeds=1, workers=1)
+    return run_transfer_benchmark(config)
+
+
+def test_pools_smaller_than_the_budget_without_fidelity(tmp_path: Path) -> None:
+    bench = _write(tmp_path / "small", pool_sizes=(14, 6, 25), fidelity=False)
+    doc = _run(bench, budget=16)
+    sizes = {"t0": 14, "t1": 6, "t2": 25}
+    for target in doc["per_target"]:
+        for method in METHODS:
+            (run,) = target["runs"][method]
+            assert len(run["regret"]) == 16
+            assert len(run["picks"]) == min(16, sizes[target["target"]])
+            assert len(set(run["picks"])) == len(run["picks"])
+            if sizes[target["target"]] <= 16:  # the whole pool seen: its best was found
+                assert run["regret"][-1] == 0.0
+    assert set(doc["summary"]) == set(METHODS)
+
+
+def test_failed_evaluations_are_counted_and_never_picked(tmp_path: Path) -> None:
+    bench = _write(tmp_path / "failed", pool_sizes=(30, 30, 30), fidelity=True, failed_share=0.2)
+    frame = pd.read_parquet(bench / "trials.parquet")
+    full = frame[frame["frac"] == 1.0]
+    doc = _run(bench, budget=8)
+    assert doc["missing_objective_rows"] == int(frame["err"].isna().sum()) > 0
+    for target in doc["per_target"]:
+        scored = full[(full["task_id"] == target["target"]) & full["err"].notna()]
+        for method in METHODS:
+            (run,) = target["runs"][method]
+            assert max(run["picks"]) < len(scored)  # pool rows are the scored configurations
+            assert all(np.isfinite(run["regret"]))
+
+
+def test_library_import_still_rejects_a_nan_objective(tmp_path: Path) -> None:
+    bench = _write(tmp_path / "nan", pool_sizes=(10, 10), fidelity=True, failed_share=0.3)
+    with pytest.raises(BenchmarkFormatError, match="objective is NaN"):
+        read_benchmark(bench)
+    assert read_benchmark(bench, allow_missing_objective=True).task_ids == ("t0", "t1")
+
+
+def test_a_benchmark_with_no_scored_task_is_a_clear_error(tmp_path: Path) -> None:
+    bench = _write(tmp_path / "none", pool_sizes=(5, 5), fidelity=False, failed_share=1.0)
+    with pytest.raises(BenchmarkFormatError, match="finite objective"):
+        _run(bench, budget=4)
