@@ -1,10 +1,12 @@
 """`recommend refresh`: the nightly library maintenance job (see ``docs/refresh.md``).
 
 It runs `library.refresh.refresh` with `import_study_file` as the Optuna study importer,
-then, unless ``--no-cache`` or validation failed, `warm_cache` (`recommender.gp_cache`),
-outside the library lock since warming only reads the library. The JSON report is
-`RefreshReport.to_dict` plus a ``"cache"`` key: `CacheWarmReport.to_dict`, or ``null``
-when the cache was not warmed.
+then, unless ``--no-cache`` or validation failed, `warm_cache` (`recommender.gp_cache`)
+over the library and, by default, the bundled starter library beneath it (the layering
+`recommend suggest` reads), outside the library lock since warming only reads the
+library, and `prune_cache` (entries unused for ``--cache-max-age-days``). The JSON report
+is `RefreshReport.to_dict` plus a ``"cache"`` key (`CacheWarmReport.to_dict`) and a
+``"cache_pruned"`` key (`CachePruneReport.to_dict`), each ``null`` when not done.
 
 Exit codes: 0 ok (quarantined files and cache-warming failures are reported, not fatal),
 1 error, 3 validation failed, 4 another refresh or compaction holds the library lock.
@@ -68,6 +70,21 @@ class _LockedError(click.ClickException):
     "`recommend suggest` reads].",
 )
 @click.option(
+    "--with-starter/--no-starter",
+    default=True,
+    show_default=True,
+    help="Also warm the cache for the bundled starter library's sources (as `suggest` "
+    "layers it under yours).",
+)
+@click.option(
+    "--cache-max-age-days",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Delete source-GP cache entries no lookup has used for this many days (0: keep "
+    "every entry).",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -80,6 +97,8 @@ def refresh_command(
     drop_dir: Path | None,
     no_cache: bool,
     cache_dir: Path | None,
+    with_starter: bool,
+    cache_max_age_days: float,
     report_path: Path | None,
     as_json: bool,
 ) -> None:
@@ -96,13 +115,18 @@ def refresh_command(
             )
         except LibraryLockedError as error:
             raise _LockedError(str(error)) from error
-        warmed = None
+        warmed = pruned = None
         if not no_cache and not report.problems:
-            from recommender.gp_cache import warm_cache
+            from recommender.gp_cache import prune_cache, warm_cache
+            from recommender.starter import open_starter_library
 
-            warmed = warm_cache(library, cache_dir=cache_dir, progress=progress)
+            layers = [library, open_starter_library()] if with_starter else library
+            warmed = warm_cache(layers, cache_dir=cache_dir, progress=progress)
+            if cache_max_age_days > 0:
+                pruned = prune_cache(cache_dir, max_age_days=cache_max_age_days)
     payload = report.to_dict()
     payload["cache"] = warmed.to_dict() if warmed is not None else None
+    payload["cache_pruned"] = pruned.to_dict() if pruned is not None else None
     text = json.dumps(payload, indent=1, sort_keys=True, default=str)
     if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)
@@ -172,6 +196,12 @@ def _render(report: dict[str, Any]) -> None:
             f"{len(cache['fitted'])} task(s), {cache['n_hits']} already cached, "
             f"{len(cache['failures'])} failure(s) ({cache['duration_s']:.1f} s)"
         )
+        pruned = report.get("cache_pruned")
+        if pruned is not None and pruned["n_removed"]:
+            console.print(
+                f"source-GP cache pruned: {pruned['n_removed']} unused entr(ies) removed "
+                f"({pruned['bytes_freed'] / 1e6:.1f} MB), {pruned['n_kept']} kept"
+            )
         for failure in cache["failures"][:20]:
             console.print(
                 f"[yellow]cache not warmed[/yellow] {failure['task_id']} (space of "

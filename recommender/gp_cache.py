@@ -14,8 +14,14 @@ The key is a content hash, so only new sources, sources with new trials and new 
 miss the cache: a second call with nothing new fits nothing and writes nothing. It reads
 the library and never writes to it; cache files are written atomically by the surrogate.
 
-Not warmed: sources of the bundled starter library, and targets whose space no library
-task stores (their first `suggest` fits as before).
+Pass the user's library and the bundled starter library (``[library, starter]``, the
+layering `recommend suggest` uses by default) to warm the starter's sources too. Not
+warmed: targets whose space no library task stores (their first `suggest` fits as before).
+
+The cache is shared by every library and process that uses the same directory, so
+`prune_cache` removes entries by age, not by library: a cache hit refreshes its file's
+modification time, and entries no call has used for ``max_age_days`` are deleted (with
+temporaries a crashed writer left behind).
 
 Example:
     >>> report = warm_cache(Library.open("~/hpws"))                  # doctest: +SKIP
@@ -26,8 +32,9 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +44,7 @@ from library.store import Library
 from recommender.recommend import Recommender, default_cache_dir
 from recommender.space import Space
 
-__all__ = ["CacheWarmReport", "warm_cache"]
+__all__ = ["CachePruneReport", "CacheWarmReport", "prune_cache", "warm_cache"]
 
 _LOG = logging.getLogger(__name__)
 
@@ -82,7 +89,7 @@ class CacheWarmReport:
 
 
 def warm_cache(
-    library: Library,
+    library: Library | Sequence[Library],
     *,
     task_ids: Collection[str] | None = None,
     cache_dir: str | Path | None = None,
@@ -91,7 +98,8 @@ def warm_cache(
     """Pre-fit the source GPs a `Recommender` on ``library`` would fit (see the module).
 
     Args:
-        library: the library whose tasks are the sources.
+        library: the library whose tasks are the sources, or several (user first, e.g.
+            ``[library, open_starter_library()]``), as `Recommender` takes them.
         task_ids: warm only these source tasks (default: every source task).
         cache_dir: the cache directory (default `default_cache_dir`: ``$HPWS_CACHE`` or the
             user cache directory, the one `Recommender` uses by default).
@@ -110,7 +118,7 @@ def warm_cache(
     # a target task is excluded from its own sources, which lets one more source in
     selector.max_sources += 1
     evaluations = selector._evaluations()
-    spaces, failures = _distinct_spaces(library.task_spaces())
+    spaces, failures = _distinct_spaces(selector._spaces())
     wanted = None if task_ids is None else set(task_ids)
     lookups = [
         (source, space, owner)
@@ -171,3 +179,74 @@ def _distinct_spaces(
             seen.add(key)
             spaces.append((task, space))
     return spaces, failures
+
+
+@dataclass(frozen=True, slots=True)
+class CachePruneReport:
+    """What one `prune_cache` call did.
+
+    Attributes:
+        cache_dir: the cache directory.
+        n_removed: cache entries (and stale temporaries) deleted.
+        bytes_freed: their total size.
+        n_kept: entries left.
+    """
+
+    cache_dir: str
+    n_removed: int = 0
+    bytes_freed: int = 0
+    n_kept: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return asdict(self)
+
+
+_ENTRY = re.compile(r"^[0-9a-f]{32}\.pt$")
+_TEMPORARY = re.compile(r"^[0-9a-f]{32}\.\d+\.tmp$")
+_TEMPORARY_AGE_S = 3600.0
+
+
+def prune_cache(
+    cache_dir: str | Path | None = None, *, max_age_days: float = 30.0, now: float | None = None
+) -> CachePruneReport:
+    """Delete source-GP cache entries no lookup has used for ``max_age_days``.
+
+    Only files the cache writes are touched (``<32 hex>.pt`` entries, and
+    ``<32 hex>.<pid>.tmp`` temporaries older than an hour); anything else in the directory
+    is left alone. A missing directory is an empty cache.
+
+    Args:
+        cache_dir: the cache directory (default `default_cache_dir`).
+        max_age_days: age, since the last write or cache hit, after which an entry goes.
+        now: the current time (seconds since the epoch; default `time.time()`).
+
+    Returns:
+        The `CachePruneReport`.
+
+    Raises:
+        ValueError: ``max_age_days`` is not positive.
+    """
+    if max_age_days <= 0:
+        raise ValueError(f"max_age_days must be > 0, got {max_age_days}")
+    cache = Path(cache_dir).expanduser() if cache_dir is not None else default_cache_dir()
+    now = time.time() if now is None else now
+    removed = freed = kept = 0
+    if not cache.is_dir():
+        return CachePruneReport(cache_dir=str(cache))
+    for path in cache.iterdir():
+        is_entry = bool(_ENTRY.match(path.name))
+        if not (is_entry or _TEMPORARY.match(path.name)) or not path.is_file():
+            continue
+        try:
+            stat = path.stat()
+            limit = max_age_days * 86400.0 if is_entry else _TEMPORARY_AGE_S
+            if now - stat.st_mtime <= limit:
+                kept += is_entry
+                continue
+            path.unlink()
+        except FileNotFoundError:  # another process pruned or replaced it meanwhile
+            continue
+        removed += 1
+        freed += stat.st_size
+    return CachePruneReport(cache_dir=str(cache), n_removed=removed, bytes_freed=freed, n_kept=kept)

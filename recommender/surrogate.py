@@ -12,10 +12,12 @@ grows with its number of trials.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import pickle
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +50,8 @@ __all__ = [
 
 _LOG = logging.getLogger(__name__)
 _CACHE_VERSION = "source-gp-2"
+CACHE_TOUCH_AFTER_S = 86400.0
+"""A cache hit refreshes its entry's modification time once it is older than this."""
 _MAX_CHOLESKY = 20_000  # exact Cholesky up to this many points (gpytorch defaults to 800)
 
 
@@ -313,7 +317,13 @@ def _cached_gp(
     if cache_file is not None and cache_file.is_file():
         try:
             state = torch.load(cache_file, map_location="cpu", weights_only=True)
-            return gp_from_state(X, y, state, tkwargs or resolve_tkwargs()), True
+            model = gp_from_state(X, y, state, tkwargs or resolve_tkwargs())
+            with contextlib.suppress(OSError):
+                # a hit marks the entry as used for `gp_cache.prune_cache`, at most once a
+                # day, so back-to-back runs leave the cache exactly as it was
+                if time.time() - cache_file.stat().st_mtime > CACHE_TOUCH_AFTER_S:
+                    os.utime(cache_file)
+            return model, True
         except (
             OSError,
             RuntimeError,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +14,7 @@ from click.testing import CliRunner
 
 from library import Library
 from recommender._cli_refresh import refresh_command
+from recommender.starter import open_starter_library
 from tests.library.conftest import tree_digest
 from tests.recommender.test_gp_cache import SPACE, cache_state, trial_rows
 
@@ -35,7 +38,7 @@ def _invoke(*args: str) -> tuple[int, dict]:
 def test_refresh_warms_the_cache_once_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
     drop, cache, lib = tmp_path / "drop", tmp_path / "cache", tmp_path / "lib"
     _make_drop(drop)
-    args = ("--library", str(lib), "--drop", str(drop), "--cache-dir", str(cache))
+    args = ("--library", str(lib), "--drop", str(drop), "--cache-dir", str(cache), "--no-starter")
 
     code, first = _invoke(*args, "--report", str(tmp_path / "report.json"))
 
@@ -88,8 +91,33 @@ def test_human_summary_reports_the_cache(tmp_path: Path) -> None:
     _make_drop(drop, n_tasks=1)
     args = ["--library", str(tmp_path / "lib"), "--drop", str(drop), "--cache-dir", str(cache)]
 
-    result = CliRunner().invoke(refresh_command, args)
+    result = CliRunner().invoke(refresh_command, [*args, "--no-starter"])
 
     assert result.exit_code == 0, result.output
     summary = " ".join(result.output.split())  # rich wraps lines to the terminal width
     assert "source-GP cache" in summary and "1 GP(s) fitted for 1 task(s)" in summary
+
+
+def test_refresh_warms_the_starter_sources_and_prunes_unused_entries(tmp_path: Path) -> None:
+    drop, cache, lib = tmp_path / "drop", tmp_path / "cache", tmp_path / "lib"
+    _make_drop(drop, n_tasks=1)
+    cache.mkdir()
+    unused = cache / ("ab" * 16 + ".pt")  # an entry of some other library, 40 days unused
+    unused.write_bytes(b"x" * 10)
+    old = time.time() - 40 * 86400
+    os.utime(unused, (old, old))
+    args = ("--library", str(lib), "--drop", str(drop), "--cache-dir", str(cache))
+
+    code, first = _invoke(*args)
+
+    assert code == 0 and first["cache"]["failures"] == []
+    starter_tasks = set(open_starter_library().task_ids())
+    assert len(set(first["cache"]["fitted"]) & starter_tasks) == len(starter_tasks)
+    assert "task-0" in first["cache"]["fitted"]
+    assert first["cache_pruned"]["n_removed"] == 1 and not unused.exists()
+    assert first["cache_pruned"]["n_kept"] == first["cache"]["n_fitted"]
+
+    code, second = _invoke(*args)
+
+    assert code == 0 and second["cache"]["n_fitted"] == 0
+    assert second["cache_pruned"]["n_removed"] == 0

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from library import Library
-from recommender.gp_cache import warm_cache
+from recommender.gp_cache import prune_cache, warm_cache
 from recommender.recommend import Recommender
+from recommender.surrogate import CACHE_TOUCH_AFTER_S
 
 SPACE = {
     "name": "toy",
@@ -111,3 +115,44 @@ def test_an_unreadable_stored_space_is_a_reported_failure(tmp_path: Path) -> Non
 
     assert [f["task_id"] for f in report.failures] == ["bad-space"]
     assert report.fitted == ("task-0",)
+
+
+def _age(path: Path, days: float) -> None:
+    stamp = time.time() - days * 86400
+    os.utime(path, (stamp, stamp))
+
+
+def test_prune_removes_only_old_cache_files(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    old, fresh = cache / ("a1" * 16 + ".pt"), cache / ("b2" * 16 + ".pt")
+    torn = cache / ("c3" * 16 + ".123.tmp")
+    foreign = cache / "notes.txt"
+    for path in (old, fresh, torn, foreign):
+        path.write_bytes(b"0123456789")
+    _age(old, 31)
+    _age(torn, 0.5)  # a crashed writer's temporary, 12 hours old
+    _age(foreign, 400)
+
+    report = prune_cache(cache, max_age_days=30)
+
+    assert (report.n_removed, report.bytes_freed, report.n_kept) == (2, 20, 1)
+    assert fresh.exists() and foreign.exists() and not old.exists() and not torn.exists()
+    assert prune_cache(tmp_path / "missing").n_removed == 0
+    with pytest.raises(ValueError, match="max_age_days"):
+        prune_cache(cache, max_age_days=0)
+
+
+def test_a_cache_hit_keeps_an_entry_from_being_pruned(tmp_path: Path) -> None:
+    library = make_library(tmp_path / "lib")
+    cache = tmp_path / "cache"
+    warm_cache(library, cache_dir=cache)
+    entries = sorted(cache.glob("*.pt"))
+    for path in entries:  # last used 40 days ago
+        _age(path, 40)
+
+    again = warm_cache(library, cache_dir=cache)  # every lookup hits, and marks its entry
+
+    assert again.n_hits == len(entries) and again.n_fitted == 0
+    assert all(time.time() - p.stat().st_mtime < CACHE_TOUCH_AFTER_S for p in entries)
+    assert prune_cache(cache, max_age_days=30).n_removed == 0
