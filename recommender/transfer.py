@@ -81,9 +81,10 @@ class TransferOptions:
         explore_steps: steps (numbers of target observations) at which, with guardrails on,
             one space-filling pick replaces the transfer pick (default: the third pick).
             It is the guardrail's evidence when every source agrees and is wrong: the first
-            picks then all land where the target is worst, often on a plateau of tied
-            scores that no ranking test can use, and a point from outside that region is
-            what the negated sources mis-rank. LCBench, every source negated (34 targets,
+            picks then all land where the target is worst, where its scores are close
+            (or tied, on a plateau) and ordered near randomly relative to the sources, so
+            no ranking test can tell a wrong source from a noisy one; a point from outside
+            that region is what the negated sources clearly mis-rank. LCBench, every source negated (34 targets,
             seed 0): regret at t=20 0.198 without it, 0.049 with it (cold GP 0.054);
             exploring at the fourth or fifth pick instead: 0.084, 0.111. Its price on the
             unperturbed LCBench (34 targets, seeds 0-1): regret at t=5 0.016 -> 0.024; at
