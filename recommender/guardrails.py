@@ -7,7 +7,9 @@ weight is the share of samples in which it has the lowest ranking loss. With gua
 on:
 
 * from ``min_evidence`` (3) observations on, a source that mis-orders more than half of
-  the target's pairs (median over samples) is dropped: it is worse than a coin flip;
+  the target's pairs (median over samples) is dropped: it is worse than a coin flip
+  (opt-in, ``chance_z``: from ``chance_from`` observations on it must also beat a coin
+  flip by ``chance_z`` standard errors, so that sources that are mere noise go too);
 * a source whose median loss exceeds the 95th percentile of the target GP's losses is
   dropped (weight 0): it mis-ranks the target;
 * when every source is dropped, or the target GP alone takes at least
@@ -108,6 +110,8 @@ def rank_weights(
     fallback_share: float = 0.5,
     min_evidence: int = 3,
     target_subset: np.ndarray | None = None,
+    chance_z: float = 0.0,
+    chance_from: int = 8,
 ) -> GuardrailDecision:
     """Weights of the sources (and the target GP) from ranking losses on the target's data.
 
@@ -125,6 +129,11 @@ def rank_weights(
         min_evidence: observations needed before a source can be dropped for mis-ranking.
         target_subset: indices of the target GP's training points that ``y`` holds (when
             the ranking uses a subset of the observations); all of them when ``None``.
+        chance_z: from ``chance_from`` observations on, a source must also be better than
+            chance by ``chance_z`` standard errors of Kendall's tau under independence
+            (``sqrt(2 (2n + 5) / (9 n (n - 1)))``), or it is dropped as noise. 0 (default)
+            keeps the plain coin-flip rule.
+        chance_from: observations from which ``chance_z`` applies.
 
     Returns:
         The `GuardrailDecision`.
@@ -161,11 +170,21 @@ def rank_weights(
     n_pairs = len(y) * (len(y) - 1) / 2
     if guardrails and len(y) >= min_evidence:
         # worse than a coin flip on the target's pairs: the source is anti-informative
-        anti = np.median(losses[:, :n_src], axis=0) > 0.5 * n_pairs
+        limit = 0.5
+        if chance_z > 0 and len(y) >= chance_from:
+            n = len(y)
+            se_tau = np.sqrt(2 * (2 * n + 5) / (9 * n * (n - 1)))
+            limit = 0.5 - chance_z * se_tau / 2
+        anti = np.median(losses[:, :n_src], axis=0) > limit * n_pairs
         if anti.any():
             dropped = tuple(int(i) for i in np.flatnonzero(anti))
             w_src = np.where(anti, 0.0, w_src)
-            reason += f"; dropped {len(dropped)} source(s) that mis-rank most target pairs"
+            reason += (
+                f"; dropped {len(dropped)} source(s) that mis-rank most target pairs"
+                if limit == 0.5
+                else f"; dropped {len(dropped)} source(s) not better than chance by "
+                f"{chance_z:g} standard errors (mis-ranked share above {limit:.2f})"
+            )
         if not (~anti).any():
             return GuardrailDecision(
                 step,

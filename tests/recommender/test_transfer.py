@@ -97,3 +97,28 @@ def test_third_pick_is_space_filling_by_default(family):
         return np.sqrt(((first - third) ** 2).sum(axis=1)).min()
 
     assert gap(hedged) > 2 * gap(unhedged)
+
+
+def test_chance_rule_drops_a_source_that_ranks_no_better_than_noise() -> None:
+    from recommender.guardrails import rank_weights
+
+    rng = np.random.default_rng(0)
+    y = np.arange(12.0)
+    good = y + rng.normal(0.0, 1.0, 12)  # ranks the target well
+    weak = y + np.random.default_rng(0).normal(0.0, 8.0, 12)  # 41% of the pairs wrong
+    mean = np.stack([good, weak])
+    std = np.full_like(mean, 1e-6)
+
+    def decide(chance_z: float):
+        return rank_weights(
+            mean, std, y, target_model=None, target_X=None, guardrails=True, n_samples=64,
+            rng=np.random.default_rng(1), step=12, chance_z=chance_z,
+        )  # fmt: skip
+
+    plain, strict = decide(0.0), decide(1.5)
+    discordant = ((np.sign(y[:, None] - y) * np.sign(weak[:, None] - weak)) < 0).sum() / 2 / 66
+    # better than a coin flip, but by less than 1.5 standard errors of tau (limit 0.33)
+    assert 0.34 < discordant < 0.5
+    assert plain.dropped == ()
+    assert strict.dropped == (1,) and set(strict.weights) == {0}
+    assert "not better than chance" in strict.reason
