@@ -182,7 +182,7 @@ def test_cli_ingests_a_study_and_warms_the_cache_for_it(tmp_path: Path) -> None:
     library = Library.open(tmp_path / "lib")
     args = ["--library", str(library.root), "--drop", str(drop), "--cache-dir", str(cache)]
 
-    result = CliRunner().invoke(refresh_command, [*args, "--json"])
+    result = CliRunner().invoke(refresh_command, [*args, "--no-starter", "--json"])
 
     assert result.exit_code == 0, result.output
     payload = json.loads(result.output)
