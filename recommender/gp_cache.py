@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from library.exceptions import WarmstartError
-from library.store import Library
+from library.store import STALE_TMP_S, Library
 from recommender.recommend import Recommender, default_cache_dir
 from recommender.space import Space
 
@@ -204,7 +204,6 @@ class CachePruneReport:
 
 _ENTRY = re.compile(r"^[0-9a-f]{32}\.pt$")
 _TEMPORARY = re.compile(r"^[0-9a-f]{32}\.\d+\.tmp$")
-_TEMPORARY_AGE_S = 3600.0
 
 
 def prune_cache(
@@ -240,7 +239,7 @@ def prune_cache(
             continue
         try:
             stat = path.stat()
-            limit = max_age_days * 86400.0 if is_entry else _TEMPORARY_AGE_S
+            limit = max_age_days * 86400.0 if is_entry else STALE_TMP_S
             if now - stat.st_mtime <= limit:
                 kept += is_entry
                 continue
