@@ -74,3 +74,24 @@ def test_copula_model_maps_predictions_back_to_the_regret_scale():
     # min-max models are already on the regret scale: unchanged
     same = regret_scale(mean[None], std[None], None)
     assert same[0] is not None and np.array_equal(same[0], mean[None])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gp_on_cuda_float32_predicts_like_cpu_float64() -> None:
+    from recommender.surrogate import fit_gp, predict
+
+    rng = np.random.default_rng(0)
+    X = rng.random((400, 5))
+    y = np.sin(6 * X[:, 0]) + X[:, 1] ** 2 + 0.05 * rng.standard_normal(400)
+    probe = rng.random((300, 5))
+    truth = np.sin(6 * probe[:, 0]) + probe[:, 1] ** 2
+    results = {}
+    for device in ("cpu", "cuda"):
+        tkwargs = resolve_tkwargs(device)
+        model = fit_gp(X, y, tkwargs=tkwargs)
+        assert next(model.parameters()).device.type == device
+        results[device] = predict(model, probe)
+    assert resolve_tkwargs("cuda")["dtype"] == torch.float32
+    cpu_mean, gpu_mean = results["cpu"][0], results["cuda"][0]
+    assert np.sqrt(np.mean((gpu_mean - truth) ** 2)) < 0.1
+    assert np.max(np.abs(gpu_mean - cpu_mean)) < 0.05 and np.all(results["cuda"][1] > 0)

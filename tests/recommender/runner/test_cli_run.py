@@ -91,3 +91,26 @@ def test_cli_json_successive_halving_over_epochs_records_fidelity(
     low = [t for t in trials[:3] if t["status"] == "ok"]
     assert promoted == max(low, key=lambda t: t["value"])["config"]
     assert all(t["metrics"]["epochs_run"] <= t["fidelity"] for t in low)
+
+
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
+def test_cli_trains_the_mlp_on_cuda_and_records_the_gpu(
+    breast_cancer_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import torch
+
+    arguments = [
+        "run", "--dataset", str(breast_cancer_csv), "--target", "label", "--model", "mlp",
+        "--budget", "3", "--cv", "0", "--device", "cuda", "--n-jobs", "1", "--seed", "1",
+        "--runs-dir", str(tmp_path / "runs"), "--json",
+    ]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(arguments)
+    assert exit_info.value.code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["n_trials"] == 3
+    trials = _journal_trials(Path(summary["run_dir"]))
+    assert any(t["status"] == "ok" for t in trials)
+    gpu = torch.cuda.get_device_name(0)
+    assert all(t["hardware"]["device"].startswith("cuda") for t in trials)
+    assert all(t["hardware"]["gpu"] == gpu for t in trials)

@@ -71,3 +71,27 @@ def test_same_seed_same_model_without_touching_global_rng(
     assert torch.equal(state, torch.get_rng_state())
     other = TorchMLPEstimator(width=16, epochs=3, dropout=0.3, seed=5).fit(features, target)
     assert not np.array_equal(outputs[0], other.predict_proba(features[:20]))
+
+
+needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@needs_gpu
+def test_cuda_training_learns_as_well_as_cpu(cancer: tuple[np.ndarray, np.ndarray]) -> None:
+    features, target = cancer
+    scores = {}
+    for device in ("cpu", "cuda"):
+        model = TorchMLPEstimator(width=64, epochs=30, patience=0, device=device, seed=0)
+        model.fit(features[::2], target[::2])
+        assert model.device_.type == device
+        scores[device] = model.score(features[1::2], target[1::2])
+    # mixed precision on the GPU: not bit-identical to CPU float32, but as accurate
+    assert scores["cuda"] > 0.9 and abs(scores["cuda"] - scores["cpu"]) < 0.05
+
+
+@needs_gpu
+def test_cuda_divergence_is_detected(cancer: tuple[np.ndarray, np.ndarray]) -> None:
+    features, target = cancer
+    model = TorchMLPEstimator(learning_rate=5.0, width=64, epochs=5, device="cuda", seed=0)
+    with pytest.raises(DivergenceError, match="training loss"):
+        model.fit(features, target)
