@@ -1,6 +1,7 @@
 """Benchmark: learning-rate transfer from widths 64-256 to 1024 and 2048 (SP, muP, surrogates).
 
-CPU only, one thread (``OMP_NUM_THREADS=1``). Writes
+CPU by default, one thread (``OMP_NUM_THREADS=1``); ``--device cuda`` trains every run on
+the GPU (bfloat16 autocast). Writes
 ``benchmarks/results/scale_transfer.json`` with the commit, seed and hardware. Run::
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_scale_transfer.py
@@ -34,11 +35,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--targets", type=int, nargs="+", default=[1024, 2048])
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--out", type=Path, default=RESULTS / "scale_transfer.json")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     config = ScaleTransferConfig(
-        target_widths=tuple(args.targets), epochs=args.epochs, seeds=tuple(args.seeds)
+        target_widths=tuple(args.targets),
+        epochs=args.epochs,
+        seeds=tuple(args.seeds),
+        device=args.device,
     )
     commit = code_version() or "unknown"  # the code that runs, not what HEAD is at the end
     started = time.perf_counter()
@@ -56,10 +61,14 @@ def main(argv: list[str] | None = None) -> None:
         "commit": commit,
         "seeds": list(args.seeds),
         "wall_seconds": time.perf_counter() - started,
-        "hardware": capture_hardware("cpu"),
+        "hardware": capture_hardware(args.device),
         "environment": capture_environment(),
         "torch_threads": torch.get_num_threads(),
-        "gpu": "none on this machine: CPU-only measurement",
+        "gpu": (
+            torch.cuda.get_device_name(0)
+            if args.device != "cpu" and torch.cuda.is_available()
+            else "none used: CPU-only measurement"
+        ),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(output, indent=2, sort_keys=True))

@@ -95,9 +95,14 @@ def test_cli_json_successive_halving_over_epochs_records_fidelity(
 
 @pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs a CUDA GPU")
 def test_cli_trains_the_mlp_on_cuda_and_records_the_gpu(
-    breast_cancer_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import torch
+    from sklearn.datasets import load_breast_cancer
+
+    features, target = load_breast_cancer(return_X_y=True, as_frame=True)
+    breast_cancer_csv = tmp_path / "breast_cancer.csv"
+    features.assign(label=target).to_csv(breast_cancer_csv, index=False)
 
     arguments = [
         "run", "--dataset", str(breast_cancer_csv), "--target", "label", "--model", "mlp",
