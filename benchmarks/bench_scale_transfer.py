@@ -36,6 +36,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument(
+        "--inits",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        help="log2 init scales tuned jointly with the lr (default: standard init only)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="grid points trained side by side")
     parser.add_argument("--out", type=Path, default=RESULTS / "scale_transfer.json")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
@@ -44,6 +52,7 @@ def main(argv: list[str] | None = None) -> None:
         epochs=args.epochs,
         seeds=tuple(args.seeds),
         device=args.device,
+        log2_init_grid=tuple(args.inits),
     )
     commit = code_version() or "unknown"  # the code that runs, not what HEAD is at the end
     started = time.perf_counter()
@@ -51,12 +60,13 @@ def main(argv: list[str] | None = None) -> None:
     def progress(row: dict) -> None:
         print(
             f"width={row['width']:5d} mup={row['mup']!s:5} log2_lr={row['log2_lr']:6.1f} "
+            f"log2_init={row['log2_init']:4.1f} "
             f"seed={row['seed']} val_loss={row['val_loss']:.4f} ({row['seconds']:.1f} s)",
             file=sys.stderr,
             flush=True,
         )
 
-    output = run_scale_transfer(config, progress=progress)
+    output = run_scale_transfer(config, progress=progress, workers=args.workers)
     output["meta"] = {
         "commit": commit,
         "seeds": list(args.seeds),
@@ -77,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
         for name, row in block["recommendations"].items():
             print(
                 f"  {name:27s} {row['parameterisation']:3s} lr=2^{row['log2_lr']:.0f} "
+                f"init=2^{row['log2_init']:.0f} "
                 f"loss={row['loss']:.4f} rel_same={row['rel_to_same_param_optimum']:+.2%} "
                 f"rel_best={row['rel_to_best_optimum']:+.2%}"
             )

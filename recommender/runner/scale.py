@@ -1,4 +1,4 @@
-"""Scale transfer: tune the learning rate at small widths, recommend it for a large width.
+"""Scale transfer: tune the learning rate (and init scale) at small widths, recommend for large.
 
 The experiment trains `MLPNet` (through `TorchMLPEstimator`) on a small real dataset
 (scikit-learn's digits) for a fixed number of epochs, on a grid of learning rates, at
@@ -20,12 +20,19 @@ target width, each scored by the target width's loss at that learning rate:
 * ``scaling_law_sp``: the per-width SP optima fitted by a line in (log width, log lr),
   extrapolated to the target width (snapped to the grid).
 
+With more than one value in ``log2_init_grid`` the initialisation scale is tuned jointly:
+every grid point is an (lr, init scale) pair, the copy rules copy both, the scaling law
+extrapolates the lr and copies the init scale, and the GP surrogates take the log2 init
+scale as a third input (unsheared: its optimum is not assumed to move with width) and are
+minimised over both.
+
 Each recommendation's loss is reported relative to the target width's own tuned optimum
 (the best grid point), in the same parameterisation and over both.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -49,6 +56,9 @@ class ScaleTransferConfig:
         target_widths: widths to recommend for (and tune, for the reference optimum).
         log2_lr_grid: learning rates as powers of two; it must bracket every target width's
             optimum (SP's moves down about one octave per doubling of width).
+        log2_init_grid: initialisation scales as powers of two (weights start as
+            ``N(0, init_scale^2 / fan_in)``), tuned jointly with the learning rate; the
+            default ``(0.0,)`` keeps the standard initialisation and tunes the lr alone.
         depth: hidden layers.
         epochs: fixed training epochs (no early stopping).
         batch_size: minibatch size.
@@ -63,6 +73,7 @@ class ScaleTransferConfig:
     small_widths: tuple[int, ...] = (64, 128, 256)
     target_widths: tuple[int, ...] = (1024, 2048)
     log2_lr_grid: tuple[float, ...] = tuple(float(k) for k in range(-15, -2))
+    log2_init_grid: tuple[float, ...] = (0.0,)
     depth: int = 3
     epochs: int = 8
     batch_size: int = 128
@@ -77,6 +88,8 @@ class ScaleTransferConfig:
             raise RunnerError(f"objective must be val_loss or train_loss, got {self.objective!r}")
         if not self.small_widths or not self.target_widths or len(self.log2_lr_grid) < 3:
             raise RunnerError("need small widths, target widths and >= 3 learning rates")
+        if not self.log2_init_grid:
+            raise RunnerError("log2_init_grid needs at least one value (0.0: standard init)")
 
 
 _DIVERGED_LOSS = math.log(10.0) * 10  # worse than chance on 10 classes, finite for the GP
@@ -89,6 +102,7 @@ def _train_one(
     *,
     width: int,
     log2_lr: float,
+    log2_init: float,
     mup: bool,
     seed: int,
     config: ScaleTransferConfig,
@@ -105,6 +119,7 @@ def _train_one(
         epochs=config.epochs,
         mup=mup,
         base_width=config.base_width,
+        init_scale=2.0**log2_init,
         patience=0,
         validation_fraction=0.0,
         device=config.device,
@@ -136,60 +151,79 @@ def _train_one(
     }
 
 
+Point = tuple[float, float]
+"""(log2 learning rate, log2 init scale): one grid point."""
+
+
+def _point(row: dict[str, Any]) -> Point:
+    return (float(row["log2_lr"]), float(row.get("log2_init", 0.0)))
+
+
 def _grid_losses(
     results: list[dict[str, Any]], width: int, mup: bool, objective: str
-) -> dict[float, float]:
-    losses: dict[float, list[float]] = {}
+) -> dict[Point, float]:
+    losses: dict[Point, list[float]] = {}
     for row in results:
         if row["width"] == width and row["mup"] == mup:
-            losses.setdefault(row["log2_lr"], []).append(row[objective])
-    return {lr: float(np.mean(values)) for lr, values in sorted(losses.items())}
+            losses.setdefault(_point(row), []).append(row[objective])
+    return {point: float(np.mean(values)) for point, values in sorted(losses.items())}
 
 
-def _argmin(losses: dict[float, float]) -> float:
-    return min(losses, key=lambda lr: (losses[lr], lr))
+def _argmin(losses: dict[Point, float]) -> Point:
+    return min(losses, key=lambda point: (losses[point], point))
 
 
-def _snap(log2_lr: float, grid: tuple[float, ...]) -> float:
-    return min(grid, key=lambda g: abs(g - log2_lr))
+def _snap(point: Point, config: ScaleTransferConfig) -> Point:
+    lr = min(config.log2_lr_grid, key=lambda g: abs(g - point[0]))
+    init = min(config.log2_init_grid, key=lambda g: abs(g - point[1]))
+    return (lr, init)
 
 
 def _gp_recommend(
     results: list[dict[str, Any]],
-    widths: tuple[int, ...],
+    config: ScaleTransferConfig,
     target_width: int,
     *,
     mup: bool,
-    objective: str,
-    grid: tuple[float, ...],
     trend: bool,
-) -> tuple[float, float]:
-    """(recommended log2 lr, fitted drift) from the small-width runs of one parameterisation."""
+) -> tuple[Point, float]:
+    """(recommended (log2 lr, log2 init), fitted drift) from the small-width runs."""
     import torch
 
-    from recommender.runner.scale_surrogate import fit_width_lr_gp, minimise_at_width
+    from recommender.runner.scale_surrogate import argmin_at_width, fit_width_lr_gp
 
+    widths, grid, inits = config.small_widths, config.log2_lr_grid, config.log2_init_grid
     rows = [r for r in results if r["mup"] == mup and r["width"] in widths]
-    bounds = torch.tensor(
-        [[math.log2(min(widths)), min(grid)], [math.log2(target_width), max(grid)]],
-        dtype=torch.float64,
-    )
+    low = [math.log2(min(widths)), min(grid)]
+    high = [math.log2(target_width), max(grid)]
+    extra = extra_values = None
+    if len(inits) > 1:  # the init scale as a third, unsheared input
+        low.append(min(inits))
+        high.append(max(inits))
+        extra = torch.tensor([_point(r)[1] for r in rows], dtype=torch.float64)
+        extra_values = torch.linspace(min(inits), max(inits), 4 * len(inits) - 3).to(torch.float64)
     fit = fit_width_lr_gp(
         torch.tensor([math.log2(r["width"]) for r in rows], dtype=torch.float64),
         torch.tensor([r["log2_lr"] for r in rows], dtype=torch.float64),
-        torch.tensor([math.log(r[objective]) for r in rows], dtype=torch.float64),
-        bounds=bounds,
+        torch.tensor([math.log(r[config.objective]) for r in rows], dtype=torch.float64),
+        bounds=torch.tensor([low, high], dtype=torch.float64),
         trend=trend,
+        extra=extra,
     )
-    return minimise_at_width(fit, math.log2(target_width), (min(grid), max(grid))), fit.drift
+    lr, rest = argmin_at_width(
+        fit, math.log2(target_width), (min(grid), max(grid)), extra_values=extra_values
+    )
+    return (lr, rest[0] if rest else inits[0]), fit.drift
 
 
 def _scaling_law_recommend(
-    results: list[dict[str, Any]], widths: tuple[int, ...], target_width: int, objective: str
-) -> float:
-    optima = [_argmin(_grid_losses(results, w, False, objective)) for w in widths]
-    slope, intercept = np.polyfit([math.log2(w) for w in widths], optima, 1)
-    return float(slope * math.log2(target_width) + intercept)
+    results: list[dict[str, Any]], config: ScaleTransferConfig, target_width: int
+) -> Point:
+    """A line through the per-width SP lr optima; the init of the largest small width's."""
+    widths = config.small_widths
+    optima = [_argmin(_grid_losses(results, w, False, config.objective)) for w in widths]
+    slope, intercept = np.polyfit([math.log2(w) for w in widths], [p[0] for p in optima], 1)
+    return (float(slope * math.log2(target_width) + intercept), optima[-1][1])
 
 
 def recommend_from_results(
@@ -198,15 +232,15 @@ def recommend_from_results(
     """Turn the grid results into recommendations and relative losses per target width.
 
     Args:
-        results: rows with ``width``, ``mup``, ``log2_lr``, ``seed`` and the losses.
+        results: rows with ``width``, ``mup``, ``log2_lr``, ``log2_init`` (0 when absent),
+            ``seed`` and the losses.
         config: the experiment settings.
 
     Returns:
-        ``{str(target_width): {...}}`` with each method's learning rate, loss and loss
-        relative to the tuned optimum (``loss / optimum - 1``).
+        ``{str(target_width): {...}}`` with each method's learning rate, init scale, loss
+        and loss relative to the tuned optimum (``loss / optimum - 1``).
     """
     objective = config.objective
-    grid = config.log2_lr_grid
     largest_small = max(config.small_widths)
     report: dict[str, Any] = {}
     for target in config.target_widths:
@@ -214,101 +248,128 @@ def recommend_from_results(
         mup = _grid_losses(results, target, True, objective)
         optimum = {"sp": min(sp.values()), "mup": min(mup.values())}
         optimum["any"] = min(optimum["sp"], optimum["mup"])
-        methods: dict[str, tuple[str, float]] = {
+        methods: dict[str, tuple[str, Point]] = {
             "naive_copy": ("sp", _argmin(_grid_losses(results, largest_small, False, objective))),
             "mup_transfer": ("mup", _argmin(_grid_losses(results, largest_small, True, objective))),
-            "scaling_law_sp": (
-                "sp",
-                _scaling_law_recommend(results, config.small_widths, target, objective),
-            ),
+            "scaling_law_sp": ("sp", _scaling_law_recommend(results, config, target)),
         }
         drifts: dict[str, float] = {}
         for trend, suffix in ((True, ""), (False, "_stationary")):
             for param in ("sp", "mup"):
                 name = f"gp_surrogate{suffix}_{param}"
-                log2_lr, drifts[name] = _gp_recommend(
-                    results,
-                    config.small_widths,
-                    target,
-                    mup=param == "mup",
-                    objective=objective,
-                    grid=grid,
-                    trend=trend,
+                point, drifts[name] = _gp_recommend(
+                    results, config, target, mup=param == "mup", trend=trend
                 )
-                methods[name] = (param, log2_lr)
+                methods[name] = (param, point)
         rows = {}
-        for name, (param, log2_lr) in methods.items():
-            snapped = _snap(log2_lr, grid)
+        for name, (param, point) in methods.items():
+            snapped = _snap(point, config)
             loss = (sp if param == "sp" else mup)[snapped]
             rows[name] = {
                 "parameterisation": param,
-                "log2_lr_raw": log2_lr,
-                "log2_lr": snapped,
-                "lr": 2.0**snapped,
+                "log2_lr_raw": point[0],
+                "log2_lr": snapped[0],
+                "lr": 2.0 ** snapped[0],
+                "log2_init_raw": point[1],
+                "log2_init": snapped[1],
+                "init_scale": 2.0 ** snapped[1],
                 "loss": loss,
                 "rel_to_same_param_optimum": loss / optimum[param] - 1.0,
                 "rel_to_best_optimum": loss / optimum["any"] - 1.0,
             }
             if name in drifts:
                 rows[name]["fitted_drift"] = drifts[name]
+        tuned = {"sp": _argmin(sp), "mup": _argmin(mup)}
+        small = {
+            w: {p: _argmin(_grid_losses(results, w, p == "mup", objective)) for p in ("sp", "mup")}
+            for w in config.small_widths
+        }
         report[str(target)] = {
             "tuned_optimum": {
-                "sp": {"log2_lr": _argmin(sp), "loss": optimum["sp"]},
-                "mup": {"log2_lr": _argmin(mup), "loss": optimum["mup"]},
+                p: {"log2_lr": tuned[p][0], "log2_init": tuned[p][1], "loss": optimum[p]}
+                for p in ("sp", "mup")
             },
             "recommendations": rows,
             "small_width_optima": {
-                str(w): {
-                    "sp": _argmin(_grid_losses(results, w, False, objective)),
-                    "mup": _argmin(_grid_losses(results, w, True, objective)),
-                }
+                str(w): {p: small[w][p][0] for p in ("sp", "mup")}
+                | {f"{p}_log2_init": small[w][p][1] for p in ("sp", "mup")}
                 for w in config.small_widths
             },
         }
     return report
 
 
-def run_scale_transfer(
-    config: ScaleTransferConfig | None = None,
-    *,
-    progress: Callable[[dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
-    """Run the grid at every width/parameterisation/seed and build the comparison.
-
-    CPU only (threads as set by the caller through ``torch.set_num_threads``).
-
-    Returns:
-        JSON-ready dict: ``config``, ``runs`` (every grid point) and ``report``.
-    """
+def _digits(n_train: int) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     from sklearn.datasets import load_digits
 
-    config = config or ScaleTransferConfig()
     features, target = load_digits(return_X_y=True)
     order = np.random.default_rng(0).permutation(len(target))
     features = features[order].astype(np.float32)
     target = target[order]
-    train = (features[: config.n_train], target[: config.n_train])
-    valid = (features[config.n_train :], target[config.n_train :])
+    return (features[:n_train], target[:n_train]), (features[n_train:], target[n_train:])
+
+
+def _run_point(job: tuple[dict[str, Any], ScaleTransferConfig]) -> dict[str, Any]:
+    """Train one grid point (a picklable job for worker processes)."""
+    row, config = job
+    train, valid = _digits(config.n_train)
+    keys = ("width", "log2_lr", "log2_init", "mup", "seed")
+    return {**row, **_train_one(*train, valid, config=config, **{k: row[k] for k in keys})}
+
+
+def _one_thread() -> None:
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def run_scale_transfer(
+    config: ScaleTransferConfig | None = None,
+    *,
+    progress: Callable[[dict[str, Any]], None] | None = None,
+    workers: int = 1,
+) -> dict[str, Any]:
+    """Run the grid at every width/parameterisation/seed and build the comparison.
+
+    On ``config.device`` (CPU threads as set by the caller through ``torch.set_num_threads``).
+
+    Args:
+        config: the experiment settings (defaults: `ScaleTransferConfig()`).
+        progress: called with every finished grid point, in grid order.
+        workers: processes training grid points side by side (one torch thread each;
+            on a GPU they share it, which pays off because each small run is bound by
+            kernel launches). Results do not depend on it.
+
+    Returns:
+        JSON-ready dict: ``config``, ``runs`` (every grid point) and ``report``.
+    """
+    config = config or ScaleTransferConfig()
+    jobs = [
+        (
+            {"width": width, "mup": mup, "log2_lr": lr, "log2_init": init, "seed": seed},
+            config,
+        )
+        for width in (*config.small_widths, *config.target_widths)
+        for mup in (False, True)
+        for lr, init in itertools.product(config.log2_lr_grid, config.log2_init_grid)
+        for seed in config.seeds
+    ]
     results: list[dict[str, Any]] = []
-    for width in (*config.small_widths, *config.target_widths):
-        for mup in (False, True):
-            for log2_lr in config.log2_lr_grid:
-                for seed in config.seeds:
-                    row = {"width": width, "mup": mup, "log2_lr": log2_lr, "seed": seed}
-                    row.update(
-                        _train_one(
-                            *train,
-                            valid,
-                            width=width,
-                            log2_lr=log2_lr,
-                            mup=mup,
-                            seed=seed,
-                            config=config,
-                        )
-                    )
-                    results.append(row)
-                    if progress is not None:
-                        progress(row)
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")  # CUDA cannot follow a fork
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_one_thread) as pool:
+            for row in pool.map(_run_point, jobs, chunksize=4):
+                results.append(row)
+                if progress is not None:
+                    progress(row)
+    else:
+        for job in jobs:
+            results.append(_run_point(job))
+            if progress is not None:
+                progress(results[-1])
     return {
         "config": asdict(config),
         "runs": results,

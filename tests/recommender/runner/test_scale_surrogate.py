@@ -11,6 +11,7 @@ from gpytorch.kernels import RBFKernel
 from library.exceptions import RunnerError
 from recommender.runner.scale_surrogate import (
     ShearedKernel,
+    argmin_at_width,
     fit_width_lr_gp,
     minimise_at_width,
 )
@@ -89,3 +90,29 @@ def test_fit_rejects_bad_inputs() -> None:
     one_width = torch.full_like(widths, 6.0)
     with pytest.raises(RunnerError, match="distinct widths"):
         fit_width_lr_gp(one_width, lrs, losses, bounds=bounds, trend=True)
+
+
+@pytest.mark.filterwarnings("ignore::botorch.exceptions.InputDataWarning")
+def test_an_extra_input_is_minimised_jointly_without_drift() -> None:
+    # lr optimum drifts one octave per width octave; the init optimum sits at +1 everywhere
+    points = [
+        (w, float(lr), init, _log_loss(w, float(lr), -1.0) + 0.3 * (init - 1.0) ** 2)
+        for w in SMALL_LOG2_WIDTHS
+        for lr in range(int(LR_RANGE[0]), int(LR_RANGE[1]) + 1)
+        for init in (-1.0, 0.0, 1.0, 2.0)
+    ]
+    widths, lrs, inits, losses = (
+        torch.tensor(column, dtype=torch.float64) for column in zip(*points, strict=True)
+    )
+    bounds = torch.tensor(
+        [[SMALL_LOG2_WIDTHS[0], LR_RANGE[0], -1.0], [TARGET_LOG2_WIDTH, LR_RANGE[1], 2.0]],
+        dtype=torch.float64,
+    )
+    fit = fit_width_lr_gp(widths, lrs, losses, bounds=bounds, extra=inits)
+    lr, (init,) = argmin_at_width(
+        fit, TARGET_LOG2_WIDTH, LR_RANGE, extra_values=torch.linspace(-1.0, 2.0, 13)
+    )
+    assert fit.drift == pytest.approx(-1.0, abs=0.25)
+    assert lr == pytest.approx(-12.0, abs=0.6) and init == pytest.approx(1.0, abs=0.3)
+    with pytest.raises(RunnerError, match="bounds must be 2 x 3"):
+        fit_width_lr_gp(widths, lrs, losses, bounds=bounds[:, :2], extra=inits)

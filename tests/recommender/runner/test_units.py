@@ -192,6 +192,37 @@ def test_scale_transfer_report_scores_each_recommendation_on_the_target_grid() -
     assert recs["gp_surrogate_stationary_sp"]["fitted_drift"] == 0.0
 
 
+def test_scale_transfer_report_tunes_the_init_scale_jointly() -> None:
+    from recommender.runner.scale import ScaleTransferConfig, recommend_from_results
+
+    config = ScaleTransferConfig(
+        small_widths=(64, 128),
+        target_widths=(512,),
+        log2_lr_grid=(-12.0, -10.0, -8.0, -6.0),
+        log2_init_grid=(-1.0, 0.0, 1.0),
+        seeds=(0,),
+    )
+    rows = []
+    for width in (64, 128, 512):
+        for mup in (False, True):
+            best = -8.0 if mup else -6.0 - 2.0 * np.log2(width / 64)
+            for lr in config.log2_lr_grid:
+                for init in config.log2_init_grid:  # best init scale 2 (log2 1) at every width
+                    loss = 0.1 + 0.05 * (lr - best) ** 2 + 0.04 * (init - 1.0) ** 2
+                    rows.append({"width": width, "mup": mup, "log2_lr": lr, "log2_init": init,
+                                 "seed": 0, "val_loss": loss, "train_loss": loss})  # fmt: skip
+    report = recommend_from_results(rows, config)["512"]
+    recs = report["recommendations"]
+    assert report["tuned_optimum"]["sp"] == pytest.approx(
+        {"log2_lr": -12.0, "log2_init": 1.0, "loss": 0.1}
+    )
+    assert recs["naive_copy"]["log2_init"] == 1.0 and recs["naive_copy"]["log2_lr"] == -8.0
+    assert recs["gp_surrogate_sp"]["log2_lr"] == -12.0
+    assert recs["gp_surrogate_sp"]["init_scale"] == 2.0
+    assert recs["gp_surrogate_sp"]["rel_to_same_param_optimum"] == pytest.approx(0.0)
+    assert report["small_width_optima"]["128"]["sp_log2_init"] == 1.0
+
+
 def test_hyperband_brackets_fit_a_small_budget() -> None:
     schedule = Schedule(FidelityMode.HYPERBAND, min_fidelity=1, max_fidelity=9, eta=3,
                         integer=True, budget=6)  # fmt: skip
