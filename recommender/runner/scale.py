@@ -201,7 +201,9 @@ def _gp_recommend(
         low.append(min(inits))
         high.append(max(inits))
         extra = torch.tensor([_point(r)[1] for r in rows], dtype=torch.float64)
-        extra_values = torch.linspace(min(inits), max(inits), 4 * len(inits) - 3).to(torch.float64)
+        # only the grid's init scales can be scored: choose among them (a continuous
+        # minimiser can land between two, where snapping is a coin toss)
+        extra_values = torch.tensor(sorted(inits), dtype=torch.float64)
     fit = fit_width_lr_gp(
         torch.tensor([math.log2(r["width"]) for r in rows], dtype=torch.float64),
         torch.tensor([r["log2_lr"] for r in rows], dtype=torch.float64),
