@@ -28,7 +28,14 @@ import numpy as np
 import torch
 from botorch.models import SingleTaskGP
 
-__all__ = ["GuardrailDecision", "loo_predictions", "rank_weights", "ranking_losses"]
+__all__ = [
+    "GuardrailDecision",
+    "loo_predictions",
+    "no_consensus",
+    "rank_weights",
+    "ranking_losses",
+    "source_consensus",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,65 @@ class GuardrailDecision:
         for index, weight in self.weights.items():
             out[index] = weight
         return out
+
+
+def source_consensus(cand_mean: np.ndarray) -> np.ndarray:
+    """Each source's agreement with its closest peer over the candidates.
+
+    Sources of related tasks rank candidates alike; sources that carry no signal (a
+    shuffled objective, unrelated tasks) agree with no other source. This needs no target
+    data, so it is known before the first pick.
+
+    Args:
+        cand_mean: ``S x n`` source predictions at ``n`` candidates.
+
+    Returns:
+        ``(S,)`` the highest Spearman correlation of each source with another one (``nan``
+        with fewer than two sources or two candidates).
+    """
+    n_src, n = cand_mean.shape
+    if n_src < 2 or n < 2:
+        return np.full(n_src, np.nan)
+    from scipy.stats import rankdata
+
+    ranks = rankdata(cand_mean, axis=1)  # ties share a rank: a constant row stays constant
+    ranks -= ranks.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(ranks, axis=1)
+    flat = norms <= 1e-9 * n  # a constant prediction agrees with nothing
+    corr = (ranks @ ranks.T) / np.outer(np.where(flat, 1.0, norms), np.where(flat, 1.0, norms))
+    corr[flat, :] = 0.0
+    corr[:, flat] = 0.0
+    np.fill_diagonal(corr, -np.inf)
+    return corr.max(axis=1)
+
+
+def no_consensus(
+    cand_mean: np.ndarray, *, rho: float, isolated_share: float, min_sources: int
+) -> tuple[bool, str]:
+    """Whether the library as a whole has no agreeing sources (then none is trusted yet).
+
+    Args:
+        cand_mean: ``S x n`` source predictions at the candidates.
+        rho: a source agrees with a peer when their Spearman correlation is at least this.
+        isolated_share: the library has no consensus when at least this share of its
+            sources agrees with no peer.
+        min_sources: smaller libraries are never judged (two unrelated tasks disagree
+            without being noise).
+
+    Returns:
+        ``(flag, reason)``.
+    """
+    if rho <= 0 or len(cand_mean) < min_sources:
+        return False, ""
+    peers = source_consensus(cand_mean)
+    isolated = int((peers < rho).sum())
+    if isolated < isolated_share * len(cand_mean):
+        return False, ""
+    return True, (
+        f"{isolated} of {len(cand_mean)} sources agree with no other source (Spearman "
+        f"< {rho:g} over the candidates; median best peer {np.median(peers):.2f}): "
+        "the library carries no shared signal"
+    )
 
 
 def ranking_losses(samples: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -122,3 +122,36 @@ def test_chance_rule_drops_a_source_that_ranks_no_better_than_noise() -> None:
     assert plain.dropped == ()
     assert strict.dropped == (1,) and set(strict.weights) == {0}
     assert "not better than chance" in strict.reason
+
+
+def test_consensus_measures_how_well_each_source_agrees_with_its_closest_peer() -> None:
+    from recommender.guardrails import source_consensus
+
+    rng = np.random.default_rng(0)
+    base = rng.random(200)
+    mean = np.stack([base, base**3, rng.random(200), np.full(200, 0.5)])
+    peers = source_consensus(mean)
+    assert peers[0] == pytest.approx(1.0) and peers[1] == pytest.approx(1.0)  # same order
+    assert abs(peers[2]) < 0.3  # unrelated to every other source
+    assert peers[3] == 0.0  # a constant agrees with nothing
+    assert np.isnan(source_consensus(mean[:1])).all()
+
+
+def test_a_library_without_consensus_starts_cold_and_must_earn_trust(family):
+    """Sources that agree with no other source (pure noise) are not trusted before the
+    ranking test can judge them: the search starts like a cold one (space-filling design,
+    then the target GP); a related family is not affected."""
+    models, pool_X, pool_y, _ = family
+    rng = np.random.default_rng(0)
+    noise = [  # tasks whose scores are pure noise: no two sources agree
+        fit_source_model(f"noise{i}", X, rng.standard_normal(120), n_fit=80, n_condition=120)
+        for i, X in enumerate(rng.random((8, 120, 3)))
+    ]
+    _, noisy = _search(pool_X, pool_y, noise, 10)
+    early = noisy.decisions[:8]
+    assert all(d.mode == "target-only" for d in early)
+    assert "agree with no other source" in early[0].reason
+    _, cold = _search(pool_X, pool_y, noise, 10, consensus_rho=0.0)
+    assert cold.decisions[1].mode != "target-only"  # without the check, noise is trusted
+    _, related = _search(pool_X, pool_y, models, 10)
+    assert not any("agree with no other source" in d.reason for d in related.decisions)
