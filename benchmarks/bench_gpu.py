@@ -208,8 +208,7 @@ def bench_gp(
                         f"projected {projected:.1f} s per evaluation x 4 exceeds the "
                         f"{guard_s:.0f} s guard"
                     )
-                    print(json.dumps(row), flush=True)
-                    out.append(row)
+                    _record(out, row)
                     continue
             if device == "cuda":
                 torch.cuda.reset_peak_memory_stats()
@@ -219,16 +218,14 @@ def bench_gp(
                     f"{row['mll_eval_seconds']:.1f} s per evaluation x ~{maxiter + 10} "
                     f"evaluations exceeds the {guard_s:.0f} s guard"
                 )
-                print(json.dumps(row), flush=True)
-                out.append(row)
+                _record(out, row)
                 continue
             started = time.perf_counter()
             try:
                 model = fit_gp(X, y, tkwargs=tkwargs, maxiter=maxiter, max_attempts=1)
             except Exception as error:  # noqa: BLE001 - recorded, the run goes on
                 row["fit_error"] = f"{type(error).__name__}: {error}"[:300]
-                print(json.dumps(row), flush=True)
-                out.append(row)
+                _record(out, row)
                 continue
             _sync(device)
             row["fit_seconds"] = time.perf_counter() - started
@@ -241,9 +238,13 @@ def bench_gp(
             row["predict_finite"] = bool(np.isfinite(mean).all() and np.isfinite(std).all())
             if device == "cuda":
                 row["peak_gpu_memory_mib"] = torch.cuda.max_memory_allocated() / 2**20
-            print(json.dumps(row), flush=True)
-            out.append(row)
+            _record(out, row)
     return out
+
+
+def _record(out: list[dict[str, Any]], row: dict[str, Any]) -> None:
+    print(json.dumps(row), flush=True)
+    out.append(row)
 
 
 # --------------------------------------------------------------------------- report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -151,6 +152,22 @@ def test_memory_limit_makes_large_allocations_fail(tmp_path: Path) -> None:
     assert "memory-error" in output.stdout, output.stderr
 
 
+def _bowl_rows(config: Any, *, init_weight: float) -> list[dict[str, Any]]:
+    """Grid rows of a quadratic loss bowl: the SP lr optimum drifts one grid step (2
+    octaves) per doubling of width, muP's stays at 2^-8; the best init scale is 2 (log2 1)
+    at every width, weighted by ``init_weight``."""
+    rows = []
+    for width in (64, 128, 512):
+        for mup in (False, True):
+            best = -8.0 if mup else -6.0 - 2.0 * np.log2(width / 64)
+            for lr in config.log2_lr_grid:
+                for init in config.log2_init_grid:
+                    loss = 0.1 + 0.05 * (lr - best) ** 2 + init_weight * (init - 1.0) ** 2
+                    rows.append({"width": width, "mup": mup, "log2_lr": lr, "log2_init": init,
+                                 "seed": 0, "val_loss": loss, "train_loss": loss})  # fmt: skip
+    return rows
+
+
 def test_scale_transfer_report_scores_each_recommendation_on_the_target_grid() -> None:
     from recommender.runner.scale import ScaleTransferConfig, recommend_from_results
 
@@ -160,23 +177,7 @@ def test_scale_transfer_report_scores_each_recommendation_on_the_target_grid() -
         log2_lr_grid=(-12.0, -10.0, -8.0, -6.0),
         seeds=(0,),
     )
-    rows = []
-    for width in (64, 128, 512):
-        for mup in (False, True):
-            # SP optimum drifts one grid step (2 octaves) per doubling of width; muP stays
-            best = -8.0 if mup else -6.0 - 2.0 * np.log2(width / 64)
-            for lr in config.log2_lr_grid:
-                loss = 0.1 + 0.05 * (lr - best) ** 2
-                rows.append(
-                    {
-                        "width": width,
-                        "mup": mup,
-                        "log2_lr": lr,
-                        "seed": 0,
-                        "val_loss": loss,
-                        "train_loss": loss,
-                    }
-                )
+    rows = _bowl_rows(config, init_weight=0.0)
     report = recommend_from_results(rows, config)["512"]
     recs = report["recommendations"]
     assert report["tuned_optimum"]["sp"]["log2_lr"] == -12.0
@@ -202,15 +203,7 @@ def test_scale_transfer_report_tunes_the_init_scale_jointly() -> None:
         log2_init_grid=(-1.0, 0.0, 1.0),
         seeds=(0,),
     )
-    rows = []
-    for width in (64, 128, 512):
-        for mup in (False, True):
-            best = -8.0 if mup else -6.0 - 2.0 * np.log2(width / 64)
-            for lr in config.log2_lr_grid:
-                for init in config.log2_init_grid:  # best init scale 2 (log2 1) at every width
-                    loss = 0.1 + 0.05 * (lr - best) ** 2 + 0.04 * (init - 1.0) ** 2
-                    rows.append({"width": width, "mup": mup, "log2_lr": lr, "log2_init": init,
-                                 "seed": 0, "val_loss": loss, "train_loss": loss})  # fmt: skip
+    rows = _bowl_rows(config, init_weight=0.04)
     report = recommend_from_results(rows, config)["512"]
     recs = report["recommendations"]
     assert report["tuned_optimum"]["sp"] == pytest.approx(
