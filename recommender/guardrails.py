@@ -85,12 +85,12 @@ def source_consensus(cand_mean: np.ndarray) -> np.ndarray:
     n_src, n = cand_mean.shape
     if n_src < 2 or n < 2:
         return np.full(n_src, np.nan)
-    from scipy.stats import rankdata
-
-    ranks = rankdata(cand_mean, axis=1)  # ties share a rank: a constant row stays constant
+    ranks = np.argsort(np.argsort(cand_mean, axis=1), axis=1).astype(np.float64)
     ranks -= ranks.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(ranks, axis=1)
-    flat = norms <= 1e-9 * n  # a constant prediction agrees with nothing
+    flat = (
+        np.ptp(cand_mean, axis=1) == 0
+    )  # a constant prediction agrees with nothing  # a constant prediction agrees with nothing
     corr = (ranks @ ranks.T) / np.outer(np.where(flat, 1.0, norms), np.where(flat, 1.0, norms))
     corr[flat, :] = 0.0
     corr[:, flat] = 0.0

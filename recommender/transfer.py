@@ -378,16 +378,17 @@ def propose(
     rank_idx = np.arange(len(obs_y))
     if len(rank_idx) > options.max_rank_points:  # pairs grow quadratically: rank on a subset
         rank_idx = np.sort(rng.choice(rank_idx, size=options.max_rank_points, replace=False))
-    untrusted, why = (
-        no_consensus(
-            cand_mean,
-            rho=options.consensus_rho,
-            isolated_share=options.consensus_isolated_share,
-            min_sources=options.consensus_min_sources,
-        )
-        if options.guardrails and n_src
-        else (False, "")
-    )
+    untrusted, why = False, ""
+    if options.guardrails and n_src:
+        if gp_state.get("consensus_of") is not cand_mean:  # once per candidate set
+            gp_state["consensus_of"] = cand_mean
+            gp_state["consensus"] = no_consensus(
+                cand_mean,
+                rho=options.consensus_rho,
+                isolated_share=options.consensus_isolated_share,
+                min_sources=options.consensus_min_sources,
+            )
+        untrusted, why = gp_state["consensus"]
     decision = rank_weights(
         obs_mean[:, rank_idx],
         obs_std[:, rank_idx],
