@@ -26,7 +26,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
-	$(BIN)/recommend bench transfer --benchmark $(BENCH_DIR) --budget 30 --seeds 5 --targets all --out benchmarks/results/lcbench
+	$(BIN)/recommend bench transfer --benchmark $(BENCH_DIR) --budget 30 --seeds 5 --targets all --out benchmarks/results --stem lcbench
 
 bench-quick: $(STAMP)
 	$(BIN)/recommend bench transfer --benchmark $(BENCH_DIR) --quick --out benchmarks/results/quick
