@@ -16,6 +16,17 @@ def _journal_trials(run_dir: Path) -> list[dict[str, Any]]:
     return [r for r in map(json.loads, lines) if r["type"] == "trial"]
 
 
+def _run_json(
+    arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Run `recommend run ... --json`; return its summary and the journal's trials (exit 0)."""
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(arguments)
+    assert exit_info.value.code == 0
+    summary = json.loads(capsys.readouterr().out)
+    return summary, _journal_trials(Path(summary["run_dir"]))
+
+
 def test_cli_reports_bad_inputs_in_one_line(
     breast_cancer_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -78,12 +89,8 @@ def test_cli_json_successive_halving_over_epochs_records_fidelity(
         "--device", "cpu", "--no-final-check", "--n-jobs", "1", "--seed", "5",
         "--runs-dir", str(tmp_path / "runs"), "--json",
     ]  # fmt: skip
-    with pytest.raises(SystemExit) as exit_info:
-        cli_main(arguments)
-    assert exit_info.value.code == 0
-    summary = json.loads(capsys.readouterr().out)
+    summary, trials = _run_json(arguments, capsys)
     assert summary["n_trials"] == 4 and summary["stopped_reason"] == "budget"
-    trials = _journal_trials(Path(summary["run_dir"]))
     # budget 4 fits one bracket of 3 configs at 3 epochs, then the best at 9 epochs
     assert [t["fidelity"] for t in trials] == [3.0, 3.0, 3.0, 9.0]
     assert all(t["fidelity_name"] == "epochs" for t in trials)
@@ -109,12 +116,8 @@ def test_cli_trains_the_mlp_on_cuda_and_records_the_gpu(
         "--budget", "3", "--cv", "0", "--device", "cuda", "--n-jobs", "1", "--seed", "1",
         "--runs-dir", str(tmp_path / "runs"), "--json",
     ]  # fmt: skip
-    with pytest.raises(SystemExit) as exit_info:
-        cli_main(arguments)
-    assert exit_info.value.code == 0
-    summary = json.loads(capsys.readouterr().out)
+    summary, trials = _run_json(arguments, capsys)
     assert summary["n_trials"] == 3
-    trials = _journal_trials(Path(summary["run_dir"]))
     assert any(t["status"] == "ok" for t in trials)
     gpu = torch.cuda.get_device_name(0)
     assert all(t["hardware"]["device"].startswith("cuda") for t in trials)
