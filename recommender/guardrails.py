@@ -14,6 +14,10 @@ on:
   dropped (weight 0): it mis-ranks the target;
 * when every source is dropped, or the target GP alone takes at least
   ``fallback_share`` of the weight, the search falls back to ``target-only``;
+* when at least half of a library of >= 5 sources mis-orders most of the target's pairs
+  (`refuted_consensus`), or when the sources agree with no peer at all (`no_consensus`),
+  no source is trusted until it beats a coin flip by 2 standard errors of Kendall's tau:
+  the search restarts cold (the caller, `recommender.transfer.propose`, applies this);
 * before the target has 2 observations no ranking evidence exists: sources keep their
   prior (uniform) weights, and the decision says so.
 
@@ -34,6 +38,7 @@ __all__ = [
     "no_consensus",
     "rank_weights",
     "ranking_losses",
+    "refuted_consensus",
     "source_consensus",
 ]
 
@@ -124,6 +129,46 @@ def no_consensus(
         f"{isolated} of {len(cand_mean)} sources agree with no other source (Spearman "
         f"< {rho:g} over the candidates; median best peer {np.median(peers):.2f}): "
         "the library carries no shared signal"
+    )
+
+
+def refuted_consensus(
+    obs_mean: np.ndarray,
+    y: np.ndarray,
+    *,
+    share: float,
+    min_sources: int,
+    min_evidence: int = 3,
+) -> tuple[bool, str]:
+    """Whether the target's data refute the library's consensus (then none is trusted yet).
+
+    When most of a library mis-orders the target's observed pairs, the library as a whole
+    points the wrong way for this target (e.g. its objectives are negated), and the few
+    sources that survive the per-source ranking test are the ones that disagree with the
+    rest: outliers, not evidence. They should earn trust like sources of a library with no
+    consensus (`no_consensus`).
+
+    Args:
+        obs_mean: ``S x m`` source predictions at the ``m`` observed target points.
+        y: ``(m,)`` observed target scores.
+        share: the consensus is refuted when at least this share of the sources mis-orders
+            more than half of the target's pairs (0 disables).
+        min_sources: smaller libraries are never judged.
+        min_evidence: observations needed before judging.
+
+    Returns:
+        ``(flag, reason)``.
+    """
+    n_src = len(obs_mean)
+    if share <= 0 or n_src < min_sources or len(y) < min_evidence:
+        return False, ""
+    n_pairs = len(y) * (len(y) - 1) / 2
+    anti = int((ranking_losses(obs_mean, y) > 0.5 * n_pairs).sum())
+    if anti < share * n_src:
+        return False, ""
+    return True, (
+        f"{anti} of {n_src} sources mis-order most pairs of the target's {len(y)} "
+        "observations: the target refutes the library's consensus"
     )
 
 

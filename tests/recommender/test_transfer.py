@@ -155,3 +155,37 @@ def test_a_library_without_consensus_starts_cold_and_must_earn_trust(family):
     assert cold.decisions[1].mode != "target-only"  # without the check, noise is trusted
     _, related = _search(pool_X, pool_y, models, 10)
     assert not any("agree with no other source" in d.reason for d in related.decisions)
+
+
+def test_refuted_consensus_flags_a_library_that_most_sources_get_backwards() -> None:
+    from recommender.guardrails import refuted_consensus
+
+    rng = np.random.default_rng(0)
+    y = rng.random(6)
+    right, wrong = y + 0.01 * rng.standard_normal((2, 6)), -y + 0.01 * rng.standard_normal((4, 6))
+    mostly_wrong = np.vstack([right[:1], wrong])  # 4 of 5 mis-order most pairs
+    flag, reason = refuted_consensus(mostly_wrong, y, share=0.5, min_sources=5)
+    assert flag and "4 of 5 sources mis-order" in reason
+    assert not refuted_consensus(np.vstack([right, wrong[:3]]), y, share=0.8, min_sources=5)[0]
+    assert not refuted_consensus(mostly_wrong, y, share=0.0, min_sources=5)[0]  # disabled
+    assert not refuted_consensus(mostly_wrong, y, share=0.5, min_sources=6)[0]  # too small
+    assert not refuted_consensus(mostly_wrong[:, :2], y[:2], share=0.5, min_sources=5)[0]
+
+
+def test_a_refuted_library_restarts_cold_before_its_outliers_are_trusted(family):
+    """Every source negated but one unrelated (noise) task: the noise task survives the
+    per-source ranking test because it does not get the target backwards; the refuted-
+    consensus guardrail does not let that lone survivor steer the search (a related
+    family is not affected)."""
+    _, pool_X, pool_y, sources = family
+    rng = np.random.default_rng(3)
+    library = [
+        fit_source_model(f"neg{i}", X, -y, n_fit=80, n_condition=120)
+        for i, (X, y) in enumerate(sources)
+    ] + [fit_source_model("noise", rng.random((120, 3)), rng.standard_normal(120))]
+    _, guarded = _search(pool_X, pool_y, library, 8)
+    refuted = [d for d in guarded.decisions if "refutes the library's consensus" in d.reason]
+    assert refuted and all(d.mode == "target-only" for d in refuted)
+    assert refuted[0].step <= 4
+    _, related = _search(pool_X, pool_y, family[0], 8)
+    assert not any("refutes" in d.reason for d in related.decisions)
