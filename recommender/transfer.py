@@ -143,7 +143,10 @@ class TransferOptions:
             are rejected (1: a random candidate, like cold GP's initial design). Screened
             with the refuted-consensus guardrail on: 1 gave 0.088 on the all-negated
             synthetic benchmark and 0.061 on all-negated LCBench at t = 20, against 0.076 /
-            0.050 with 1,024.
+            0.050 with 1,024. Random picks only for a restart before any observation (a
+            library without consensus): all-shuffled synthetic benchmark 0.073 (maximin
+            0.108, cold GP 0.081) but all-shuffled LCBench 0.070 (maximin 0.041, cold GP
+            0.054); not adopted.
         surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
             ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
             LCBench, kept for experiments).
