@@ -28,14 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
-from library.importers import read_benchmark
-from recommender.bench.problem import build_problems, normalized_regret, perturb_sources
-from recommender.space import Space
+from recommender.bench.harness import load_problems
+from recommender.bench.problem import normalized_regret
 from recommender.surrogate import fit_source_model, predict_sources
 from recommender.transfer import TransferOptions, run_pool_search
 
 BUDGETS = (1, 2, 3, 4, 5, 10, 20, 30)
-PERTURB_SEED = 12345  # the harness's seed for adversarial libraries
 
 
 class _Quantiles:
@@ -47,10 +45,7 @@ class _Quantiles:
 
 def build_cache(benchmark: Path, adversarial: str | None, share: float) -> dict:
     """Targets' pools and scores, and every target's source predictions (leave one out)."""
-    bench = read_benchmark(benchmark, allow_missing_objective=True)
-    space = Space.from_dict(bench.space)
-    truth = {k: v for k, v in build_problems(bench, space).items() if len(v.score) >= 2}
-    history = perturb_sources(truth, mode=adversarial, share=share, seed=PERTURB_SEED)
+    _, _, truth, history = load_problems(benchmark, adversarial, share)
     models = {t: fit_source_model(t, d.X, d.score, seed=0) for t, d in history.items()}
     preds = {}
     for target, data in truth.items():
@@ -71,9 +66,8 @@ def _init(cache: dict) -> None:
 
 def _run(args: tuple) -> tuple[str, str, int, list[float]]:
     name, opts, target, seed, budget = args
-    cache = _CACHE
-    X, score = cache["truth"][target]
-    predictions, quantiles = cache["preds"][target]
+    X, score = _CACHE["truth"][target]
+    predictions, quantiles = _CACHE["preds"][target]
     options = TransferOptions(
         seed=seed, **{k: tuple(v) if isinstance(v, list) else v for k, v in opts.items()}
     )

@@ -27,16 +27,23 @@ from typing import Any
 import numpy as np
 
 from library.exceptions import BenchmarkFormatError
-from library.importers import read_benchmark
+from library.importers import Benchmark, read_benchmark
 from recommender.bench.methods import METHODS, MethodInput, run_method
 from recommender.bench.problem import SourceData, build_problems, normalized_regret, perturb_sources
 from recommender.space import Space
 from recommender.surrogate import SourceModel, fit_source_model, predict_sources
 
-__all__ = ["BenchConfig", "REPORT_BUDGETS", "run_transfer_benchmark"]
+__all__ = [
+    "BenchConfig",
+    "PERTURB_SEED",
+    "REPORT_BUDGETS",
+    "load_problems",
+    "run_transfer_benchmark",
+]
 
 _LOG = logging.getLogger(__name__)
 REPORT_BUDGETS = (1, 5, 10, 20, 30)
+PERTURB_SEED = 12345  # which sources an adversarial library perturbs, and how
 
 # Worker globals, set in the parent before forking (read-only in workers).
 _SHARED: dict[str, Any] = {}
@@ -258,6 +265,33 @@ def _machine() -> dict[str, Any]:
     }
 
 
+def load_problems(
+    benchmark_dir: Path, adversarial: str | None, adversarial_share: float
+) -> tuple[Benchmark, Space, dict[str, SourceData], dict[str, SourceData]]:
+    """Read a shared-format benchmark into target problems and the (perturbed) source history.
+
+    Returns:
+        ``(benchmark, space, truth, history)``: ``truth`` maps task id -> the task as it
+        is (the targets), ``history`` the same tasks as sources (perturbed when
+        ``adversarial`` is set, with `PERTURB_SEED`).
+
+    Raises:
+        BenchmarkFormatError: the directory does not follow FORMAT.md, or no task has 2 or
+            more configurations with a finite objective.
+    """
+    benchmark = read_benchmark(benchmark_dir, allow_missing_objective=True)
+    space = Space.from_dict(benchmark.space)
+    # failed evaluations (null objective) are left out of pools and histories; a task
+    # with fewer than 2 scored configurations is no use as a target or a source
+    truth = {k: v for k, v in build_problems(benchmark, space).items() if len(v.score) >= 2}
+    if not truth:
+        raise BenchmarkFormatError(
+            f"{benchmark_dir}: no task has 2 or more configurations with a finite objective"
+        )
+    history = perturb_sources(truth, mode=adversarial, share=adversarial_share, seed=PERTURB_SEED)
+    return benchmark, space, truth, history
+
+
 def run_transfer_benchmark(
     cfg: BenchConfig,
     *,
@@ -281,17 +315,10 @@ def run_transfer_benchmark(
         BenchmarkFormatError: the directory does not follow FORMAT.md.
     """
     wall_start = time.perf_counter()
-    benchmark = read_benchmark(cfg.benchmark, allow_missing_objective=True)
-    space = Space.from_dict(benchmark.space)
+    benchmark, space, truth, history = load_problems(
+        cfg.benchmark, cfg.adversarial, cfg.adversarial_share
+    )
     missing = int(benchmark.trials[benchmark.objective].isna().sum())
-    # failed evaluations (null objective) are left out of pools and histories; a task
-    # with fewer than 2 scored configurations is no use as a target or a source
-    truth = {k: v for k, v in build_problems(benchmark, space).items() if len(v.score) >= 2}
-    if not truth:
-        raise BenchmarkFormatError(
-            f"{cfg.benchmark}: no task has 2 or more configurations with a finite objective"
-        )
-    history = perturb_sources(truth, mode=cfg.adversarial, share=cfg.adversarial_share, seed=12345)
     task_ids = list(truth)
     if isinstance(cfg.targets, int):
         targets = task_ids[: cfg.targets]
