@@ -187,5 +187,32 @@ def test_a_refuted_library_restarts_cold_before_its_outliers_are_trusted(family)
     refuted = [d for d in guarded.decisions if "refutes the library's consensus" in d.reason]
     assert refuted and all(d.mode == "target-only" for d in refuted)
     assert refuted[0].step <= 4
+    _, patient = _search(pool_X, pool_y, library, 8, refute_min_evidence=6)
+    later = [d.step for d in patient.decisions if "refutes the library's consensus" in d.reason]
+    assert later and min(later) >= 6
     _, related = _search(pool_X, pool_y, family[0], 8)
     assert not any("refutes" in d.reason for d in related.decisions)
+
+
+def test_contrast_probe_tests_the_library_where_it_predicts_poor_results(family):
+    """The contrast probe goes where the sources agree the target is poor: a related
+    library is confirmed (the probe scores badly), a negated one is caught in the act (the
+    probe is among the target's best configurations, and the sources are dropped)."""
+    models, pool_X, pool_y, sources = family
+    negated = [
+        fit_source_model(f"neg{i}", X, -y, n_fit=80, n_condition=120)
+        for i, (X, y) in enumerate(sources)
+    ]
+    quantile = {i: (pool_y < pool_y[i]).mean() for i in range(len(pool_y))}
+    for library, good in ((models, False), (negated, True)):
+        _, trace = _search(pool_X, pool_y, library, 4, probe="contrast", explore_steps=(2,))
+        probe = trace.picks[2]
+        assert bool(quantile[probe] > 0.8) is good, (good, quantile[probe])
+    assert trace.decisions[3].mode == "target-only"
+
+
+def test_unknown_probe_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="probe must be 'maximin' or 'contrast'"):
+        TransferOptions(probe="corners")
+    with pytest.raises(ValueError, match="probe_share"):
+        TransferOptions(probe_share=0.0)
