@@ -216,3 +216,30 @@ def test_unknown_probe_is_a_clear_error() -> None:
         TransferOptions(probe="corners")
     with pytest.raises(ValueError, match="probe_share"):
         TransferOptions(probe_share=0.0)
+
+
+def test_a_refuted_library_restarts_where_it_predicts_poor_results(family):
+    """When the target refutes the library's consensus (every source negated), the cold
+    restart's picks go where the sources agree the target is poor, which for a negated
+    library is the target's good region; the space-filling restart does not."""
+    _, pool_X, pool_y, sources = family
+    library = [
+        fit_source_model(f"neg{i}", X, -y, n_fit=80, n_condition=120)
+        for i, (X, y) in enumerate(sources)
+    ]
+    regret = {}
+    for restart in ("contrast", "maximin"):
+        curve, trace = _search(pool_X, pool_y, library, 8, refuted_restart=restart)
+        restarts = [
+            pick
+            for pick, d in zip(trace.picks, trace.decisions, strict=True)
+            if "refutes the library's consensus" in d.reason
+        ]
+        assert restarts, restart
+        regret[restart] = normalized_regret(pool_y, np.array(restarts))[-1]
+    assert regret["contrast"] < 0.1 < regret["maximin"], regret
+
+
+def test_unknown_refuted_restart_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="refuted_restart must be"):
+        TransferOptions(refuted_restart="random")
