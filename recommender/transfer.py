@@ -157,9 +157,10 @@ class TransferOptions:
             ``refute_min_evidence=5``: unperturbed LCBench (34 targets x 5 seeds) t = 5 /
             10 / 20 / 30 0.0164 / 0.0058 / 0.0037 / 0.0027 against the default's 0.0262 /
             0.0088 / 0.0035 / 0.0020 in the same screen (better early, not late; the
-            harness's `rgpe`: 0.0223 / 0.0085 / 0.0036 / 0.0013); synthetic conditional 0.0554 / 0.0428 / 0.0186 /
-            0.0117 (default 0.0675 / 0.0407 / 0.0181 / 0.0103; 16 targets x 3 seeds); every
-            source negated, with the old maximin restart: synthetic 0.0708 at t = 20
+            harness's `rgpe`: 0.0223 / 0.0085 / 0.0036 / 0.0013). With the old maximin
+            restart after a refuted consensus: synthetic conditional 0.0554 / 0.0428 /
+            0.0186 / 0.0117 (default 0.0675 / 0.0407 / 0.0181 / 0.0103; 16 targets x 3
+            seeds); every source negated: synthetic 0.0708 at t = 20
             (default 0.0787; 3 seeds) but LCBench (seed 0) **0.0725** (default 0.0494, cold
             GP 0.0539), which broke the adversarial goal (the five transfer picks land on a
             plateau); with the contrast restart (``refuted_restart``) 0.0439 and 0.0416.
@@ -499,7 +500,7 @@ def propose(
     if len(rank_idx) > options.max_rank_points:  # pairs grow quadratically: rank on a subset
         rank_idx = np.sort(rng.choice(rank_idx, size=options.max_rank_points, replace=False))
     untrusted, why = False, ""
-    refuted: tuple[bool, str] = (False, "")
+    refuted = False
     if options.guardrails and n_src:
         if gp_state.get("consensus_of") is not cand_mean:  # once per candidate set
             gp_state["consensus_of"] = cand_mean
@@ -511,13 +512,14 @@ def propose(
             )
         untrusted, why = gp_state["consensus"]
         if not untrusted:
-            untrusted, why = refuted = refuted_consensus(
+            untrusted, why = refuted_consensus(
                 obs_mean[:, rank_idx],
                 obs_y[rank_idx],
                 share=options.refute_share,
                 min_sources=options.consensus_min_sources,
                 min_evidence=options.refute_min_evidence,
             )
+            refuted = untrusted
     decision = rank_weights(
         obs_mean[:, rank_idx],
         obs_std[:, rank_idx],
@@ -561,7 +563,7 @@ def propose(
         # `min_target_points` space-filling picks before trusting a target-only GP, so the
         # worst case is a cold start that lost that many picks.
         gp_state["explore"] = gp_state.get("explore", 0) + 1
-        if options.refuted_restart == "contrast" and refuted[0]:
+        if options.refuted_restart == "contrast" and refuted:
             index = contrast(np.zeros(n_src), draws=options.restart_candidates)
         else:
             index = _maximin(cand_X, free, obs_X, rng, options.restart_candidates)

@@ -48,14 +48,19 @@ def cold_run(family):
 
 
 @pytest.fixture(scope="module")
-def negated_run(family):
-    """The same family with every source's objective negated (anti-correlated)."""
-    _, pool_X, pool_y, sources = family
-    negated = [
+def negated_models(family):
+    """Source GPs of the same family with every objective negated (anti-correlated)."""
+    _, _, _, sources = family
+    return [
         fit_source_model(f"neg{i}", X, -y, n_fit=80, n_condition=120)
         for i, (X, y) in enumerate(sources)
     ]
-    return _search(pool_X, pool_y, negated, 12, guardrails=True)
+
+
+@pytest.fixture(scope="module")
+def negated_run(family, negated_models):
+    _, pool_X, pool_y, _ = family
+    return _search(pool_X, pool_y, negated_models, 12, guardrails=True)
 
 
 def test_transfer_finds_shared_optimum_faster_than_cold_gp(family, cold_run):
@@ -194,15 +199,12 @@ def test_a_refuted_library_restarts_cold_before_its_outliers_are_trusted(family)
     assert not any("refutes" in d.reason for d in related.decisions)
 
 
-def test_contrast_probe_tests_the_library_where_it_predicts_poor_results(family):
+def test_contrast_probe_tests_the_library_where_it_predicts_poor_results(family, negated_models):
     """The contrast probe goes where the sources agree the target is poor: a related
     library is confirmed (the probe scores badly), a negated one is caught in the act (the
     probe is among the target's best configurations, and the sources are dropped)."""
-    models, pool_X, pool_y, sources = family
-    negated = [
-        fit_source_model(f"neg{i}", X, -y, n_fit=80, n_condition=120)
-        for i, (X, y) in enumerate(sources)
-    ]
+    models, pool_X, pool_y, _ = family
+    negated = negated_models
     quantile = {i: (pool_y < pool_y[i]).mean() for i in range(len(pool_y))}
     for library, good in ((models, False), (negated, True)):
         _, trace = _search(pool_X, pool_y, library, 4, probe="contrast", explore_steps=(2,))
@@ -218,18 +220,15 @@ def test_unknown_probe_is_a_clear_error() -> None:
         TransferOptions(probe_share=0.0)
 
 
-def test_a_refuted_library_restarts_where_it_predicts_poor_results(family):
+def test_a_refuted_library_restarts_where_it_predicts_poor_results(family, negated_models):
     """When the target refutes the library's consensus (every source negated), the cold
     restart's picks go where the sources agree the target is poor, which for a negated
     library is the target's good region; the space-filling restart does not."""
-    _, pool_X, pool_y, sources = family
-    library = [
-        fit_source_model(f"neg{i}", X, -y, n_fit=80, n_condition=120)
-        for i, (X, y) in enumerate(sources)
-    ]
+    _, pool_X, pool_y, _ = family
+    library = negated_models
     regret = {}
     for restart in ("contrast", "maximin"):
-        curve, trace = _search(pool_X, pool_y, library, 8, refuted_restart=restart)
+        _, trace = _search(pool_X, pool_y, library, 8, refuted_restart=restart)
         restarts = [
             pick
             for pick, d in zip(trace.picks, trace.decisions, strict=True)
