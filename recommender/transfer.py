@@ -13,9 +13,9 @@ The model of the target is a ranking-weighted ensemble (RGPE, Feurer, Letham & B
    diverse instead of clustering on one optimum (auto-sklearn 2.0 / Wistuba et al., 2015).
 3. From the first observation on: LogEI under the ensemble; while the target has few
    observations the ensemble's variance includes the sources' disagreement
-   (`TransferOptions.mixture_variance_steps`). The third pick is space-filling
-   (`TransferOptions.explore_steps`): a hedge that gives the guardrails evidence from
-   outside the region every source favours.
+   (`TransferOptions.mixture_variance_steps`). The sixth pick is a contrast probe
+   (`TransferOptions.explore_steps`, `TransferOptions.probe`): a hedge that gives the
+   guardrails evidence from the region every source agrees is poor.
 4. Guardrails (`recommender.guardrails`): a source whose ranking of the target's
    observations is worse than chance or than the target-only GP's gets weight 0; when the
    target GP alone ranks the observations better than the ensemble (leave-one-out), the
@@ -84,18 +84,17 @@ class TransferOptions:
         min_target_points: target points needed before the target GP joins the ensemble.
         kappa: risk aversion of the zero-shot pick (see `zero_shot_scores`).
         fallback_share: target-GP weight from which the guardrail falls back to target-only.
-        explore_steps: steps (numbers of target observations) at which, with guardrails on,
-            one space-filling pick replaces the transfer pick (default: the third pick).
-            It is the guardrail's evidence when every source agrees and is wrong: the first
-            picks then all land where the target is worst, where its scores are close
-            (or tied, on a plateau) and ordered near randomly relative to the sources, so
-            no ranking test can tell a wrong source from a noisy one; a point from outside
-            that region is what the negated sources clearly mis-rank. LCBench, every source negated (34 targets,
-            seed 0): regret at t=20 0.198 without it, 0.049 with it (cold GP 0.054);
-            exploring at the fourth or fifth pick instead: 0.084, 0.111. Its price on the
-            unperturbed LCBench (34 targets, seeds 0-1): regret at t=5 0.016 -> 0.024; at
-            t=20 it fell, 0.0050 -> 0.0024. Probing the sources' worst point instead, or a
-            point among their top 25% / 50%, was worse on one side or the other.
+        explore_steps: steps (numbers of target observations) at which, with guardrails on
+            and a trusted library, one probe pick (``probe``) replaces the transfer pick
+            (default: the sixth pick, after five observations). It is the guardrail's
+            evidence when every source agrees and is wrong: the first picks then all land
+            where the target is worst, where its scores are close (or tied, on a plateau)
+            and ordered near randomly relative to the sources, so no ranking test can tell a
+            wrong source from a noisy one; a point from outside that region is what the
+            negated sources clearly mis-rank. History: a maximin probe at the third pick
+            (the default until 2026-12-01) took LCBench with every source negated (34
+            targets, seed 0) from 0.198 to 0.049 at t = 20 (cold GP 0.054) but cost the
+            unperturbed LCBench regret at t = 5 (0.016 -> 0.024, seeds 0-1).
         max_target_points: target observations kept for the target GP (best fifth plus a
             random spread) so a fully observed task stays cheap.
         max_rank_points: observations used for the ranking-loss weights (pairs grow as n^2).
@@ -135,45 +134,38 @@ class TransferOptions:
             benchmark with every source negated 0.076 (0.106 without; cold GP 0.081);
             all-negated LCBench (seed 0) 0.050 (0.049 without); unperturbed LCBench (seeds
             0-1) unchanged to 4 decimals at every budget.
-        probe_candidates: the space-filling probe (``explore_steps``) is the free candidate
-            farthest from the observations among this many drawn at random (1,024: a
-            maximin pick, a corner of the cube in high dimensions). Screened: 16 (a
-            typical but spread pick) raised unperturbed LCBench's regret at t = 20 (seeds
-            0-1) from 0.0024 to 0.0046.
-        restart_candidates: likewise for the picks of a cold restart after the sources
-            are rejected (1: a random candidate, like cold GP's initial design). Screened
-            with the refuted-consensus guardrail on: 1 gave 0.088 on the all-negated
-            synthetic benchmark and 0.061 on all-negated LCBench at t = 20, against 0.076 /
-            0.050 with 1,024. Random picks only for a restart before any observation (a
-            library without consensus): all-shuffled synthetic benchmark 0.073 (maximin
-            0.108, cold GP 0.081) but all-shuffled LCBench 0.070 (maximin 0.041, cold GP
-            0.054); not adopted.
-        probe: what the ``explore_steps`` pick is. ``"maximin"`` (default): the space-
-            filling pick above. ``"contrast"`` (`_contrast`): among the lowest
-            ``probe_share`` of the candidates by the sources' weighted mean, the one farthest
-            from the observations, the most telling single test of the sources (a related
-            library is confirmed, a negated one scores well there). Opt-in, measured with
-            cached source predictions (screen), as ``explore_steps=(5,)`` and
-            ``refute_min_evidence=5``: unperturbed LCBench (34 targets x 5 seeds) t = 5 /
-            10 / 20 / 30 0.0164 / 0.0058 / 0.0037 / 0.0027 against the default's 0.0262 /
-            0.0088 / 0.0035 / 0.0020 in the same screen (better early, not late; the
-            harness's `rgpe`: 0.0223 / 0.0085 / 0.0036 / 0.0013). With the old maximin
-            restart after a refuted consensus: synthetic conditional 0.0554 / 0.0428 /
-            0.0186 / 0.0117 (default 0.0675 / 0.0407 / 0.0181 / 0.0103; 16 targets x 3
-            seeds); every source negated: synthetic 0.0708 at t = 20
-            (default 0.0787; 3 seeds) but LCBench (seed 0) **0.0725** (default 0.0494, cold
-            GP 0.0539), which broke the adversarial goal (the five transfer picks land on a
-            plateau); with the contrast restart (``refuted_restart``) 0.0439 and 0.0416.
-            Opt-in until a full harness run of every benchmark confirms it; LCBench t = 30
-            is worse than the default's in the screen. Also screened
-            and rejected: the contrast probe at the third pick (synthetic t = 5 0.0713) or
-            the fourth (all-negated LCBench t = 20 0.0595); the maximin probe at the fourth
-            pick with ``refute_min_evidence=5`` (all-negated synthetic 0.0976).
+        probe_candidates: probe and contrast-restart picks are the free candidate
+            farthest from the observations among this many drawn at random from their
+            candidate set (1,024: a maximin pick). Screened for the old maximin probe: 16
+            raised unperturbed LCBench's regret at t = 20 (seeds 0-1) from 0.0024 to 0.0046.
+        restart_candidates: the picks of a cold restart that has no contrast to test (a
+            library without consensus) and of a search with neither a target GP nor a
+            trusted source: the farthest from the observations among this many random free
+            candidates. 1 (default): a random candidate, exactly cold GP's initial design,
+            so a rejected library costs at most a cold start. Screened, every source
+            shuffled, t = 20: synthetic conditional (16 targets x 3 seeds) 0.076 against
+            0.117 with 1,024 (maximin corners in 21 encoded dimensions; cold GP 0.079);
+            LCBench (34 x 3 seeds) 0.055 against 0.052 (ANCHORS cold GP 0.059).
+        probe: what the ``explore_steps`` pick is. ``"contrast"`` (default, `_contrast`):
+            among the lowest ``probe_share`` of the candidates by the sources' weighted
+            mean, the one farthest from the observations, the most telling single test of
+            the sources (a related library is confirmed, a negated one scores well there).
+            ``"maximin"``: a space-filling pick. Screened (cached source predictions), the
+            contrast probe after five observations with ``refute_min_evidence=5`` against
+            the old default (maximin probe at the third pick): unperturbed LCBench (34
+            targets x 5 seeds) t = 5 / 10 / 20 / 30 0.0164 / 0.0058 / 0.0037 / 0.0027
+            against 0.0262 / 0.0088 / 0.0035 / 0.0020 (t = 30: one target, 168908,
+            accounts for the difference); synthetic conditional 0.0554 / 0.0446 / 0.0168
+            / 0.0091 against 0.0675 / 0.0407 / 0.0181 / 0.0103; every source negated, t =
+            20: LCBench 0.0416, synthetic 0.0439. Rejected: the contrast probe at the third
+            pick (synthetic t = 5 0.0713) or the fourth (all-negated LCBench t = 20
+            0.0595); the maximin probe at the sixth pick (all-negated LCBench 0.0725: the
+            five transfer picks land on a plateau).
         probe_share: the share of the candidates the contrast probe chooses among (0.1).
         refute_min_evidence: observations before the refuted-consensus guardrail judges
-            (3). With three observations in the sources' favourite region their order is
-            near a coin flip, and without the third-pick probe the guardrail fired on
-            unperturbed LCBench targets at t = 3 (e.g. 167184), costing a restart.
+            (5). With three observations in the sources' favourite region their order is
+            near a coin flip: without an early probe the guardrail fired on unperturbed
+            LCBench targets at t = 3 (e.g. 167184), costing a restart.
         refuted_restart: the design of the cold restart after the refuted-consensus
             guardrail fired. ``"contrast"`` (default): its picks are contrast picks
             (`_contrast`, equal source weights): when most sources get the target's pairs
@@ -185,7 +177,8 @@ class TransferOptions:
             seed 0) 0.101 / 0.030 against 0.177 / 0.049 (cold GP 0.152 / 0.054);
             unperturbed synthetic identical and unperturbed LCBench (seeds 0-1) identical
             means at every budget (one target's curve moved). A library without consensus
-            (shuffled) still restarts with maximin picks: there the sources say nothing.
+            (shuffled) restarts with ``restart_candidates`` picks: there the sources say
+            nothing.
         surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
             ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
             LCBench, kept for experiments).
@@ -200,7 +193,7 @@ class TransferOptions:
     fallback_share: float = 0.5
     surrogate: str = "ensemble"
     max_target_points: int = 1000
-    explore_steps: tuple[int, ...] = (2,)
+    explore_steps: tuple[int, ...] = (5,)
     max_rank_points: int = 100
     mixture_variance_steps: int = 10
     chance_z: float = 0.0
@@ -211,10 +204,10 @@ class TransferOptions:
     consensus_z: float = 2.0
     refute_share: float = 0.5
     probe_candidates: int = 1024
-    restart_candidates: int = 1024
-    probe: str = "maximin"
+    restart_candidates: int = 1
+    probe: str = "contrast"
     probe_share: float = 0.1
-    refute_min_evidence: int = 3
+    refute_min_evidence: int = 5
     refuted_restart: str = "contrast"
 
     def __post_init__(self) -> None:
@@ -537,7 +530,7 @@ def propose(
     )
     if untrusted and t < options.chance_from:
         # no source agrees with another, or the target refutes what most of them say:
-        # start cold (space-filling design, then the target GP) and admit a source only
+        # start cold (restart design, then the target GP) and admit a source only
         # once it beats chance on the target's data
         decision = GuardrailDecision(
             t,
@@ -560,17 +553,25 @@ def propose(
         and gp_state.get("explore", 0) < options.min_target_points
     ):
         # The sources were rejected: the picks they drove are a biased design. Spend
-        # `min_target_points` space-filling picks before trusting a target-only GP, so the
+        # `min_target_points` restart picks (contrast picks against a refuted library,
+        # cold GP's random design otherwise) before trusting a target-only GP, so the
         # worst case is a cold start that lost that many picks.
         gp_state["explore"] = gp_state.get("explore", 0) + 1
         if options.refuted_restart == "contrast" and refuted:
-            index = contrast(np.zeros(n_src), draws=options.restart_candidates)
+            index = contrast(np.zeros(n_src), draws=options.probe_candidates)
         else:
             index = _maximin(cand_X, free, obs_X, rng, options.restart_candidates)
         return Proposal(index, decision, "explore", 0.0)
-    if options.guardrails and n_src and t in options.explore_steps and not pending:
-        # hedge: one space-filling pick early gives the ranking guardrail evidence from a
-        # region the sources did not choose (negated sources then mis-rank it)
+    if (
+        options.guardrails
+        and n_src
+        and t in options.explore_steps
+        and not pending
+        and not untrusted
+    ):
+        # hedge: one probe pick gives the ranking guardrail evidence from a region the
+        # sources did not choose (negated sources then mis-rank it); an untrusted library
+        # needs no test
         if options.probe == "contrast":
             index = contrast(w_src, draws=options.probe_candidates)
         else:

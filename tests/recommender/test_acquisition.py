@@ -103,7 +103,7 @@ def test_ensemble_acquisition_reproduces_propose_gp_phase() -> None:
         X = rng.uniform(size=(40, d))
         sources.append(fit_source_model(f"s{s}", X, _quadratic(X, centre), n_fit=40))
     cand_X = rng.uniform(size=(300, d))
-    obs_X = rng.uniform(size=(5, d))
+    obs_X = rng.uniform(size=(6, d))
     obs_y = _quadratic(obs_X, 0.55)
     cand_mean, cand_std = predict_sources(sources, cand_X)
     obs_mean, obs_std = predict_sources(sources, obs_X)
