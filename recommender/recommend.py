@@ -60,7 +60,9 @@ class Suggestion:
             NaN when the guardrail fell back to target-only (no source is trusted).
         interval: a ~95% interval of that prediction (source disagreement + GP variance).
         neighbours: ``(task_id, weight)`` of the sources that drove this pick, largest first.
-        phase: ``"portfolio"``, ``"gp"`` or ``"random"``.
+        phase: ``"portfolio"``, ``"gp"``, ``"random"`` or ``"explore"`` (a probe of the
+            sources, or a restart pick after the guardrail rejected them; see
+            `TransferOptions.probe` and ``restart_candidates``).
         mode: the guardrail mode in force (``zero-shot``, ``transfer``, ``target-only`` ...).
         reason: the guardrail decision in words.
     """
