@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 
 import numpy as np
@@ -559,9 +559,12 @@ def propose(
         gp_state["explore"] = gp_state.get("explore", 0) + 1
         if options.refuted_restart == "contrast" and refuted:
             index = contrast(np.zeros(n_src), draws=options.probe_candidates)
+            design = "a contrast pick, where the refuted sources agree the target is poor"
         else:
             index = _maximin(cand_X, free, obs_X, rng, options.restart_candidates)
-        return Proposal(index, decision, "explore", 0.0)
+            design = "random" if options.restart_candidates == 1 else "space-filling"
+        note = f"; restart pick {gp_state['explore']} of {options.min_target_points}: {design}"
+        return Proposal(index, replace(decision, reason=decision.reason + note), "explore", 0.0)
     if (
         options.guardrails
         and n_src
@@ -574,9 +577,11 @@ def propose(
         # needs no test
         if options.probe == "contrast":
             index = contrast(w_src, draws=options.probe_candidates)
+            note = "; this pick probes the sources where they agree the target is poor"
         else:
             index = _maximin(cand_X, free, obs_X, rng, options.probe_candidates)
-        return Proposal(index, decision, "explore", 0.0)
+            note = "; this pick probes the sources far from the observations"
+        return Proposal(index, replace(decision, reason=decision.reason + note), "explore", 0.0)
     if n_src and t < options.portfolio_picks and decision.mode != "target-only":
         weights = w_src / w_src.sum() if w_src.sum() > 0 else np.full(n_src, 1.0 / n_src)
         # hypotheses are compared on the regret scale (1 = a source's best, 0 = its worst)

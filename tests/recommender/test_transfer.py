@@ -99,6 +99,8 @@ def test_sixth_pick_is_a_contrast_probe_by_default(family):
     assert hedged.picks[:5] == unhedged.picks[:5]
     quantile = (pool_y[:, None] < pool_y).mean(axis=0)  # share of the pool below each
     assert quantile[hedged.picks[5]] < 0.2 < 0.8 < quantile[unhedged.picks[5]]
+    assert "probes the sources where they agree the target is poor" in hedged.decisions[5].reason
+    assert "probes" not in unhedged.decisions[5].reason
 
 
 def test_chance_rule_drops_a_source_that_ranks_no_better_than_noise() -> None:
@@ -153,6 +155,9 @@ def test_a_library_without_consensus_starts_cold_and_must_earn_trust(family):
     early = noisy.decisions[:8]
     assert all(d.mode == "target-only" for d in early)
     assert "agree with no other source" in early[0].reason
+    assert [d.reason.split("; ")[-1] for d in early[:3]] == [
+        f"restart pick {k} of 3: random" for k in (1, 2, 3)
+    ]  # cold GP's initial design, said in the explanation
     _, cold = _search(pool_X, pool_y, noise, 10, consensus_rho=0.0)
     assert cold.decisions[1].mode != "target-only"  # without the check, noise is trusted
     _, related = _search(pool_X, pool_y, models, 10)
@@ -236,6 +241,10 @@ def test_a_refuted_library_restarts_where_it_predicts_poor_results(family, negat
         ]
         assert restarts, restart
         quality[restart] = float(quantile[restarts].mean())
+        if restart == "contrast":
+            said = [d.reason for d in trace.decisions if "refutes" in d.reason]
+            restart_said = [r for r in said if "restart pick" in r]
+            assert restart_said and all("a contrast pick" in r for r in restart_said)
     assert quality["contrast"] > max(0.8, quality["maximin"] + 0.1), quality
 
 
