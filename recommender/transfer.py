@@ -334,6 +334,12 @@ def _maximin(
     return int(options[np.argmax(distance)])
 
 
+def _normalised(weights: np.ndarray) -> np.ndarray:
+    """``weights`` scaled to sum to 1; uniform when they are all 0."""
+    total = weights.sum()
+    return weights / total if total > 0 else np.full(len(weights), 1.0 / len(weights))
+
+
 def _contrast(
     cand_X: np.ndarray,
     cand_mean: np.ndarray,
@@ -354,9 +360,9 @@ def _contrast(
     """
     sd = cand_mean.std(axis=1, keepdims=True)
     z = (cand_mean - cand_mean.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
-    w = weights / weights.sum() if weights.sum() > 0 else np.full(len(z), 1.0 / len(z))
     options = np.flatnonzero(free)
-    low = options[np.argsort(w @ z[:, options], kind="stable")[: max(1, int(share * len(options)))]]
+    score = _normalised(weights) @ z[:, options]  # the sources' weighted verdict
+    low = options[np.argsort(score, kind="stable")[: max(1, int(share * len(options)))]]
     mask = np.zeros(len(free), dtype=bool)
     mask[low] = True
     return _maximin(cand_X, mask, obs_X, rng, draws)
@@ -583,7 +589,7 @@ def propose(
             note = "; this pick probes the sources far from the observations"
         return Proposal(index, replace(decision, reason=decision.reason + note), "explore", 0.0)
     if n_src and t < options.portfolio_picks and decision.mode != "target-only":
-        weights = w_src / w_src.sum() if w_src.sum() > 0 else np.full(n_src, 1.0 / n_src)
+        weights = _normalised(w_src)
         # hypotheses are compared on the regret scale (1 = a source's best, 0 = its worst)
         reg_mean, reg_std = regret_scale(cand_mean, cand_std, quantiles)
         reg_obs, _ = regret_scale(obs_mean, obs_std, quantiles)

@@ -30,6 +30,11 @@ def family():
     return models, pool_X, pool_y, sources
 
 
+def _pool_quantile(pool_y: np.ndarray) -> np.ndarray:
+    """Each pool row's share of the pool that scores below it (1 = best)."""
+    return (pool_y[:, None] < pool_y).mean(axis=0)
+
+
 def _search(pool_X, pool_y, models, budget, **options):
     trace = run_pool_search(
         pool_X=pool_X,
@@ -97,7 +102,7 @@ def test_sixth_pick_is_a_contrast_probe_by_default(family):
     _, hedged = _search(pool_X, pool_y, models, 6)
     _, unhedged = _search(pool_X, pool_y, models, 6, explore_steps=())
     assert hedged.picks[:5] == unhedged.picks[:5]
-    quantile = (pool_y[:, None] < pool_y).mean(axis=0)  # share of the pool below each
+    quantile = _pool_quantile(pool_y)
     assert quantile[hedged.picks[5]] < 0.2 < 0.8 < quantile[unhedged.picks[5]]
     assert "probes the sources where they agree the target is poor" in hedged.decisions[5].reason
     assert "probes" not in unhedged.decisions[5].reason
@@ -207,7 +212,7 @@ def test_contrast_probe_tests_the_library_where_it_predicts_poor_results(family,
     probe is among the target's best configurations, and the sources are dropped)."""
     models, pool_X, pool_y, _ = family
     negated = negated_models
-    quantile = {i: (pool_y < pool_y[i]).mean() for i in range(len(pool_y))}
+    quantile = _pool_quantile(pool_y)
     for library, good in ((models, False), (negated, True)):
         _, trace = _search(pool_X, pool_y, library, 4, probe="contrast", explore_steps=(2,))
         probe = trace.picks[2]
@@ -228,7 +233,7 @@ def test_a_refuted_library_restarts_where_it_predicts_poor_results(family, negat
     library is the target's good region; the space-filling (maximin) restart does not."""
     _, pool_X, pool_y, _ = family
     library = negated_models
-    quantile = (pool_y[:, None] < pool_y).mean(axis=0)  # share of the pool below each
+    quantile = _pool_quantile(pool_y)
     quality = {}
     for restart in ("contrast", "maximin"):
         _, trace = _search(
