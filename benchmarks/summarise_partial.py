@@ -17,7 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
-from recommender.bench.harness import BenchConfig, _machine, _summarise
+from recommender.bench.harness import BenchConfig, machine_info, summarise_runs
 from recommender.bench.report import write_results
 
 
@@ -59,11 +59,11 @@ def main(argv: list[str] | None = None) -> None:
             "adversarial_share": cfg.adversarial_share if cfg.adversarial else 0.0,
             "workers": 2,
         },
-        "machine": _machine(),
+        "machine": machine_info(),
         "source_model_fit_seconds": args.source_fit_seconds,
         "wall_seconds": args.wall_seconds,
         "peak_rss_mb": max(r["peak_rss_mb"] for r in results),
-        "summary": _summarise(results, cfg),
+        "summary": summarise_runs(results, cfg),
         "per_target": results,
     }
     paths = write_results(doc, args.partial.parent, stem=args.stem)

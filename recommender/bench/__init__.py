@@ -1,6 +1,12 @@
 """Transfer benchmark harness: leave-one-task-out on any directory in the shared format."""
 
-from recommender.bench.harness import REPORT_BUDGETS, BenchConfig, run_transfer_benchmark
+from recommender.bench.harness import (
+    REPORT_BUDGETS,
+    BenchConfig,
+    machine_info,
+    run_transfer_benchmark,
+    summarise_runs,
+)
 from recommender.bench.methods import METHODS
 from recommender.bench.problem import (
     SourceData,
@@ -15,11 +21,13 @@ __all__ = [
     "REPORT_BUDGETS",
     "BenchConfig",
     "SourceData",
+    "machine_info",
     "markdown_table",
     "normalized_regret",
     "perturb_sources",
     "plot_regret",
     "run_transfer_benchmark",
+    "summarise_runs",
     "write_conditional_benchmark",
     "write_results",
 ]

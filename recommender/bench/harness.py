@@ -38,7 +38,9 @@ __all__ = [
     "PERTURB_SEED",
     "REPORT_BUDGETS",
     "load_problems",
+    "machine_info",
     "run_transfer_benchmark",
+    "summarise_runs",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -205,7 +207,18 @@ def _append_partial(path: Path | None, result: dict[str, Any]) -> None:
         os.fsync(handle.fileno())
 
 
-def _summarise(results: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
+def summarise_runs(results: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
+    """Per-method summary of finished targets: mean regret +/- SE, curve, mean rank, time.
+
+    Args:
+        results: one dict per target as `run_transfer_benchmark` returns them under
+            ``per_target`` (any set of targets, e.g. pooled over several benchmarks).
+        cfg: the methods and budget the runs used.
+
+    Returns:
+        ``{method: {"mean_regret", "stderr", "curve", "per_target_regret_at",
+        "seconds_per_suggestion", "mean_rank"}}``.
+    """
     methods = cfg.methods
     # regret[method] : (targets, seeds, budget)
     regret = {
@@ -242,7 +255,8 @@ def _summarise(results: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any
     return summary
 
 
-def _machine() -> dict[str, Any]:
+def machine_info() -> dict[str, Any]:
+    """The machine and library versions a run used (recorded in every results file)."""
     import botorch
     import gpytorch
     import torch
@@ -357,7 +371,7 @@ def run_transfer_benchmark(
             "adversarial_share": cfg.adversarial_share if cfg.adversarial else 0.0,
             "workers": cfg.workers,
         },
-        "machine": _machine(),
+        "machine": machine_info(),
         "missing_objective_rows": missing,
         "source_model_fit_seconds": fit_seconds,
         "wall_seconds": time.perf_counter() - wall_start,
@@ -365,6 +379,6 @@ def run_transfer_benchmark(
             [r["peak_rss_mb"] for r in results]
             + [resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024]
         ),
-        "summary": _summarise(results, cfg),
+        "summary": summarise_runs(results, cfg),
         "per_target": results,
     }
