@@ -75,6 +75,12 @@ class TransferOptions:
             over (1: only the zero-shot pick and the rest of a zero-shot batch). On LCBench
             (34 targets, seeds 1-2) 1 gave regret 0.022 / 0.010 at t=5 / 10 against
             0.026 / 0.012 with 3; on the synthetic conditional benchmark 5 was better.
+            Screened again with 2 (2026-12-01, 2 seeds, t = 2 / 5 / 10): the README's
+            synthetic draw (seed 2026) 0.070 / 0.047 / 0.032 against 0.130 / 0.055 / 0.045,
+            but pooled over 8 other draws of the generator (128 targets) 0.099 / 0.056 /
+            0.039 against 0.097 / 0.058 / 0.041, and LCBench 0.066 / 0.021 / 0.012 against
+            0.057 / 0.016 / 0.0034 (`benchmarks/results/screens/draws/pp2_*.json`): the
+            big gain belonged to one draw, so 1 stays.
         mixture_variance_steps: while the target has fewer observations than this, the
             ensemble's LogEI uses the mixture variance (members' disagreement included:
             explore where the sources disagree); afterwards RGPE's independent-member
@@ -82,7 +88,12 @@ class TransferOptions:
             t=5 / 10 from 0.022 / 0.0097 to 0.016 / 0.0064 but raised it at t=30 from
             0.0015 to 0.0033, hence the switch.
         min_target_points: target points needed before the target GP joins the ensemble.
-        kappa: risk aversion of the zero-shot pick (see `zero_shot_scores`).
+        kappa: risk aversion of the zero-shot pick (see `zero_shot_scores`; the regret
+            scale of each source's quantile table). Screened against other first-pick
+            criteria (`benchmarks/screen_zero_shot.py`, `screens/zero_shot_criteria.json`):
+            LCBench 0.093 against 0.122 for the copula-scale mean (the ANCHORS rgpe pick),
+            but over 9 draws of the synthetic generator 0.139 against 0.124; no screened
+            criterion (kappa 0 or 1 on either scale, the median) was best on both.
         fallback_share: target-GP weight from which the guardrail falls back to target-only.
         explore_steps: steps (numbers of target observations) at which, with guardrails on
             and a trusted library, one probe pick (``probe``) replaces the transfer pick
