@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from recommender.bench.report import markdown_table, versus_best_baseline
 
 
@@ -54,3 +56,25 @@ def test_no_comparison_without_ours():
     doc = _doc()
     del doc["summary"]["ours"]
     assert versus_best_baseline(doc) == []
+
+
+def test_summarise_runs_pools_targets_of_several_benchmarks(tmp_path):
+    from recommender.bench import BenchConfig, summarise_runs
+
+    def target(name: str, ours: list[float], rgpe: list[float]) -> dict:
+        return {
+            "target": name,
+            "runs": {
+                "ours": [{"seed": 0, "regret": ours, "suggest_seconds": [0.1, 0.1]}],
+                "rgpe": [{"seed": 0, "regret": rgpe, "suggest_seconds": [0.3, 0.3]}],
+            },
+        }
+
+    results = [target("seed1/a", [0.4, 0.0], [0.2, 0.2]), target("seed2/a", [0.2, 0.1], [0.4, 0.0])]
+    cfg = BenchConfig(benchmark=tmp_path, methods=("rgpe", "ours"), budget=2, seeds=1)
+    summary = summarise_runs(results, cfg)
+    assert summary["ours"]["mean_regret"]["1"] == pytest.approx(0.3)
+    assert summary["rgpe"]["mean_regret"]["1"] == pytest.approx(0.3)
+    assert summary["ours"]["curve"] == pytest.approx([0.3, 0.05])
+    assert summary["ours"]["mean_rank"]["1"] == 1.5  # one win, one loss at t = 1
+    assert summary["rgpe"]["seconds_per_suggestion"] == pytest.approx(0.3)
