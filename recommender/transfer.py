@@ -86,7 +86,12 @@ class TransferOptions:
             explore where the sources disagree); afterwards RGPE's independent-member
             variance. Measured on LCBench (seeds 1-2): the mixture variance cut regret at
             t=5 / 10 from 0.022 / 0.0097 to 0.016 / 0.0064 but raised it at t=30 from
-            0.0015 to 0.0033, hence the switch.
+            0.0015 to 0.0033, hence the switch. Screened on 8 draws of the synthetic
+            generator (16 targets x 1 seed each, `screens/draws/mv_*.json`), t = 5 / 10 /
+            20 / 30: 10 steps (default) 0.058 / 0.043 / 0.024 / 0.017, 5 steps 0.058 /
+            0.045 / 0.025 / 0.016, 0 steps 0.075 / 0.051 / 0.025 / 0.016; the draw where
+            the harness found rgpe ahead (seed 3) was the exception (0 steps: 0.054 /
+            0.029 / 0.017 / 0.012 against 0.060 / 0.042 / 0.023 / 0.021).
         min_target_points: target points needed before the target GP joins the ensemble.
         kappa: risk aversion of the zero-shot pick (see `zero_shot_scores`; the regret
             scale of each source's quantile table). Screened against other first-pick
