@@ -17,7 +17,7 @@ import pytest
 
 from library.exceptions import BenchmarkFormatError
 from library.importers import read_benchmark
-from recommender.bench.harness import BenchConfig, run_transfer_benchmark
+from recommender.bench.harness import BenchConfig, load_problems, run_transfer_benchmark
 
 METHODS = ("random", "cold-gp", "portfolio", "rgpe", "ours")
 
@@ -134,3 +134,26 @@ def test_a_benchmark_with_no_scored_task_is_a_clear_error(tmp_path: Path) -> Non
     bench = _write(tmp_path / "none", pool_sizes=(5, 5), fidelity=False, failed_share=1.0)
     with pytest.raises(BenchmarkFormatError, match="finite objective"):
         _run(bench, budget=4)
+
+
+def test_numeric_choices_and_numeric_task_ids(tmp_path: Path) -> None:
+    """space.json may list a categorical's choices as numbers while the Parquet column holds
+    their strings (FORMAT.md: categoricals are strings), and task ids may look like numbers."""
+    bench = _write(tmp_path / "numeric", pool_sizes=(30, 30, 30), fidelity=False)
+    space = json.loads((bench / "space.json").read_text())
+    space["parameters"].append({"name": "batch", "type": "categorical", "choices": [32, 64, 128]})
+    (bench / "space.json").write_text(json.dumps(space))
+    trials = pd.read_parquet(bench / "trials.parquet")
+    rng = np.random.default_rng(1)
+    trials["batch"] = rng.choice(["32", "64", "128"], size=len(trials))
+    trials["task_id"] = trials["task_id"].map({"t0": "3", "t1": "13", "t2": "23"})
+    trials.to_parquet(bench / "trials.parquet", index=False)
+    _, _, truth, _ = load_problems(bench, None, 0.0)
+    for data in truth.values():  # the last parameter's one-hot: exactly one choice per row
+        np.testing.assert_array_equal(data.X[:, -3:].sum(axis=1), 1.0)
+    config = BenchConfig(benchmark=bench, methods=("random", "ours"), budget=5, seeds=1, workers=1)
+    doc = run_transfer_benchmark(config)
+    assert [t["target"] for t in doc["per_target"]] == ["13", "23", "3"]
+    for target in doc["per_target"]:
+        (run,) = target["runs"]["ours"]
+        assert len(set(run["picks"])) == 5 and all(0 <= p < 30 for p in run["picks"])
