@@ -94,6 +94,7 @@ def pool_draws(docs: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
         },
         "machine": machine_info(),
         "source_model_fit_seconds": sum(d["source_model_fit_seconds"] for d in docs),
+        "source_fit_label": "once per draw, summed over the draws",
         "wall_seconds": sum(d["wall_seconds"] for d in docs),
         "peak_rss_mb": max(d["peak_rss_mb"] for d in docs),
         "summary": summarise_runs(per_target, cfg),

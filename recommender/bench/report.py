@@ -76,7 +76,8 @@ def markdown_table(doc: dict[str, Any]) -> str:
             if cfg["adversarial"]
             else ""
         )
-        + f"; source GP fit (once, shared by all targets) {doc['source_model_fit_seconds']:.0f} s;"
+        + f"; source GP fit ({doc.get('source_fit_label', 'once, shared by all targets')})"
+        + f" {doc['source_model_fit_seconds']:.0f} s;"
         + f" wall {doc['wall_seconds'] / 60:.1f} min; peak RSS {doc['peak_rss_mb']:.0f} MB.\n"
     )
     versus = versus_best_baseline(doc)
