@@ -26,6 +26,7 @@ import json
 import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -42,21 +43,25 @@ from recommender.bench.report import versus_best_baseline
 METHODS = "random,cold-gp,portfolio,rgpe,ours"
 
 
+def _config(benchmark: Path, settings: dict[str, Any]) -> BenchConfig:
+    """The harness settings (``settings`` is their JSON form, as each draw's file records)."""
+    return BenchConfig(benchmark=benchmark, **{**settings, "methods": tuple(settings["methods"])})
+
+
 def _draw(
-    generator_seed: int, work: Path, out: Path, cfg_args: dict[str, Any], argv: list[str]
+    generator_seed: int, work: Path, out: Path, settings: dict[str, Any], argv: list[str]
 ) -> dict[str, Any]:
     """One generator seed's harness results (reused from ``out`` when settings match)."""
     path = out / f"seed{generator_seed}.json"
     if path.exists():
         doc = json.loads(path.read_text())
-        if doc.get("family_settings") == cfg_args:
+        if doc.get("family_settings") == settings:
             print(f"seed {generator_seed}: reusing {path}", file=sys.stderr)
             return doc
     bench_dir = write_conditional_benchmark(work / f"seed{generator_seed}", seed=generator_seed)
-    cfg = BenchConfig(benchmark=bench_dir, **cfg_args)
-    doc = run_transfer_benchmark(cfg, argv=argv)
+    doc = run_transfer_benchmark(_config(bench_dir, settings), argv=argv)
     doc["generator_seed"] = generator_seed
-    doc["family_settings"] = cfg_args
+    doc["family_settings"] = settings
     write_results(doc, out, stem=f"seed{generator_seed}")
     print(f"seed {generator_seed}: {doc['wall_seconds']:.0f} s", file=sys.stderr)
     return doc
@@ -83,15 +88,7 @@ def pool_draws(docs: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
     return {
         "benchmark": "synthetic-conditional family",
         "generator_seeds": [doc["generator_seed"] for doc in docs],
-        "config": {
-            "methods": list(cfg.methods),
-            "budget": cfg.budget,
-            "seeds": list(range(cfg.seeds)),
-            "targets": [r["target"] for r in per_target],
-            "adversarial": None,
-            "adversarial_share": 0.0,
-            "workers": cfg.workers,
-        },
+        "config": cfg.record([r["target"] for r in per_target]),
         "machine": machine_info(),
         "source_model_fit_seconds": sum(d["source_model_fit_seconds"] for d in docs),
         "source_fit_label": "once per draw, summed over the draws",
@@ -134,24 +131,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--work", type=Path, default=None, help="where draws are written")
     args = parser.parse_args(argv)
-    cfg_args = {
-        "methods": tuple(m.strip() for m in args.methods.split(",") if m.strip()),
+    settings = {
+        "methods": [m.strip() for m in args.methods.split(",") if m.strip()],
         "budget": args.budget,
         "seeds": args.seeds,
         "workers": args.workers,
     }
-    record = {**cfg_args, "methods": list(cfg_args["methods"])}
     command = ["python", "benchmarks/bench_synthetic_family.py", *(argv or sys.argv[1:])]
     family_dir = args.out / "synthetic_family"
     family_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = args.work or Path(tmp)
-        docs = []
-        for seed in (int(s) for s in args.generator_seeds.split(",")):
-            doc = _draw(seed, work, family_dir, record, command)
-            docs.append(doc)
-    cfg = BenchConfig(benchmark=work, **cfg_args)
+    scratch = tempfile.TemporaryDirectory() if args.work is None else nullcontext(args.work)
+    with scratch as work:
+        docs = [
+            _draw(int(seed), Path(work), family_dir, settings, command)
+            for seed in args.generator_seeds.split(",")
+        ]
+    cfg = _config(args.out, settings)  # methods, budget and seeds: the draws are gone
     pooled = pool_draws(docs, cfg)
     pooled["argv"] = command
     pooled["family_wall_seconds"] = time.perf_counter() - start

@@ -55,6 +55,15 @@ def build_cache(benchmark: Path, adversarial: str | None, share: float) -> dict:
     return {"truth": {t: (d.X, d.score) for t, d in truth.items()}, "preds": preds}
 
 
+def load_or_build_cache(path: Path, benchmark: Path, adversarial: str | None, share: float) -> dict:
+    """The cache pickled at ``path``, built (`build_cache`) and written there if missing."""
+    if path.exists():
+        return pickle.loads(path.read_bytes())
+    cache = build_cache(benchmark, adversarial, share)
+    path.write_bytes(pickle.dumps(cache))
+    return cache
+
+
 _CACHE: dict = {}  # filled once per worker by `_init`, not pickled with every job
 
 
@@ -98,11 +107,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="JSON of per-target, per-seed regret curves")
     args = parser.parse_args()
     adversarial = None if args.adversarial in (None, "none") else args.adversarial
-    if args.cache.exists():
-        cache = pickle.loads(args.cache.read_bytes())
-    else:
-        cache = build_cache(args.benchmark, adversarial, args.adversarial_share)
-        args.cache.write_bytes(pickle.dumps(cache))
+    cache = load_or_build_cache(args.cache, args.benchmark, adversarial, args.adversarial_share)
     targets = list(cache["truth"]) if args.targets == "all" else args.targets.split(",")
     variants = json.loads(args.variants)
     jobs = [

@@ -29,14 +29,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import sys
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from screen_transfer_options import build_cache  # noqa: E402
+from screen_transfer_options import load_or_build_cache  # noqa: E402
 
 from recommender.surrogate import regret_scale  # noqa: E402
 from recommender.transfer import zero_shot_scores  # noqa: E402
@@ -79,12 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     for case in args.case:
         name, paths = case.split("=", 1)
         bench_dir, cache_path = (Path(p) for p in paths.split(":", 1))
-        if cache_path.exists():
-            cache = pickle.loads(cache_path.read_bytes())
-        else:
-            cache = build_cache(bench_dir, None, 0.0)
-            cache_path.write_bytes(pickle.dumps(cache))
-        regrets = screen(cache)
+        regrets = screen(load_or_build_cache(cache_path, bench_dir, None, 0.0))
         results[name] = {
             "benchmark": str(bench_dir),
             "mean_regret": {k: float(np.mean(v)) for k, v in regrets.items()},

@@ -76,6 +76,18 @@ class BenchConfig:
     adversarial_share: float = 0.5
     workers: int = 2
 
+    def record(self, targets: Sequence[str]) -> dict[str, Any]:
+        """The settings as a results file records them, for the given target ids."""
+        return {
+            "methods": list(self.methods),
+            "budget": self.budget,
+            "seeds": list(range(self.seeds)),
+            "targets": list(targets),
+            "adversarial": self.adversarial,
+            "adversarial_share": self.adversarial_share if self.adversarial else 0.0,
+            "workers": self.workers,
+        }
+
     def __post_init__(self) -> None:
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown:
@@ -362,15 +374,7 @@ def run_transfer_benchmark(
         "benchmark": benchmark.name,
         "benchmark_dir": str(cfg.benchmark),
         "argv": list(argv) if argv is not None else None,
-        "config": {
-            "methods": list(cfg.methods),
-            "budget": cfg.budget,
-            "seeds": list(range(cfg.seeds)),
-            "targets": targets,
-            "adversarial": cfg.adversarial,
-            "adversarial_share": cfg.adversarial_share if cfg.adversarial else 0.0,
-            "workers": cfg.workers,
-        },
+        "config": cfg.record(targets),
         "machine": machine_info(),
         "missing_objective_rows": missing,
         "source_model_fit_seconds": fit_seconds,
