@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from recommender.bench import BenchConfig, summarise_runs
 from recommender.bench.report import markdown_table, versus_best_baseline
 
 
@@ -59,8 +60,6 @@ def test_no_comparison_without_ours():
 
 
 def test_summarise_runs_pools_targets_of_several_benchmarks(tmp_path):
-    from recommender.bench import BenchConfig, summarise_runs
-
     def target(name: str, ours: list[float], rgpe: list[float]) -> dict:
         return {
             "target": name,
