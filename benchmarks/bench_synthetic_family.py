@@ -91,6 +91,9 @@ def pool_draws(docs: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
         "config": cfg.record([r["target"] for r in per_target]),
         "machine": machine_info(),
         "source_model_fit_seconds": sum(d["source_model_fit_seconds"] for d in docs),
+        "source_cross_prediction_seconds": sum(
+            d.get("source_cross_prediction_seconds") or 0.0 for d in docs
+        ),
         "source_fit_label": "once per draw, summed over the draws",
         "wall_seconds": sum(d["wall_seconds"] for d in docs),
         "peak_rss_mb": max(d["peak_rss_mb"] for d in docs),

@@ -30,6 +30,8 @@ _LAZY: dict[str, str] = {
     "TransferOptions": "recommender.transfer",
     "SearchTrace": "recommender.transfer",
     "run_pool_search": "recommender.transfer",
+    "FirstPickChoice": "recommender.first_pick",
+    "choose_first_pick": "recommender.first_pick",
     "GuardrailDecision": "recommender.guardrails",
     "SourceModel": "recommender.surrogate",
     "fit_source_model": "recommender.surrogate",

@@ -34,6 +34,7 @@ from recommender.acquisition import (
     optimize_ensemble_acqf,
     proposal_acquisition,
 )
+from recommender.first_pick import CrossPredictions
 from recommender.guardrails import GuardrailDecision
 from recommender.space import Space
 from recommender.surrogate import (
@@ -42,7 +43,13 @@ from recommender.surrogate import (
     predict_sources,
     regret_scale,
 )
-from recommender.transfer import Proposal, TransferOptions, propose, source_quantiles
+from recommender.transfer import (
+    Proposal,
+    TransferOptions,
+    first_pick_choice,
+    propose,
+    source_quantiles,
+)
 
 __all__ = ["Recommender", "Suggestion", "Explanation", "ProposalOptimizer"]
 
@@ -196,6 +203,10 @@ class Recommender:
     cache_dir: Path | None = field(default_factory=default_cache_dir)
     optimizer: ProposalOptimizer | str = ProposalOptimizer.RANDOM
     _models: dict[tuple[str, int, Space], SourceModel] = field(
+        default_factory=dict, init=False, repr=False
+    )
+    # source-on-source predictions of the zero-shot criterion's test, per space and source set
+    _cross: dict[tuple[Space, tuple[tuple[str, int], ...]], CrossPredictions] = field(
         default_factory=dict, init=False, repr=False
     )
     _last: Explanation | None = field(default=None, init=False, repr=False)
@@ -362,7 +373,12 @@ class Recommender:
         shown_mean, shown_std = regret_scale(cand_mean, cand_std, quantiles)
         pending: list[int] = []
         pending_X: list[np.ndarray] = []
-        gp_state: dict = {}
+        # the leave-one-source-out choice of the zero-shot criterion matters only zero-shot
+        first = None
+        if len(obs_y) == 0:
+            key = (space, tuple(sorted((m.task_id, m.n_trials) for m in models)))
+            first = first_pick_choice(self.options, models, self._cross.setdefault(key, {}))
+        gp_state: dict = {"first_pick": first}
         suggestions: list[Suggestion] = []
         decisions: list[GuardrailDecision] = []
         for pick in range(min(n, int(free.sum()))):

@@ -30,6 +30,7 @@ from library.exceptions import BenchmarkFormatError
 from library.importers import Benchmark, read_benchmark
 from recommender.bench.methods import METHODS, MethodInput, run_method
 from recommender.bench.problem import SourceData, build_problems, normalized_regret, perturb_sources
+from recommender.first_pick import cross_predictions
 from recommender.space import Space
 from recommender.surrogate import SourceModel, fit_source_model, predict_sources
 
@@ -183,6 +184,7 @@ def _run_target(target_id: str) -> dict[str, Any]:
                 seed=seed,
                 source_predictions=predictions.get("ours"),
                 reference_predictions=predictions.get("reference"),
+                cross_predictions=_SHARED["cross"],
             )
             oracle = run_method(method, inp, target.score)
             regret = normalized_regret(target.score, np.array(oracle.picks))
@@ -353,7 +355,14 @@ def run_transfer_benchmark(
     else:
         targets = [t for t in cfg.targets if t in truth]
     models, fit_seconds = _fit_models(history, _model_kinds(cfg.methods), progress)
-    _SHARED.update(config=cfg, truth=truth, history=history, models=models, space=space)
+    # ours' zero-shot criterion test compares sources with each other: every pair is
+    # predicted once here (each target's test reads the pairs without it), like the fits
+    start = time.perf_counter()
+    cross = cross_predictions(list(models["ours"].values())) if "ours" in models else None
+    cross_seconds = time.perf_counter() - start
+    _SHARED.update(
+        config=cfg, truth=truth, history=history, models=models, space=space, cross=cross
+    )
     results: list[dict[str, Any]] = []
     if cfg.workers > 1 and len(targets) > 1:
         context = multiprocessing.get_context("fork")
@@ -378,6 +387,7 @@ def run_transfer_benchmark(
         "machine": machine_info(),
         "missing_objective_rows": missing,
         "source_model_fit_seconds": fit_seconds,
+        "source_cross_prediction_seconds": cross_seconds,
         "wall_seconds": time.perf_counter() - wall_start,
         "peak_rss_mb": max(
             [r["peak_rss_mb"] for r in results]

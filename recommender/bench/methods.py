@@ -22,6 +22,7 @@ from botorch.acquisition.analytic import LogExpectedImprovement
 from botorch.models import SingleTaskGP
 
 from recommender.bench.problem import SourceData
+from recommender.first_pick import CrossPredictions
 from recommender.guardrails import loo_predictions, ranking_losses
 from recommender.multitask import MultiTaskFit, fit_multitask_gp, log_expected_improvement
 from recommender.multitask import predict as predict_target
@@ -70,7 +71,9 @@ class MethodInput:
     ANCHORS reference GPs (copula ranks, 250 configurations) used by ``portfolio`` and
     ``rgpe``. ``source_predictions`` / ``reference_predictions``: ``(mean, std)``, each
     ``S x n``, of either set on the pool, rows in the order of ``sources`` (computed once
-    per target by the harness; recomputed when ``None``).
+    per target by the harness; recomputed when ``None``). ``cross_predictions``: ours'
+    source-on-source predictions (`recommender.first_pick.cross_predictions`, computed once
+    per run by the harness) for the zero-shot criterion's test.
     """
 
     space: Space
@@ -84,6 +87,7 @@ class MethodInput:
     source_predictions: tuple[np.ndarray, np.ndarray] | None = None
     reference_models: Mapping[str, SourceModel] = field(default_factory=dict)
     reference_predictions: tuple[np.ndarray, np.ndarray] | None = None
+    cross_predictions: CrossPredictions | None = None
 
 
 def _unobserved(n: int, picks: list[int]) -> np.ndarray:
@@ -245,6 +249,7 @@ def _run_ours(inp: MethodInput, oracle: PoolOracle, *, guardrails: bool) -> None
         budget=inp.budget,
         options=options,
         source_predictions=inp.source_predictions,
+        cross_predictions=inp.cross_predictions,
     )
 
 

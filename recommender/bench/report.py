@@ -78,6 +78,11 @@ def markdown_table(doc: dict[str, Any]) -> str:
         )
         + f"; source GP fit ({doc.get('source_fit_label', 'once, shared by all targets')})"
         + f" {doc['source_model_fit_seconds']:.0f} s;"
+        + (
+            f" source-on-source predictions {doc['source_cross_prediction_seconds']:.0f} s;"
+            if doc.get("source_cross_prediction_seconds") is not None
+            else ""
+        )
         + f" wall {doc['wall_seconds'] / 60:.1f} min; peak RSS {doc['peak_rss_mb']:.0f} MB.\n"
     )
     versus = versus_best_baseline(doc)

@@ -43,6 +43,9 @@ def test_zero_shot_returns_diverse_explained_suggestions(setup):
     explanation = rec.explain().to_dict()
     assert set(explanation["sources"]) == set(tasks)
     assert len(explanation["decisions"]) == 3
+    # the first pick's criterion and why (4 sources: too few for the leave-one-out test)
+    assert "zero-shot pick: regret-scale LCB" in explanation["decisions"][0]["reason"]
+    assert "5 needed" in explanation["decisions"][0]["reason"]
 
 
 def test_library_task_is_its_own_target_not_a_source(setup):

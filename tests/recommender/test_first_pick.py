@@ -1,0 +1,114 @@
+"""The zero-shot pick's criteria and the leave-one-source-out test between them."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from recommender.first_pick import (
+    choose_first_pick,
+    cross_predictions,
+    first_pick_scores,
+    zero_shot_scores,
+)
+from recommender.surrogate import SourceModel, fit_source_model
+from recommender.transfer import TransferOptions, run_pool_search
+
+GRID = np.linspace(0.0, 1.0, 160)[:, None]
+
+
+def _bump(center: float, width: float) -> np.ndarray:
+    return np.exp(-(((GRID[:, 0] - center) / width) ** 2))
+
+
+def _task(name: str, *, outlier: bool, shift: float) -> SourceModel:
+    """A sharp peak at 0.2 and a broad second best at 0.8; an outlier has a pit at 0.2."""
+    peak = (-0.3 if outlier else 0.7) * _bump(0.2 + shift, 0.04)
+    score = 0.3 + peak + 0.3 * _bump(0.8 + shift, 0.1)
+    return fit_source_model(name, GRID, score, n_fit=80, n_condition=160)
+
+
+@pytest.fixture(scope="module")
+def library() -> list[SourceModel]:
+    """Ten tasks whose best is a sharp peak that two outlier tasks have as their worst.
+
+    On the regret scale the peak wins despite the outliers (the regret LCB picks it); on
+    the copula scale the broad second best ranks nearly as high as the peak on every task,
+    so the copula mean picks the second best, about half of the ten tasks' range below their peak.
+    """
+    return [_task(f"t{i}", outlier=i >= 10, shift=0.004 * (i % 5)) for i in range(12)]
+
+
+def test_unknown_criterion_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="zero-shot criterion"):
+        first_pick_scores("median", np.zeros((2, 3)), np.zeros((2, 3)), None)
+    with pytest.raises(ValueError, match="zero_shot_criterion"):
+        TransferOptions(zero_shot_criterion="median")
+
+
+def test_copula_mean_is_the_plain_mean_and_regret_lcb_penalises_disagreement() -> None:
+    # candidate 0: better on average (0.7 vs 0.6), but the two sources disagree about it
+    mean = np.array([[1.4, 0.6], [0.0, 0.6]])
+    std = np.zeros_like(mean)
+    assert int(np.argmax(first_pick_scores("copula-mean", mean, std, None))) == 0
+    assert int(np.argmax(first_pick_scores("regret-lcb", mean, std, None))) == 1
+    np.testing.assert_allclose(
+        first_pick_scores("regret-lcb", mean, std, None), zero_shot_scores(mean, std, kappa=1.0)
+    )
+
+
+def test_leave_one_source_out_keeps_the_criterion_that_picks_better(library) -> None:
+    choice = choose_first_pick(library)
+    assert choice.criterion == "regret-lcb"
+    # positive: the copula mean's picks had the larger regret on the left-out tasks
+    assert choice.t_statistic > 1.645
+    assert choice.n_sources == 12
+    assert "t = " in choice.reason
+
+
+def test_switch_threshold_decides(library) -> None:
+    t = choose_first_pick(library).t_statistic
+    assert choose_first_pick(library, switch_t=-(t + 1.0)).criterion == "copula-mean"
+    assert choose_first_pick(library, switch_t=-(t - 1.0)).criterion == "regret-lcb"
+
+
+def test_too_few_sources_keep_the_default_without_a_test(library) -> None:
+    choice = choose_first_pick(library[:3], min_sources=5)
+    assert choice.criterion == "regret-lcb"
+    assert math.isnan(choice.t_statistic)
+    assert "5 needed" in choice.reason
+
+
+def test_cross_predictions_are_reused(library) -> None:
+    cache = cross_predictions(library[:4])
+    assert len(cache) == 4 * 3
+    first = cache[("t0", "t1")][0]
+    again = cross_predictions(library[:4], cache)
+    assert again is cache and again[("t0", "t1")][0] is first
+
+
+def test_search_logs_the_choice_and_follows_it(library) -> None:
+    pool_y = 0.3 + 0.7 * _bump(0.2, 0.04) + 0.3 * _bump(0.8, 0.1)
+    runs = {}
+    for name, options in {
+        "auto": TransferOptions(),
+        "auto, forced switch": TransferOptions(zero_shot_switch_t=-100.0),
+        "regret-lcb": TransferOptions(zero_shot_criterion="regret-lcb"),
+        "copula-mean": TransferOptions(zero_shot_criterion="copula-mean"),
+    }.items():
+        runs[name] = run_pool_search(
+            pool_X=GRID,
+            source_models=library,
+            evaluate=lambda i: float(pool_y[i]),
+            budget=1,
+            options=options,
+        )
+    assert "zero-shot pick: regret-scale LCB" in runs["auto"].decisions[0].reason
+    assert "zero-shot pick: copula-scale mean" in runs["auto, forced switch"].decisions[0].reason
+    assert runs["auto"].picks == runs["regret-lcb"].picks
+    assert runs["auto, forced switch"].picks == runs["copula-mean"].picks
+    # the risk-averse bound goes for the shared peak, the rank mean for the broad second best
+    assert abs(GRID[runs["regret-lcb"].picks[0], 0] - 0.2) < 0.03
+    assert abs(GRID[runs["copula-mean"].picks[0], 0] - 0.8) < 0.05
