@@ -16,7 +16,15 @@ the same predictions mapped to each source's regret scale by its quantile table)
 - ``mean_copula``: the equally weighted mean on the copula scale (the ANCHORS rgpe first
   pick);
 - ``lcb_copula``: kappa 1 on the copula scale;
-- ``median_copula``: the median over sources on the copula scale.
+- ``median_copula``: the median over sources on the copula scale;
+- ``loso_switch`` (with ``--loso``): ``lcb_regret`` unless a leave-one-source-out test on
+  the target's library says ``mean_copula`` is better: every other task ``s`` of the
+  library (the target left out) is treated as a target of the remaining sources, both
+  criteria pick from ``s``'s pool, and their paired regrets on ``s``'s real scores give a
+  t statistic; the switch needs t < -1.645 (one-sided 5 %). Source-on-source predictions
+  come from the cache (row of the target dropped). The adversarial caches hold the real
+  scores of each task, not the perturbed ones, so this criterion is screened on clean
+  libraries only.
 
 Example::
 
@@ -53,15 +61,45 @@ def criteria(mean: np.ndarray, std: np.ndarray, quantiles: np.ndarray) -> dict[s
     }
 
 
-def screen(cache: dict) -> dict[str, list[float]]:
+def _regret(score: np.ndarray, value: np.ndarray) -> float:
+    pick = int(np.argmax(value))
+    return float((score.max() - score[pick]) / (score.max() - score.min()))
+
+
+def loso_t_statistic(cache: dict, target: str, first: str, second: str) -> float:
+    """Paired t statistic of ``second``'s minus ``first``'s regret, leave one source out.
+
+    Every task ``s`` other than ``target`` becomes a target of the tasks left (``target``
+    excluded): negative values mean ``second`` picks better on the library's own tasks.
+    """
+    tasks = list(cache["truth"])
+    differences = []
+    for source in tasks:
+        if source == target:
+            continue
+        others = [task for task in tasks if task != source]
+        keep = [i for i, task in enumerate(others) if task != target]
+        (mean, std), quantiles = cache["preds"][source]
+        scores = criteria(mean[keep], std[keep], np.stack([quantiles[i] for i in keep]))
+        truth = cache["truth"][source][1]
+        differences.append(_regret(truth, scores[second]) - _regret(truth, scores[first]))
+    diff = np.asarray(differences)
+    return float(diff.mean() / max(diff.std(ddof=1) / np.sqrt(diff.size), 1e-12))
+
+
+def screen(cache: dict, *, loso: bool = False) -> dict[str, list[float]]:
     """Per criterion, the normalized regret of its pick on every target of one cache."""
     out: dict[str, list[float]] = {}
     for target, (_, score) in cache["truth"].items():
         (mean, std), quantiles = cache["preds"][target]
-        span = score.max() - score.min()
-        for name, value in criteria(mean, std, np.stack(quantiles)).items():
-            pick = int(np.argmax(value))
-            out.setdefault(name, []).append(float((score.max() - score[pick]) / span))
+        values = criteria(mean, std, np.stack(quantiles))
+        for name, value in values.items():
+            out.setdefault(name, []).append(_regret(score, value))
+        if loso:
+            t = loso_t_statistic(cache, target, "lcb_regret", "mean_copula")
+            chosen = "mean_copula" if t < -1.645 else "lcb_regret"
+            out.setdefault("loso_switch", []).append(_regret(score, values[chosen]))
+            out.setdefault("loso_t", []).append(t)
     return out
 
 
@@ -72,18 +110,22 @@ def main(argv: list[str] | None = None) -> int:
         "--case", action="append", required=True, help="NAME=BENCHMARK_DIR:CACHE_PICKLE"
     )
     parser.add_argument("--pool-prefix", default="syn")
+    parser.add_argument("--loso", action="store_true", help="add the loso_switch criterion")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     results: dict[str, dict] = {}
     for case in args.case:
         name, paths = case.split("=", 1)
         bench_dir, cache_path = (Path(p) for p in paths.split(":", 1))
-        regrets = screen(load_or_build_cache(cache_path, bench_dir, None, 0.0))
+        regrets = screen(load_or_build_cache(cache_path, bench_dir, None, 0.0), loso=args.loso)
+        t_statistics = regrets.pop("loso_t", None)
         results[name] = {
             "benchmark": str(bench_dir),
             "mean_regret": {k: float(np.mean(v)) for k, v in regrets.items()},
             "per_target": regrets,
         }
+        if t_statistics is not None:
+            results[name]["loso_t_per_target"] = t_statistics
         print(name, {k: round(v, 4) for k, v in results[name]["mean_regret"].items()})
     pooled_cases = [n for n in results if n.startswith(args.pool_prefix)]
     pooled = {}
