@@ -148,7 +148,7 @@ def cross_predictions(
     """
     cache = {} if cache is None else cache
     for owner in source_models:
-        if owner.sample_X is None:
+        if getattr(owner, "sample_X", None) is None:
             continue
         missing = [
             m
@@ -186,10 +186,12 @@ def choose_first_pick(
     Returns:
         The `FirstPickChoice`.
     """
-    testable = [
+    testable = [  # objects without a sample (e.g. a benchmark's stand-ins) only act as sources
         i
         for i, m in enumerate(source_models)
-        if m.sample_X is not None and m.sample_score is not None and np.ptp(m.sample_score) > 0
+        if getattr(m, "sample_X", None) is not None
+        and getattr(m, "sample_score", None) is not None
+        and np.ptp(m.sample_score) > 0
     ]
     if len(testable) < min_sources or len(source_models) < 3:
         return FirstPickChoice(
