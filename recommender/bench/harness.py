@@ -290,6 +290,10 @@ def machine_info() -> dict[str, Any]:
         "torch": torch.__version__,
         "botorch": botorch.__version__,
         "gpytorch": gpytorch.__version__,
+        # the source GPs are fitted in this process: their hyperparameters (and so a
+        # first pick) can change with the thread count
+        "torch_threads": torch.get_num_threads(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
     }
 
 
