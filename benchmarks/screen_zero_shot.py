@@ -45,6 +45,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from screen_transfer_options import load_or_build_cache  # noqa: E402
 
+from recommender.first_pick import paired_t_statistic, pick_regret  # noqa: E402
 from recommender.surrogate import regret_scale  # noqa: E402
 from recommender.transfer import zero_shot_scores  # noqa: E402
 
@@ -59,11 +60,6 @@ def criteria(mean: np.ndarray, std: np.ndarray, quantiles: np.ndarray) -> dict[s
         "lcb_copula": zero_shot_scores(mean, std, kappa=1.0),
         "median_copula": np.median(mean, axis=0),
     }
-
-
-def _regret(score: np.ndarray, value: np.ndarray) -> float:
-    pick = int(np.argmax(value))
-    return float((score.max() - score[pick]) / (score.max() - score.min()))
 
 
 def loso_t_statistic(cache: dict, target: str, first: str, second: str) -> float:
@@ -82,9 +78,8 @@ def loso_t_statistic(cache: dict, target: str, first: str, second: str) -> float
         (mean, std), quantiles = cache["preds"][source]
         scores = criteria(mean[keep], std[keep], np.stack([quantiles[i] for i in keep]))
         truth = cache["truth"][source][1]
-        differences.append(_regret(truth, scores[second]) - _regret(truth, scores[first]))
-    diff = np.asarray(differences)
-    return float(diff.mean() / max(diff.std(ddof=1) / np.sqrt(diff.size), 1e-12))
+        differences.append(pick_regret(truth, scores[second]) - pick_regret(truth, scores[first]))
+    return paired_t_statistic(differences)
 
 
 def screen(cache: dict, *, loso: bool = False) -> dict[str, list[float]]:
@@ -94,11 +89,11 @@ def screen(cache: dict, *, loso: bool = False) -> dict[str, list[float]]:
         (mean, std), quantiles = cache["preds"][target]
         values = criteria(mean, std, np.stack(quantiles))
         for name, value in values.items():
-            out.setdefault(name, []).append(_regret(score, value))
+            out.setdefault(name, []).append(pick_regret(score, value))
         if loso:
             t = loso_t_statistic(cache, target, "lcb_regret", "mean_copula")
             chosen = "mean_copula" if t < -1.645 else "lcb_regret"
-            out.setdefault("loso_switch", []).append(_regret(score, values[chosen]))
+            out.setdefault("loso_switch", []).append(pick_regret(score, values[chosen]))
             out.setdefault("loso_t", []).append(t)
     return out
 

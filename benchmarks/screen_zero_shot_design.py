@@ -82,15 +82,22 @@ def score_datasets(
     return {name: done[name] for name in names}
 
 
-def family_table(family: str, scored: dict[str, Any], *, max_rows: int, seed: str) -> FamilyTable:
-    """A `FamilyTable` of split ``seed``'s scores, fingerprinted on the same subsamples."""
+def fingerprints(names: list[str], *, max_rows: int) -> tuple[Any, ...]:
+    """Dataset fingerprints of the same subsamples the scores were computed on."""
     from featurizers import featurize_dataset
 
-    names = list(scored)
     prints = []
     for name in names:
         features, target, kind = build.load_dataset(name, max_rows=max_rows, seed=0)
         prints.append(featurize_dataset(features, y=target, task=kind, seed=0))
+    return tuple(prints)
+
+
+def family_table(
+    family: str, scored: dict[str, Any], prints: tuple[Any, ...], *, seed: str
+) -> FamilyTable:
+    """A `FamilyTable` of split ``seed``'s scores (``prints``: one per dataset of ``scored``)."""
+    names = list(scored)
     scores = np.array(
         [[np.nan if v is None else v for v in scored[n]["scores"][seed]] for n in names]
     )
@@ -101,7 +108,7 @@ def family_table(family: str, scored: dict[str, Any], *, max_rows: int, seed: st
         configs=("default", *(str(i) for i in range(scores.shape[1] - 1))),
         scores=scores,
         fold_std=np.full_like(scores, np.nan),  # not kept here: no noise floor
-        fingerprints=tuple(prints),
+        fingerprints=prints,
     )
 
 
@@ -127,10 +134,11 @@ def main(argv: list[str] | None = None) -> None:
         args.family, names, max_rows=args.max_rows, n_configs=args.configs,
         split_seeds=seeds, cache=cache,
     )  # fmt: skip
-    table = family_table(args.family, scored, max_rows=args.max_rows, seed=str(seeds[0]))
+    prints = fingerprints(names, max_rows=args.max_rows)
+    table = family_table(args.family, scored, prints, seed=str(seeds[0]))
     summaries = {"library split": summarize(evaluate_family(table, k=args.k))}
     for other in seeds[1:]:
-        report = family_table(args.family, scored, max_rows=args.max_rows, seed=str(other))
+        report = family_table(args.family, scored, prints, seed=str(other))
         frame = evaluate_family(table, k=args.k, report_scores=report.scores)
         summaries[f"independent split {other}"] = summarize(frame)
     payload = {

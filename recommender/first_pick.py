@@ -38,6 +38,8 @@ __all__ = [
     "choose_first_pick",
     "cross_predictions",
     "first_pick_scores",
+    "paired_t_statistic",
+    "pick_regret",
     "zero_shot_scores",
 ]
 
@@ -122,9 +124,19 @@ class FirstPickChoice:
     reason: str
 
 
-def _regret(truth: np.ndarray, scores: np.ndarray) -> float:
+def pick_regret(truth: np.ndarray, scores: np.ndarray) -> float:
+    """Normalised regret, on a task's real scores ``truth``, of the argmax of ``scores``."""
     span = float(truth.max() - truth.min())
     return float(truth.max() - truth[int(np.argmax(scores))]) / span if span > 0 else 0.0
+
+
+def paired_t_statistic(differences: Sequence[float]) -> float:
+    """Mean over standard error of paired differences (``+-inf`` when they are all equal)."""
+    diff = np.asarray(differences, dtype=np.float64)
+    spread = diff.std(ddof=1) / math.sqrt(diff.size)
+    if spread > 0:
+        return float(diff.mean() / spread)
+    return 0.0 if diff.mean() == 0 else math.copysign(math.inf, float(diff.mean()))
 
 
 #: Source-on-source predictions: ``(task whose sample, task whose GP) -> (mean, std)``.
@@ -212,13 +224,9 @@ def choose_first_pick(
         truth = np.asarray(model.sample_score)
         lcb = first_pick_scores("regret-lcb", mean, std, quantiles, kappa=kappa)
         copula = first_pick_scores("copula-mean", mean, std, quantiles)
-        differences.append(_regret(truth, copula) - _regret(truth, lcb))
+        differences.append(pick_regret(truth, copula) - pick_regret(truth, lcb))
     diff = np.asarray(differences)
-    spread = diff.std(ddof=1) / math.sqrt(diff.size)
-    if spread > 0:
-        t = float(diff.mean() / spread)
-    else:  # every source gave the same difference
-        t = 0.0 if diff.mean() == 0 else math.copysign(math.inf, float(diff.mean()))
+    t = paired_t_statistic(diff)
     chosen = "copula-mean" if t < -switch_t else "regret-lcb"
     label = {"copula-mean": "copula-scale mean", "regret-lcb": "regret-scale LCB"}[chosen]
     return FirstPickChoice(
