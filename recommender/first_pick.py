@@ -23,18 +23,32 @@ there has regret 0.63 against 0.013.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import logging
 import math
+import os
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
-from recommender.surrogate import SourceModel, predict_sources, regret_scale
+from recommender.surrogate import (
+    CACHE_TOUCH_AFTER_S,
+    SourceModel,
+    predict_sources,
+    regret_scale,
+)
 
 __all__ = [
     "FIRST_PICK_CRITERIA",
     "CrossPredictions",
     "FirstPickChoice",
+    "cached_choose_first_pick",
+    "choice_cache_key",
     "choose_first_pick",
     "cross_predictions",
     "first_pick_scores",
@@ -45,6 +59,11 @@ __all__ = [
 
 #: The zero-shot criteria `first_pick_scores` knows.
 FIRST_PICK_CRITERIA = ("regret-lcb", "copula-mean")
+
+#: Version of the cached choice (bump when the test or its inputs change).
+_CACHE_VERSION = "first-pick-1"
+
+_LOG = logging.getLogger(__name__)
 
 
 def zero_shot_scores(
@@ -237,3 +256,91 @@ def choose_first_pick(
         f"copula mean minus regret LCB regret {diff.mean():+.3f}, t = {t:.2f}; the copula "
         f"mean needs t < -{switch_t:g})",
     )
+
+
+def choice_cache_key(
+    source_models: Sequence[SourceModel], *, kappa: float, switch_t: float, min_sources: int = 5
+) -> str | None:
+    """Content hash naming the cached `choose_first_pick` result for these sources.
+
+    Built from each source's ``data_key`` (its trials and GP settings), task id and sample
+    size, and the test's settings; the order of the sources does not matter.
+
+    Returns:
+        32 hex digits, or ``None`` when a source has no ``data_key`` (nothing to cache by).
+    """
+    parts = []
+    for model in source_models:
+        data_key = getattr(model, "data_key", None)
+        if data_key is None:
+            return None
+        sample = getattr(model, "sample_X", None)
+        parts.append(f"{model.task_id}:{data_key}:{0 if sample is None else len(sample)}")
+    settings = f"{kappa!r}:{switch_t!r}:{min_sources}:{_CACHE_VERSION}"
+    return hashlib.sha256("|".join([*sorted(parts), settings]).encode()).hexdigest()[:32]
+
+
+def cached_choose_first_pick(
+    source_models: Sequence[SourceModel],
+    *,
+    kappa: float = 1.0,
+    switch_t: float = 1.645,
+    min_sources: int = 5,
+    cross: CrossPredictions | None = None,
+    cache_dir: str | Path | None = None,
+) -> FirstPickChoice:
+    """`choose_first_pick`, remembered on disk across processes.
+
+    The test predicts every source at every other source's sample (13 s for 34 LCBench
+    tasks of 2,000 trials), yet its answer only changes with the sources. With
+    ``cache_dir`` the choice is stored as ``<choice_cache_key>.json`` beside the source-GP
+    cache entries (same atomic write, same pruning by age; a hit refreshes the entry's
+    age at most once a day); an unreadable entry is recomputed and replaced, and a cache
+    that cannot be written costs only the speed-up. A library too small for the test
+    (fewer than ``min_sources`` testable sources) decides without it and stores nothing.
+
+    Args:
+        source_models: as for `choose_first_pick`.
+        kappa, switch_t, min_sources, cross: as for `choose_first_pick`.
+        cache_dir: the cache directory; ``None`` computes every time.
+
+    Returns:
+        The `FirstPickChoice` (its reason ends with "(cached)" when read from the cache).
+    """
+    key = (
+        None
+        if cache_dir is None
+        else choice_cache_key(
+            source_models, kappa=kappa, switch_t=switch_t, min_sources=min_sources
+        )
+    )
+    path = None if key is None else Path(cache_dir).expanduser() / f"{key}.json"  # type: ignore[arg-type]
+    if path is not None and path.is_file():
+        try:
+            data = json.loads(path.read_text())
+            if data["criterion"] not in FIRST_PICK_CRITERIA:
+                raise ValueError(f"unknown criterion {data['criterion']!r}")
+            choice = FirstPickChoice(
+                str(data["criterion"]),
+                float(data["t_statistic"]),
+                int(data["n_sources"]),
+                f"{data['reason']} (cached)",
+            )
+            with contextlib.suppress(OSError):
+                if time.time() - path.stat().st_mtime > CACHE_TOUCH_AFTER_S:
+                    os.utime(path)
+            return choice
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            _LOG.info("ignoring first-pick cache entry %s: %s", path, error)
+    choice = choose_first_pick(
+        source_models, kappa=kappa, switch_t=switch_t, min_sources=min_sources, cross=cross
+    )
+    if path is not None and not math.isnan(choice.t_statistic):  # no test ran: nothing to save
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(json.dumps(asdict(choice)))
+            os.replace(partial, path)  # atomic: readers never see a torn entry
+        except OSError as error:
+            _LOG.info("cannot cache the first-pick choice in %s: %s", path, error)
+    return choice

@@ -202,7 +202,7 @@ class CachePruneReport:
         return asdict(self)
 
 
-_ENTRY = re.compile(r"^[0-9a-f]{32}\.pt$")
+_ENTRY = re.compile(r"^[0-9a-f]{32}\.(pt|json)$")
 _TEMPORARY = re.compile(r"^[0-9a-f]{32}\.\d+\.tmp$")
 
 
@@ -211,7 +211,8 @@ def prune_cache(
 ) -> CachePruneReport:
     """Delete source-GP cache entries no lookup has used for ``max_age_days``.
 
-    Only files the cache writes are touched (``<32 hex>.pt`` entries, and
+    Only files the cache writes are touched (``<32 hex>.pt`` source-GP entries,
+    ``<32 hex>.json`` first-pick choices (`recommender.first_pick.cached_choose_first_pick`), and
     ``<32 hex>.<pid>.tmp`` temporaries older than an hour); anything else in the directory
     is left alone. A missing directory is an empty cache.
 

@@ -377,7 +377,9 @@ class Recommender:
         first = None
         if len(obs_y) == 0:
             key = (space, tuple(sorted((m.task_id, m.n_trials) for m in models)))
-            first = first_pick_choice(self.options, models, self._cross.setdefault(key, {}))
+            first = first_pick_choice(
+                self.options, models, self._cross.setdefault(key, {}), self.cache_dir
+            )
         gp_state: dict = {"first_pick": first}
         suggestions: list[Suggestion] = []
         decisions: list[GuardrailDecision] = []

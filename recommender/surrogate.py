@@ -246,6 +246,9 @@ class SourceModel:
             the conditioning points: those over-represent the task's best fifth, where
             a test of first-pick criteria would compare near-ties.
         sample_score: their ``(m,)`` min-max normalised scores (1 = the task's best).
+        data_key: hash of the trials and settings the GP was built from (32 hex digits;
+            the name of its on-disk cache entry); ``None`` when unknown. Equal keys mean
+            equal models, so caches of what is computed from the model can use it.
     """
 
     task_id: str
@@ -255,6 +258,7 @@ class SourceModel:
     from_cache: bool = False
     sample_X: np.ndarray | None = None
     sample_score: np.ndarray | None = None
+    data_key: str | None = None
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of the normalised score (larger = better) at ``X`` (``n x d``)."""
@@ -402,17 +406,16 @@ def fit_source_model(
     normalize = minmax_normalize if normalization == "minmax" else copula_normalize
     y = normalize(np.asarray(score, dtype=np.float64))
     fit_idx = subsample_indices(y, max(1, n_fit // 5), n_fit, rng)
-    cache_file = None
-    if cache_dir is not None:
-        key = hashlib.sha256()
-        for part in (
-            np.ascontiguousarray(X, dtype=np.float64),
-            y,
-            np.array([n_fit, n_condition, seed]),
-        ):
-            key.update(part.tobytes())
-        key.update(f"{_CACHE_VERSION}:{tkwargs}".encode())
-        cache_file = Path(cache_dir) / f"{key.hexdigest()[:32]}.pt"
+    key = hashlib.sha256()
+    for part in (
+        np.ascontiguousarray(X, dtype=np.float64),
+        y,
+        np.array([n_fit, n_condition, seed]),
+    ):
+        key.update(part.tobytes())
+    key.update(f"{_CACHE_VERSION}:{tkwargs}".encode())
+    data_key = key.hexdigest()[:32]
+    cache_file = None if cache_dir is None else Path(cache_dir) / f"{data_key}.pt"
     model, from_cache = _cached_gp(cache_file, X[fit_idx], y[fit_idx], tkwargs)
     cond_idx = subsample_indices(y, max(1, n_condition // 5), n_condition, rng)
     if len(cond_idx) > len(fit_idx):
@@ -439,4 +442,5 @@ def fit_source_model(
         from_cache=from_cache,
         sample_X=np.asarray(X[sample], dtype=np.float64),
         sample_score=minmax_normalize(np.asarray(score, dtype=np.float64))[sample],
+        data_key=data_key,
     )

@@ -29,6 +29,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -37,7 +38,7 @@ from botorch.acquisition.analytic import _log_ei_helper
 from recommender.first_pick import (
     CrossPredictions,
     FirstPickChoice,
-    choose_first_pick,
+    cached_choose_first_pick,
     first_pick_scores,
     zero_shot_scores,
 )
@@ -387,12 +388,14 @@ def first_pick_choice(
     options: TransferOptions,
     source_models: Sequence[SourceModel],
     cross: CrossPredictions | None = None,
+    cache_dir: str | Path | None = None,
 ) -> FirstPickChoice | None:
     """The zero-shot criterion of a search over ``source_models`` (``None``: no sources).
 
     A fixed ``options.zero_shot_criterion`` is taken as is; ``"auto"`` runs the
-    leave-one-source-out test (`choose_first_pick`, reusing and filling ``cross``). Pass
-    the result to `propose` through ``gp_state["first_pick"]``.
+    leave-one-source-out test (`choose_first_pick`, reusing and filling ``cross``; with
+    ``cache_dir`` its answer is remembered on disk, `cached_choose_first_pick`). Pass the
+    result to `propose` through ``gp_state["first_pick"]``.
     """
     if not source_models:
         return None
@@ -403,8 +406,12 @@ def first_pick_choice(
             0,
             f"zero-shot pick: {options.zero_shot_criterion} (set in the options)",
         )
-    return choose_first_pick(
-        source_models, kappa=options.kappa, switch_t=options.zero_shot_switch_t, cross=cross
+    return cached_choose_first_pick(
+        source_models,
+        kappa=options.kappa,
+        switch_t=options.zero_shot_switch_t,
+        cross=cross,
+        cache_dir=cache_dir,
     )
 
 

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from recommender.first_pick import (
+    cached_choose_first_pick,
+    choice_cache_key,
     choose_first_pick,
     cross_predictions,
     first_pick_scores,
     zero_shot_scores,
 )
+from recommender.gp_cache import prune_cache
 from recommender.surrogate import SourceModel, fit_source_model
 from recommender.transfer import TransferOptions, run_pool_search
 
@@ -112,3 +116,56 @@ def test_search_logs_the_choice_and_follows_it(library) -> None:
     # the risk-averse bound goes for the shared peak, the rank mean for the broad second best
     assert abs(GRID[runs["regret-lcb"].picks[0], 0] - 0.2) < 0.03
     assert abs(GRID[runs["copula-mean"].picks[0], 0] - 0.8) < 0.05
+
+
+def test_choice_is_cached_on_disk_by_content(library, tmp_path, monkeypatch) -> None:
+    fresh = cached_choose_first_pick(library, cache_dir=tmp_path)
+    entries = list(tmp_path.glob("*.json"))
+    assert len(entries) == 1 and fresh == choose_first_pick(library)
+
+    def no_test(*args, **kwargs):
+        raise AssertionError("the cached choice was recomputed")
+
+    monkeypatch.setattr("recommender.first_pick.choose_first_pick", no_test)
+    cached = cached_choose_first_pick(list(reversed(library)), cache_dir=tmp_path)
+    assert (cached.criterion, cached.t_statistic, cached.n_sources) == (
+        fresh.criterion,
+        fresh.t_statistic,
+        fresh.n_sources,
+    )
+    assert cached.reason == fresh.reason + " (cached)"
+    # the entry belongs to the cache: pruning by age knows it
+    assert prune_cache(tmp_path, max_age_days=1.0).n_kept == 1
+
+
+def test_cache_key_follows_the_sources_and_the_test(library) -> None:
+    key = choice_cache_key(library, kappa=1.0, switch_t=1.645)
+    assert key == choice_cache_key(list(reversed(library)), kappa=1.0, switch_t=1.645)
+    assert key != choice_cache_key(library[1:], kappa=1.0, switch_t=1.645)
+    assert key != choice_cache_key(library, kappa=1.0, switch_t=1.0)
+    changed = [replace(library[0], data_key="0" * 32), *library[1:]]
+    assert key != choice_cache_key(changed, kappa=1.0, switch_t=1.645)
+    unknown = [replace(library[0], data_key=None), *library[1:]]
+    assert choice_cache_key(unknown, kappa=1.0, switch_t=1.645) is None
+
+
+def test_torn_cache_entry_is_recomputed_and_replaced(library, tmp_path) -> None:
+    key = choice_cache_key(library, kappa=1.0, switch_t=1.645)
+    entry = tmp_path / f"{key}.json"
+    entry.write_text('{"criterion": "copula-me')
+    choice = cached_choose_first_pick(library, cache_dir=tmp_path)
+    assert choice == choose_first_pick(library)
+    assert '"regret-lcb"' in entry.read_text()
+
+
+def test_no_test_no_cache_entry(library, tmp_path) -> None:
+    choice = cached_choose_first_pick(library[:3], cache_dir=tmp_path)
+    assert math.isnan(choice.t_statistic) and not list(tmp_path.iterdir())
+
+
+def test_unwritable_cache_costs_only_the_speed_up(library, tmp_path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    assert cached_choose_first_pick(library, cache_dir=blocker / "cache") == choose_first_pick(
+        library
+    )
