@@ -210,18 +210,30 @@ class Recommender:
         default_factory=dict, init=False, repr=False
     )
     _last: Explanation | None = field(default=None, init=False, repr=False)
+    # the libraries' trials, keyed by their part files (immutable, uuid-named: an append or
+    # a compaction changes the key), so a kept `Recommender` reads each version once
+    _read: tuple[tuple, dict[str, TaskEvaluations]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     # ------------------------------------------------------------------ sources
     def _libraries(self) -> list[Library]:
         return [self.libraries] if isinstance(self.libraries, Library) else list(self.libraries)
 
     def _evaluations(self) -> dict[str, TaskEvaluations]:
+        version = tuple(
+            (str(lib.root), tuple(map(str, lib.files("tasks"))), tuple(map(str, lib.files())))
+            for lib in self._libraries()
+        )
+        if self._read is not None and self._read[0] == version:
+            return self._read[1]
         out: dict[str, TaskEvaluations] = {}
         for lib in self._libraries():
             try:
                 out.update({k: v for k, v in task_evaluations(lib).items() if k not in out})
             except EmptyLibraryError:
                 continue
+        self._read = (version, out)
         return out
 
     def _spaces(self) -> dict[str, dict[str, Any]]:

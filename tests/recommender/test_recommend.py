@@ -121,3 +121,18 @@ def test_sources_must_share_every_parameter_of_the_target_space(setup):
     )
     with pytest.raises(EmptyLibraryError):
         rec.suggest(space=wider)
+
+
+def test_a_kept_recommender_sees_trials_appended_after_its_last_suggest(tmp_path: Path):
+    bench_dir = write_synthetic_benchmark(
+        tmp_path / "bench", n_tasks=3, n_configs=20, seed=2, direction="minimize"
+    )
+    lib = Library.open(tmp_path / "lib")
+    import_benchmark(lib, bench_dir)
+    task = sorted(lib.task_ids())[0]
+    rec = Recommender(lib, n_candidates=64)
+    config = rec.suggest(task, n=1)[0].config
+    assert rec.explain().n_observed == 20
+    rec.observe(task, config, 0.25, objective_name="loss", direction="minimize")
+    rec.suggest(task, n=1)
+    assert rec.explain().n_observed == 21
