@@ -181,14 +181,16 @@ class Recommender:
             the bundled starter library); tasks are read from all of them.
         options: `TransferOptions` (guardrails, portfolio length, ...).
         max_sources: at most this many source tasks with exactly the target's parameter names
-            (those with the most trials, or the
-            nearest by fingerprint when both sides have one).
+            (those with the most trials, or the nearest by fingerprint when both sides have
+            one). A task is a source only with at least 5 trials that do not all score the
+            same (a constant task ranks nothing).
         n_candidates: random candidates scored when no pool is given (with the gradient
             optimizer: its starting points and the floor it must beat).
         n_neighbours: sources kept when the target has a fingerprint.
-        cache_dir: on-disk cache of source-GP hyperparameters (default: the user cache
-            directory, ``$HPWS_CACHE`` overrides; ``None`` disables it). The first call on a
-            library fits every source GP; later calls, in any process, reuse them.
+        cache_dir: on-disk cache of source-GP hyperparameters and of the zero-shot
+            criterion's test (default: the user cache directory, ``$HPWS_CACHE`` overrides;
+            ``None`` disables it). The first call on a library fits every source GP; later
+            calls, in any process, reuse them.
         optimizer: a `ProposalOptimizer` (or its value): how GP-phase picks maximise the
             acquisition outside pool mode. Default ``"random"``: on the synthetic
             conditional benchmark gradients raised EI by a median 0.7% for 6x the time per
@@ -260,10 +262,13 @@ class Recommender:
         self, evaluations: Mapping[str, TaskEvaluations], space: Space, exclude: str | None
     ) -> list[TaskEvaluations]:
         names = set(space.names)
-        usable = [
+        usable = [  # a task whose trials all scored the same ranks nothing: not a source
             e
             for task, e in evaluations.items()
-            if task != exclude and set(e.configs.columns) == names and len(e.objective) >= 5
+            if task != exclude
+            and set(e.configs.columns) == names
+            and len(e.objective) >= 5
+            and np.ptp(e.objective) > 0
         ]
         usable.sort(key=lambda e: (-len(e.objective), e.task_id))
         return usable[: self.max_sources]

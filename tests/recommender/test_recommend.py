@@ -136,3 +136,20 @@ def test_a_kept_recommender_sees_trials_appended_after_its_last_suggest(tmp_path
     rec.observe(task, config, 0.25, objective_name="loss", direction="minimize")
     rec.suggest(task, n=1)
     assert rec.explain().n_observed == 21
+
+
+def test_a_task_whose_trials_all_scored_the_same_is_not_a_source(tmp_path: Path):
+    bench_dir = write_synthetic_benchmark(
+        tmp_path / "bench", n_tasks=3, n_configs=20, seed=3, direction="minimize"
+    )
+    benchmark = read_benchmark(bench_dir)
+    trials = benchmark.trials.copy()
+    flat = trials["task_id"] == benchmark.task_ids[0]
+    trials.loc[flat, benchmark.objective] = 1.0
+    trials.to_parquet(bench_dir / "trials.parquet", index=False)
+    lib = Library.open(tmp_path / "lib")
+    import_benchmark(lib, bench_dir)
+    rec = Recommender(lib, n_candidates=64)
+    rec.suggest(space=Space.from_dict(benchmark.space), n=1)
+    sources = rec.explain().sources
+    assert len(sources) == 2 and not any(s.endswith(benchmark.task_ids[0]) for s in sources)
