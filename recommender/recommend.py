@@ -207,7 +207,8 @@ class Recommender:
     _models: dict[tuple[str, int, Space], SourceModel] = field(
         default_factory=dict, init=False, repr=False
     )
-    # source-on-source predictions of the zero-shot criterion's test, per space and source set
+    # source-on-source predictions of the zero-shot criterion's test, for the last space and
+    # source set (older ones are dropped; the test's answer is also cached on disk)
     _cross: dict[tuple[Space, tuple[tuple[str, int], ...]], CrossPredictions] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -394,9 +395,9 @@ class Recommender:
         first = None
         if len(obs_y) == 0:
             key = (space, tuple(sorted((m.task_id, m.n_trials) for m in models)))
-            first = first_pick_choice(
-                self.options, models, self._cross.setdefault(key, {}), self.cache_dir
-            )
+            if key not in self._cross:  # keep one (space, sources) at a time: bounded memory
+                self._cross = {key: {}}
+            first = first_pick_choice(self.options, models, self._cross[key], self.cache_dir)
         gp_state: dict = {"first_pick": first}
         suggestions: list[Suggestion] = []
         decisions: list[GuardrailDecision] = []
