@@ -47,6 +47,7 @@ starter-library: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check recommender library featurizers tests benchmarks
 	$(BIN)/ruff format --check recommender library featurizers tests benchmarks
+	$(BIN)/mypy recommender library featurizers
 
 clean:
 	rm -rf $(VENV) build *.egg-info

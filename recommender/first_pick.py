@@ -149,7 +149,7 @@ def pick_regret(truth: np.ndarray, scores: np.ndarray) -> float:
     return float(truth.max() - truth[int(np.argmax(scores))]) / span if span > 0 else 0.0
 
 
-def paired_t_statistic(differences: Sequence[float]) -> float:
+def paired_t_statistic(differences: Sequence[float] | np.ndarray) -> float:
     """Mean over standard error of paired differences (``+-inf`` when they are all equal)."""
     diff = np.asarray(differences, dtype=np.float64)
     spread = diff.std(ddof=1) / math.sqrt(diff.size)
@@ -178,7 +178,8 @@ def cross_predictions(
     """
     cache = {} if cache is None else cache
     for owner in source_models:
-        if getattr(owner, "sample_X", None) is None:
+        sample = getattr(owner, "sample_X", None)
+        if sample is None:
             continue
         missing = [
             m
@@ -186,10 +187,16 @@ def cross_predictions(
             if m.task_id != owner.task_id and (owner.task_id, m.task_id) not in cache
         ]
         if missing:
-            mean, std = predict_sources(missing, owner.sample_X)
+            mean, std = predict_sources(missing, sample)
             for row, model in enumerate(missing):
                 cache[(owner.task_id, model.task_id)] = (mean[row], std[row])
     return cache
+
+
+def _can_play_target(model: SourceModel) -> bool:
+    """Whether a source has its own non-constant data; stand-ins without it only act as sources."""
+    score = getattr(model, "sample_score", None)
+    return getattr(model, "sample_X", None) is not None and score is not None and np.ptp(score) > 0
 
 
 def choose_first_pick(
@@ -216,13 +223,7 @@ def choose_first_pick(
     Returns:
         The `FirstPickChoice`.
     """
-    testable = [  # objects without a sample (e.g. a benchmark's stand-ins) only act as sources
-        i
-        for i, m in enumerate(source_models)
-        if getattr(m, "sample_X", None) is not None
-        and getattr(m, "sample_score", None) is not None
-        and np.ptp(m.sample_score) > 0
-    ]
+    testable = [i for i, m in enumerate(source_models) if _can_play_target(m)]
     if len(testable) < min_sources or len(source_models) < 3:
         return FirstPickChoice(
             "regret-lcb",

@@ -646,8 +646,10 @@ def propose(
         reg_mean, _ = regret_scale(cand_mean, cand_std, quantiles)
         reg_obs, _ = regret_scale(obs_mean, obs_std, quantiles)
         chosen_mean = np.concatenate([reg_obs, reg_mean[:, list(pending)]], axis=1)
-        choice = gp_state.get("first_pick")
-        criterion = choice.criterion if choice is not None else options.zero_shot_criterion
+        first_choice: FirstPickChoice | None = gp_state.get("first_pick")
+        criterion = (
+            first_choice.criterion if first_choice is not None else options.zero_shot_criterion
+        )
         criterion = "regret-lcb" if criterion == "auto" else criterion
 
         def first() -> np.ndarray:
@@ -657,8 +659,8 @@ def propose(
 
         if chosen_mean.shape[1] == 0:
             score = first()
-            if choice is not None:
-                decision = replace(decision, reason=decision.reason + "; " + choice.reason)
+            if first_choice is not None:
+                decision = replace(decision, reason=decision.reason + "; " + first_choice.reason)
         else:
             score = hypothesis_improvement(reg_mean, chosen_mean, weights)
             if score[free].max() <= 1e-12:
@@ -686,14 +688,17 @@ def propose(
         return Proposal(
             _maximin(cand_X, free, obs_X, rng, options.restart_candidates), decision, "explore", 0.0
         )
-    members_mean, members_std, member_obs, weights = [], [], [], []
+    members_mean: list[np.ndarray] = []
+    members_std: list[np.ndarray] = []
+    member_obs: list[np.ndarray] = []
+    member_weights: list[float] = []
     if target is not None:
         t_mean, t_std = predict(target, cand_X)
         y_mu, y_sd = obs_y.mean(), (obs_y.std() if obs_y.std() > 0 else 1.0)
         members_mean.append((t_mean - y_mu) / y_sd)
         members_std.append(t_std / y_sd)
         member_obs.append((obs_y - y_mu) / y_sd)
-        weights.append(decision.target_weight)
+        member_weights.append(decision.target_weight)
     if trusted:
         if w_src.sum() <= 0:
             w_src = np.full(n_src, 1.0 / n_src)
@@ -702,8 +707,8 @@ def propose(
             members_mean.append((cand_mean[s] - mu_s) / sd_s)
             members_std.append(cand_std[s] / sd_s)
             member_obs.append((obs_mean[s] - mu_s) / sd_s)
-            weights.append(w_src[s])
-    w = np.asarray(weights, dtype=np.float64)
+            member_weights.append(float(w_src[s]))
+    w = np.asarray(member_weights, dtype=np.float64)
     w = w / w.sum()
     best = float(np.max(w @ np.stack(member_obs)))
     score = ensemble_scores(
