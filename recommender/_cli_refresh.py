@@ -194,7 +194,9 @@ def _render(report: dict[str, Any]) -> None:
         console.print(
             f"source-GP cache {cache['cache_dir']}: {cache['n_fitted']} GP(s) fitted for "
             f"{len(cache['fitted'])} task(s), {cache['n_hits']} already cached, "
-            f"{len(cache['failures'])} failure(s) ({cache['duration_s']:.1f} s)"
+            f"{len(cache['failures'])} failure(s); zero-shot tests: "
+            f"{cache['n_zero_shot_tests']} run, {cache['n_zero_shot_hits']} already cached "
+            f"({cache['duration_s']:.1f} s)"
         )
         pruned = report.get("cache_pruned")
         if pruned is not None and pruned["n_removed"]:

@@ -8,7 +8,9 @@ specific to a (source task, target space) pair. `warm_cache` pre-fits the entrie
 library's tasks store (e.g. ``recommend suggest --task <any library task>``): for each
 distinct stored space, the sources `Recommender` selects for it (plus one more, as a target
 is excluded from its own sources), through `Recommender`'s own fitting path, so the keys
-match exactly.
+match exactly. For each stored space it also runs the zero-shot criterion's test
+(`recommender.first_pick`) on the sources a *new* task's zero-shot `suggest` in that space
+would use (13 s on LCBench-size tasks), and caches its answer beside the GPs.
 
 The key is a content hash, so only new sources, sources with new trials and new spaces
 miss the cache: a second call with nothing new fits nothing and writes nothing. It reads
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Collection, Mapping, Sequence
@@ -41,8 +44,10 @@ from typing import Any
 
 from library.exceptions import WarmstartError
 from library.store import STALE_TMP_S, Library
+from recommender.first_pick import choice_cache_key
 from recommender.recommend import Recommender, default_cache_dir
 from recommender.space import Space
+from recommender.transfer import first_pick_choice
 
 __all__ = ["CachePruneReport", "CacheWarmReport", "prune_cache", "warm_cache"]
 
@@ -68,6 +73,10 @@ class CacheWarmReport:
         not_warmed: tasks with trials that no stored space selects as a source (fewer than
             5 ok trials, no stored space with their parameter names, or beyond the
             `Recommender`'s ``max_sources``), sorted.
+        n_zero_shot_tests: stored spaces for which the zero-shot criterion's test
+            (`recommender.first_pick.cached_choose_first_pick`) was run and cached, for the
+            sources a new task's zero-shot `suggest` in that space uses (no fingerprint).
+        n_zero_shot_hits: stored spaces whose test was already cached.
         duration_s: wall time in seconds.
     """
 
@@ -79,6 +88,8 @@ class CacheWarmReport:
     fitted: tuple[str, ...] = ()
     failures: tuple[Mapping[str, str], ...] = ()
     not_warmed: tuple[str, ...] = ()
+    n_zero_shot_tests: int = 0
+    n_zero_shot_hits: int = 0
     duration_s: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
@@ -143,6 +154,12 @@ def warm_cache(
                 fitted.add(source.task_id)
         if progress is not None:
             progress(_STAGE, index + 1, len(lookups))
+    n_tests = n_test_hits = 0
+    if wanted is None:
+        for owner, space in spaces:
+            outcome = _warm_zero_shot_test(selector, evaluations, space, cache, owner)
+            n_tests += outcome == "computed"
+            n_test_hits += outcome == "cached"
     looked_up = {source.task_id for source, _, _ in lookups}
     not_warmed = sorted(
         task for task in evaluations if task not in looked_up and (wanted is None or task in wanted)
@@ -156,8 +173,42 @@ def warm_cache(
         fitted=tuple(sorted(fitted)),
         failures=tuple(failures),
         not_warmed=tuple(not_warmed),
+        n_zero_shot_tests=n_tests,
+        n_zero_shot_hits=n_test_hits,
         duration_s=time.perf_counter() - started,
     )
+
+
+def _warm_zero_shot_test(
+    selector: Recommender,
+    evaluations: Mapping[str, Any],
+    space: Space,
+    cache: Path,
+    owner: str,
+) -> str:
+    """Run and cache the zero-shot test a new task's `suggest` in ``space`` would run.
+
+    ``selector`` has one more source than a `Recommender` (see `warm_cache`): a new task
+    excludes nothing, so its sources are the first ``max_sources - 1``.
+
+    Returns:
+        ``"computed"``, ``"cached"`` (already there), or ``"none"`` (no test to run: a fixed
+        criterion, too few sources, or a source that could not be built).
+    """
+    if selector.options.zero_shot_criterion != "auto":
+        return "none"
+    sources = selector._select_sources(evaluations, space, None)[: selector.max_sources - 1]
+    try:
+        models = [selector._source_model(source, space) for source in sources]
+    except (WarmstartError, OSError) as error:
+        _LOG.warning("cannot warm the zero-shot test in the space of %s: %s", owner, error)
+        return "none"
+    options = selector.options
+    key = choice_cache_key(models, kappa=options.kappa, switch_t=options.zero_shot_switch_t)
+    if key is not None and (cache / f"{key}.json").is_file():
+        return "cached"
+    choice = first_pick_choice(options, models, {}, cache)
+    return "none" if choice is None or math.isnan(choice.t_statistic) else "computed"
 
 
 def _distinct_spaces(

@@ -115,9 +115,15 @@ def test_refresh_warms_the_starter_sources_and_prunes_unused_entries(tmp_path: P
     assert len(set(first["cache"]["fitted"]) & starter_tasks) == len(starter_tasks)
     assert "task-0" in first["cache"]["fitted"]
     assert first["cache_pruned"]["n_removed"] == 1 and not unused.exists()
-    assert first["cache_pruned"]["n_kept"] == first["cache"]["n_fitted"]
+    # kept: the fitted GPs and the zero-shot tests run for the starter's spaces
+    assert first["cache"]["n_zero_shot_tests"] > 0
+    assert first["cache_pruned"]["n_kept"] == (
+        first["cache"]["n_fitted"] + first["cache"]["n_zero_shot_tests"]
+    )
 
     code, second = _invoke(*args)
 
     assert code == 0 and second["cache"]["n_fitted"] == 0
+    assert second["cache"]["n_zero_shot_tests"] == 0
+    assert second["cache"]["n_zero_shot_hits"] == first["cache"]["n_zero_shot_tests"]
     assert second["cache_pruned"]["n_removed"] == 0

@@ -156,3 +156,23 @@ def test_a_cache_hit_keeps_an_entry_from_being_pruned(tmp_path: Path) -> None:
     assert again.n_hits == len(entries) and again.n_fitted == 0
     assert all(time.time() - p.stat().st_mtime < CACHE_TOUCH_AFTER_S for p in entries)
     assert prune_cache(cache, max_age_days=30).n_removed == 0
+
+
+def test_warm_cache_runs_the_zero_shot_test_a_new_task_would_run(tmp_path: Path, monkeypatch):
+    library = make_library(tmp_path / "lib", n_tasks=6)
+    cache = tmp_path / "cache"
+
+    report = warm_cache(library, cache_dir=cache)
+
+    assert report.n_zero_shot_tests == 1 and report.n_zero_shot_hits == 0
+    assert len(list(cache.glob("*.json"))) == 1
+    assert warm_cache(library, cache_dir=cache).n_zero_shot_hits == 1
+    warmed = cache_state(cache)
+
+    def no_test(*args, **kwargs):
+        raise AssertionError("the zero-shot test ran again")
+
+    monkeypatch.setattr("recommender.first_pick.choose_first_pick", no_test)
+    suggestion = Recommender(library, cache_dir=cache, n_candidates=64).suggest(space=SPACE)[0]
+    assert suggestion.reason.endswith("(cached)")
+    assert cache_state(cache) == warmed
