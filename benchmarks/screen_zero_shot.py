@@ -25,6 +25,10 @@ the same predictions mapped to each source's regret scale by its quantile table)
   come from the cache (row of the target dropped). The adversarial caches hold the real
   scores of each task, not the perturbed ones, so this criterion is screened on clean
   libraries only.
+- ``loso_top{k}_t{z}`` (with ``--loso-variants k@z,...``): the same switch, but the test
+  compares the criteria's mean regret over their ``k`` best-scored candidates (less
+  sensitive to which single candidate tops the list than the top-1 regret) and switches
+  at t < -z. ``1@1.645`` is ``loso_switch``.
 
 Example::
 
@@ -62,11 +66,21 @@ def criteria(mean: np.ndarray, std: np.ndarray, quantiles: np.ndarray) -> dict[s
     }
 
 
-def loso_t_statistic(cache: dict, target: str, first: str, second: str) -> float:
+def top_k_regret(truth: np.ndarray, scores: np.ndarray, k: int) -> float:
+    """Mean normalised regret, on ``truth``, of the ``k`` highest ``scores``."""
+    if k == 1:
+        return pick_regret(truth, scores)
+    span = float(truth.max() - truth.min())
+    best = np.argsort(-scores, kind="stable")[:k]
+    return float((truth.max() - truth[best]).mean() / span) if span > 0 else 0.0
+
+
+def loso_t_statistic(cache: dict, target: str, first: str, second: str, k: int = 1) -> float:
     """Paired t statistic of ``second``'s minus ``first``'s regret, leave one source out.
 
     Every task ``s`` other than ``target`` becomes a target of the tasks left (``target``
     excluded): negative values mean ``second`` picks better on the library's own tasks.
+    The regret is of the top-``k`` candidates of each criterion (`top_k_regret`).
     """
     tasks = list(cache["truth"])
     differences = []
@@ -78,12 +92,20 @@ def loso_t_statistic(cache: dict, target: str, first: str, second: str) -> float
         (mean, std), quantiles = cache["preds"][source]
         scores = criteria(mean[keep], std[keep], np.stack([quantiles[i] for i in keep]))
         truth = cache["truth"][source][1]
-        differences.append(pick_regret(truth, scores[second]) - pick_regret(truth, scores[first]))
+        differences.append(
+            top_k_regret(truth, scores[second], k) - top_k_regret(truth, scores[first], k)
+        )
     return paired_t_statistic(differences)
 
 
-def screen(cache: dict, *, loso: bool = False) -> dict[str, list[float]]:
-    """Per criterion, the normalized regret of its pick on every target of one cache."""
+def screen(
+    cache: dict, *, loso: bool = False, variants: tuple[tuple[int, float], ...] = ()
+) -> dict[str, list[float]]:
+    """Per criterion, the normalized regret of its pick on every target of one cache.
+
+    ``loso`` adds ``loso_switch`` (and its t statistics as ``loso_t``); ``variants``, as
+    ``(k, z)`` pairs, add ``loso_top{k}_t{z}``.
+    """
     out: dict[str, list[float]] = {}
     for target, (_, score) in cache["truth"].items():
         (mean, std), quantiles = cache["preds"][target]
@@ -95,7 +117,19 @@ def screen(cache: dict, *, loso: bool = False) -> dict[str, list[float]]:
             chosen = "mean_copula" if t < -1.645 else "lcb_regret"
             out.setdefault("loso_switch", []).append(pick_regret(score, values[chosen]))
             out.setdefault("loso_t", []).append(t)
+        t_by_k: dict[int, float] = {}
+        for k, z in variants:
+            if k not in t_by_k:
+                t_by_k[k] = loso_t_statistic(cache, target, "lcb_regret", "mean_copula", k)
+            chosen = "mean_copula" if t_by_k[k] < -z else "lcb_regret"
+            out.setdefault(f"loso_top{k}_t{z:g}", []).append(pick_regret(score, values[chosen]))
     return out
+
+
+def _variants(text: str) -> tuple[tuple[int, float], ...]:
+    """``"3@1.0,5@1.645"`` -> ``((3, 1.0), (5, 1.645))``."""
+    pairs = (item.split("@") for item in text.split(",") if item)
+    return tuple((int(k), float(z)) for k, z in pairs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,13 +140,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--pool-prefix", default="syn")
     parser.add_argument("--loso", action="store_true", help="add the loso_switch criterion")
+    parser.add_argument(
+        "--loso-variants",
+        type=_variants,
+        default=(),
+        help="k@z,...: add loso_top{k}_t{z} (the test on top-k regret, switch at t < -z)",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     results: dict[str, dict] = {}
     for case in args.case:
         name, paths = case.split("=", 1)
         bench_dir, cache_path = (Path(p) for p in paths.split(":", 1))
-        regrets = screen(load_or_build_cache(cache_path, bench_dir, None, 0.0), loso=args.loso)
+        regrets = screen(
+            load_or_build_cache(cache_path, bench_dir, None, 0.0),
+            loso=args.loso,
+            variants=args.loso_variants,
+        )
         t_statistics = regrets.pop("loso_t", None)
         results[name] = {
             "benchmark": str(bench_dir),
