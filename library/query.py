@@ -265,6 +265,13 @@ def trial_counts(library: Library) -> dict[str, Any]:
     }
 
 
+_EVALUATION_COLUMNS = (
+    "^(task_id|trial_id|objective_name|objective_value|direction|fidelity|status|"
+    + PARAM_PREFIX
+    + ".*)$"
+)
+
+
 def task_evaluations(
     library: Library, *, task_ids: Sequence[str] | None = None, fidelity: str | float | None = "max"
 ) -> dict[str, TaskEvaluations]:
@@ -301,9 +308,11 @@ def task_evaluations(
         where.append("(fidelity IS NULL OR fidelity = top_fidelity)")
     elif fidelity is not None:
         where.append(f"fidelity = {float(fidelity)!r}")
+    # only the columns used below: provenance and metric columns would double the read
     query = f"""
         SELECT * EXCLUDE (top_fidelity) FROM (
-            SELECT *, max(fidelity) OVER (PARTITION BY task_id) AS top_fidelity
+            SELECT COLUMNS('{_EVALUATION_COLUMNS}'),
+                max(fidelity) OVER (PARTITION BY task_id) AS top_fidelity
             FROM {{source}} WHERE status = 'ok'
         ) WHERE {" AND ".join(where)}
         ORDER BY task_id, trial_id
