@@ -49,6 +49,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from library import Library, import_benchmark, read_benchmark  # noqa: E402
+from library.importers import Benchmark  # noqa: E402
 from library.provenance import code_version  # noqa: E402
 from recommender.recommend import Recommender  # noqa: E402
 from recommender.space import Space  # noqa: E402
@@ -61,9 +62,8 @@ RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_BENCHMARK = ROOT.parent / "shared" / "benchmarks" / "lcbench"
 
 
-def _observed(benchmark_dir: Path, target: str, k: int, seed: int) -> list[tuple[dict, float]]:
+def _observed(bench: Benchmark, target: str, k: int, seed: int) -> list[tuple[dict, float]]:
     """``k`` of the target's full-fidelity trials, as ``(config, value)`` pairs."""
-    bench = read_benchmark(benchmark_dir)
     table = bench.task_table(target)
     rows = np.random.default_rng(seed).choice(len(table), size=k, replace=False)
     names = bench.parameter_names
@@ -81,7 +81,7 @@ def _worker(args: argparse.Namespace) -> dict[str, Any]:
     """One process: open the library, time the requested call(s), print a JSON record."""
     bench = read_benchmark(args.benchmark)
     space = Space.from_dict(bench.space)
-    observed = _observed(args.benchmark, args.target, args.k, args.seed)
+    observed = _observed(bench, args.target, args.k, args.seed)
     record: dict[str, Any] = {"import_seconds": _IMPORT_SECONDS}
     started = time.perf_counter()
     if args.role == "cold-gp":

@@ -23,25 +23,18 @@ there has regret 0.63 against 0.013.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
 import math
-import os
-import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-from recommender.surrogate import (
-    CACHE_TOUCH_AFTER_S,
-    SourceModel,
-    predict_sources,
-    regret_scale,
-)
+from recommender.cache_entry import mark_used, write_atomic
+from recommender.surrogate import SourceModel, predict_sources, regret_scale
 
 __all__ = [
     "FIRST_PICK_CRITERIA",
@@ -49,6 +42,7 @@ __all__ = [
     "FirstPickChoice",
     "cached_choose_first_pick",
     "choice_cache_key",
+    "choice_cache_path",
     "choose_first_pick",
     "cross_predictions",
     "first_pick_scores",
@@ -281,6 +275,21 @@ def choice_cache_key(
     return hashlib.sha256("|".join([*sorted(parts), settings]).encode()).hexdigest()[:32]
 
 
+def choice_cache_path(
+    source_models: Sequence[SourceModel],
+    cache_dir: str | Path | None,
+    *,
+    kappa: float,
+    switch_t: float,
+    min_sources: int = 5,
+) -> Path | None:
+    """Where `cached_choose_first_pick` keeps the answer for these sources (``None``: nowhere)."""
+    if cache_dir is None:
+        return None
+    key = choice_cache_key(source_models, kappa=kappa, switch_t=switch_t, min_sources=min_sources)
+    return None if key is None else Path(cache_dir).expanduser() / f"{key}.json"
+
+
 def cached_choose_first_pick(
     source_models: Sequence[SourceModel],
     *,
@@ -308,14 +317,9 @@ def cached_choose_first_pick(
     Returns:
         The `FirstPickChoice` (its reason ends with "(cached)" when read from the cache).
     """
-    key = (
-        None
-        if cache_dir is None
-        else choice_cache_key(
-            source_models, kappa=kappa, switch_t=switch_t, min_sources=min_sources
-        )
+    path = choice_cache_path(
+        source_models, cache_dir, kappa=kappa, switch_t=switch_t, min_sources=min_sources
     )
-    path = None if key is None else Path(cache_dir).expanduser() / f"{key}.json"  # type: ignore[arg-type]
     if path is not None and path.is_file():
         try:
             data = json.loads(path.read_text())
@@ -327,9 +331,7 @@ def cached_choose_first_pick(
                 int(data["n_sources"]),
                 f"{data['reason']} (cached)",
             )
-            with contextlib.suppress(OSError):
-                if time.time() - path.stat().st_mtime > CACHE_TOUCH_AFTER_S:
-                    os.utime(path)
+            mark_used(path)  # for `gp_cache.prune_cache`
             return choice
         except (OSError, ValueError, KeyError, TypeError) as error:
             _LOG.info("ignoring first-pick cache entry %s: %s", path, error)
@@ -338,10 +340,7 @@ def cached_choose_first_pick(
     )
     if path is not None and not math.isnan(choice.t_statistic):  # no test ran: nothing to save
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(json.dumps(asdict(choice)))
-            os.replace(partial, path)  # atomic: readers never see a torn entry
+            write_atomic(path, lambda partial: partial.write_text(json.dumps(asdict(choice))))
         except OSError as error:
             _LOG.info("cannot cache the first-pick choice in %s: %s", path, error)
     return choice

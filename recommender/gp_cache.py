@@ -44,7 +44,7 @@ from typing import Any
 
 from library.exceptions import WarmstartError
 from library.store import STALE_TMP_S, Library
-from recommender.first_pick import choice_cache_key
+from recommender.first_pick import choice_cache_path
 from recommender.recommend import Recommender, default_cache_dir
 from recommender.space import Space
 from recommender.transfer import first_pick_choice
@@ -204,8 +204,10 @@ def _warm_zero_shot_test(
         _LOG.warning("cannot warm the zero-shot test in the space of %s: %s", owner, error)
         return "none"
     options = selector.options
-    key = choice_cache_key(models, kappa=options.kappa, switch_t=options.zero_shot_switch_t)
-    if key is not None and (cache / f"{key}.json").is_file():
+    path = choice_cache_path(
+        models, cache, kappa=options.kappa, switch_t=options.zero_shot_switch_t
+    )
+    if path is not None and path.is_file():
         return "cached"
     choice = first_pick_choice(options, models, {}, cache)
     return "none" if choice is None or math.isnan(choice.t_statistic) else "computed"

@@ -12,12 +12,9 @@ grows with its number of trials.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
-import os
 import pickle
-import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +31,7 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.models import ExactGP
 
 from library.exceptions import SurrogateFitError
+from recommender.cache_entry import mark_used, write_atomic
 
 __all__ = [
     "SourceModel",
@@ -50,8 +48,6 @@ __all__ = [
 
 _LOG = logging.getLogger(__name__)
 _CACHE_VERSION = "source-gp-2"
-CACHE_TOUCH_AFTER_S = 86400.0
-"""A cache hit refreshes its entry's modification time once it is older than this."""
 _MAX_CHOLESKY = 20_000  # exact Cholesky up to this many points (gpytorch defaults to 800)
 
 
@@ -330,11 +326,7 @@ def _cached_gp(
         try:
             state = torch.load(cache_file, map_location="cpu", weights_only=True)
             model = gp_from_state(X, y, state, tkwargs or resolve_tkwargs())
-            with contextlib.suppress(OSError):
-                # a hit marks the entry as used for `gp_cache.prune_cache`, at most once a
-                # day, so back-to-back runs leave the cache exactly as it was
-                if time.time() - cache_file.stat().st_mtime > CACHE_TOUCH_AFTER_S:
-                    os.utime(cache_file)
+            mark_used(cache_file)  # for `gp_cache.prune_cache`
             return model, True
         except (
             OSError,
@@ -349,10 +341,7 @@ def _cached_gp(
             _LOG.info("ignoring cache entry %s: %s", cache_file, error)
     model = fit_gp(X, y, tkwargs=tkwargs, maxiter=100)
     if cache_file is not None:
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache_file.with_suffix(f".{os.getpid()}.tmp")
-        torch.save(model.state_dict(), partial)
-        os.replace(partial, cache_file)  # atomic: readers never see a torn file
+        write_atomic(cache_file, lambda partial: torch.save(model.state_dict(), partial))
     return model, False
 
 
@@ -429,10 +418,9 @@ def fit_source_model(
     sample = np.sort(
         np.random.default_rng([seed, 1]).choice(len(y), size=min(n_sample, len(y)), replace=False)
     )
+    regret_scale_score = minmax_normalize(np.asarray(score, dtype=np.float64))
     quantiles = (
-        np.quantile(minmax_normalize(np.asarray(score, dtype=np.float64)), _QUANTILE_LEVELS)
-        if normalization == "copula"
-        else None
+        np.quantile(regret_scale_score, _QUANTILE_LEVELS) if normalization == "copula" else None
     )
     return SourceModel(
         task_id=task_id,
@@ -441,6 +429,6 @@ def fit_source_model(
         quantiles=quantiles,
         from_cache=from_cache,
         sample_X=np.asarray(X[sample], dtype=np.float64),
-        sample_score=minmax_normalize(np.asarray(score, dtype=np.float64))[sample],
+        sample_score=regret_scale_score[sample],
         data_key=data_key,
     )

@@ -36,6 +36,7 @@ import torch
 from botorch.acquisition.analytic import _log_ei_helper
 
 from recommender.first_pick import (
+    FIRST_PICK_CRITERIA,
     CrossPredictions,
     FirstPickChoice,
     cached_choose_first_pick,
@@ -249,7 +250,7 @@ class TransferOptions:
     zero_shot_switch_t: float = 1.645
 
     def __post_init__(self) -> None:
-        if self.zero_shot_criterion not in ("auto", "regret-lcb", "copula-mean"):
+        if self.zero_shot_criterion not in ("auto", *FIRST_PICK_CRITERIA):
             raise ValueError(
                 "zero_shot_criterion must be 'auto', 'regret-lcb' or 'copula-mean', got "
                 f"{self.zero_shot_criterion!r}"

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from library import Library
+from recommender.cache_entry import CACHE_TOUCH_AFTER_S
 from recommender.gp_cache import prune_cache, warm_cache
 from recommender.recommend import Recommender
-from recommender.surrogate import CACHE_TOUCH_AFTER_S
 
 SPACE = {
     "name": "toy",
