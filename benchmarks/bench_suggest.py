@@ -21,7 +21,10 @@ For each ``k`` (default 0, 5, 20), in a fresh Python process each:
   scores (4,096), the cold-start suggestion (``k = 0``: a random configuration).
 
 Times are of the work inside the process (library open to suggestion returned), not of
-Python's and torch's imports, which are reported apart (``import_seconds``).
+Python's and torch's imports, which are reported apart (``import_seconds``; this includes
+the sympy import torch makes on its first ``broadcast_shapes`` call, which the first GP
+fit of a process would otherwise pay: 0.2-0.3 s that the committed results before
+2026-12-01 counted in both sides' times).
 
 Writes ``benchmarks/results/suggest_latency.json``. Run::
 
@@ -55,6 +58,9 @@ from recommender.recommend import Recommender  # noqa: E402
 from recommender.space import Space  # noqa: E402
 from recommender.surrogate import fit_gp  # noqa: E402
 
+# torch imports sympy on the first broadcast_shapes call (0.2-0.3 s, paid by every GP fit
+# in a new process): an import, so it is timed with the imports, for both sides
+torch.broadcast_shapes((1,), (2,))
 _IMPORT_SECONDS = time.perf_counter() - _IMPORT_START
 
 ROOT = Path(__file__).resolve().parent.parent

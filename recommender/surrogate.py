@@ -17,7 +17,7 @@ import logging
 import pickle
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +34,14 @@ from library.exceptions import SurrogateFitError
 from recommender.cache_entry import mark_used, write_atomic
 
 __all__ = [
+    "PosteriorFactors",
     "SourceModel",
     "fit_gp",
     "fit_source_model",
     "copula_normalize",
     "minmax_normalize",
     "predict",
+    "posterior_factors",
     "predict_sources",
     "regret_scale",
     "resolve_tkwargs",
@@ -182,8 +184,98 @@ def fit_gp(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PosteriorFactors:
+    """What a fitted RBF-kernel GP's predictions need, computed once per model.
+
+    ``K = k(X, X) + noise I = L L^T`` gives ``alpha = K^-1 (y - c)`` and ``L^-1``; then the
+    standardised posterior at test points ``T`` is ``c + alpha^T k(X, T)`` and
+    ``1 - |L^-1 k(X, T)|^2``: two matrix products, no solve per call.
+
+    Attributes:
+        scaled_X: ``n x d`` training inputs divided by the lengthscales, centred.
+        centre: ``(d,)`` the centre subtracted (of the scaled inputs; keeps the squared
+            distances accurate).
+        inv_lengthscale: ``(d,)``.
+        alpha: ``(n,)``.
+        l_inv: ``n x n``, the inverse of the Cholesky factor.
+        constant: the constant prior mean (standardised scale).
+        y_mean, y_sd: the `Standardize` outcome transform (0 and 1 without one).
+    """
+
+    scaled_X: torch.Tensor
+    centre: torch.Tensor
+    inv_lengthscale: torch.Tensor
+    alpha: torch.Tensor
+    l_inv: torch.Tensor
+    constant: float
+    y_mean: float
+    y_sd: float
+
+
+def posterior_factors(model: SingleTaskGP) -> PosteriorFactors | None:
+    """`PosteriorFactors` of a fitted `SingleTaskGP`, or ``None`` for another structure.
+
+    Only the model `fit_gp` builds qualifies: an ARD ``RBFKernel`` on every input (no
+    ``ScaleKernel``), a ``ConstantMean``, a Gaussian likelihood with one noise level and an
+    optional ``Standardize`` transform; `predict` falls back to gpytorch's modules otherwise.
+    """
+    covar, mean = model.covar_module, model.mean_module
+    if not (
+        type(covar) is gpytorch.kernels.RBFKernel
+        and covar.active_dims is None
+        and type(mean) is gpytorch.means.ConstantMean
+        and isinstance(model.likelihood, gpytorch.likelihoods.GaussianLikelihood)
+    ):
+        return None
+    transform = getattr(model, "outcome_transform", None)
+    if transform is not None and not isinstance(transform, Standardize):
+        return None
+    (train_X,) = model.train_inputs
+    train_y = model.train_targets
+    with torch.no_grad():
+        inv_ls = 1.0 / covar.lengthscale.reshape(-1)
+        if inv_ls.numel() == 1:
+            inv_ls = inv_ls.expand(train_X.shape[-1])
+        scaled = train_X * inv_ls
+        centre = scaled.mean(0)
+        scaled = scaled - centre
+        K = torch.exp(_log_rbf(scaled, scaled))
+        K = K + model.likelihood.noise.reshape(-1)[0] * torch.eye(
+            len(train_y), dtype=K.dtype, device=K.device
+        )
+        L = torch.linalg.cholesky(K)
+        constant = float(mean.constant.reshape(-1)[0])
+        alpha = torch.cholesky_solve((train_y - constant).unsqueeze(-1), L).squeeze(-1)
+        l_inv = torch.linalg.solve_triangular(
+            L, torch.eye(len(train_y), dtype=L.dtype, device=L.device), upper=False
+        )
+    y_mean, y_sd = 0.0, 1.0
+    if transform is not None:
+        y_mean = float(transform.means.reshape(-1)[0])
+        y_sd = float(transform.stdvs.reshape(-1)[0])
+    return PosteriorFactors(scaled, centre, inv_ls, alpha, l_inv, constant, y_mean, y_sd)
+
+
+def _log_rbf(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """``-|a_i - b_j|^2 / 2`` (``len(a) x len(b)``, at most 0) as one matrix product.
+
+    ``a . b - |a|^2 / 2 - |b|^2 / 2`` with the norms folded into two extra columns, so no
+    ``len(a) x len(b)`` temporary is made besides the result.
+    """
+    ones_a = torch.ones(len(a), 1, dtype=a.dtype, device=a.device)
+    ones_b = torch.ones(len(b), 1, dtype=b.dtype, device=b.device)
+    left = torch.cat([a, -0.5 * (a * a).sum(-1, keepdim=True), ones_a], dim=-1)
+    right = torch.cat([b, ones_b, -0.5 * (b * b).sum(-1, keepdim=True)], dim=-1)
+    return (left @ right.T).clamp_max_(0.0)
+
+
 def predict(
-    model: SingleTaskGP, X: np.ndarray, *, chunk: int = 4096
+    model: SingleTaskGP,
+    X: np.ndarray,
+    *,
+    chunk: int = 1024,
+    factors: PosteriorFactors | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior mean and standard deviation (``(n,)`` each) of a fitted GP, as numpy.
 
@@ -191,7 +283,41 @@ def predict(
     with ``L`` the Cholesky factor of the training covariance), in chunks of ``chunk``
     candidates: the same numbers as ``model.posterior(X).variance`` without building the
     ``n x n`` test covariance, which dominated the cost of scoring a 2,000-row pool.
+
+    Args:
+        model: a fitted GP in eval mode.
+        X: ``m x d`` test inputs.
+        chunk: test points per block (1,024: a 250-point GP's cross-covariance block
+            then fits in cache; 33 LCBench source GPs at 4,426 candidates took 0.27 s
+            against 0.40 s with 4,096).
+        factors: `posterior_factors` of ``model`` when the caller keeps them (a source
+            GP predicted many times); computed here otherwise. Models they do not cover
+            go through gpytorch's kernel modules.
     """
+    factors = factors if factors is not None else posterior_factors(model)
+    if factors is None:
+        return _predict_modules(model, X, chunk=chunk)
+    f = factors
+    test_all = torch.as_tensor(X, device=f.alpha.device, dtype=f.alpha.dtype)
+    means, variances = [], []
+    with torch.no_grad():
+        for start in range(0, len(test_all), chunk):
+            test = test_all[start : start + chunk] * f.inv_lengthscale - f.centre
+            cross = _log_rbf(f.scaled_X, test).exp_()  # n_train x n_test
+            means.append(f.constant + f.alpha @ cross)
+            v = f.l_inv @ cross
+            variances.append((1.0 - (v * v).sum(0)).clamp_min(1e-12))
+        mean = torch.cat(means) if means else torch.empty(0, dtype=f.alpha.dtype)
+        var = torch.cat(variances) if variances else torch.empty(0, dtype=f.alpha.dtype)
+    mean = f.y_mean + f.y_sd * mean
+    var = var * f.y_sd**2
+    return mean.cpu().numpy().astype(np.float64), var.sqrt().cpu().numpy().astype(np.float64)
+
+
+def _predict_modules(
+    model: SingleTaskGP, X: np.ndarray, *, chunk: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """`predict` through gpytorch's kernel and mean modules (any kernel structure)."""
     first = next(model.parameters())
     tkwargs: dict[str, Any] = {"device": first.device, "dtype": first.dtype}
     (train_X,) = model.train_inputs
@@ -245,6 +371,8 @@ class SourceModel:
         data_key: hash of the trials and settings the GP was built from (32 hex digits;
             the name of its on-disk cache entry); ``None`` when unknown. Equal keys mean
             equal models, so caches of what is computed from the model can use it.
+        factors: the model's `posterior_factors`, computed on construction (the model must
+            not be changed afterwards).
     """
 
     task_id: str
@@ -255,10 +383,15 @@ class SourceModel:
     sample_X: np.ndarray | None = None
     sample_score: np.ndarray | None = None
     data_key: str | None = None
+    factors: PosteriorFactors | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # computed once: a source GP is predicted at every suggestion's candidates
+        object.__setattr__(self, "factors", posterior_factors(self.model))
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of the normalised score (larger = better) at ``X`` (``n x d``)."""
-        return predict(self.model, X)
+        return predict(self.model, X, factors=self.factors)
 
 
 def predict_sources(models: Sequence[SourceModel], X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from recommender.surrogate import fit_source_model, minmax_normalize, resolve_tkwargs
+from recommender.surrogate import (
+    fit_gp,
+    fit_source_model,
+    minmax_normalize,
+    posterior_factors,
+    predict,
+    resolve_tkwargs,
+)
 
 
 def _data(seed: int = 0, n: int = 150) -> tuple[np.ndarray, np.ndarray]:
@@ -27,6 +34,37 @@ def test_source_model_predicts_the_task_shape(dtype: torch.dtype) -> None:
     assert mean.dtype == np.float64 and (std > 0).all()
     truth = minmax_normalize(y)[:40]
     assert np.corrcoef(mean, truth)[0, 1] > 0.9
+
+
+def test_fast_prediction_equals_botorch_posterior() -> None:
+    X, y = _data(2, n=40)
+    model = fit_gp(X, y)
+    test = np.vstack([X[:5], np.random.default_rng(3).random((2500, 3))])  # > one chunk
+    mean, std = predict(model, test)
+    assert posterior_factors(model) is not None  # the fast path ran
+    with torch.no_grad():
+        posterior = model.posterior(torch.as_tensor(test))
+    assert np.allclose(mean, posterior.mean.numpy().ravel(), atol=1e-8)
+    assert np.allclose(std, posterior.variance.sqrt().numpy().ravel(), atol=1e-6)
+
+
+def test_other_kernel_structures_predict_through_gpytorch() -> None:
+    from botorch.models import SingleTaskGP
+    from gpytorch.kernels import MaternKernel, ScaleKernel
+
+    X, y = _data(3, n=30)
+    model = SingleTaskGP(
+        torch.as_tensor(X),
+        torch.as_tensor(y).reshape(-1, 1),
+        covar_module=ScaleKernel(MaternKernel()),
+    ).eval()
+    assert posterior_factors(model) is None
+    test = np.random.default_rng(4).random((50, 3))
+    mean, std = predict(model, test)
+    with torch.no_grad():
+        posterior = model.posterior(torch.as_tensor(test))
+    assert np.allclose(mean, posterior.mean.numpy().ravel(), atol=1e-8)
+    assert np.allclose(std, posterior.variance.sqrt().numpy().ravel(), atol=1e-6)
 
 
 def test_cache_reuses_hyperparameters_and_survives_a_torn_entry(tmp_path: Path) -> None:
