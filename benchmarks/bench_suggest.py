@@ -16,6 +16,9 @@ For each ``k`` (default 0, 5, 20), in a fresh Python process each:
   GP hyperparameters and the zero-shot test's answer are read from disk);
 * **again**: a second `suggest` in the warm process (what an AutoML loop that keeps its
   `Recommender` pays);
+
+warm (with again) and cold-gp run ``--repeat`` times (3), each in a new process, and the
+medians are reported;
 * **cold-gp**: the baseline, in the same kind of process: BoTorch ``SingleTaskGP`` fitted
   on the ``k`` observations and LogEI over as many random candidates as `Recommender`
   scores (4,096), the cold-start suggestion (``k = 0``: a random configuration).
@@ -157,12 +160,18 @@ def _spawn(args: argparse.Namespace, role: str, k: int, library: Path, cache: Pa
     return record
 
 
+def _median_record(records: list[dict], key: str) -> dict:
+    """The record whose ``key`` is the median (the upper one of an even count)."""
+    return sorted(records, key=lambda r: r[key])[len(records) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--benchmark", type=Path, default=DEFAULT_BENCHMARK)
     parser.add_argument("--target", default=None, help="task id held out (default: the first)")
     parser.add_argument("--observed", default="0,5,20", help="comma-separated k values")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeat", type=int, default=3, help="warm and cold-gp processes per k")
     parser.add_argument("--out", type=Path, default=RESULTS / "suggest_latency.json")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--role", default="ours", help=argparse.SUPPRESS)
@@ -189,21 +198,30 @@ def main() -> None:
         for k in (int(v) for v in args.observed.split(",")):
             cache = Path(tmp) / f"cache-{k}"
             cold = _spawn(args, "ours", k, library, cache)
-            warm = _spawn(args, "ours", k, library, cache)
-            base = _spawn(args, "cold-gp", k, library, cache)
+            # the warm call and the baseline are repeated (fresh processes each), the
+            # median kept: one process's time varies by +-20% on a shared 2-core machine
+            warms = [_spawn(args, "ours", k, library, cache) for _ in range(args.repeat)]
+            bases = [_spawn(args, "cold-gp", k, library, cache) for _ in range(args.repeat)]
+            warm = _median_record(warms, "seconds")
+            base = _median_record(bases, "seconds")
+            again = float(np.median([w["again_seconds"] for w in warms]))
             row = {
                 "k": k,
                 "cold": cold,
                 "warm": warm,
                 "cold_gp": base,
+                "warm_seconds_all": [w["seconds"] for w in warms],
+                "again_seconds_all": [w["again_seconds"] for w in warms],
+                "cold_gp_seconds_all": [b["seconds"] for b in bases],
+                "again_seconds_median": again,
                 "warm_over_cold_gp": warm["seconds"] / base["seconds"],
-                "again_over_cold_gp": warm["again_seconds"] / base["seconds"],
+                "again_over_cold_gp": again / base["seconds"],
             }
             rows.append(row)
             print(
                 f"k={k:>3}: ours cold {cold['seconds']:.2f} s, warm {warm['seconds']:.2f} s, "
-                f"again {warm['again_seconds']:.2f} s; cold-gp {base['seconds']:.3f} s "
-                f"(imports {warm['import_seconds']:.1f} s)",
+                f"again {again:.2f} s; cold-gp {base['seconds']:.3f} s "
+                f"(medians of {args.repeat}; imports {warm['import_seconds']:.1f} s)",
                 flush=True,
             )
     result = {
