@@ -16,12 +16,12 @@ For each ``k`` (default 0, 5, 20), in a fresh Python process each:
   GP hyperparameters and the zero-shot test's answer are read from disk);
 * **again**: a second `suggest` in the warm process (what an AutoML loop that keeps its
   `Recommender` pays);
-
-warm (with again) and cold-gp run ``--repeat`` times (3), each in a new process, and the
-medians are reported;
 * **cold-gp**: the baseline, in the same kind of process: BoTorch ``SingleTaskGP`` fitted
   on the ``k`` observations and LogEI over as many random candidates as `Recommender`
   scores (4,096), the cold-start suggestion (``k = 0``: a random configuration).
+
+Warm (with again) and cold-gp run ``--repeat`` times (3), each in a new process, and the
+medians are reported.
 
 Times are of the work inside the process (library open to suggestion returned), not of
 Python's and torch's imports, which are reported apart (``import_seconds``; this includes

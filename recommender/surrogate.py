@@ -148,7 +148,7 @@ def fit_gp(
     max_attempts: int = 3,
     maxiter: int = 150,
 ) -> SingleTaskGP:
-    """Fit a `SingleTaskGP` (Matern-5/2 ARD, BoTorch default priors) by marginal likelihood.
+    """Fit a `SingleTaskGP` (RBF ARD, BoTorch default priors) by marginal likelihood.
 
     Args:
         X: ``n x d`` inputs in the unit cube.
