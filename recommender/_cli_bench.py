@@ -1,4 +1,4 @@
-"""`recommend bench transfer`: the leave-one-task-out benchmark from the command line."""
+"""`recommend bench`: the leave-one-task-out benchmark and its reports from the command line."""
 
 from __future__ import annotations
 
@@ -168,6 +168,26 @@ def transfer_command(
     else:
         click.echo(markdown_table(doc))
         click.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
+
+
+@bench_group.command("report")
+@click.argument("result", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+def report_command(result: Path) -> None:
+    """Print the markdown report of a `bench transfer` result JSON (no rerun).
+
+    Regret table, and ours against the best baseline at each budget: paired wins / ties /
+    losses and the mean paired difference with its standard error over targets.
+    """
+    from recommender.bench import markdown_table
+
+    try:
+        doc = json.loads(result.read_text())
+        click.echo(markdown_table(doc), nl=False)
+    except (json.JSONDecodeError, KeyError, TypeError, StopIteration) as error:
+        raise click.ClickException(
+            f"{result}: not a `recommend bench transfer` result JSON ({type(error).__name__}: "
+            f"{error})"
+        ) from None
 
 
 @bench_group.command("make-synthetic")

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 __all__ = ["markdown_table", "plot_regret", "versus_best_baseline", "write_results"]
 
 BASELINES = ("random", "cold-gp", "tpe", "portfolio", "rgpe")
@@ -19,8 +21,12 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
 
     Returns:
         One dict per budget: ``t``, ``ours``, ``best``, ``best_method``, ``below``
-        (strictly lower mean), ``wins``/``ties``/``losses`` over the paired runs.
-        Empty when ``method`` or every baseline is missing.
+        (strictly lower mean), ``wins``/``ties``/``losses`` over the paired runs, and
+        ``difference`` +- ``difference_se``: the mean paired difference (ours minus the
+        best baseline) and its standard error over targets (each target's seeds averaged
+        first: a target's seeds share its pool and its sources, so they are not
+        independent; ``nan`` with one target). Empty when ``method`` or every baseline
+        is missing.
     """
     summary = doc["summary"]
     baselines = [b for b in BASELINES if b in summary]
@@ -30,10 +36,20 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
     def runs(name: str, t: int) -> list[float]:
         return [r["regret"][t - 1] for res in doc["per_target"] for r in res["runs"][name]]
 
+    def per_target_difference(first: str, second: str, t: int) -> np.ndarray:
+        return np.array(
+            [
+                np.mean([r["regret"][t - 1] for r in res["runs"][first]])
+                - np.mean([r["regret"][t - 1] for r in res["runs"][second]])
+                for res in doc["per_target"]
+            ]
+        )
+
     rows = []
     for t in summary[method]["mean_regret"]:
         best_method = min(baselines, key=lambda b: summary[b]["mean_regret"][t])
         ours, best = runs(method, int(t)), runs(best_method, int(t))
+        diff = per_target_difference(method, best_method, int(t))
         rows.append(
             {
                 "t": int(t),
@@ -44,6 +60,10 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
                 "wins": sum(a < b for a, b in zip(ours, best, strict=True)),
                 "ties": sum(a == b for a, b in zip(ours, best, strict=True)),
                 "losses": sum(a > b for a, b in zip(ours, best, strict=True)),
+                "difference": float(diff.mean()),
+                "difference_se": (
+                    float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
+                ),
             }
         )
     return rows
@@ -89,13 +109,15 @@ def markdown_table(doc: dict[str, Any]) -> str:
     if versus:
         note += "\nours against the best baseline of this run (paired over targets x seeds):\n\n"
         note += (
-            "| t | ours | best baseline | below? | wins / ties / losses |\n|---|---|---|---|---|\n"
+            "| t | ours | best baseline | below? | wins / ties / losses "
+            "| ours - best (± SE over targets) |\n|---|---|---|---|---|---|\n"
         )
         for row in versus:
             note += (
                 f"| {row['t']} | {row['ours']:.4f} | {row['best']:.4f} ({row['best_method']}) | "
                 f"{_below_label(row)} | "
-                f"{row['wins']} / {row['ties']} / {row['losses']} |\n"
+                f"{row['wins']} / {row['ties']} / {row['losses']} | "
+                f"{row['difference']:+.4f} ± {row['difference_se']:.4f} |\n"
             )
     return "\n".join(rows) + "\n" + note
 

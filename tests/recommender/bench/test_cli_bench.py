@@ -72,3 +72,15 @@ def test_malformed_benchmark_names_file_and_field(tmp_path: Path):
     assert result.exit_code != 0
     message = str(result.exception) + result.output
     assert "space.json" in message and "objective" in message
+
+
+def test_report_reprints_the_markdown_of_a_result(quick_run, tmp_path: Path):
+    out, _ = quick_run
+    result = CliRunner().invoke(cli, ["bench", "report", str(out / "synthetic.json")])
+    assert result.exit_code == 0, result.output
+    assert result.output == (out / "synthetic.md").read_text()
+    assert "ours - best (± SE over targets)" in result.output
+    other = tmp_path / "other.json"
+    other.write_text('{"rows": []}')
+    bad = CliRunner().invoke(cli, ["bench", "report", str(other)])
+    assert bad.exit_code == 1 and "not a `recommend bench transfer` result JSON" in bad.output

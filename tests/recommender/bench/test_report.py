@@ -53,6 +53,26 @@ def test_versus_best_baseline_is_paired_and_says_where_we_lose():
     assert "**NO**" in table and "(rgpe)" in table
 
 
+def test_paired_difference_averages_seeds_within_a_target():
+    doc = _doc()
+    rows = versus_best_baseline(doc)
+    # one target: ours (0.1 + 0.4) / 2 - rgpe (0.2 + 0.3) / 2 = 0 at t=1; no spread to estimate
+    assert rows[0]["difference"] == pytest.approx(0.0)
+    assert rows[0]["difference_se"] != rows[0]["difference_se"]  # nan
+    second = {
+        "runs": {
+            "random": [{"seed": 0, "regret": [0.5, 0.5]}, {"seed": 1, "regret": [0.5, 0.5]}],
+            "rgpe": [{"seed": 0, "regret": [0.2, 0.1]}, {"seed": 1, "regret": [0.2, 0.1]}],
+            "ours": [{"seed": 0, "regret": [0.4, 0.1]}, {"seed": 1, "regret": [0.6, 0.1]}],
+        }
+    }
+    doc["per_target"].append(second)  # differences at t=1: 0.0 and +0.3
+    rows = versus_best_baseline(doc)
+    assert rows[0]["difference"] == pytest.approx(0.15)
+    assert rows[0]["difference_se"] == pytest.approx(0.15)  # sd 0.2121 / sqrt(2)
+    assert "+0.1500 ± 0.1500" in markdown_table(doc)
+
+
 def test_no_comparison_without_ours():
     doc = _doc()
     del doc["summary"]["ours"]
