@@ -24,6 +24,7 @@ from typing import Any
 import gpytorch
 import numpy as np
 import torch
+from botorch.exceptions.warnings import InputDataWarning
 from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from botorch.models.transforms.outcome import Standardize
@@ -130,13 +131,23 @@ def gp_from_state(
     Returns:
         The model in eval mode.
     """
-    model = SingleTaskGP(
-        torch.as_tensor(X, **tkwargs),
-        torch.as_tensor(y, **tkwargs).reshape(-1, 1),
-        outcome_transform=Standardize(m=1),
+    model = _standardized_gp(
+        torch.as_tensor(X, **tkwargs), torch.as_tensor(y, **tkwargs).reshape(-1, 1)
     )
     model.load_state_dict(state)
     return model.eval()
+
+
+def _standardized_gp(train_X: torch.Tensor, train_Y: torch.Tensor) -> SingleTaskGP:
+    """`SingleTaskGP` with a `Standardize` outcome transform.
+
+    Constant outcomes (a plateau, every trial failed alike) are valid data: `Standardize`
+    then uses a unit scale, and BoTorch's "not standardized" warning, once per fit, is noise.
+    """
+    with warnings.catch_warnings():
+        if train_Y.numel() and bool((train_Y == train_Y.reshape(-1)[0]).all()):
+            warnings.filterwarnings("ignore", category=InputDataWarning)
+        return SingleTaskGP(train_X, train_Y, outcome_transform=Standardize(m=1))
 
 
 def fit_gp(
@@ -169,7 +180,7 @@ def fit_gp(
     train_Y = torch.as_tensor(y, **tkwargs).reshape(-1, 1)
     last_error: Exception | None = None
     for attempt in range(max_attempts):
-        model = SingleTaskGP(train_X, train_Y, outcome_transform=Standardize(m=1))
+        model = _standardized_gp(train_X, train_Y)
         if init_state is not None and attempt == 0:
             try:
                 model.load_state_dict(init_state, strict=False)

@@ -133,3 +133,17 @@ def test_gp_on_cuda_float32_predicts_like_cpu_float64() -> None:
     cpu_mean, gpu_mean = results["cpu"][0], results["cuda"][0]
     assert np.sqrt(np.mean((gpu_mean - truth) ** 2)) < 0.1
     assert np.max(np.abs(gpu_mean - cpu_mean)) < 0.05 and np.all(results["cuda"][1] > 0)
+
+
+def test_constant_outcomes_fit_quietly() -> None:
+    import warnings
+
+    from botorch.exceptions.warnings import InputDataWarning
+
+    X = np.random.default_rng(6).random((8, 3))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = fit_gp(X, np.full(8, 0.7))
+        mean, _ = predict(model, X[:3])
+    assert not [w for w in caught if issubclass(w.category, InputDataWarning)]
+    assert np.allclose(mean, 0.7)
