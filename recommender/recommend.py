@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -260,13 +260,17 @@ class Recommender:
         return self._models[key]
 
     def _select_sources(
-        self, evaluations: Mapping[str, TaskEvaluations], space: Space, exclude: str | None
+        self,
+        evaluations: Mapping[str, TaskEvaluations],
+        space: Space,
+        exclude: str | Iterable[str] | None,
     ) -> list[TaskEvaluations]:
         names = set(space.names)
+        excluded = {exclude} if isinstance(exclude, str) else set(exclude or ())
         usable = [  # a task whose trials all scored the same ranks nothing: not a source
             e
             for task, e in evaluations.items()
-            if task != exclude
+            if task not in excluded
             and set(e.configs.columns) == names
             and len(e.objective) >= 5
             and np.ptp(e.objective) > 0
@@ -311,6 +315,7 @@ class Recommender:
         fingerprint: Fingerprint | None = None,
         seed: int = 0,
         optimizer: ProposalOptimizer | str | None = None,
+        exclude: Iterable[str] = (),
     ) -> list[Suggestion]:
         """Propose ``n`` configurations for a task.
 
@@ -330,6 +335,10 @@ class Recommender:
             optimizer: overrides the `Recommender`'s ``optimizer`` for this call. With
                 ``"gradient"`` (or ``"auto"``), GP-phase picks of a batch are sequential
                 greedy under a kriging believer (`EnsembleLogEI.fantasize_pending`).
+            exclude: library task ids never used as sources, e.g. the task being tuned
+                when its results are passed as ``observed`` while also being recorded in
+                the library (the runner does this): as a source it would count those
+                results twice and win the ranking weights by construction.
 
         Returns:
             ``n`` `Suggestion`s, best first.
@@ -362,7 +371,9 @@ class Recommender:
             space = spaces[task]
         space = space if isinstance(space, Space) else Space.from_dict(space)
         obs_configs, obs_y = self._observations(task, evaluations, observed, direction, space)
-        sources = self._select_sources(evaluations, space, task)
+        sources = self._select_sources(
+            evaluations, space, [t for t in (task, *exclude) if t is not None]
+        )
         if fingerprint is not None:
             sources = self._nearest_sources(sources, fingerprint)
         if not sources and len(obs_y) == 0 and pool is None:

@@ -128,31 +128,50 @@ class RecommenderProposer:
         recommender: a `Recommender` over one or more libraries.
         space: the run's space as a `Space.from_dict` dict.
         seed: base seed of the suggestions.
+        task_id: the run's own library task. The run records every trial there before
+            `observe` sees it, so suggestions name it as their ``task``: its ok trials at
+            its highest fidelity so far (this run's and earlier runs' on the same data and
+            model) are the observations, and it is never a source. Without it (or when the
+            recommender's libraries do not hold it) the observed results are passed
+            instead and the task is excluded from the sources by id when given.
     """
 
-    def __init__(self, recommender: Any, space: dict[str, Any], *, seed: int = 0) -> None:
+    def __init__(
+        self, recommender: Any, space: dict[str, Any], *, seed: int = 0, task_id: str | None = None
+    ) -> None:
         from recommender.space import Space
 
         self._recommender = recommender
         self._space_dict = space
         self._random = RandomProposer(Space.from_dict(space), seed=seed)
         self._seed = int(seed)
+        self._task_id = task_id
         self._observed: list[tuple[dict[str, Any], float]] = []
         self._n_calls = 0
         self.fallbacks = 0
 
     def suggest(self, n: int) -> list[dict[str, Any]]:
         """``n`` warm-started configurations (random while nothing can be transferred)."""
-        from library.exceptions import EmptyLibraryError
+        from library.exceptions import EmptyLibraryError, UnknownTaskError
 
         self._n_calls += 1
+        seed = _child_seed(self._seed, self._n_calls)
         try:
+            if self._task_id is not None:
+                try:
+                    suggestions = self._recommender.suggest(
+                        self._task_id, self._space_dict, n=n, seed=seed
+                    )
+                    return [dict(suggestion.config) for suggestion in suggestions]
+                except UnknownTaskError:
+                    pass  # the run records elsewhere: pass its results instead
             suggestions = self._recommender.suggest(
                 space=self._space_dict,
                 n=n,
                 observed=list(self._observed) or None,
                 direction="maximize",
-                seed=_child_seed(self._seed, self._n_calls),
+                seed=seed,
+                exclude=() if self._task_id is None else (self._task_id,),
             )
         except EmptyLibraryError as error:
             self.fallbacks += 1
@@ -690,7 +709,9 @@ class _Run:
             return RandomProposer(self.space, seed=seed)
         from recommender.recommend import Recommender
 
-        return RecommenderProposer(Recommender(self.library), self.space_dict, seed=seed)
+        return RecommenderProposer(
+            Recommender(self.library), self.space_dict, seed=seed, task_id=self.task_id
+        )
 
     def _schedule(self) -> Schedule:
         mode = FidelityMode(self.settings.fidelity)

@@ -153,3 +153,9 @@ def test_a_task_whose_trials_all_scored_the_same_is_not_a_source(tmp_path: Path)
     rec.suggest(space=Space.from_dict(benchmark.space), n=1)
     sources = rec.explain().sources
     assert len(sources) == 2 and not any(s.endswith(benchmark.task_ids[0]) for s in sources)
+
+
+def test_excluded_tasks_are_not_sources(setup):
+    _, rec, space, tasks = setup
+    rec.suggest(space=space, n=1, exclude=[tasks[0], "no-such-task"])
+    assert set(rec.explain().sources) == set(tasks[1:])

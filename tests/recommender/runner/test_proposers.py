@@ -26,3 +26,31 @@ def test_library_run_uses_the_recommender_after_a_random_start(
     assert [t.status for t in result.trials] == ["ok", "ok", "ok"]
     stored = Library.open(tmp_path / "lib").read_trials().to_pylist()
     assert len(stored) == 3 and {row["task_id"] for row in stored} == {result.task_id}
+
+
+def test_the_runs_own_task_gives_observations_and_is_never_a_source(tmp_path: Path) -> None:
+    from library import Library, import_benchmark, read_benchmark
+    from recommender.recommend import Recommender
+    from recommender.runner.run import RecommenderProposer
+    from tests.synthetic import write_synthetic_benchmark
+
+    bench = write_synthetic_benchmark(tmp_path / "bench", n_tasks=4, n_configs=30, seed=2)
+    library = Library.open(tmp_path / "lib")
+    import_benchmark(library, bench)
+    space = read_benchmark(bench).space
+    own, *others = sorted(library.task_ids())
+    # the task is in the library (the run records its trials there): they are the
+    # observations, and the task is not a source
+    recommender = Recommender(library)
+    proposer = RecommenderProposer(recommender, space, task_id=own)
+    assert len(proposer.suggest(1)) == 1
+    explanation = recommender.explain()
+    assert explanation.n_observed == 30 and own not in explanation.sources
+    assert set(explanation.sources) == set(others)
+    # a task id the libraries do not hold: the observed results are passed instead
+    stranger = RecommenderProposer(recommender, space, task_id="not-in-the-library")
+    config = stranger.suggest(1)[0]
+    stranger.observe(config, 0.5)
+    stranger.suggest(1)
+    assert recommender.explain().n_observed == 1
+    assert set(recommender.explain().sources) == {own, *others}
