@@ -229,7 +229,8 @@ def posterior_factors(model: SingleTaskGP) -> PosteriorFactors | None:
 
     Only the model `fit_gp` builds qualifies: an ARD ``RBFKernel`` on every input (no
     ``ScaleKernel``), a ``ConstantMean``, a Gaussian likelihood with one noise level and an
-    optional ``Standardize`` transform; `predict` falls back to gpytorch's modules otherwise.
+    optional ``Standardize`` transform, no input transform; `predict` falls back to
+    gpytorch's modules otherwise.
     """
     covar, mean = model.covar_module, model.mean_module
     if not (
@@ -241,6 +242,8 @@ def posterior_factors(model: SingleTaskGP) -> PosteriorFactors | None:
         return None
     transform = getattr(model, "outcome_transform", None)
     if transform is not None and not isinstance(transform, Standardize):
+        return None
+    if getattr(model, "input_transform", None) is not None:
         return None
     (train_X,) = model.train_inputs
     train_y = model.train_targets
