@@ -112,12 +112,12 @@ def screen(
         values = criteria(mean, std, np.stack(quantiles))
         for name, value in values.items():
             out.setdefault(name, []).append(pick_regret(score, value))
+        t_by_k: dict[int, float] = {}  # the test on top-k regret, once per k
         if loso:
-            t = loso_t_statistic(cache, target, "lcb_regret", "mean_copula")
+            t = t_by_k[1] = loso_t_statistic(cache, target, "lcb_regret", "mean_copula")
             chosen = "mean_copula" if t < -1.645 else "lcb_regret"
             out.setdefault("loso_switch", []).append(pick_regret(score, values[chosen]))
             out.setdefault("loso_t", []).append(t)
-        t_by_k: dict[int, float] = {}
         for k, z in variants:
             if k not in t_by_k:
                 t_by_k[k] = loso_t_statistic(cache, target, "lcb_regret", "mean_copula", k)

@@ -12,10 +12,11 @@ criteria, each best on a different kind of library (`benchmarks/screen_zero_shot
 
 `choose_first_pick` asks the library itself which to use: every source task in turn plays
 the target of the others, both criteria pick from a uniform sample of its own trials
-(`SourceModel.sample_X`), and their paired regrets on its real scores give a t statistic. The copula mean replaces the
-default only when it is better by ``switch_t`` (1.645: one-sided 5 %) standard errors:
-the choice between two criteria of close merit is noisy, and an unconditional leave-one-out
-choice switched on 3 of 34 LCBench targets, exactly the ones that lost by it. The sample is
+(`SourceModel.sample_X`), and their paired regrets on its real scores give a t statistic.
+The copula mean replaces the default only when it is better by ``switch_t`` (1.645:
+one-sided 5 %) standard errors: the choice between two criteria of close merit is noisy,
+and an unconditional leave-one-out choice switched on 3 of 34 LCBench targets, exactly the
+ones that lost by it. The sample is
 uniform, not the GP's conditioning points (a task's best fifth plus a spread): on those the
 test compared near-ties and, for LCBench target 189873, chose the copula mean, whose pick
 there has regret 0.63 against 0.013.

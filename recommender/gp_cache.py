@@ -134,7 +134,7 @@ def warm_cache(
     lookups = [
         (source, space, owner)
         for owner, space in spaces
-        for source in selector._select_sources(evaluations, space, None)
+        for source in selector._select_sources(evaluations, space)
         if wanted is None or source.task_id in wanted
     ]
     fitted: set[str] = set()
@@ -197,7 +197,7 @@ def _warm_zero_shot_test(
     """
     if selector.options.zero_shot_criterion != "auto":
         return "none"
-    sources = selector._select_sources(evaluations, space, None)[: selector.max_sources - 1]
+    sources = selector._select_sources(evaluations, space)[: selector.max_sources - 1]
     try:
         models = [selector._source_model(source, space) for source in sources]
     except (WarmstartError, OSError) as error:

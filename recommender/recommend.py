@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -263,14 +263,13 @@ class Recommender:
         self,
         evaluations: Mapping[str, TaskEvaluations],
         space: Space,
-        exclude: str | Iterable[str] | None,
+        exclude: Collection[str] = (),
     ) -> list[TaskEvaluations]:
         names = set(space.names)
-        excluded = {exclude} if isinstance(exclude, str) else set(exclude or ())
         usable = [  # a task whose trials all scored the same ranks nothing: not a source
             e
             for task, e in evaluations.items()
-            if task not in excluded
+            if task not in exclude
             and set(e.configs.columns) == names
             and len(e.objective) >= 5
             and np.ptp(e.objective) > 0
@@ -371,9 +370,8 @@ class Recommender:
             space = spaces[task]
         space = space if isinstance(space, Space) else Space.from_dict(space)
         obs_configs, obs_y = self._observations(task, evaluations, observed, direction, space)
-        sources = self._select_sources(
-            evaluations, space, [t for t in (task, *exclude) if t is not None]
-        )
+        excluded = {*exclude} if task is None else {task, *exclude}
+        sources = self._select_sources(evaluations, space, excluded)
         if fingerprint is not None:
             sources = self._nearest_sources(sources, fingerprint)
         if not sources and len(obs_y) == 0 and pool is None:

@@ -146,6 +146,7 @@ class RecommenderProposer:
         self._random = RandomProposer(Space.from_dict(space), seed=seed)
         self._seed = int(seed)
         self._task_id = task_id
+        self._task_in_library = True  # until a suggestion says otherwise
         self._observed: list[tuple[dict[str, Any], float]] = []
         self._n_calls = 0
         self.fallbacks = 0
@@ -157,27 +158,29 @@ class RecommenderProposer:
         self._n_calls += 1
         seed = _child_seed(self._seed, self._n_calls)
         try:
-            if self._task_id is not None:
-                try:
-                    suggestions = self._recommender.suggest(
-                        self._task_id, self._space_dict, n=n, seed=seed
-                    )
-                    return [dict(suggestion.config) for suggestion in suggestions]
-                except UnknownTaskError:
-                    pass  # the run records elsewhere: pass its results instead
-            suggestions = self._recommender.suggest(
-                space=self._space_dict,
-                n=n,
-                observed=list(self._observed) or None,
-                direction="maximize",
-                seed=seed,
-                exclude=() if self._task_id is None else (self._task_id,),
-            )
+            try:
+                suggestions = self._suggest_for_task(n, seed)
+            except UnknownTaskError:  # the run records elsewhere: pass its results instead
+                self._task_in_library = False
+                suggestions = self._suggest_for_task(n, seed)
         except EmptyLibraryError as error:
             self.fallbacks += 1
             logger.warning("recommender has nothing to transfer (%s); random batch", error)
             return self._random.suggest(n)
         return [dict(suggestion.config) for suggestion in suggestions]
+
+    def _suggest_for_task(self, n: int, seed: int) -> list[Any]:
+        """Suggestions for the run's task by id while the libraries hold it, else from `observed`."""
+        if self._task_id is not None and self._task_in_library:
+            return self._recommender.suggest(self._task_id, self._space_dict, n=n, seed=seed)
+        return self._recommender.suggest(
+            space=self._space_dict,
+            n=n,
+            observed=list(self._observed) or None,
+            direction="maximize",
+            seed=seed,
+            exclude=() if self._task_id is None else (self._task_id,),
+        )
 
     def observe(self, config: dict[str, Any], value: float) -> None:
         """Remember a full-fidelity result (passed as ``observed`` to later suggestions)."""
