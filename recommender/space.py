@@ -734,7 +734,9 @@ class Space:
             SpaceError: as :meth:`encode`.
         """
         layout = self._layout()
-        columns, active = self._checked_columns(layout, configs)
+        return self._frame_from_columns(*self._checked_columns(layout, configs))
+
+    def _frame_from_columns(self, columns: list[np.ndarray], active: np.ndarray) -> pd.DataFrame:
         data: dict[str, Any] = {}
         for i, p in enumerate(self.parameters):
             on = active[:, i]
@@ -742,7 +744,7 @@ class Space:
                 data[p.name] = pd.Series(
                     [
                         p.choices[k] if a else None
-                        for k, a in zip(columns[i].tolist(), on, strict=True)
+                        for k, a in zip(columns[i].tolist(), on.tolist(), strict=True)
                     ],
                     dtype=object,
                 )
@@ -841,6 +843,17 @@ class Space:
         Returns:
             ``n`` valid configurations.
         """
+        return self._rows_from_columns(*self._sample_columns(n, seed))
+
+    def sample_frame(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
+        """The configurations of ``sample(n, seed=seed)`` as a `to_frame` DataFrame.
+
+        Same draws, without one dict per configuration (several times faster for thousands
+        of candidates).
+        """
+        return self._frame_from_columns(*self._sample_columns(n, seed))
+
+    def _sample_columns(self, n: int, seed: int | None) -> tuple[list[np.ndarray], np.ndarray]:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
             raise SpaceError(f"sample needs a non-negative integer n, got {n!r}")
         rng = np.random.default_rng(seed)
@@ -864,7 +877,7 @@ class Space:
                 else:
                     draws = rng.uniform(p.low, p.high, size=n)
                 columns.append(np.clip(draws, p.low, p.high))
-        return self._rows_from_columns(columns, self._active_from_columns(layout, columns))
+        return columns, self._active_from_columns(layout, columns)
 
     # ------------------------------------------------------------------ mixed optimisation
     def fixed_feature_combinations(

@@ -472,6 +472,16 @@ def test_sample_respects_conditions_and_validates() -> None:
         space.sample(-1)
 
 
+def test_sample_frame_holds_the_configurations_of_sample() -> None:
+    space = conditional_space()
+    frame = space.sample_frame(300, seed=7)
+    pd.testing.assert_frame_equal(frame, space.to_frame(space.sample(300, seed=7)))
+    assert np.array_equal(space.encode(frame), space.encode(space.sample(300, seed=7)))
+    assert len(space.sample_frame(0, seed=1)) == 0
+    with pytest.raises(SpaceError, match="non-negative integer"):
+        space.sample_frame(-1)
+
+
 # ---------------------------------------------------------------- mixed optimisation helpers
 def test_fixed_feature_combinations_honour_conditions() -> None:
     space = conditional_space()
