@@ -38,8 +38,10 @@ from recommender.first_pick import CrossPredictions
 from recommender.guardrails import GuardrailDecision
 from recommender.space import Space
 from recommender.surrogate import (
+    LazySourceStd,
     SourceModel,
     fit_source_model,
+    predict_source_means,
     predict_sources,
     regret_scale,
 )
@@ -213,6 +215,8 @@ class Recommender:
         default_factory=dict, init=False, repr=False
     )
     _last: Explanation | None = field(default=None, init=False, repr=False)
+    # the sources' best configurations, for the last space and source set (`_best_of_sources`)
+    _best: tuple[tuple, pd.DataFrame] | None = field(default=None, init=False, repr=False)
     # the libraries' trials, keyed by their part files (immutable, uuid-named: an append or
     # a compaction changes the key), so a kept `Recommender` reads each version once
     _read: tuple[tuple, dict[str, TaskEvaluations]] | None = field(
@@ -381,10 +385,10 @@ class Recommender:
             )
         models = [self._source_model(e, space) for e in sources]
         rng = np.random.default_rng(seed)
-        cand_configs = self._candidates(space, sources, pool, seed)
-        cand_X = space.encode(cand_configs)
+        cand_configs, cand_X, cand_mean, cand_std = self._scored_candidates(
+            space, sources, models, pool, seed
+        )
         obs_X = space.encode(obs_configs) if len(obs_y) else np.empty((0, space.dim))
-        cand_mean, cand_std = predict_sources(models, cand_X)
         obs_mean, obs_std = predict_sources(models, obs_X)
         free = np.ones(len(cand_X), dtype=bool)
         if pool is not None and len(obs_X):  # never re-propose an observed pool configuration
@@ -396,8 +400,6 @@ class Recommender:
                     "nothing left to suggest (enlarge the pool or drop `pool=`)"
                 )
         quantiles = source_quantiles(models)
-        # predictions are shown on the regret scale: 1 = a source's best, 0 = its worst
-        shown_mean, shown_std = regret_scale(cand_mean, cand_std, quantiles)
         pending: list[int] = []
         pending_X: list[np.ndarray] = []
         # the leave-one-source-out choice of the zero-shot criterion matters only zero-shot
@@ -450,26 +452,20 @@ class Recommender:
                         index=int(np.flatnonzero(free)[result.candidate_index]),
                         acquisition=result.value,
                     )
-                free[proposal.index] = False
-                pending.append(proposal.index)
-                pending_X.append(cand_X[proposal.index])
-                suggestions.append(
-                    self._describe(proposal, cand_configs, shown_mean, shown_std, sources, space)
-                )
-                continue
-            pending_X.append(result.x)
-            point_mean, point_std = regret_scale(
-                *predict_sources(models, result.x[None]), quantiles
-            )
+                i = proposal.index
+                free[i] = False
+                pending.append(i)
+                pending_X.append(cand_X[i])
+                point = cand_configs.iloc[[i]].reset_index(drop=True)
+                mean_std = (cand_mean[:, [i]], cand_std.column(i)[:, None])
+            else:
+                pending_X.append(result.x)
+                proposal = replace(proposal, acquisition=result.value)
+                point = space.to_frame(space.decode(result.x[None]))
+                mean_std = predict_sources(models, result.x[None])
+            # predictions are shown on the regret scale: 1 = a source's best, 0 = its worst
             suggestions.append(
-                self._describe(
-                    replace(proposal, index=0, acquisition=result.value),
-                    space.to_frame(space.decode(result.x[None])),
-                    point_mean,
-                    point_std,
-                    sources,
-                    space,
-                )
+                self._describe(proposal, point, *regret_scale(*mean_std, quantiles), sources, space)
             )
         self._last = Explanation(
             target=task,
@@ -610,61 +606,82 @@ class Recommender:
             return space.to_frame([]), np.empty(0)
         return pd.concat(frames, ignore_index=True), np.concatenate(values)
 
-    def _candidates(
+    def _scored_candidates(
         self,
         space: Space,
         sources: Sequence[TaskEvaluations],
+        models: Sequence[SourceModel],
         pool: pd.DataFrame | Sequence[Mapping[str, Any]] | None,
         seed: int,
-    ) -> pd.DataFrame:
+    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, LazySourceStd]:
+        """The candidates, encoded, with every source's predicted mean there (and std,
+        computed per source when a pick needs it).
+
+        Without a pool: ``n_candidates`` random configurations, then each source's 10 best.
+        """
         if pool is not None:
             frame = space.to_frame(pool if isinstance(pool, pd.DataFrame) else list(pool))
             if len(frame) == 0:
                 raise SpaceError("pool is empty")
-            return frame
-        frames = [space.to_frame(space.sample(self.n_candidates, seed=seed))]
-        for e in sources:  # the sources' best configurations are strong candidates too
-            order = np.argsort(-_oriented(e.objective, e.direction), kind="stable")[:10]
-            frames.append(space.to_frame(e.configs.iloc[order].reset_index(drop=True)))
-        return pd.concat(frames, ignore_index=True)
+        else:
+            frame = space.sample_frame(self.n_candidates, seed=seed)
+            best = self._best_of_sources(space, sources)
+            if len(best):
+                frame = pd.concat([frame, best], ignore_index=True)
+        cand_X = space.encode(frame)
+        return frame, cand_X, predict_source_means(models, cand_X), LazySourceStd(models, cand_X)
+
+    def _best_of_sources(self, space: Space, sources: Sequence[TaskEvaluations]) -> pd.DataFrame:
+        """Each source's 10 best configurations: strong candidates too.
+
+        They do not depend on the seed, so a kept `Recommender` asked again (the next
+        trial of a search) reuses them: one entry, keyed like the source models (a source
+        with new trials is a new source).
+        """
+        key = (space, tuple((e.task_id, len(e.objective)) for e in sources))
+        if self._best is None or self._best[0] != key:
+            frames = [space.to_frame([])]
+            for e in sources:
+                order = np.argsort(-_oriented(e.objective, e.direction), kind="stable")[:10]
+                frames.append(space.to_frame(e.configs.iloc[order].reset_index(drop=True)))
+            self._best = (key, pd.concat(frames, ignore_index=True) if sources else frames[0])
+        return self._best[1]
 
     @staticmethod
     def _describe(
         proposal: Any,
-        cand_configs: pd.DataFrame,
-        cand_mean: np.ndarray,
-        cand_std: np.ndarray,
+        point: pd.DataFrame,
+        mean: np.ndarray,
+        std: np.ndarray,
         sources: Sequence[TaskEvaluations],
         space: Space,
     ) -> Suggestion:
-        i = proposal.index
-        row = cand_configs.iloc[i].to_dict()
+        """The `Suggestion` of one configuration (``point``, one row) with the sources'
+        ``S x 1`` regret-scale predictions there."""
+        row = point.iloc[0].to_dict()
         config = {
             k: (v.item() if hasattr(v, "item") else v)
             for k, v in row.items()
             if v is not None and v == v
         }
         decision = proposal.decision
-        if len(cand_mean) and decision.mode != "target-only":
-            w = (
-                decision.source_weights
-                if decision.weights
-                else np.full(len(cand_mean), 1.0 / len(cand_mean))
-            )
-            w = w / w.sum() if w.sum() > 0 else np.full(len(cand_mean), 1.0 / len(cand_mean))
-            mean = float(w @ cand_mean[:, i])
-            var = float(w @ (cand_std[:, i] ** 2 + (cand_mean[:, i] - mean) ** 2))
-            contrib = w * cand_mean[:, i]
-            top = np.argsort(-contrib)[:3]
+        mean, std = mean[:, 0], std[:, 0]
+        n_src = len(mean)
+        if n_src and decision.mode != "target-only":
+            w = decision.source_weights if decision.weights else np.full(n_src, 1.0 / n_src)
+            w = w / w.sum() if w.sum() > 0 else np.full(n_src, 1.0 / n_src)
+            mixed = float(w @ mean)
+            var = float(w @ (std**2 + (mean - mixed) ** 2))
+            top = np.argsort(-(w * mean))[:3]
             neighbours = tuple((sources[j].task_id, float(w[j])) for j in top if w[j] > 0)
         else:
-            mean, var, neighbours = float("nan"), float("nan"), ()
+            mixed, var, neighbours = float("nan"), float("nan"), ()
         half = 1.96 * np.sqrt(var) if var == var else float("nan")
         config = space.validate(config)
         return Suggestion(
             config=config,
-            predicted=mean,
-            interval=(mean - half, mean + half),
+            predicted=mixed,
+            interval=(mixed - half, mixed + half),
             neighbours=neighbours,
             phase=proposal.phase,
             mode=decision.mode,

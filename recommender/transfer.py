@@ -50,11 +50,13 @@ from recommender.guardrails import (
     refuted_consensus,
 )
 from recommender.surrogate import (
+    LazySourceStd,
     SourceModel,
+    dense_std,
     fit_gp,
     predict,
     predict_sources,
-    regret_scale,
+    regret_mean,
     subsample_indices,
 )
 
@@ -494,7 +496,7 @@ def propose(
     *,
     cand_X: np.ndarray,
     cand_mean: np.ndarray,
-    cand_std: np.ndarray,
+    cand_std: np.ndarray | LazySourceStd,
     free: np.ndarray,
     obs_X: np.ndarray,
     obs_y: np.ndarray,
@@ -510,7 +512,8 @@ def propose(
 
     Args:
         cand_X: ``n x d`` encoded candidates.
-        cand_mean: ``S x n`` source predictions at the candidates (``cand_std`` likewise).
+        cand_mean: ``S x n`` source predictions at the candidates (``cand_std`` likewise;
+            a `LazySourceStd` computes only the rows a pick needs).
         free: ``(n,)`` candidates still allowed.
         obs_X: ``m x d`` observed target configurations; ``obs_y`` their ``(m,)`` scores.
         obs_mean: ``S x m`` source predictions at the observations (``obs_std`` likewise).
@@ -644,8 +647,8 @@ def propose(
     if n_src and t < options.portfolio_picks and decision.mode != "target-only":
         weights = _normalised(w_src)
         # hypotheses are compared on the regret scale (1 = a source's best, 0 = its worst)
-        reg_mean, _ = regret_scale(cand_mean, cand_std, quantiles)
-        reg_obs, _ = regret_scale(obs_mean, obs_std, quantiles)
+        reg_mean = regret_mean(cand_mean, quantiles)
+        reg_obs = regret_mean(obs_mean, quantiles)
         chosen_mean = np.concatenate([reg_obs, reg_mean[:, list(pending)]], axis=1)
         first_choice: FirstPickChoice | None = gp_state.get("first_pick")
         criterion = (
@@ -655,7 +658,7 @@ def propose(
 
         def first() -> np.ndarray:
             return first_pick_scores(
-                criterion, cand_mean, cand_std, quantiles, weights, kappa=options.kappa
+                criterion, cand_mean, dense_std(cand_std), quantiles, weights, kappa=options.kappa
             )
 
         if chosen_mean.shape[1] == 0:
@@ -673,8 +676,8 @@ def propose(
         # target GP over [x, m(x)]: m is the ranking-weighted source mean; the GP learns
         # (through m's lengthscale) how far to trust it, and corrects it where it is wrong.
         w = w_src / w_src.sum()
-        reg_cand, _ = regret_scale(cand_mean, cand_std, quantiles)
-        reg_obs, _ = regret_scale(obs_mean, obs_std, quantiles)
+        reg_cand = regret_mean(cand_mean, quantiles)
+        reg_obs = regret_mean(obs_mean, quantiles)
         cand_aug = np.hstack([cand_X, np.clip(w @ reg_cand, 0, 1)[:, None]])
         obs_aug = np.hstack([obs_X, np.clip(w @ reg_obs, 0, 1)[:, None]])
         model = fit_gp(obs_aug, obs_y, init_state=gp_state.get("aug_state"))

@@ -159,3 +159,27 @@ def test_excluded_tasks_are_not_sources(setup):
     _, rec, space, tasks = setup
     rec.suggest(space=space, n=1, exclude=[tasks[0], "no-such-task"])
     assert set(rec.explain().sources) == set(tasks[1:])
+
+
+def test_a_kept_recommender_answers_as_a_fresh_one(tmp_path: Path):
+    """Asked again, or after a source gained trials, it agrees with a new `Recommender`."""
+    bench_dir = write_synthetic_benchmark(
+        tmp_path / "bench", n_tasks=4, n_configs=20, seed=4, direction="minimize"
+    )
+    lib = Library.open(tmp_path / "lib")
+    import_benchmark(lib, bench_dir)
+    space = Space.from_dict(read_benchmark(bench_dir).space)
+    target, source = sorted(lib.task_ids())[:2]
+    observed = [(c, float(i)) for i, c in enumerate(space.sample(4, seed=5))]
+
+    def ask(rec: Recommender) -> list[tuple[dict, float]]:
+        picks = rec.suggest(space=space, n=2, observed=observed, exclude=[target])
+        return [(s.config, s.predicted) for s in picks]
+
+    kept = Recommender(lib, n_candidates=64, cache_dir=None)
+    first = ask(kept)
+    assert ask(kept) == first == ask(Recommender(lib, n_candidates=64, cache_dir=None))
+    # a source's best configurations are candidates: new, better trials must show up
+    for config in space.sample(6, seed=11):
+        kept.observe(source, config, -100.0, objective_name="loss", direction="minimize")
+    assert ask(kept) == ask(Recommender(lib, n_candidates=64, cache_dir=None))

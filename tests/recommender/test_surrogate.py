@@ -9,11 +9,18 @@ import pytest
 import torch
 
 from recommender.surrogate import (
+    LazySourceStd,
+    dense_std,
     fit_gp,
     fit_source_model,
     minmax_normalize,
     posterior_factors,
     predict,
+    predict_mean,
+    predict_source_means,
+    predict_sources,
+    regret_mean,
+    regret_scale,
     resolve_tkwargs,
 )
 
@@ -65,6 +72,31 @@ def test_other_kernel_structures_predict_through_gpytorch() -> None:
         posterior = model.posterior(torch.as_tensor(test))
     assert np.allclose(mean, posterior.mean.numpy().ravel(), atol=1e-8)
     assert np.allclose(std, posterior.variance.sqrt().numpy().ravel(), atol=1e-6)
+
+
+def test_mean_only_predictions_equal_the_full_ones() -> None:
+    X, y = _data(5, n=40)
+    test = np.random.default_rng(6).random((1500, 3))
+    fast = fit_gp(X, y)
+    assert np.array_equal(predict_mean(fast, test), predict(fast, test)[0])
+    models = [fit_source_model(f"s{i}", *_data(10 + i, n=80), n_fit=40) for i in range(3)]
+    mean, std = predict_sources(models, test)
+    assert np.array_equal(predict_source_means(models, test), mean)
+    assert predict_source_means([], test).shape == (0, 1500)
+    reg_mean, _ = regret_scale(mean, std, np.stack([m.quantiles for m in models]))
+    assert np.array_equal(regret_mean(mean, np.stack([m.quantiles for m in models])), reg_mean)
+
+
+def test_lazy_source_std_equals_the_dense_predictions() -> None:
+    models = [fit_source_model(f"s{i}", *_data(20 + i, n=80), n_fit=40) for i in range(3)]
+    test = np.random.default_rng(7).random((300, 3))
+    _, std = predict_sources(models, test)
+    lazy = LazySourceStd(models, test)
+    assert lazy.shape == std.shape and len(lazy) == 3
+    assert np.array_equal(lazy[np.int64(1)], std[1])
+    assert np.allclose(lazy.column(17), std[:, 17], atol=1e-12)  # rows 0, 2 not yet computed
+    assert np.array_equal(dense_std(lazy), std) and dense_std(std) is std
+    assert dense_std(LazySourceStd([], test)).shape == (0, 300)
 
 
 def test_cache_reuses_hyperparameters_and_survives_a_torn_entry(tmp_path: Path) -> None:
