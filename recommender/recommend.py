@@ -640,11 +640,12 @@ class Recommender:
         """
         key = (space, tuple((e.task_id, len(e.objective)) for e in sources))
         if self._best is None or self._best[0] != key:
-            frames = [space.to_frame([])]
+            frames = []
             for e in sources:
                 order = np.argsort(-_oriented(e.objective, e.direction), kind="stable")[:10]
                 frames.append(space.to_frame(e.configs.iloc[order].reset_index(drop=True)))
-            self._best = (key, pd.concat(frames, ignore_index=True) if sources else frames[0])
+            best = pd.concat(frames, ignore_index=True) if frames else space.to_frame([])
+            self._best = (key, best)
         return self._best[1]
 
     @staticmethod

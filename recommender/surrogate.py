@@ -316,9 +316,7 @@ def predict(
     factors = factors if factors is not None else posterior_factors(model)
     if factors is None:
         return _predict_modules(model, X, chunk=chunk)
-    mean, std = _predict_factors(factors, X, chunk=chunk, with_std=True)
-    assert std is not None
-    return mean, std
+    return _predict_factors(factors, X, chunk=chunk, with_std=True)
 
 
 def predict_mean(
@@ -341,7 +339,8 @@ def predict_mean(
 
 def _predict_factors(
     f: PosteriorFactors, X: np.ndarray, *, chunk: int, with_std: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray, np.ndarray]:
+    """`predict` from the factors; without ``with_std`` the std is an empty array."""
     test_all = torch.as_tensor(X, device=f.alpha.device, dtype=f.alpha.dtype)
     means, variances = [], []
     with torch.no_grad():
@@ -355,7 +354,7 @@ def _predict_factors(
         mean = torch.cat(means) if means else torch.empty(0, dtype=f.alpha.dtype)
         mean = f.y_mean + f.y_sd * mean
         if not with_std:
-            return mean.cpu().numpy().astype(np.float64), None
+            return mean.cpu().numpy().astype(np.float64), np.empty(0)
         var = torch.cat(variances) if variances else torch.empty(0, dtype=f.alpha.dtype)
     var = var * f.y_sd**2
     return mean.cpu().numpy().astype(np.float64), var.sqrt().cpu().numpy().astype(np.float64)
@@ -493,7 +492,7 @@ class LazySourceStd:
                 for s, m in enumerate(self._models)
             ],
             dtype=np.float64,
-        ).reshape(len(self._models))
+        )
 
     def dense(self) -> np.ndarray:
         """Every source's row, ``S x n``."""
