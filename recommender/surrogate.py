@@ -519,14 +519,20 @@ def predict_sources(models: Sequence[SourceModel], X: np.ndarray) -> tuple[np.nd
 
 def regret_mean(mean: np.ndarray, quantiles: np.ndarray | None) -> np.ndarray:
     """The mean of `regret_scale` alone (``S x n``)."""
-    if quantiles is None or len(mean) == 0:
-        return mean
+    return mean if quantiles is None else _quantile_scores(mean, quantiles)
+
+
+def _quantile_scores(z: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Copula-scale values ``z`` (``... x S x n``) through each source's quantile table."""
+    if z.shape[-2] == 0:
+        return z
     from scipy.stats import norm
 
-    ranks = norm.cdf(mean)
+    ranks = norm.cdf(z)
     return np.stack(
-        [np.interp(ranks[s], _QUANTILE_LEVELS, table) for s, table in enumerate(quantiles)]
-    ).reshape(mean.shape)
+        [np.interp(ranks[..., s, :], _QUANTILE_LEVELS, table) for s, table in enumerate(quantiles)],
+        axis=-2,
+    )
 
 
 def regret_scale(
@@ -548,13 +554,7 @@ def regret_scale(
     """
     if quantiles is None:
         return mean, std
-    from scipy.stats import norm
-
-    ranks = norm.cdf(np.stack([mean, mean - std, mean + std]))  # 3 x S x n
-    scores = np.stack(
-        [np.interp(ranks[:, s], _QUANTILE_LEVELS, table) for s, table in enumerate(quantiles)],
-        axis=1,
-    )  # 3 x S x n
+    scores = _quantile_scores(np.stack([mean, mean - std, mean + std]), quantiles)  # 3 x S x n
     return scores[0], (scores[2] - scores[1]) / 2
 
 

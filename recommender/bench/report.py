@@ -33,23 +33,19 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
     if method not in summary or not baselines:
         return []
 
-    def runs(name: str, t: int) -> list[float]:
-        return [r["regret"][t - 1] for res in doc["per_target"] for r in res["runs"][name]]
-
-    def per_target_difference(first: str, second: str, t: int) -> np.ndarray:
-        return np.array(
-            [
-                np.mean([r["regret"][t - 1] for r in res["runs"][first]])
-                - np.mean([r["regret"][t - 1] for r in res["runs"][second]])
-                for res in doc["per_target"]
-            ]
-        )
+    def per_target(name: str, t: int) -> list[list[float]]:
+        """Each target's regrets at budget ``t``, one per seed."""
+        return [[r["regret"][t - 1] for r in res["runs"][name]] for res in doc["per_target"]]
 
     rows = []
     for t in summary[method]["mean_regret"]:
         best_method = min(baselines, key=lambda b: summary[b]["mean_regret"][t])
-        ours, best = runs(method, int(t)), runs(best_method, int(t))
-        diff = per_target_difference(method, best_method, int(t))
+        ours_by_target, best_by_target = per_target(method, int(t)), per_target(best_method, int(t))
+        ours = [x for seeds in ours_by_target for x in seeds]
+        best = [x for seeds in best_by_target for x in seeds]
+        diff = np.array(
+            [np.mean(a) - np.mean(b) for a, b in zip(ours_by_target, best_by_target, strict=True)]
+        )
         rows.append(
             {
                 "t": int(t),

@@ -153,16 +153,12 @@ class RecommenderProposer:
 
     def suggest(self, n: int) -> list[dict[str, Any]]:
         """``n`` warm-started configurations (random while nothing can be transferred)."""
-        from library.exceptions import EmptyLibraryError, UnknownTaskError
+        from library.exceptions import EmptyLibraryError
 
         self._n_calls += 1
         seed = _child_seed(self._seed, self._n_calls)
         try:
-            try:
-                suggestions = self._suggest_for_task(n, seed)
-            except UnknownTaskError:  # the run records elsewhere: pass its results instead
-                self._task_in_library = False
-                suggestions = self._suggest_for_task(n, seed)
+            suggestions = self._suggest_for_task(n, seed)
         except EmptyLibraryError as error:
             self.fallbacks += 1
             logger.warning("recommender has nothing to transfer (%s); random batch", error)
@@ -171,8 +167,13 @@ class RecommenderProposer:
 
     def _suggest_for_task(self, n: int, seed: int) -> list[Any]:
         """Suggestions for the run's task by id while the libraries hold it, else from `observed`."""
+        from library.exceptions import UnknownTaskError
+
         if self._task_id is not None and self._task_in_library:
-            return self._recommender.suggest(self._task_id, self._space_dict, n=n, seed=seed)
+            try:
+                return self._recommender.suggest(self._task_id, self._space_dict, n=n, seed=seed)
+            except UnknownTaskError:  # the run records elsewhere: pass its results instead
+                self._task_in_library = False
         return self._recommender.suggest(
             space=self._space_dict,
             n=n,
