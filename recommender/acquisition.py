@@ -55,6 +55,7 @@ from library.exceptions import SpaceError
 from recommender.guardrails import GuardrailDecision
 from recommender.space import CategoricalParam, Space
 from recommender.surrogate import SourceModel, gp_from_state
+from recommender.transfer import stacked_prior
 
 __all__ = [
     "EnsembleLogEI",
@@ -64,6 +65,7 @@ __all__ = [
     "optimize_ensemble_acqf",
     "proposal_acquisition",
     "restore_gp",
+    "stacked_acquisition",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -262,8 +264,11 @@ def proposal_acquisition(
     gp_state: Mapping[str, Any],
     min_target_points: int,
     mixture_variance_steps: int,
+    stacked: bool = False,
 ) -> EnsembleLogEI:
     """`ensemble_acquisition` of a `transfer.propose` step, from that step's ``gp_state``.
+
+    A ``"stacked"`` step (``stacked``) gets `stacked_acquisition` instead.
 
     Args:
         decision: the step's guardrail decision (`Proposal.decision`).
@@ -274,10 +279,21 @@ def proposal_acquisition(
         gp_state: the ``gp_state`` `propose` filled (its target GP's hyperparameters).
         min_target_points: `TransferOptions.min_target_points`.
         mixture_variance_steps: `TransferOptions.mixture_variance_steps`.
+        stacked: the step's `Proposal.phase` was ``"stacked"``.
 
     Returns:
         The `EnsembleLogEI` that `propose` maximised over the candidates.
     """
+    if stacked:
+        return stacked_acquisition(
+            decision=decision,
+            source_models=source_models,
+            cand_mean=cand_mean,
+            obs_X=obs_X,
+            obs_y=obs_y,
+            obs_mean=obs_mean,
+            residual_state=gp_state["stack_state"],
+        )
     target = None
     if len(obs_y) >= min_target_points and "state" in gp_state:
         target = restore_gp(obs_X, obs_y, gp_state["state"])
@@ -355,6 +371,45 @@ def ensemble_acquisition(
     w = w / w.sum()
     best = float(np.max(w @ np.stack(member_obs)))
     return EnsembleLogEI(members, w, best, mixture=mixture)
+
+
+def stacked_acquisition(
+    *,
+    decision: GuardrailDecision,
+    source_models: Sequence[SourceModel],
+    cand_mean: np.ndarray,
+    obs_X: np.ndarray,
+    obs_y: np.ndarray,
+    obs_mean: np.ndarray,
+    residual_state: Mapping[str, Tensor],
+) -> EnsembleLogEI:
+    """The residual-stacked LogEI of a ``"stacked"`` `transfer.propose` step, in torch.
+
+    Mirrors `propose`'s stacked pick: the residual GP (rebuilt from ``residual_state`` on
+    the `stacked_prior` residuals), shifted by the prior's offset, with weight 1; each
+    source with a positive weight, standardised over the candidates, with weight ``slope x
+    w_s`` (none when the slope is 0); the incumbent is the best standardised observation.
+
+    Args:
+        decision: the step's guardrail decision (its source weights).
+        source_models: the source GPs, in the order of ``cand_mean``'s rows.
+        cand_mean: ``S x n`` source means at the candidate set `propose` scored.
+        obs_X: ``m x d`` observed configurations; ``obs_y`` their ``(m,)`` scores.
+        obs_mean: ``S x m`` source means at the observations.
+        residual_state: ``gp_state["stack_state"]`` of that step.
+
+    Returns:
+        The `EnsembleLogEI`.
+    """
+    prior = stacked_prior(cand_mean, obs_mean, obs_y, decision.source_weights)
+    residual = restore_gp(obs_X, prior.residual, dict(residual_state))
+    members = [EnsembleMember(residual, -prior.offset, 1.0)]
+    weights = [1.0]
+    if prior.slope > 0:
+        for s in np.flatnonzero(prior.weights > 0).tolist():
+            members.append(EnsembleMember(source_models[s].model, prior.loc[s], prior.scale[s]))
+            weights.append(prior.slope * float(prior.weights[s]))
+    return EnsembleLogEI(members, weights, float(prior.target.max()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,7 +69,8 @@ class Suggestion:
             NaN when the guardrail fell back to target-only (no source is trusted).
         interval: a ~95% interval of that prediction (source disagreement + GP variance).
         neighbours: ``(task_id, weight)`` of the sources that drove this pick, largest first.
-        phase: ``"portfolio"``, ``"gp"``, ``"random"`` or ``"explore"`` (a probe of the
+        phase: ``"portfolio"``, ``"gp"``, ``"stacked"`` (the GP phase's residual-stacked
+            model, `TransferOptions.stack_from`), ``"random"`` or ``"explore"`` (a probe of the
             sources, or a restart pick after the guardrail rejected them; see
             `TransferOptions.probe` and ``restart_candidates``).
         mode: the guardrail mode in force (``zero-shot``, ``transfer``, ``target-only`` ...).
@@ -517,7 +518,7 @@ class Recommender:
         self, mode: ProposalOptimizer, has_pool: bool, proposal: Proposal, n_observed: int
     ) -> bool:
         """Whether this pick maximises the ensemble LogEI with gradients."""
-        if mode is ProposalOptimizer.RANDOM or has_pool or proposal.phase != "gp":
+        if mode is ProposalOptimizer.RANDOM or has_pool or proposal.phase not in ("gp", "stacked"):
             return False
         if self.options.surrogate != "ensemble":
             _LOG.info("surrogate=%r: GP-phase picks use the candidate set", self.options.surrogate)
@@ -559,6 +560,7 @@ class Recommender:
             gp_state=gp_state,
             min_target_points=self.options.min_target_points,
             mixture_variance_steps=self.options.mixture_variance_steps,
+            stacked=proposal.phase == "stacked",
         )
         if pending_X:
             acqf = acqf.fantasize_pending(np.stack(pending_X))

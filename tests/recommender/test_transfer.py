@@ -7,7 +7,7 @@ import pytest
 
 from recommender.bench.problem import normalized_regret
 from recommender.surrogate import fit_source_model
-from recommender.transfer import TransferOptions, run_pool_search
+from recommender.transfer import TransferOptions, run_pool_search, stacked_prior
 
 
 def _task(rng: np.random.Generator, optimum: np.ndarray, n: int, *, sign: float = 1.0):
@@ -256,3 +256,63 @@ def test_a_refuted_library_restarts_where_it_predicts_poor_results(family, negat
 def test_unknown_refuted_restart_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="refuted_restart must be"):
         TransferOptions(refuted_restart="random")
+
+
+def test_stacked_prior_fits_the_target_on_the_sources_line() -> None:
+    rng = np.random.default_rng(5)
+    cand_mean = rng.standard_normal((2, 200))
+    obs_mean = cand_mean[:, :12]
+    related = 3.0 + 2.0 * obs_mean[0]  # the target follows source 0, on its own scale
+    prior = stacked_prior(cand_mean, obs_mean, related, np.array([1.0, 0.0]))
+    assert prior.slope > 0
+    np.testing.assert_allclose(prior.residual, 0.0, atol=1e-9)
+    np.testing.assert_allclose(prior.weights, [1.0, 0.0])
+    backwards = stacked_prior(cand_mean, obs_mean, -related, np.array([1.0, 0.0]))
+    assert backwards.slope == 0.0  # a source read backwards is not a prior
+    np.testing.assert_allclose(backwards.residual, backwards.target - backwards.target.mean())
+    # no positive weight: the sources count equally
+    np.testing.assert_allclose(
+        stacked_prior(cand_mean, obs_mean, related, np.zeros(2)).weights, 0.5
+    )
+
+
+def test_picks_from_stack_from_observations_use_the_residual_stacked_model(family):
+    models, pool_X, pool_y, _ = family
+    _, stacked = _search(pool_X, pool_y, models, 12, stack_from=8)
+    _, plain = _search(pool_X, pool_y, models, 12, stack_from=None)
+    assert stacked.picks[:8] == plain.picks[:8]
+    notes = ["residual-stacked GP" in d.reason for d in stacked.decisions]
+    transfer = [d.mode == "transfer" for d in stacked.decisions]
+    assert notes[:8] == [False] * 8
+    assert notes[8:] == transfer[8:] and any(notes[8:])
+    assert not any("residual-stacked GP" in d.reason for d in plain.decisions)
+
+
+def _plateau_case(seed: int, d: int = 3):
+    """Sources peaked at 0.2; the target is flat (a plateau) around there and peaks at 0.7."""
+    rng = np.random.default_rng(seed)
+
+    def source(X: np.ndarray) -> np.ndarray:
+        return -((X - 0.2) ** 2).sum(axis=1)
+
+    def target(X: np.ndarray) -> np.ndarray:
+        return np.minimum(source(X), -0.1) + 0.5 * np.exp(-((X - 0.7) ** 2).sum(axis=1) / 0.1)
+
+    models = []
+    for i in range(5):
+        X = rng.random((150, d))
+        models.append(fit_source_model(f"s{i}", X, source(X) + 0.005 * rng.standard_normal(150)))
+    pool_X = rng.random((600, d))
+    return models, pool_X, target(pool_X)
+
+
+def test_residual_gp_finds_the_optimum_that_the_sources_misplace() -> None:
+    """The library's favourite region is a plateau of the target, whose optimum lies where
+    the sources predict middling scores. Measured on two seeded cases (the ensemble alone:
+    regret 0.0096 and 0.0079 after 25 picks; stacked: 0.0 and 0.0051)."""
+    stacked, plain = [], []
+    for seed in (0, 1):
+        models, pool_X, pool_y = _plateau_case(seed)
+        stacked.append(_search(pool_X, pool_y, models, 25, stack_from=10)[0][-1])
+        plain.append(_search(pool_X, pool_y, models, 25, stack_from=None)[0][-1])
+    assert np.mean(stacked) < np.mean(plain)
