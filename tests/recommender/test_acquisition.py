@@ -95,7 +95,17 @@ def test_rejects_bad_weights() -> None:
         EnsembleMember(member.model, 0.0, 0.0)
 
 
-def test_ensemble_acquisition_reproduces_propose_gp_phase() -> None:
+@pytest.mark.parametrize(
+    ("n_obs", "phase", "options"),
+    [
+        (6, "gp", TransferOptions(n_samples=64)),
+        # from stack_from observations: the residual-stacked model (no guardrail fallback)
+        (12, "stacked", TransferOptions(n_samples=64, stack_from=10, guardrails=False)),
+    ],
+)
+def test_proposal_acquisition_reproduces_propose_gp_phase(
+    n_obs: int, phase: str, options: TransferOptions
+) -> None:
     rng = np.random.default_rng(2)
     d = 2
     sources = []
@@ -103,11 +113,10 @@ def test_ensemble_acquisition_reproduces_propose_gp_phase() -> None:
         X = rng.uniform(size=(40, d))
         sources.append(fit_source_model(f"s{s}", X, _quadratic(X, centre), n_fit=40))
     cand_X = rng.uniform(size=(300, d))
-    obs_X = rng.uniform(size=(6, d))
+    obs_X = rng.uniform(size=(n_obs, d))
     obs_y = _quadratic(obs_X, 0.55)
     cand_mean, cand_std = predict_sources(sources, cand_X)
     obs_mean, obs_std = predict_sources(sources, obs_X)
-    options = TransferOptions(n_samples=64)
     gp_state: dict = {}
     proposal = propose(
         cand_X=cand_X,
@@ -123,7 +132,7 @@ def test_ensemble_acquisition_reproduces_propose_gp_phase() -> None:
         gp_state=gp_state,
         quantiles=source_quantiles(sources),
     )
-    assert proposal.phase == "gp"
+    assert proposal.phase == phase, proposal.decision.reason
     acqf = proposal_acquisition(
         proposal.decision,
         source_models=sources,
@@ -134,6 +143,7 @@ def test_ensemble_acquisition_reproduces_propose_gp_phase() -> None:
         gp_state=gp_state,
         min_target_points=options.min_target_points,
         mixture_variance_steps=options.mixture_variance_steps,
+        stacked=proposal.phase == "stacked",
     )
     scores = acqf.score(cand_X)
     assert int(np.argmax(scores)) == proposal.index
@@ -258,49 +268,3 @@ def test_suggest_rejects_gradient_with_pool_and_unknown_optimizer(library_setup)
         rec.suggest(tasks[0], pool=space.sample(8, seed=0), optimizer="gradient")
     with pytest.raises(SpaceError, match="optimizer must be one of"):
         rec.suggest(tasks[0], optimizer="lbfgs")
-
-
-def test_stacked_acquisition_reproduces_propose_stacked_phase() -> None:
-    rng = np.random.default_rng(3)
-    d = 2
-    sources = []
-    for s, centre in enumerate((0.3, 0.5, 0.7)):
-        X = rng.uniform(size=(40, d))
-        sources.append(fit_source_model(f"s{s}", X, _quadratic(X, centre), n_fit=40))
-    cand_X = rng.uniform(size=(300, d))
-    obs_X = rng.uniform(size=(12, d))
-    obs_y = _quadratic(obs_X, 0.55)
-    cand_mean, cand_std = predict_sources(sources, cand_X)
-    obs_mean, obs_std = predict_sources(sources, obs_X)
-    options = TransferOptions(n_samples=64, stack_from=10, guardrails=False)
-    gp_state: dict = {}
-    proposal = propose(
-        cand_X=cand_X,
-        cand_mean=cand_mean,
-        cand_std=cand_std,
-        free=np.ones(len(cand_X), dtype=bool),
-        obs_X=obs_X,
-        obs_y=obs_y,
-        obs_mean=obs_mean,
-        obs_std=obs_std,
-        options=options,
-        rng=np.random.default_rng(0),
-        gp_state=gp_state,
-        quantiles=source_quantiles(sources),
-    )
-    assert proposal.phase == "stacked", proposal.decision.reason
-    acqf = proposal_acquisition(
-        proposal.decision,
-        source_models=sources,
-        cand_mean=cand_mean,
-        obs_X=obs_X,
-        obs_y=obs_y,
-        obs_mean=obs_mean,
-        gp_state=gp_state,
-        min_target_points=options.min_target_points,
-        mixture_variance_steps=options.mixture_variance_steps,
-        stacked=True,
-    )
-    scores = acqf.score(cand_X)
-    assert int(np.argmax(scores)) == proposal.index
-    assert scores[proposal.index] == pytest.approx(proposal.acquisition, abs=1e-6)
