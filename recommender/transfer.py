@@ -352,15 +352,13 @@ class StackedPrior:
     """The weighted source mean as a prior mean of the target (`stacked_prior`).
 
     Scales: each source standardised by its predictions over the candidates (``loc``,
-    ``scale``, as in the ensemble), the target by its observations (``y_loc``,
-    ``y_scale``). On these scales the prior is ``offset + slope * sum_s w_s z_s(x)``.
+    ``scale``, as in the ensemble), the target by its observations' mean and standard
+    deviation (``target``). On these scales the prior is ``offset + slope * sum_s w_s z_s(x)``.
 
     Attributes:
         weights: ``(S,)`` the source weights, normalised (equal when none is positive).
         loc: ``(S,)`` each source's mean over the candidates.
         scale: ``(S,)`` its standard deviation there (1 where it is 0).
-        y_loc: the observations' mean.
-        y_scale: their standard deviation (1 where it is 0).
         offset: intercept of the line.
         slope: its slope, at least 0 (0: the sources say nothing about the target).
         target: ``(m,)`` the standardised observations.
@@ -370,8 +368,6 @@ class StackedPrior:
     weights: np.ndarray
     loc: np.ndarray
     scale: np.ndarray
-    y_loc: float
-    y_scale: float
     offset: float
     slope: float
     target: np.ndarray
@@ -410,11 +406,7 @@ def stacked_prior(
     residual = target - offset - slope * prior_obs
     if np.ptp(residual) <= 1e-9:  # the line explains the data: a constant, exactly
         residual = np.zeros_like(residual)
-    return StackedPrior(weights, loc, scale, y_loc, y_scale, offset, slope, target, residual)
-
-
-def _stacking(options: TransferOptions, n_observed: int) -> bool:
-    return options.stack_from is not None and n_observed >= options.stack_from
+    return StackedPrior(weights, loc, scale, offset, slope, target, residual)
 
 
 def _stacked_pick(
@@ -822,7 +814,8 @@ def propose(
         index = int(np.argmax(score))
         return Proposal(index, decision, "gp", float(score[index]))
     trusted = decision.mode != "target-only" and n_src > 0
-    if trusted and target is not None and _stacking(options, t):
+    stacking = options.stack_from is not None and t >= options.stack_from
+    if trusted and target is not None and stacking:
         return _stacked_pick(
             decision, cand_X, cand_mean, cand_std, free, obs_X, obs_y, obs_mean, gp_state
         )
