@@ -170,7 +170,10 @@ def fit_gp(
         X: ``n x d`` inputs in the unit cube.
         y: ``(n,)`` targets (standardised internally).
         tkwargs: device/dtype, from `resolve_tkwargs`.
-        init_state: a previous model's ``state_dict`` to start from (warm refits).
+        init_state: a previous model's ``state_dict`` to start from (warm refits). Its
+            outcome-transform statistics are ignored: they belong to the previous data, and
+            loading them would de-standardise this model's predictions with the wrong mean
+            and scale.
         max_attempts: bounded retries; later attempts start from the defaults.
         maxiter: L-BFGS iterations per attempt.
 
@@ -188,7 +191,7 @@ def fit_gp(
         model = _standardized_gp(train_X, train_Y)
         if init_state is not None and attempt == 0:
             try:
-                model.load_state_dict(init_state, strict=False)
+                model.load_state_dict(_hyperparameters(init_state), strict=False)
             except RuntimeError:  # shapes changed (new points): keep defaults
                 pass
         last_error = fit_mll(model, maxiter=maxiter)
@@ -198,6 +201,11 @@ def fit_gp(
     raise SurrogateFitError(
         f"GP fit failed after {max_attempts} attempts on n={len(y)} points: {last_error}"
     )
+
+
+def _hyperparameters(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A GP's ``state_dict`` without its outcome transform (data statistics, not fitted)."""
+    return {k: v for k, v in state.items() if not k.startswith("outcome_transform.")}
 
 
 @dataclass(frozen=True, slots=True)

@@ -179,3 +179,14 @@ def test_constant_outcomes_fit_quietly() -> None:
         mean, _ = predict(model, X[:3])
     assert not [w for w in caught if issubclass(w.category, InputDataWarning)]
     assert np.allclose(mean, 0.7)
+
+
+def test_warm_refit_on_rescaled_data_predicts_the_new_data() -> None:
+    X = np.random.default_rng(7).random((12, 3))
+    y = np.sin(5 * X[:, 0])
+    first = fit_gp(X, y)
+    refit = fit_gp(X, 10 * y + 5, init_state=first.state_dict())
+    mean, _ = predict(refit, X)
+    cold_mean, _ = predict(fit_gp(X, 10 * y + 5), X)
+    assert np.max(np.abs(mean - (10 * y + 5))) < 0.5
+    assert np.max(np.abs(mean - cold_mean)) < 0.5
