@@ -55,7 +55,7 @@ from library.exceptions import SpaceError
 from recommender.guardrails import GuardrailDecision
 from recommender.space import CategoricalParam, Space
 from recommender.surrogate import SourceModel, gp_from_state
-from recommender.transfer import stacked_prior
+from recommender.transfer import loc_scale, stacked_prior
 
 __all__ = [
     "EnsembleLogEI",
@@ -348,8 +348,7 @@ def ensemble_acquisition(
     member_obs: list[np.ndarray] = []
     weights: list[float] = []
     if target is not None:
-        y_mu = float(obs_y.mean())
-        y_sd = float(obs_y.std()) if obs_y.std() > 0 else 1.0
+        y_mu, y_sd = map(float, loc_scale(obs_y))
         members.append(EnsembleMember(target, y_mu, y_sd))
         member_obs.append((obs_y - y_mu) / y_sd)
         weights.append(decision.target_weight)
@@ -358,7 +357,7 @@ def ensemble_acquisition(
         if w_src.sum() <= 0:
             w_src = np.full(n_src, 1.0 / n_src)
         for s in np.flatnonzero(w_src > 0).tolist():
-            loc, scale = float(cand_mean[s].mean()), float(cand_mean[s].std() or 1.0)
+            loc, scale = map(float, loc_scale(cand_mean[s]))
             members.append(EnsembleMember(source_models[s].model, loc, scale))
             member_obs.append((obs_mean[s] - loc) / scale)
             weights.append(float(w_src[s]))

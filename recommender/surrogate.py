@@ -203,6 +203,25 @@ def fit_gp(
     )
 
 
+def gp_with_hyperparameters(
+    X: np.ndarray,
+    y: np.ndarray,
+    state: dict[str, torch.Tensor],
+    tkwargs: dict[str, Any] | None = None,
+) -> SingleTaskGP:
+    """The `SingleTaskGP` of `fit_gp` on ``(X, y)`` with another fit's hyperparameters.
+
+    The kernel, noise and mean of ``state`` (a `fit_gp` model's ``state_dict``, possibly on
+    other data) on a model standardised on ``y`` itself: no marginal-likelihood fit.
+    """
+    tkwargs = tkwargs or resolve_tkwargs()
+    model = _standardized_gp(
+        torch.as_tensor(X, **tkwargs), torch.as_tensor(y, **tkwargs).reshape(-1, 1)
+    )
+    model.load_state_dict(_hyperparameters(state), strict=False)
+    return model.eval()
+
+
 def _hyperparameters(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A GP's ``state_dict`` without its outcome transform (data statistics, not fitted)."""
     return {k: v for k, v in state.items() if not k.startswith("outcome_transform.")}

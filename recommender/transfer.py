@@ -58,6 +58,7 @@ from recommender.surrogate import (
     SourceModel,
     dense_std,
     fit_gp,
+    gp_with_hyperparameters,
     predict,
     predict_sources,
     regret_mean,
@@ -75,6 +76,7 @@ __all__ = [
     "propose",
     "run_pool_search",
     "source_quantiles",
+    "loc_scale",
     "stacked_prior",
     "zero_shot_scores",
 ]
@@ -239,7 +241,14 @@ class TransferOptions:
             (`screens/draws/stack_syn*.json`), 10: 0.0425 / 0.0246 / 0.0180, 6: 0.0443 /
             0.0247 / 0.0178, 15: 0.0425 / 0.0249 / 0.0170, off 0.0425 / 0.0258 / 0.0196
             (`screens/draws/abl_syn*.json`); the harness's rgpe there 0.0438 / 0.0255 /
-            0.0171. Costs one more GP fit per pick (the target GP still sets the weights).
+            0.0171. Measured before 088a0de (warm refits then de-standardised with stale
+            statistics).
+        stack_refit: fit the residual GP by marginal likelihood (``True``) or give it the
+            target GP's fitted kernel and noise, standardised on the residuals (``False``,
+            `gp_with_hyperparameters`: no second fit, which cost 0.45 s of a 0.78 s pick
+            with 20 observations). LCBench 34 targets x 10 seeds (`screens/stack_refit_lc10.json`,
+            t = 10 / 20 / 30): refit 0.0075 / 0.0052 / 0.0021, borrowed 0.0075 / 0.0051 /
+            0.0027 (paired t = 30 difference +0.0006 +- 0.0005, mostly one target, 168908).
         surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
             ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
             LCBench, kept for experiments).
@@ -273,6 +282,7 @@ class TransferOptions:
     zero_shot_criterion: str = "auto"
     zero_shot_switch_t: float = 1.645
     stack_from: int | None = 10
+    stack_refit: bool = False
 
     def __post_init__(self) -> None:
         if self.zero_shot_criterion not in ("auto", *FIRST_PICK_CRITERIA):
@@ -347,6 +357,17 @@ def ensemble_scores(
     return (_log_ei_helper(u) + torch.log(torch.as_tensor(sigma))).numpy()
 
 
+def loc_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation over the last axis, the scale 1 where it is 0.
+
+    How the ensemble puts sources (over the candidates) and the target (over its
+    observations) on one standardised scale; a constant row stays constant instead of
+    dividing by zero.
+    """
+    sd = values.std(axis=-1)
+    return values.mean(axis=-1), np.where(sd > 0, sd, 1.0)
+
+
 @dataclass(frozen=True, slots=True)
 class StackedPrior:
     """The weighted source mean as a prior mean of the target (`stacked_prior`).
@@ -392,12 +413,9 @@ def stacked_prior(
         The `StackedPrior`.
     """
     weights = _normalised(np.asarray(weights, dtype=np.float64))
-    loc = cand_mean.mean(axis=1)
-    sd = cand_mean.std(axis=1)
-    scale = np.where(sd > 0, sd, 1.0)
+    loc, scale = loc_scale(cand_mean)
     prior_obs = weights @ ((obs_mean - loc[:, None]) / scale[:, None])
-    y_loc, y_sd = float(obs_y.mean()), float(obs_y.std())
-    y_scale = y_sd if y_sd > 0 else 1.0
+    y_loc, y_scale = loc_scale(obs_y)
     target = (obs_y - y_loc) / y_scale
     centred = prior_obs - prior_obs.mean()
     spread = float(centred @ centred)
@@ -419,17 +437,24 @@ def _stacked_pick(
     obs_y: np.ndarray,
     obs_mean: np.ndarray,
     gp_state: dict,
+    *,
+    refit: bool,
 ) -> Proposal:
     """LogEI of the residual-stacked model (`TransferOptions.stack_from`).
 
     The prior (`stacked_prior`) plus a GP on the residuals, as an ensemble whose members
     are the residual GP (weight 1, shifted by the offset) and each weighted source
     (weight ``slope * w_s``): mean ``offset + r(x) + slope sum_s w_s z_s(x)``, variance
-    ``s_r(x)^2 + slope^2 sum_s w_s^2 s_s(x)^2`` (independent members, as RGPE).
+    ``s_r(x)^2 + slope^2 sum_s w_s^2 s_s(x)^2`` (independent members, as RGPE). The
+    residual GP is fitted (``refit``) or takes the target GP's hyperparameters from
+    ``gp_state["state"]`` (`TransferOptions.stack_refit`).
     """
     prior = stacked_prior(cand_mean, obs_mean, obs_y, decision.source_weights)
     w = prior.weights
-    residual = fit_gp(obs_X, prior.residual, init_state=gp_state.get("stack_state"))
+    if refit:
+        residual = fit_gp(obs_X, prior.residual, init_state=gp_state.get("stack_state"))
+    else:
+        residual = gp_with_hyperparameters(obs_X, prior.residual, gp_state["state"])
     gp_state["stack_state"] = residual.state_dict()
     r_mean, r_std = predict(residual, cand_X)
     used = np.flatnonzero(w > 0) if prior.slope > 0 else np.array([], dtype=int)
@@ -501,8 +526,8 @@ def _contrast(
     anti-correlated with the target it scores well: the strongest test of the sources that
     one observation can give.
     """
-    sd = cand_mean.std(axis=1, keepdims=True)
-    z = (cand_mean - cand_mean.mean(axis=1, keepdims=True)) / np.where(sd > 0, sd, 1.0)
+    loc, scale = loc_scale(cand_mean)
+    z = (cand_mean - loc[:, None]) / scale[:, None]
     options = np.flatnonzero(free)
     score = _normalised(weights) @ z[:, options]  # the sources' weighted verdict
     low = options[np.argsort(score, kind="stable")[: max(1, int(share * len(options)))]]
@@ -817,7 +842,16 @@ def propose(
     stacking = options.stack_from is not None and t >= options.stack_from
     if trusted and target is not None and stacking:
         return _stacked_pick(
-            decision, cand_X, cand_mean, cand_std, free, obs_X, obs_y, obs_mean, gp_state
+            decision,
+            cand_X,
+            cand_mean,
+            cand_std,
+            free,
+            obs_X,
+            obs_y,
+            obs_mean,
+            gp_state,
+            refit=options.stack_refit,
         )
     if target is None and not trusted:  # too few points for a GP, no trusted source: explore
         return Proposal(
@@ -829,7 +863,7 @@ def propose(
     member_weights: list[float] = []
     if target is not None:
         t_mean, t_std = predict(target, cand_X)
-        y_mu, y_sd = obs_y.mean(), (obs_y.std() if obs_y.std() > 0 else 1.0)
+        y_mu, y_sd = loc_scale(obs_y)
         members_mean.append((t_mean - y_mu) / y_sd)
         members_std.append(t_std / y_sd)
         member_obs.append((obs_y - y_mu) / y_sd)
@@ -838,7 +872,7 @@ def propose(
         if w_src.sum() <= 0:
             w_src = np.full(n_src, 1.0 / n_src)
         for s in np.flatnonzero(w_src > 0):
-            mu_s, sd_s = cand_mean[s].mean(), (cand_mean[s].std() or 1.0)
+            mu_s, sd_s = loc_scale(cand_mean[s])
             members_mean.append((cand_mean[s] - mu_s) / sd_s)
             members_std.append(cand_std[s] / sd_s)
             member_obs.append((obs_mean[s] - mu_s) / sd_s)
