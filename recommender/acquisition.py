@@ -55,7 +55,7 @@ from library.exceptions import SpaceError
 from recommender.guardrails import GuardrailDecision
 from recommender.space import CategoricalParam, Space
 from recommender.surrogate import SourceModel, gp_from_state
-from recommender.transfer import loc_scale, stacked_prior
+from recommender.transfer import Proposal, loc_scale, stacked_prior
 
 __all__ = [
     "EnsembleLogEI",
@@ -254,7 +254,7 @@ def restore_gp(X: np.ndarray, y: np.ndarray, state: dict[str, Tensor]) -> Single
 
 
 def proposal_acquisition(
-    decision: GuardrailDecision,
+    proposal: Proposal,
     *,
     source_models: Sequence[SourceModel],
     cand_mean: np.ndarray,
@@ -264,14 +264,13 @@ def proposal_acquisition(
     gp_state: Mapping[str, Any],
     min_target_points: int,
     mixture_variance_steps: int,
-    stacked: bool = False,
 ) -> EnsembleLogEI:
     """`ensemble_acquisition` of a `transfer.propose` step, from that step's ``gp_state``.
 
-    A ``"stacked"`` step (``stacked``) gets `stacked_acquisition` instead.
+    A ``"stacked"`` step (`Proposal.phase`) gets `stacked_acquisition` instead.
 
     Args:
-        decision: the step's guardrail decision (`Proposal.decision`).
+        proposal: the step's `Proposal` (its guardrail decision and phase).
         source_models: the source GPs, in the order of ``cand_mean``'s rows.
         cand_mean: ``S x n`` source means at the candidate set.
         obs_X: ``m x d`` observed configurations; ``obs_y`` their ``(m,)`` scores.
@@ -279,12 +278,12 @@ def proposal_acquisition(
         gp_state: the ``gp_state`` `propose` filled (its target GP's hyperparameters).
         min_target_points: `TransferOptions.min_target_points`.
         mixture_variance_steps: `TransferOptions.mixture_variance_steps`.
-        stacked: the step's `Proposal.phase` was ``"stacked"``.
 
     Returns:
         The `EnsembleLogEI` that `propose` maximised over the candidates.
     """
-    if stacked:
+    decision = proposal.decision
+    if proposal.phase == "stacked":
         return stacked_acquisition(
             decision=decision,
             source_models=source_models,

@@ -551,7 +551,7 @@ class Recommender:
     ) -> OptimizedCandidate:
         """The GP-phase pick by `optimize_ensemble_acqf` (candidate index relative to ``free``)."""
         acqf = proposal_acquisition(
-            proposal.decision,
+            proposal,
             source_models=models,
             cand_mean=cand_mean,
             obs_X=obs_X,
@@ -560,7 +560,6 @@ class Recommender:
             gp_state=gp_state,
             min_target_points=self.options.min_target_points,
             mixture_variance_steps=self.options.mixture_variance_steps,
-            stacked=proposal.phase == "stacked",
         )
         if pending_X:
             acqf = acqf.fantasize_pending(np.stack(pending_X))

@@ -134,7 +134,7 @@ def test_proposal_acquisition_reproduces_propose_gp_phase(
     )
     assert proposal.phase == phase, proposal.decision.reason
     acqf = proposal_acquisition(
-        proposal.decision,
+        proposal,
         source_models=sources,
         cand_mean=cand_mean,
         obs_X=obs_X,
@@ -143,7 +143,6 @@ def test_proposal_acquisition_reproduces_propose_gp_phase(
         gp_state=gp_state,
         min_target_points=options.min_target_points,
         mixture_variance_steps=options.mixture_variance_steps,
-        stacked=proposal.phase == "stacked",
     )
     scores = acqf.score(cand_X)
     assert int(np.argmax(scores)) == proposal.index
