@@ -41,6 +41,7 @@ __all__ = [
     "dense_std",
     "fit_gp",
     "fit_source_model",
+    "gp_with_hyperparameters",
     "copula_normalize",
     "minmax_normalize",
     "predict",
