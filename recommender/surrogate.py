@@ -41,7 +41,6 @@ __all__ = [
     "dense_std",
     "fit_gp",
     "fit_source_model",
-    "gp_with_hyperparameters",
     "copula_normalize",
     "minmax_normalize",
     "predict",
@@ -54,6 +53,8 @@ __all__ = [
     "resolve_tkwargs",
     "subsample_indices",
 ]
+
+_OUTCOME_TRANSFORM = "outcome_transform."  # data statistics in a GP's state_dict, not fitted
 
 _LOG = logging.getLogger(__name__)
 _CACHE_VERSION = "source-gp-2"
@@ -128,19 +129,33 @@ def gp_from_state(
 ) -> SingleTaskGP:
     """The `SingleTaskGP` of `fit_gp` on ``(X, y)`` with given hyperparameters (no fit).
 
+    The outcome transform is standardised on ``y`` itself, whatever data ``state`` was
+    fitted on: on the same data that is the fitted model again; on other data (the
+    residual GP of a stacked pick borrowing the target GP's kernel) it is that kernel and
+    noise on this data's scale.
+
     Args:
         X: ``n x d`` inputs.
         y: ``(n,)`` targets.
-        state: a fitted model's ``state_dict``.
+        state: a `fit_gp` model's ``state_dict``.
         tkwargs: device/dtype of the rebuilt model.
 
     Returns:
         The model in eval mode.
+
+    Raises:
+        RuntimeError: ``state`` lacks a hyperparameter of the model or has extra ones.
     """
     model = _standardized_gp(
         torch.as_tensor(X, **tkwargs), torch.as_tensor(y, **tkwargs).reshape(-1, 1)
     )
-    model.load_state_dict(state)
+    hyperparameters = _hyperparameters(state)
+    expected = _hyperparameters(model.state_dict())
+    if hyperparameters.keys() != expected.keys():
+        missing = sorted(expected.keys() - hyperparameters.keys())
+        unexpected = sorted(hyperparameters.keys() - expected.keys())
+        raise RuntimeError(f"GP state mismatch: missing {missing}, unexpected {unexpected}")
+    model.load_state_dict(hyperparameters, strict=False)
     return model.eval()
 
 
@@ -204,28 +219,9 @@ def fit_gp(
     )
 
 
-def gp_with_hyperparameters(
-    X: np.ndarray,
-    y: np.ndarray,
-    state: dict[str, torch.Tensor],
-    tkwargs: dict[str, Any] | None = None,
-) -> SingleTaskGP:
-    """The `SingleTaskGP` of `fit_gp` on ``(X, y)`` with another fit's hyperparameters.
-
-    The kernel, noise and mean of ``state`` (a `fit_gp` model's ``state_dict``, possibly on
-    other data) on a model standardised on ``y`` itself: no marginal-likelihood fit.
-    """
-    tkwargs = tkwargs or resolve_tkwargs()
-    model = _standardized_gp(
-        torch.as_tensor(X, **tkwargs), torch.as_tensor(y, **tkwargs).reshape(-1, 1)
-    )
-    model.load_state_dict(_hyperparameters(state), strict=False)
-    return model.eval()
-
-
 def _hyperparameters(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """A GP's ``state_dict`` without its outcome transform (data statistics, not fitted)."""
-    return {k: v for k, v in state.items() if not k.startswith("outcome_transform.")}
+    return {k: v for k, v in state.items() if not k.startswith(_OUTCOME_TRANSFORM)}
 
 
 @dataclass(frozen=True, slots=True)

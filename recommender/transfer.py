@@ -58,10 +58,11 @@ from recommender.surrogate import (
     SourceModel,
     dense_std,
     fit_gp,
-    gp_with_hyperparameters,
+    gp_from_state,
     predict,
     predict_sources,
     regret_mean,
+    resolve_tkwargs,
     subsample_indices,
 )
 
@@ -245,7 +246,7 @@ class TransferOptions:
             statistics).
         stack_refit: fit the residual GP by marginal likelihood (``True``) or give it the
             target GP's fitted kernel and noise, standardised on the residuals (``False``,
-            `gp_with_hyperparameters`: no second fit, which cost 0.45 s of a 0.78 s pick
+            `surrogate.gp_from_state`: no second fit, which cost 0.45 s of a 0.78 s pick
             with 20 observations). LCBench 34 targets x 10 seeds (`screens/stack_refit_lc10.json`,
             t = 10 / 20 / 30): refit 0.0075 / 0.0052 / 0.0021, borrowed 0.0075 / 0.0051 /
             0.0027 (paired t = 30 difference +0.0006 +- 0.0005, mostly one target, 168908).
@@ -454,7 +455,7 @@ def _stacked_pick(
     if refit:
         residual = fit_gp(obs_X, prior.residual, init_state=gp_state.get("stack_state"))
     else:
-        residual = gp_with_hyperparameters(obs_X, prior.residual, gp_state["state"])
+        residual = gp_from_state(obs_X, prior.residual, gp_state["state"], resolve_tkwargs())
     gp_state["stack_state"] = residual.state_dict()
     r_mean, r_std = predict(residual, cand_X)
     used = np.flatnonzero(w > 0) if prior.slope > 0 else np.array([], dtype=int)

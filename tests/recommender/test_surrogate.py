@@ -13,7 +13,7 @@ from recommender.surrogate import (
     dense_std,
     fit_gp,
     fit_source_model,
-    gp_with_hyperparameters,
+    gp_from_state,
     minmax_normalize,
     posterior_factors,
     predict,
@@ -193,11 +193,11 @@ def test_warm_refit_on_rescaled_data_predicts_the_new_data() -> None:
     assert np.max(np.abs(mean - cold_mean)) < 0.5
 
 
-def test_gp_with_hyperparameters_standardises_on_its_own_data() -> None:
+def test_gp_from_state_standardises_on_its_own_data() -> None:
     X = np.random.default_rng(8).random((15, 3))
     y = np.sin(5 * X[:, 0])
     fitted = fit_gp(X, y)
-    borrowed = gp_with_hyperparameters(X, 10 * y + 5, fitted.state_dict())
+    borrowed = gp_from_state(X, 10 * y + 5, fitted.state_dict(), resolve_tkwargs())
     mean, std = predict(borrowed, X)
     base_mean, base_std = predict(fitted, X)
     assert np.allclose(mean, 10 * base_mean + 5, atol=1e-6)
