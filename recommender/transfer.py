@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from botorch.acquisition.analytic import _log_ei_helper
+from botorch.models import SingleTaskGP
 
 from recommender.first_pick import (
     FIRST_PICK_CRITERIA,
@@ -49,13 +50,16 @@ from recommender.first_pick import (
 )
 from recommender.guardrails import (
     GuardrailDecision,
+    loo_predictions,
     no_consensus,
     rank_weights,
+    ranking_losses,
     refuted_consensus,
 )
 from recommender.surrogate import (
     LazySourceStd,
     SourceModel,
+    copula_normalize,
     dense_std,
     fit_gp,
     gp_from_state,
@@ -83,6 +87,12 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
+
+# how the target's observations are scaled before its GP and the stacked line see them
+TARGET_SCALES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "raw": lambda y: y,
+    "copula": copula_normalize,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,6 +260,27 @@ class TransferOptions:
             with 20 observations). LCBench 34 targets x 10 seeds (`screens/stack_refit_lc10.json`,
             t = 10 / 20 / 30): refit 0.0075 / 0.0052 / 0.0021, borrowed 0.0075 / 0.0051 /
             0.0027 (paired t = 30 difference +0.0006 +- 0.0005, mostly one target, 168908).
+        target_scale: the scale of the target's observations for its GP and the stacked line
+            (`TARGET_SCALES`, `_target_gp`): ``"raw"`` (standardised, the default),
+            ``"copula"`` (Gaussian-copula ranks, as the sources) or ``"auto"`` (raw or
+            copula, whichever GP's leave-one-out means mis-order fewer observed pairs).
+            Ranking weights and guardrails only see the order, so they do not change.
+            Screened after 088a0de (`screens/target_scale/`, t = 5 / 10 / 20 / 30): LCBench
+            34 targets x 5 seeds, raw (the harness run) 0.0157 / 0.0071 / 0.0050 / 0.0029,
+            copula 0.0186 / 0.0073 / 0.0030 / 0.0019, half-rank (Google Vizier's warping of
+            the worse half, removed) 0.0183 / 0.0074 / 0.0058 / 0.0026, auto 0.0162 / 0.0074
+            / 0.0043 / 0.0022 (harness rgpe 0.0208 / 0.0061 / 0.0031 / 0.0022); synthetic
+            conditional family, 5 draws x 16 targets x 2 seeds, raw 0.0634 / 0.0423 / 0.0204
+            / 0.0139, copula 0.0644 / 0.0411 / 0.0230 / 0.0178, half-rank 0.0632 / 0.0428 /
+            0.0268 / 0.0194, auto 0.0643 / 0.0412 / 0.0216 / 0.0143. Ranks help where failed
+            runs make a long lower tail (LCBench, and the all-negated LCBench: t = 20 / 30
+            0.0263 / 0.0106 against 0.0312 / 0.0241, 2 seeds) and cost where the values'
+            magnitudes carry the shape (the synthetic family); "auto" splits the difference
+            and fits two GPs per pick (the LCBench screen took 707 s against 463 s), so raw
+            stays the default. The copula and half-rank runs also skipped the restart picks
+            after a fallback in which the target GP merely out-ranks the sources (a variant
+            tried and rejected: LCBench unchanged, 2 seeds, t = 20 / 30 0.0053 / 0.0030
+            against 0.0053 / 0.0032; synthetic family t = 30 0.0154 against 0.0139).
         surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
             ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
             LCBench, kept for experiments).
@@ -284,6 +315,7 @@ class TransferOptions:
     zero_shot_switch_t: float = 1.645
     stack_from: int | None = 10
     stack_refit: bool = False
+    target_scale: str = "raw"
 
     def __post_init__(self) -> None:
         if self.zero_shot_criterion not in ("auto", *FIRST_PICK_CRITERIA):
@@ -296,6 +328,11 @@ class TransferOptions:
         if self.refuted_restart not in ("maximin", "contrast"):
             raise ValueError(
                 f"refuted_restart must be 'maximin' or 'contrast', got {self.refuted_restart!r}"
+            )
+        if self.target_scale not in ("auto", *TARGET_SCALES):
+            raise ValueError(
+                f"target_scale must be 'auto' or one of {', '.join(TARGET_SCALES)}, got "
+                f"{self.target_scale!r}"
             )
         if not 0 < self.probe_share <= 1:
             raise ValueError(f"probe_share must be in (0, 1], got {self.probe_share}")
@@ -644,6 +681,34 @@ class Proposal:
     acquisition: float
 
 
+def _target_gp(
+    obs_X: np.ndarray, obs_y: np.ndarray, scale: str, gp_state: dict
+) -> tuple[SingleTaskGP, np.ndarray, str]:
+    """The target GP on ``obs_y`` in ``scale`` (`TransferOptions.target_scale`).
+
+    ``"auto"`` fits the GP on the raw and on the copula scale and keeps the one whose
+    leave-one-out means mis-order fewer of the observed pairs (ties: raw), the ranking
+    loss that weighs every ensemble member. Each scale's hyperparameters warm-start its
+    next refit; ``gp_state["state"]`` holds the kept model's.
+
+    Returns:
+        The model, the values it was fitted on, and the name of their scale.
+    """
+    names = ("raw", "copula") if scale == "auto" else (scale,)
+    best: tuple[float, SingleTaskGP, np.ndarray, str] | None = None
+    for name in names:
+        y = TARGET_SCALES[name](obs_y)
+        key = "state" if len(names) == 1 else f"state:{name}"
+        model = fit_gp(obs_X, y, init_state=gp_state.get(key))
+        gp_state[key] = model.state_dict()
+        loss = float(ranking_losses(loo_predictions(model)[0], obs_y)) if len(names) > 1 else 0.0
+        if best is None or loss < best[0]:
+            best = (loss, model, y, name)
+    assert best is not None
+    gp_state["state"] = best[1].state_dict()
+    return best[1], best[2], best[3]
+
+
 def propose(
     *,
     cand_X: np.ndarray,
@@ -699,10 +764,9 @@ def propose(
             step=t, mode="random-init", weights={}, reason="no source tasks: random initial design"
         )
         return Proposal(choice, decision, "random", 0.0)
-    target = None
+    target, scale = None, options.target_scale
     if t >= options.min_target_points:
-        target = fit_gp(obs_X, obs_y, init_state=gp_state.get("state"))
-        gp_state["state"] = target.state_dict()
+        target, obs_y, scale = _target_gp(obs_X, obs_y, options.target_scale, gp_state)
     rank_idx = np.arange(len(obs_y))
     if len(rank_idx) > options.max_rank_points:  # pairs grow quadratically: rank on a subset
         rank_idx = np.sort(rng.choice(rank_idx, size=options.max_rank_points, replace=False))
@@ -742,6 +806,9 @@ def propose(
         chance_z=max(options.chance_z, options.consensus_z) if untrusted else options.chance_z,
         chance_from=options.chance_from,
     )
+    if target is not None and options.target_scale == "auto":
+        note = f"; target GP on the {scale} scale (fewer leave-one-out mis-ordered pairs)"
+        decision = replace(decision, reason=decision.reason + note)
     if untrusted and t < options.chance_from:
         # no source agrees with another, or the target refutes what most of them say:
         # start cold (restart design, then the target GP) and admit a source only

@@ -242,7 +242,7 @@ def test_a_refuted_library_restarts_where_it_predicts_poor_results(family, negat
         restarts = [
             pick
             for pick, d in zip(trace.picks, trace.decisions, strict=True)
-            if "refutes the library's consensus" in d.reason
+            if "refutes the library's consensus" in d.reason and "restart pick" in d.reason
         ]
         assert restarts, restart
         quality[restart] = float(quantile[restarts].mean())
@@ -251,6 +251,33 @@ def test_a_refuted_library_restarts_where_it_predicts_poor_results(family, negat
             restart_said = [r for r in said if "restart pick" in r]
             assert restart_said and all("a contrast pick" in r for r in restart_said)
     assert quality["contrast"] > max(0.8, quality["maximin"] + 0.1), quality
+
+
+def test_copula_target_scale_depends_only_on_the_order_of_the_observations(family) -> None:
+    """``target_scale="copula"`` models the target's ranks: a strictly increasing
+    transform of its objective leaves every pick unchanged; on the raw scale it does not."""
+    models, pool_X, pool_y, _ = family
+    stretched = np.exp(8.0 * pool_y)  # same order, a long upper tail
+
+    def picks(values: np.ndarray, scale: str) -> list[int]:
+        return _search(pool_X, values, models, 14, target_scale=scale)[1].picks
+
+    assert picks(pool_y, "copula") == picks(stretched, "copula")
+    assert picks(pool_y, "raw") != picks(stretched, "raw")
+    with pytest.raises(ValueError, match="target_scale must be"):
+        TransferOptions(target_scale="log")
+
+
+def test_auto_target_scale_says_which_scale_its_target_gp_used(family) -> None:
+    """``target_scale="auto"`` keeps the raw or the copula GP, whichever ranks the target's
+    observations better when each is left out, and the explanation says which."""
+    models, pool_X, pool_y, _ = family
+    _, trace = _search(pool_X, pool_y, models, 10, target_scale="auto")
+    with_gp = trace.decisions[3:]  # from min_target_points observations on
+    scales = [d.reason.split("target GP on the ")[-1].split(" scale")[0] for d in with_gp]
+    assert all("fewer leave-one-out mis-ordered pairs" in d.reason for d in with_gp)
+    assert set(scales) <= {"raw", "copula"}
+    assert not any("scale (fewer" in d.reason for d in trace.decisions[:3])
 
 
 def test_unknown_refuted_restart_is_a_clear_error() -> None:
