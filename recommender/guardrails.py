@@ -182,9 +182,12 @@ def ranking_losses(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
     Returns:
         ``...`` loss counts.
     """
-    sign_y = np.sign(y[:, None] - y[None, :])
-    sign_f = np.sign(samples[..., :, None] - samples[..., None, :])
-    return (sign_y * sign_f < 0).sum(axis=(-1, -2)) / 2
+    first, second = np.triu_indices(len(y), k=1)  # each pair once
+    gap = y[first] - y[second]
+    # orient every untied pair better-first: a mis-ordered sample then has a negative gap
+    better = np.where(gap > 0, first, second)[gap != 0]
+    worse = np.where(gap > 0, second, first)[gap != 0]
+    return (samples[..., better] < samples[..., worse]).sum(axis=-1).astype(np.float64)
 
 
 def loo_predictions(model: SingleTaskGP) -> tuple[np.ndarray, np.ndarray]:

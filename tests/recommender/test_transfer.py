@@ -346,3 +346,20 @@ def test_residual_gp_finds_the_optimum_that_the_sources_misplace(stack_refit: bo
         stacked.append(_search(pool_X, pool_y, models, 25, **options)[0][-1])
         plain.append(_search(pool_X, pool_y, models, 25, stack_from=None)[0][-1])
     assert np.mean(stacked) < np.mean(plain)
+
+
+def test_ranking_loss_counts_each_mis_ordered_pair_once() -> None:
+    from recommender.guardrails import ranking_losses
+
+    y = np.array([1.0, 3.0, 2.0, 2.0])  # one tie: that pair has no order to get wrong
+    samples = np.array([[1.0, 3.0, 2.0, 2.5], -y, [1.0, 1.0, 1.0, 1.0]])
+    # row 0 orders the 5 ordered pairs right, row 1 gets all of them backwards, and a
+    # constant prediction orders none of them wrongly
+    assert ranking_losses(samples, y).tolist() == [0.0, 5.0, 0.0]
+    rng = np.random.default_rng(0)
+    y, samples = rng.integers(0, 4, 12).astype(float), rng.random((7, 12))
+    brute = [
+        sum((y[i] - y[j]) * (row[i] - row[j]) < 0 for i in range(12) for j in range(i + 1, 12))
+        for row in samples
+    ]
+    assert ranking_losses(samples, y).tolist() == brute
