@@ -55,7 +55,7 @@ from library.exceptions import SpaceError
 from recommender.guardrails import GuardrailDecision
 from recommender.space import CategoricalParam, Space
 from recommender.surrogate import SourceModel, gp_from_state
-from recommender.transfer import Proposal, loc_scale, stacked_prior
+from recommender.transfer import TARGET_SCALES, Proposal, loc_scale, stacked_prior
 
 __all__ = [
     "EnsembleLogEI",
@@ -273,7 +273,8 @@ def proposal_acquisition(
         proposal: the step's `Proposal` (its guardrail decision and phase).
         source_models: the source GPs, in the order of ``cand_mean``'s rows.
         cand_mean: ``S x n`` source means at the candidate set.
-        obs_X: ``m x d`` observed configurations; ``obs_y`` their ``(m,)`` scores.
+        obs_X: ``m x d`` observed configurations; ``obs_y`` their ``(m,)`` scores, on
+            their own scale (the target GP's, ``gp_state["scale"]``, is applied here).
         obs_mean: ``S x m`` source means at the observations.
         gp_state: the ``gp_state`` `propose` filled (its target GP's hyperparameters).
         min_target_points: `TransferOptions.min_target_points`.
@@ -283,6 +284,7 @@ def proposal_acquisition(
         The `EnsembleLogEI` that `propose` maximised over the candidates.
     """
     decision = proposal.decision
+    obs_y = TARGET_SCALES[gp_state.get("scale", "raw")](obs_y)
     if proposal.phase == "stacked":
         return stacked_acquisition(
             decision=decision,

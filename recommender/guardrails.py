@@ -184,9 +184,10 @@ def ranking_losses(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
     """
     first, second = np.triu_indices(len(y), k=1)  # each pair once
     gap = y[first] - y[second]
-    # orient every untied pair better-first: a mis-ordered sample then has a negative gap
-    better = np.where(gap > 0, first, second)[gap != 0]
-    worse = np.where(gap > 0, second, first)[gap != 0]
+    untied = gap != 0
+    first, second, ahead = first[untied], second[untied], gap[untied] > 0
+    # orient every untied pair better-first: a sample mis-orders it when better < worse
+    better, worse = np.where(ahead, first, second), np.where(ahead, second, first)
     return (samples[..., better] < samples[..., worse]).sum(axis=-1).astype(np.float64)
 
 

@@ -689,7 +689,9 @@ def _target_gp(
     ``"auto"`` fits the GP on the raw and on the copula scale and keeps the one whose
     leave-one-out means mis-order fewer of the observed pairs (ties: raw), the ranking
     loss that weighs every ensemble member. Each scale's hyperparameters warm-start its
-    next refit; ``gp_state["state"]`` holds the kept model's.
+    next refit (``gp_state["state:<scale>"]``); ``gp_state["state"]`` and
+    ``gp_state["scale"]`` name the kept model, so `acquisition.proposal_acquisition`
+    rebuilds it on the same values.
 
     Returns:
         The model, the values it was fitted on, and the name of their scale.
@@ -698,15 +700,15 @@ def _target_gp(
     best: tuple[float, SingleTaskGP, np.ndarray, str] | None = None
     for name in names:
         y = TARGET_SCALES[name](obs_y)
-        key = "state" if len(names) == 1 else f"state:{name}"
-        model = fit_gp(obs_X, y, init_state=gp_state.get(key))
-        gp_state[key] = model.state_dict()
+        model = fit_gp(obs_X, y, init_state=gp_state.get(f"state:{name}"))
+        gp_state[f"state:{name}"] = model.state_dict()
         loss = float(ranking_losses(loo_predictions(model)[0], obs_y)) if len(names) > 1 else 0.0
         if best is None or loss < best[0]:
             best = (loss, model, y, name)
     assert best is not None
-    gp_state["state"] = best[1].state_dict()
-    return best[1], best[2], best[3]
+    _, model, y, name = best
+    gp_state["state"], gp_state["scale"] = gp_state[f"state:{name}"], name
+    return model, y, name
 
 
 def propose(

@@ -101,6 +101,13 @@ def test_rejects_bad_weights() -> None:
         (6, "gp", TransferOptions(n_samples=64)),
         # from stack_from observations: the residual-stacked model (no guardrail fallback)
         (12, "stacked", TransferOptions(n_samples=64, stack_from=10, guardrails=False)),
+        # the target GP on copula ranks: rebuilt on the same values
+        (6, "gp", TransferOptions(n_samples=64, target_scale="copula")),
+        (
+            12,
+            "stacked",
+            TransferOptions(n_samples=64, stack_from=10, guardrails=False, target_scale="copula"),
+        ),
     ],
 )
 def test_proposal_acquisition_reproduces_propose_gp_phase(
