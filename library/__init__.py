@@ -43,6 +43,8 @@ from library.provenance import code_version, environment, environment_json, hard
 from library.query import (
     TaskEvaluations,
     best_k_per_task,
+    evaluation_rows,
+    evaluations_from_rows,
     task_evaluations,
     task_fingerprints,
     trial_counts,
@@ -89,6 +91,8 @@ __all__ = [
     "default_library_path",
     "TaskEvaluations",
     "best_k_per_task",
+    "evaluation_rows",
+    "evaluations_from_rows",
     "task_evaluations",
     "task_fingerprints",
     "trial_counts",

@@ -13,7 +13,7 @@ table it reads.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -34,6 +34,8 @@ __all__ = [
     "task_fingerprints",
     "trial_counts",
     "task_evaluations",
+    "evaluation_rows",
+    "evaluations_from_rows",
     "sql",
 ]
 
@@ -291,6 +293,22 @@ def task_evaluations(
         EmptyLibraryError: the library holds no trials.
         UnknownTaskError: a requested task is not in the library.
     """
+    trials, fingerprints = evaluation_rows(library, task_ids=task_ids, fidelity=fidelity)
+    return evaluations_from_rows(trials, fingerprints, library.task_spaces())
+
+
+def evaluation_rows(
+    library: Library, *, task_ids: Sequence[str] | None = None, fidelity: str | float | None = "max"
+) -> tuple[pa.Table, dict[str, dict[str, float]]]:
+    """What `task_evaluations` reads: the trial rows (one DuckDB query) and the fingerprints.
+
+    Args and Raises: as `task_evaluations`.
+
+    Returns:
+        The rows (``task_id, trial_id, objective_name, objective_value, direction,
+        fidelity, status`` and the parameter columns, ordered by task and trial) and
+        task_id -> fingerprint name -> value for the tasks that have one.
+    """
     if not library.files("trials"):
         raise EmptyLibraryError(f"no trials in {library.location}; ingest some first")
     where = ["status = 'ok'", "objective_value IS NOT NULL"]
@@ -322,7 +340,15 @@ def task_evaluations(
         row["task_id"]: dict(zip(row["fingerprint_names"], row["fingerprint_values"], strict=True))
         for row in task_fingerprints(library).to_pylist()
     }
-    spaces = library.task_spaces()
+    return trials, fingerprints
+
+
+def evaluations_from_rows(
+    trials: pa.Table,
+    fingerprints: Mapping[str, Mapping[str, float]],
+    spaces: Mapping[str, Mapping[str, Any]],
+) -> dict[str, TaskEvaluations]:
+    """`task_evaluations` from what `evaluation_rows` read and the tasks' declared spaces."""
     result: dict[str, TaskEvaluations] = {}
     if trials.num_rows == 0:
         return result
@@ -337,6 +363,7 @@ def task_evaluations(
         configs = frame[columns].rename(columns=lambda c: c[len(PARAM_PREFIX) :])
         configs = configs.reset_index(drop=True)
         fidelity_values = frame["fidelity"].to_numpy(dtype=np.float64)
+        fingerprint = fingerprints.get(str(task))
         result[str(task)] = TaskEvaluations(
             task_id=str(task),
             configs=configs,
@@ -344,6 +371,6 @@ def task_evaluations(
             objective_name=str(frame["objective_name"].iloc[0]),
             direction=str(frame["direction"].iloc[0]),
             fidelity=None if np.isnan(fidelity_values).all() else fidelity_values,
-            fingerprint=fingerprints.get(str(task)),
+            fingerprint=None if fingerprint is None else dict(fingerprint),
         )
     return result

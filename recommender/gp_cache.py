@@ -255,7 +255,7 @@ class CachePruneReport:
         return asdict(self)
 
 
-_ENTRY = re.compile(r"^[0-9a-f]{32}\.(pt|json)$")
+_ENTRY = re.compile(r"^[0-9a-f]{32}\.(pt|npy|json|arrow)$")
 _TEMPORARY = re.compile(r"^[0-9a-f]{32}\.\d+\.tmp$")
 
 
@@ -264,7 +264,9 @@ def prune_cache(
 ) -> CachePruneReport:
     """Delete source-GP cache entries no lookup has used for ``max_age_days``.
 
-    Only files the cache writes are touched (``<32 hex>.pt`` source-GP entries,
+    Only files the cache writes are touched (source-GP entries: ``<32 hex>.pt``
+    hyperparameters and ``<32 hex>.npy`` posterior factors, ``<32 hex>.arrow`` library
+    snapshots (`recommender.library_snapshot`),
     ``<32 hex>.json`` first-pick choices (`recommender.first_pick.cached_choose_first_pick`), and
     ``<32 hex>.<pid>.tmp`` temporaries older than an hour); anything else in the directory
     is left alone. A missing directory is an empty cache.

@@ -115,11 +115,13 @@ def test_refresh_warms_the_starter_sources_and_prunes_unused_entries(tmp_path: P
     assert len(set(first["cache"]["fitted"]) & starter_tasks) == len(starter_tasks)
     assert "task-0" in first["cache"]["fitted"]
     assert first["cache_pruned"]["n_removed"] == 1 and not unused.exists()
-    # kept: the fitted GPs and the zero-shot tests run for the starter's spaces
+    # kept: the fitted GPs (hyperparameters and posterior factors), the zero-shot tests
+    # run for the starter's spaces and a snapshot of each library (user, starter)
     assert first["cache"]["n_zero_shot_tests"] > 0
     assert first["cache_pruned"]["n_kept"] == (
-        first["cache"]["n_fitted"] + first["cache"]["n_zero_shot_tests"]
+        2 * first["cache"]["n_fitted"] + first["cache"]["n_zero_shot_tests"] + 2
     )
+    assert len(list(cache.glob("*.arrow"))) == 2
 
     code, second = _invoke(*args)
 

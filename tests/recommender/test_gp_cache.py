@@ -67,7 +67,9 @@ def test_warmed_cache_serves_the_next_suggest_without_fitting(tmp_path: Path) ->
     assert report.fitted == ("task-0", "task-1", "task-2")
     assert report.cache_dir == str(cache)
     warmed = cache_state(cache)
-    assert len(warmed) == 3 and all(name.endswith(".pt") for name in warmed)
+    # per source: its hyperparameters and its posterior factors
+    # per source its hyperparameters and posterior factors; a snapshot of the library
+    assert sorted(Path(name).suffix for name in warmed) == [".arrow"] + [".npy"] * 3 + [".pt"] * 3
     recommender = Recommender(library, cache_dir=cache, n_candidates=256)
     recommender.suggest("task-0", n=1, seed=0)  # sources task-1, task-2
     recommender.suggest(space=SPACE, n=1, seed=0)  # sources task-0..2
@@ -147,13 +149,13 @@ def test_a_cache_hit_keeps_an_entry_from_being_pruned(tmp_path: Path) -> None:
     library = make_library(tmp_path / "lib")
     cache = tmp_path / "cache"
     warm_cache(library, cache_dir=cache)
-    entries = sorted(cache.glob("*.pt"))
+    entries = sorted(cache.glob("*.*"))  # per source: hyperparameters, posterior factors
     for path in entries:  # last used 40 days ago
         _age(path, 40)
 
     again = warm_cache(library, cache_dir=cache)  # every lookup hits, and marks its entry
 
-    assert again.n_hits == len(entries) and again.n_fitted == 0
+    assert again.n_hits == 3 == len(entries) // 2 and again.n_fitted == 0
     assert all(time.time() - p.stat().st_mtime < CACHE_TOUCH_AFTER_S for p in entries)
     assert prune_cache(cache, max_age_days=30).n_removed == 0
 

@@ -103,17 +103,33 @@ def test_lazy_source_std_equals_the_dense_predictions() -> None:
 def test_cache_reuses_hyperparameters_and_survives_a_torn_entry(tmp_path: Path) -> None:
     X, y = _data(1)
     first = fit_source_model("t", X, y, n_fit=60, n_condition=150, cache_dir=tmp_path)
-    entries = list(tmp_path.glob("*.pt"))
-    assert len(entries) == 1
+    entries = sorted(tmp_path.iterdir())  # the hyperparameters and the posterior factors
+    assert sorted(p.suffix for p in entries) == [".npy", ".pt"]
+    assert not first.from_cache
     again = fit_source_model("t", X, y, n_fit=60, n_condition=150, cache_dir=tmp_path)
     probe = np.random.default_rng(5).random((20, 3))
-    assert np.allclose(first.predict(probe)[0], again.predict(probe)[0])
-    entries[0].write_bytes(b"torn")  # a crash mid-write elsewhere; we write atomically
-    healed = fit_source_model("t", X, y, n_fit=60, n_condition=150, cache_dir=tmp_path)
-    assert np.allclose(first.predict(probe)[0], healed.predict(probe)[0], atol=1e-3)
-    # other data -> another entry
+    assert again.from_cache
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(first.predict(probe), again.predict(probe), strict=True)
+    )
+    # the GP rebuilt on demand from a warm entry is the one the cached factors describe
+    with torch.no_grad():
+        posterior = again.model.posterior(torch.as_tensor(probe))
+    assert np.allclose(posterior.mean.squeeze(-1).numpy(), again.predict(probe)[0], atol=1e-8)
+    original = {path: path.read_bytes() for path in entries}
+    for torn in [*([path] for path in entries), entries]:  # each entry alone, then both
+        for path in torn:
+            path.write_bytes(b"torn")  # a crash mid-write elsewhere; we write atomically
+        healed = fit_source_model("t", X, y, n_fit=60, n_condition=150, cache_dir=tmp_path)
+        assert np.allclose(first.predict(probe)[0], healed.predict(probe)[0], atol=1e-3)
+        healed.model  # noqa: B018 (building the GP reads, and heals, the hyperparameters)
+        assert all(path.read_bytes() != b"torn" for path in torn)
+        for path, content in original.items():
+            path.write_bytes(content)
+    # other data -> other entries
     fit_source_model("t", X, y + 1.0 * X[:, 0], n_fit=60, n_condition=150, cache_dir=tmp_path)
-    assert len(list(tmp_path.glob("*.pt"))) == 2
+    assert len(list(tmp_path.iterdir())) == 4
 
 
 def test_cuda_request_without_gpu_is_a_clear_error() -> None:
