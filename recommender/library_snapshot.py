@@ -4,10 +4,14 @@ A `recommend suggest` is a new process each time; without a snapshot each one im
 DuckDB and queries every trial of the library (0.2-0.3 s for LCBench's 330,000 rows, more
 than the target GP's fit). A library's part files are immutable and uuid-named (an append
 or a compaction adds or replaces files), so the list of its part files, with their sizes
-and modification times, names one version of its contents: the snapshot of the rows
-`library.evaluation_rows` returned for that version is an Arrow IPC file in the source-GP
-cache directory (``<32 hex>.arrow``, pruned by `recommender.gp_cache.prune_cache` like the
-other entries), and a later process reads it back instead of querying.
+and modification times, names one version of its contents (`library_version`). The rows
+`library.evaluation_rows` returned for a version are kept as an Arrow IPC file in the
+source-GP cache directory with that version in its metadata, one file per library
+(``<32 hex>.arrow``, named by the library's path; pruned by
+`recommender.gp_cache.prune_cache` like the other entries): a later process reads it back
+instead of querying when the version still matches, and replaces it when it does not. One
+per library, not one per version: a search that records every trial makes a new version
+each time, and LCBench's snapshot alone is 13 MB.
 
 A library on an fsspec filesystem (`library.RemoteLibrary`) is never snapshotted: listing
 its files' sizes costs a round trip each.
@@ -31,6 +35,13 @@ __all__ = ["cached_task_evaluations", "library_version"]
 _LOG = logging.getLogger(__name__)
 _SNAPSHOT_VERSION = "evaluation-rows-1"  # bump when `evaluation_rows` changes what it reads
 _FINGERPRINTS = b"hpws.fingerprints"
+_VERSION = b"hpws.library_version"
+
+
+def _snapshot_path(library: Library, cache_dir: str | Path) -> Path:
+    """Where the snapshot of ``library`` lives in ``cache_dir`` (one per library)."""
+    where = f"{_SNAPSHOT_VERSION}:{Path(library.root).resolve()}"
+    return Path(cache_dir).expanduser() / f"{hashlib.sha256(where.encode()).hexdigest()[:32]}.arrow"
 
 
 def library_version(library: Library) -> str | None:
@@ -39,7 +50,6 @@ def library_version(library: Library) -> str | None:
     if library.is_remote:
         return None
     digest = hashlib.sha256(_SNAPSHOT_VERSION.encode())
-    digest.update(str(Path(library.root).resolve()).encode())
     try:
         for table in ("tasks", "trials"):
             for path in library.files(table):
@@ -52,14 +62,19 @@ def library_version(library: Library) -> str | None:
     return digest.hexdigest()[:32]
 
 
-def _read(path: Path) -> tuple[pa.Table, dict[str, dict[str, float]]] | None:
-    """The snapshot at ``path``, or ``None`` (missing, torn or foreign: queried again)."""
+def _read(path: Path, version: str) -> tuple[pa.Table, dict[str, dict[str, float]]] | None:
+    """The snapshot at ``path`` if it is of ``version``, or ``None`` (missing, of another
+    version, torn or foreign: queried again)."""
     if not path.is_file():
         return None
     try:
         with pa.OSFile(str(path), "rb") as handle:
-            rows = pa.ipc.open_file(handle).read_all()
-        fingerprints = json.loads((rows.schema.metadata or {})[_FINGERPRINTS])
+            reader = pa.ipc.open_file(handle)
+            metadata = reader.schema.metadata or {}
+            if metadata.get(_VERSION) != version.encode():
+                return None  # the library changed since: replaced by the caller
+            rows = reader.read_all()
+        fingerprints = json.loads(metadata[_FINGERPRINTS])
     except (OSError, ValueError, KeyError, pa.ArrowInvalid) as error:
         _LOG.info("ignoring library snapshot %s: %s", path, error)
         return None
@@ -67,9 +82,12 @@ def _read(path: Path) -> tuple[pa.Table, dict[str, dict[str, float]]] | None:
     return rows.replace_schema_metadata(None), fingerprints
 
 
-def _write(path: Path, rows: pa.Table, fingerprints: dict[str, dict[str, float]]) -> None:
+def _write(
+    path: Path, version: str, rows: pa.Table, fingerprints: dict[str, dict[str, float]]
+) -> None:
     """Write the snapshot (atomically; best effort: an unwritable cache only costs time)."""
-    table = rows.replace_schema_metadata({_FINGERPRINTS: json.dumps(fingerprints)})
+    metadata = {_FINGERPRINTS: json.dumps(fingerprints).encode(), _VERSION: version.encode()}
+    table = rows.replace_schema_metadata(metadata)
 
     def write(tmp: Path) -> None:
         with pa.OSFile(str(tmp), "wb") as handle, pa.ipc.new_file(handle, table.schema) as out:
@@ -102,10 +120,10 @@ def cached_task_evaluations(
     spaces = library.task_spaces()
     if version is None or cache_dir is None:
         return evaluations_from_rows(*evaluation_rows(library), spaces)
-    path = Path(cache_dir).expanduser() / f"{version}.arrow"
-    snapshot = _read(path)
+    path = _snapshot_path(library, cache_dir)
+    snapshot = _read(path, version)
     if snapshot is None:
         snapshot = evaluation_rows(library)
         if library_version(library) == version:  # no append or compaction meanwhile
-            _write(path, *snapshot)
+            _write(path, version, *snapshot)
     return evaluations_from_rows(*snapshot, spaces)

@@ -96,7 +96,10 @@ def test_an_append_or_a_compaction_is_a_new_version(tmp_path: Path) -> None:
     _assert_same(appended, task_evaluations(library))
     _assert_same(compacted, task_evaluations(library))
     assert len({before, library_version(library)}) == 2
-    assert len(list(cache.glob("*.arrow"))) == 3
+    assert len(list(cache.glob("*.arrow"))) == 1  # one per library: replaced, not added
+    other = _library(tmp_path / "other")
+    cached_task_evaluations(other, cache)
+    assert len(list(cache.glob("*.arrow"))) == 2
 
 
 def test_a_torn_snapshot_is_ignored_and_replaced(tmp_path: Path) -> None:
