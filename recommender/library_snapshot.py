@@ -1,4 +1,4 @@
-"""On-disk snapshots of what `Recommender` reads from a library, one per library version.
+"""On-disk snapshots of what `Recommender` reads from a library, one per library.
 
 A `recommend suggest` is a new process each time; without a snapshot each one imports
 DuckDB and queries every trial of the library (0.2-0.3 s for LCBench's 330,000 rows, more
