@@ -100,187 +100,96 @@ class TransferOptions:
     """Options of the transfer search.
 
     Attributes:
-        guardrails: drop mis-ranking sources and fall back to the target GP when transfer loses.
+        guardrails: drop mis-ranking sources and fall back to the target GP when transfer
+            loses.
         seed: seed of the ranking-loss samples.
         n_samples: posterior samples for the ranking-loss weights.
         portfolio_picks: picks made by the hypothesis portfolio before the GP ensemble takes
-            over (1: only the zero-shot pick and the rest of a zero-shot batch). On LCBench
-            (34 targets, seeds 1-2) 1 gave regret 0.022 / 0.010 at t=5 / 10 against
-            0.026 / 0.012 with 3; on the synthetic conditional benchmark 5 was better.
-            Screened again with 2 (2026-12-01, 2 seeds, t = 2 / 5 / 10): the README's
-            synthetic draw (seed 2026) 0.070 / 0.047 / 0.032 against 0.130 / 0.055 / 0.045,
-            but pooled over 8 other draws of the generator (128 targets) 0.099 / 0.056 /
-            0.039 against 0.097 / 0.058 / 0.041, and LCBench 0.066 / 0.021 / 0.012 against
-            0.057 / 0.016 / 0.0034 (`benchmarks/results/screens/draws/pp2_*.json`): the
-            big gain belonged to one draw, so 1 stays.
+            over (1: only the zero-shot pick and the rest of a zero-shot batch). Evidence:
+            ``docs/transfer_options.md``.
         mixture_variance_steps: while the target has fewer observations than this, the
             ensemble's LogEI uses the mixture variance (members' disagreement included:
             explore where the sources disagree); afterwards RGPE's independent-member
-            variance. Measured on LCBench (seeds 1-2): the mixture variance cut regret at
-            t=5 / 10 from 0.022 / 0.0097 to 0.016 / 0.0064 but raised it at t=30 from
-            0.0015 to 0.0033, hence the switch. Screened on 8 draws of the synthetic
-            generator (16 targets x 1 seed each, `screens/draws/mv_*.json`), t = 5 / 10 /
-            20 / 30: 10 steps (default) 0.058 / 0.043 / 0.024 / 0.017, 5 steps 0.058 /
-            0.045 / 0.025 / 0.016, 0 steps 0.075 / 0.051 / 0.025 / 0.016; the draw where
-            the harness found rgpe ahead (seed 3) was the exception (0 steps: 0.054 /
-            0.029 / 0.017 / 0.012 against 0.060 / 0.042 / 0.023 / 0.021).
+            variance. Evidence: ``docs/transfer_options.md``.
         min_target_points: target points needed before the target GP joins the ensemble.
-        kappa: risk aversion of the zero-shot pick (see `zero_shot_scores`; the regret
-            scale of each source's quantile table). Screened against other first-pick
-            criteria (`benchmarks/screen_zero_shot.py`, `screens/zero_shot_criteria.json`):
-            LCBench 0.093 against 0.122 for the copula-scale mean (the ANCHORS rgpe pick),
-            but over 9 draws of the synthetic generator 0.139 against 0.124; no screened
-            criterion (kappa 0 or 1 on either scale, the median) was best on both, hence
-            ``zero_shot_criterion="auto"``.
+        kappa: risk aversion of the zero-shot pick (see `zero_shot_scores`; the regret scale
+            of each source's quantile table). Evidence: ``docs/transfer_options.md``.
         fallback_share: target-GP weight from which the guardrail falls back to target-only.
         explore_steps: steps (numbers of target observations) at which, with guardrails on
             and a trusted library, one probe pick (``probe``) replaces the transfer pick
-            (default: the sixth pick, after five observations). It is the guardrail's
-            evidence when every source agrees and is wrong: the first picks then all land
-            where the target is worst, where its scores are close (or tied, on a plateau)
-            and ordered near randomly relative to the sources, so no ranking test can tell a
-            wrong source from a noisy one; a point from outside that region is what the
-            negated sources clearly mis-rank. History: a maximin probe at the third pick
-            (the default until 2026-12-01) took LCBench with every source negated (34
-            targets, seed 0) from 0.198 to 0.049 at t = 20 (cold GP 0.054) but cost the
-            unperturbed LCBench regret at t = 5 (0.016 -> 0.024, seeds 0-1).
+            (default: the sixth pick, after five observations): the guardrail's evidence
+            when every source agrees and is wrong, since the first picks then land where the
+            target is worst and its scores there are ordered near randomly relative to the
+            sources. Evidence: ``docs/transfer_options.md``.
         max_target_points: target observations kept for the target GP (best fifth plus a
             random spread) so a fully observed task stays cheap.
         max_rank_points: observations used for the ranking-loss weights (pairs grow as n^2).
         chance_z: opt-in noise-source rule (`rank_weights`): from ``chance_from`` target
             observations on, drop a source whose ranking of them does not beat a coin flip
-            by ``chance_z`` standard errors of Kendall's tau. Off by default until measured
-            on the full benchmarks. Screened on LCBench, 34 targets x seed 0 (pool search on
-            cached source predictions, the harness's numbers for the default reproduced):
-            every source shuffled, regret at t=20 / 30 0.085 / 0.054 (off), 0.060 / 0.038
-            (z=1), 0.059 / 0.035 (z=1.5), 0.064 / 0.024 (z=2), cold GP 0.054 / 0.030;
-            unperturbed LCBench unchanged with z=1, with z=2 t=10 / 20 / 30 0.0089 / 0.0012
-            / 0.0011 against 0.0083 / 0.0016 / 0.0015.
+            by ``chance_z`` standard errors of Kendall's tau. Off by default. Evidence:
+            ``docs/transfer_options.md``.
         chance_from: observations from which ``chance_z`` applies (8).
         consensus_rho, consensus_isolated_share, consensus_min_sources, consensus_z: the
-            no-consensus guardrail (`guardrails.no_consensus`). Related tasks rank
-            candidates alike; when at least ``consensus_isolated_share`` (0.9) of a library
-            of at least ``consensus_min_sources`` (5) sources agrees with no other source
-            (best peer Spearman correlation over the candidates below ``consensus_rho``,
-            0.5; 0 disables), no source is trusted yet: the search starts cold (the
-            target-only phase's space-filling picks, then the target GP) and from
+            no-consensus guardrail (`guardrails.no_consensus`). When at least
+            ``consensus_isolated_share`` (0.9) of a library of at least
+            ``consensus_min_sources`` (5) sources agrees with no other source (best peer
+            Spearman correlation over the candidates below ``consensus_rho``, 0.5; 0
+            disables), no source is trusted yet: the search starts cold and from
             ``chance_from`` observations admits only sources that beat a coin flip by
             ``consensus_z`` (2) standard errors of Kendall's tau. It needs no target data.
-            Measured on the candidates of LCBench: best-peer correlations 0.63-0.95 for the
-            real and the all-negated library (no target flagged), 0.06-0.47 with every
-            source shuffled (all 34 flagged); on the synthetic conditional benchmark 15% of
-            the sources (its outlier tasks) are isolated, none flagged. Screen, every source
-            shuffled (34 targets x seed 0): regret at t=20 / 30 0.041 / 0.024, before 0.085
-            / 0.054, cold GP 0.054 / 0.030 (``consensus_z`` 1: 0.049 / 0.028).
-        refute_share: the refuted-consensus guardrail (`guardrails.refuted_consensus`):
-            when at least this share (0.5; 0 disables) of a library of at least
+            Evidence: ``docs/transfer_options.md``.
+        refute_share: the refuted-consensus guardrail (`guardrails.refuted_consensus`): when
+            at least this share (0.5; 0 disables) of a library of at least
             ``consensus_min_sources`` sources mis-orders most of the target's observed
-            pairs, the library is untrusted as under no consensus: cold start until
+            pairs, the library is untrusted as under no consensus (cold start until
             ``chance_from`` observations, then only sources that beat a coin flip by
-            ``consensus_z`` standard errors. Without it the few sources that survive a
-            refuted library are its outliers, and they steered the search for many picks.
-            Screened (cached source predictions, 3 seeds, t = 20): synthetic conditional
-            benchmark with every source negated 0.076 (0.106 without; cold GP 0.081);
-            all-negated LCBench (seed 0) 0.050 (0.049 without); unperturbed LCBench (seeds
-            0-1) unchanged to 4 decimals at every budget.
-        probe_candidates: probe and contrast-restart picks are the free candidate
-            farthest from the observations among this many drawn at random from their
-            candidate set (1,024: a maximin pick). Screened for the old maximin probe: 16
-            raised unperturbed LCBench's regret at t = 20 (seeds 0-1) from 0.0024 to 0.0046.
+            ``consensus_z`` standard errors). Evidence: ``docs/transfer_options.md``.
+        probe_candidates: probe and contrast-restart picks are the free candidate farthest
+            from the observations among this many drawn at random from their candidate set
+            (1,024: a maximin pick). Evidence: ``docs/transfer_options.md``.
         restart_candidates: the picks of a cold restart that has no contrast to test (a
             library without consensus) and of a search with neither a target GP nor a
             trusted source: the farthest from the observations among this many random free
             candidates. 1 (default): a random candidate, exactly cold GP's initial design,
-            so a rejected library costs at most a cold start. Screened, every source
-            shuffled, t = 20: synthetic conditional (16 targets x 3 seeds) 0.076 against
-            0.117 with 1,024 (maximin corners in 21 encoded dimensions; cold GP 0.079);
-            LCBench (34 x 3 seeds) 0.055 against 0.052 (ANCHORS cold GP 0.059).
+            so a rejected library costs at most a cold start. Evidence:
+            ``docs/transfer_options.md``.
         probe: what the ``explore_steps`` pick is. ``"contrast"`` (default, `_contrast`):
             among the lowest ``probe_share`` of the candidates by the sources' weighted
-            mean, the one farthest from the observations, the most telling single test of
-            the sources (a related library is confirmed, a negated one scores well there).
-            ``"maximin"``: a space-filling pick. Screened (cached source predictions), the
-            contrast probe after five observations with ``refute_min_evidence=5`` against
-            the old default (maximin probe at the third pick): unperturbed LCBench (34
-            targets x 5 seeds) t = 5 / 10 / 20 / 30 0.0164 / 0.0058 / 0.0037 / 0.0027
-            against 0.0262 / 0.0088 / 0.0035 / 0.0020 (t = 30: one target, 168908,
-            accounts for the difference); synthetic conditional 0.0554 / 0.0446 / 0.0168
-            / 0.0091 against 0.0675 / 0.0407 / 0.0181 / 0.0103; every source negated, t =
-            20: LCBench 0.0416, synthetic 0.0439. Rejected: the contrast probe at the third
-            pick (synthetic t = 5 0.0713) or the fourth (all-negated LCBench t = 20
-            0.0595); the maximin probe at the sixth pick (all-negated LCBench 0.0725: the
-            five transfer picks land on a plateau).
+            mean, the one farthest from the observations (a related library is confirmed, a
+            negated one scores well there). ``"maximin"``: a space-filling pick. Evidence:
+            ``docs/transfer_options.md``.
         probe_share: the share of the candidates the contrast probe chooses among (0.1).
-        refute_min_evidence: observations before the refuted-consensus guardrail judges
-            (5). With three observations in the sources' favourite region their order is
-            near a coin flip: without an early probe the guardrail fired on unperturbed
-            LCBench targets at t = 3 (e.g. 167184), costing a restart.
+        refute_min_evidence: observations before the refuted-consensus guardrail judges (5;
+            with three observations in the sources' favourite region their order is near a
+            coin flip). Evidence: ``docs/transfer_options.md``.
         refuted_restart: the design of the cold restart after the refuted-consensus
-            guardrail fired. ``"contrast"`` (default): its picks are contrast picks
-            (`_contrast`, equal source weights): when most sources get the target's pairs
-            backwards, the target's good region is more likely where they agree it is
-            poor, and those picks are far from the transfer picks all the same.
-            ``"maximin"``: space-filling picks, as before. Screened (cached source
-            predictions, t = 5 / 20): every source negated, synthetic (16 x 3 seeds) 0.132
-            / 0.037 against maximin 0.264 / 0.079 (cold GP 0.166 / 0.081); LCBench (34 x
-            seed 0) 0.101 / 0.030 against 0.177 / 0.049 (cold GP 0.152 / 0.054);
-            unperturbed synthetic identical and unperturbed LCBench (seeds 0-1) identical
-            means at every budget (one target's curve moved). A library without consensus
-            (shuffled) restarts with ``restart_candidates`` picks: there the sources say
-            nothing.
+            guardrail fired. ``"contrast"`` (default): contrast picks (`_contrast`, equal
+            source weights), since when most sources get the target's pairs backwards its
+            good region is more likely where they agree it is poor. ``"maximin"``:
+            space-filling picks. A library without consensus restarts with
+            ``restart_candidates`` picks. Evidence: ``docs/transfer_options.md``.
         zero_shot_criterion: the first pick's criterion (`recommender.first_pick`):
             ``"regret-lcb"``, ``"copula-mean"`` or ``"auto"`` (default: the regret LCB
             unless a leave-one-source-out test on the library prefers the copula mean by
-            ``zero_shot_switch_t`` standard errors; `choose_first_pick`). Screened on the
-            zero-shot criteria cases (`screens/zero_shot_loso.json`, source-on-source
-            predictions at each task's whole pool): LCBench 0.093, unchanged (the test
-            keeps the regret LCB on all 34 targets, median t +1.1); 9 synthetic draws
-            0.132 against 0.139 (the copula mean alone 0.124).
+            ``zero_shot_switch_t`` standard errors; `choose_first_pick`). Evidence:
+            ``docs/transfer_options.md``.
         zero_shot_switch_t: the test's threshold (1.645, one-sided 5 %).
-        stack_from: from this many target observations on (``None``: never), GP-phase
-            picks of a trusted library maximise LogEI under the residual-stacked model
-            (`stacked_prior`, `_stacked_pick`) instead of the RGPE ensemble. In the
-            ensemble the target's data act only through the members' weights: while the
-            sources rank the observations well they keep the weight, and when the
-            library's favourite region is a plateau of the target (its optimum elsewhere)
-            every pick lands on that plateau. The residual GP moves the prediction where
-            the target disagrees with the sources and keeps their shape elsewhere.
-            Screened (cached source predictions, t = 10 / 20 / 30): LCBench 34 targets x
-            10 seeds (`screens/stack_lc10.json`) 10: 0.0070 / 0.0042 / 0.0026, 3: 0.0108 /
-            0.0048 / 0.0029, off 0.0070 / 0.0042 / 0.0031 (the harness's 10-seed run);
-            synthetic conditional family, 5 draws x 16 targets x 2 seeds
-            (`screens/draws/stack_syn*.json`), 10: 0.0425 / 0.0246 / 0.0180, 6: 0.0443 /
-            0.0247 / 0.0178, 15: 0.0425 / 0.0249 / 0.0170, off 0.0425 / 0.0258 / 0.0196
-            (`screens/draws/abl_syn*.json`); the harness's rgpe there 0.0438 / 0.0255 /
-            0.0171. Measured before 088a0de (warm refits then de-standardised with stale
-            statistics).
+        stack_from: from this many target observations on (``None``: never), GP-phase picks
+            of a trusted library maximise LogEI under the residual-stacked model
+            (`stacked_prior`, `_stacked_pick`) instead of the RGPE ensemble: the residual GP
+            moves the prediction where the target disagrees with the sources and keeps their
+            shape elsewhere (in the ensemble the target's data act only through the
+            weights). Evidence: ``docs/transfer_options.md``.
         stack_refit: fit the residual GP by marginal likelihood (``True``) or give it the
             target GP's fitted kernel and noise, standardised on the residuals (``False``,
-            `surrogate.gp_from_state`: no second fit, which cost 0.45 s of a 0.78 s pick
-            with 20 observations). LCBench 34 targets x 10 seeds (`screens/stack_refit_lc10.json`,
-            t = 10 / 20 / 30): refit 0.0075 / 0.0052 / 0.0021, borrowed 0.0075 / 0.0051 /
-            0.0027 (paired t = 30 difference +0.0006 +- 0.0005, mostly one target, 168908).
+            `surrogate.gp_from_state`: no second fit). Evidence:
+            ``docs/transfer_options.md``.
         target_scale: the scale of the target's observations for its GP and the stacked line
             (`TARGET_SCALES`, `_target_gp`): ``"raw"`` (standardised, the default),
             ``"copula"`` (Gaussian-copula ranks, as the sources) or ``"auto"`` (raw or
-            copula, whichever GP's leave-one-out means mis-order fewer observed pairs).
-            Ranking weights and guardrails only see the order, so they do not change.
-            Screened after 088a0de (`screens/target_scale/`, t = 5 / 10 / 20 / 30): LCBench
-            34 targets x 5 seeds, raw (the harness run) 0.0157 / 0.0071 / 0.0050 / 0.0029,
-            copula 0.0186 / 0.0073 / 0.0030 / 0.0019, half-rank (Google Vizier's warping of
-            the worse half, removed) 0.0183 / 0.0074 / 0.0058 / 0.0026, auto 0.0162 / 0.0074
-            / 0.0043 / 0.0022 (harness rgpe 0.0208 / 0.0061 / 0.0031 / 0.0022); synthetic
-            conditional family, 5 draws x 16 targets x 2 seeds, raw 0.0634 / 0.0423 / 0.0204
-            / 0.0139, copula 0.0644 / 0.0411 / 0.0230 / 0.0178, half-rank 0.0632 / 0.0428 /
-            0.0268 / 0.0194, auto 0.0643 / 0.0412 / 0.0216 / 0.0143. Ranks help where failed
-            runs make a long lower tail (LCBench, and the all-negated LCBench: t = 20 / 30
-            0.0263 / 0.0106 against 0.0312 / 0.0241, 2 seeds) and cost where the values'
-            magnitudes carry the shape (the synthetic family); "auto" splits the difference
-            and fits two GPs per pick (the LCBench screen took 707 s against 463 s), so raw
-            stays the default. The copula and half-rank runs also skipped the restart picks
-            after a fallback in which the target GP merely out-ranks the sources (a variant
-            tried and rejected: LCBench unchanged, 2 seeds, t = 20 / 30 0.0053 / 0.0030
-            against 0.0053 / 0.0032; synthetic family t = 30 0.0154 against 0.0139).
+            copula, whichever GP's leave-one-out means mis-order fewer observed pairs; fits
+            two GPs per pick). Ranking weights and guardrails only see the order, so they do
+            not change. Evidence: ``docs/transfer_options.md``.
         surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
             ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
             LCBench, kept for experiments).
