@@ -113,6 +113,9 @@ class EnsembleLogEI(AcquisitionFunction):
         best: the incumbent on the common (standardised) scale.
         mixture: ``False``: RGPE variance ``sum_m w_m^2 s_m^2``; ``True``: the mixture
             variance ``sum_m w_m (s_m^2 + (mu_m - mu)^2)``.
+        floor: with ``mixture``, points whose RGPE-variance LogEI is below ``floor`` keep
+            that LogEI, the others get the mixture's (`ensemble_scores`' ``floor``,
+            `TransferOptions.mixture_top`); ``None``: no restriction.
 
     Raises:
         ValueError: no member, a weight count that does not match, or negative / all-zero
@@ -130,6 +133,7 @@ class EnsembleLogEI(AcquisitionFunction):
         best: float,
         *,
         mixture: bool = False,
+        floor: float | None = None,
     ) -> None:
         if not members:
             raise ValueError("EnsembleLogEI needs at least one member")
@@ -145,6 +149,7 @@ class EnsembleLogEI(AcquisitionFunction):
         self.members = tuple(members)
         self.best = float(best)
         self.mixture = bool(mixture)
+        self.floor = None if floor is None else float(floor)
         self.register_buffer("weights", w.to(device=first.device, dtype=first.dtype))
         self.register_buffer("locs", self.weights.new_tensor([m.loc for m in members]))
         self.register_buffer("scales", self.weights.new_tensor([m.scale for m in members]))
@@ -169,13 +174,16 @@ class EnsembleLogEI(AcquisitionFunction):
         variance = torch.stack(variances) / self.scales.view(shape) ** 2
         return mean, variance
 
-    def ensemble_moments(self, X: Tensor) -> tuple[Tensor, Tensor]:
-        """Ensemble mean and standard deviation (``batch_shape`` each) at ``X`` (``batch_shape x d``)."""
+    def ensemble_moments(self, X: Tensor, *, mixture: bool | None = None) -> tuple[Tensor, Tensor]:
+        """Ensemble mean and standard deviation (``batch_shape`` each) at ``X`` (``batch_shape x d``).
+
+        ``mixture`` (default: the acquisition's own) picks the variance.
+        """
         mean, variance = self.member_moments(X)
         shape = (-1,) + (1,) * (X.dim() - 1)
         w = self.weights.view(shape)
         mu = (w * mean).sum(0)
-        if self.mixture:
+        if self.mixture if mixture is None else mixture:
             total = (w * (variance + (mean - mu) ** 2)).sum(0)
         else:
             total = (w**2 * variance).sum(0)
@@ -184,8 +192,14 @@ class EnsembleLogEI(AcquisitionFunction):
     @t_batch_mode_transform(expected_q=1)  # type: ignore[arg-type]
     def forward(self, X: Tensor) -> Tensor:
         """LogEI at ``X`` (``batch_shape x 1 x d``); returns ``batch_shape``."""
-        mu, sigma = self.ensemble_moments(X.squeeze(-2))
-        return _log_ei_helper((mu - self.best) / sigma) + sigma.log()
+        X = X.squeeze(-2)
+        mu, sigma = self.ensemble_moments(X)
+        value = _log_ei_helper((mu - self.best) / sigma) + sigma.log()
+        if not self.mixture or self.floor is None:
+            return value
+        mu, sigma = self.ensemble_moments(X, mixture=False)
+        plain = _log_ei_helper((mu - self.best) / sigma) + sigma.log()
+        return torch.where(plain >= self.floor, value, plain)
 
     def fantasize_pending(self, X_pending: Tensor | np.ndarray) -> EnsembleLogEI:
         """Kriging believer: the acquisition after pretending ``X_pending`` was observed.
@@ -214,7 +228,9 @@ class EnsembleLogEI(AcquisitionFunction):
                 fantasy = model.condition_on_observations(X, believed)
                 members.append(EnsembleMember(fantasy, member.loc, member.scale))  # type: ignore[arg-type]
         best = max(self.best, float(mu.max()))
-        return EnsembleLogEI(members, self.weights.cpu().numpy(), best, mixture=self.mixture)
+        return EnsembleLogEI(
+            members, self.weights.cpu().numpy(), best, mixture=self.mixture, floor=self.floor
+        )
 
     def _dim(self) -> int:
         (train_X,) = self.members[0].model.train_inputs
@@ -306,6 +322,7 @@ def proposal_acquisition(
         obs_mean=obs_mean,
         target=target,
         mixture=len(obs_y) < mixture_variance_steps,
+        floor=gp_state.get("mixture_floor"),
     )
 
 
@@ -318,6 +335,7 @@ def ensemble_acquisition(
     obs_mean: np.ndarray,
     target: SingleTaskGP | None,
     mixture: bool,
+    floor: float | None = None,
 ) -> EnsembleLogEI:
     """The acquisition `transfer.propose` maximises in its GP phase, as an `EnsembleLogEI`.
 
@@ -336,6 +354,8 @@ def ensemble_acquisition(
         obs_mean: ``S x m`` source means at the observations.
         target: the target GP (`restore_gp`), or ``None`` when `propose` fitted none.
         mixture: use the mixture variance (`propose`: ``m < mixture_variance_steps``).
+        floor: `EnsembleLogEI`'s ``floor`` (`propose` leaves it in
+            ``gp_state["mixture_floor"]``).
 
     Returns:
         The `EnsembleLogEI`.
@@ -370,7 +390,7 @@ def ensemble_acquisition(
     w = np.asarray(weights, dtype=np.float64)
     w = w / w.sum()
     best = float(np.max(w @ np.stack(member_obs)))
-    return EnsembleLogEI(members, w, best, mixture=mixture)
+    return EnsembleLogEI(members, w, best, mixture=mixture, floor=floor)
 
 
 def stacked_acquisition(

@@ -111,6 +111,11 @@ class TransferOptions:
             ensemble's LogEI uses the mixture variance (members' disagreement included:
             explore where the sources disagree); afterwards RGPE's independent-member
             variance. Evidence: ``docs/transfer_options.md``.
+        mixture_top: while the mixture variance is in use, its LogEI ranks only the
+            candidates in this top share by the independent-member LogEI (explore the
+            members' disagreement among picks the ensemble already finds plausible); the
+            rest keep their independent-member LogEI, which ranks them below (1: no
+            restriction). Evidence: ``docs/transfer_options.md``.
         min_target_points: target points needed before the target GP joins the ensemble.
         kappa: risk aversion of the zero-shot pick (see `zero_shot_scores`; the regret scale
             of each source's quantile table). Evidence: ``docs/transfer_options.md``.
@@ -225,6 +230,7 @@ class TransferOptions:
     stack_from: int | None = 10
     stack_refit: bool = False
     target_scale: str = "raw"
+    mixture_top: float = 1.0
 
     def __post_init__(self) -> None:
         if self.zero_shot_criterion not in ("auto", *FIRST_PICK_CRITERIA):
@@ -232,6 +238,8 @@ class TransferOptions:
                 "zero_shot_criterion must be 'auto', 'regret-lcb' or 'copula-mean', got "
                 f"{self.zero_shot_criterion!r}"
             )
+        if not 0.0 < self.mixture_top <= 1.0:
+            raise ValueError(f"mixture_top must be in (0, 1], got {self.mixture_top!r}")
         if self.probe not in ("maximin", "contrast"):
             raise ValueError(f"probe must be 'maximin' or 'contrast', got {self.probe!r}")
         if self.refuted_restart not in ("maximin", "contrast"):
@@ -280,6 +288,7 @@ def ensemble_scores(
     best: float,
     *,
     mixture: bool = False,
+    floor: float | None = None,
 ) -> np.ndarray:
     """Log expected improvement of a weighted ensemble of Gaussian predictions.
 
@@ -291,15 +300,25 @@ def ensemble_scores(
         mixture: ``False``: RGPE's variance ``sum_m w_m^2 s_m^2`` (independent members);
             ``True``: the weighted mixture's variance ``sum_m w_m (s_m^2 + (mu_m - mu)^2)``,
             which adds the members' disagreement.
+        floor: with ``mixture``, only points whose independent-member LogEI is at least
+            ``floor`` get the mixture's LogEI; the others keep their independent-member
+            LogEI, below ``floor`` and so below every point that gets the mixture's (whose
+            variance, hence LogEI, is never smaller). ``None``: no restriction.
 
     Returns:
         ``(n,)`` LogEI values.
     """
     mu = weights @ mean
-    if mixture:
-        sigma = np.sqrt(weights @ (std**2 + (mean - mu) ** 2)).clip(1e-9)
-    else:
-        sigma = np.sqrt((weights**2) @ (std**2)).clip(1e-9)
+    plain = _log_ei(mu, np.sqrt((weights**2) @ (std**2)), best)
+    if not mixture:
+        return plain
+    mixed = _log_ei(mu, np.sqrt(weights @ (std**2 + (mean - mu) ** 2)), best)
+    return mixed if floor is None else np.where(plain >= floor, mixed, plain)
+
+
+def _log_ei(mu: np.ndarray, sigma: np.ndarray, best: float) -> np.ndarray:
+    """LogEI of Gaussians ``N(mu, sigma^2)`` over the incumbent ``best``."""
+    sigma = sigma.clip(1e-9)
     u = torch.as_tensor((mu - best) / sigma)
     return (_log_ei_helper(u) + torch.log(torch.as_tensor(sigma))).numpy()
 
@@ -859,13 +878,16 @@ def propose(
     w = np.asarray(member_weights, dtype=np.float64)
     w = w / w.sum()
     best = float(np.max(w @ np.stack(member_obs)))
-    score = ensemble_scores(
-        np.stack(members_mean),
-        np.stack(members_std),
-        w,
-        best,
-        mixture=t < options.mixture_variance_steps,
-    )
+    mean, std = np.stack(members_mean), np.stack(members_std)
+    mixture = t < options.mixture_variance_steps
+    gp_state.pop("mixture_floor", None)  # a floor belongs to the step that computed it
+    floor = None
+    if mixture and options.mixture_top < 1.0:  # explore disagreement among plausible picks
+        plain = ensemble_scores(mean, std, w, best)
+        floor = gp_state["mixture_floor"] = float(
+            np.quantile(plain[free], 1.0 - options.mixture_top)
+        )
+    score = ensemble_scores(mean, std, w, best, mixture=mixture, floor=floor)
     score = np.where(free, score, -np.inf)
     index = int(np.argmax(score))
     return Proposal(index, decision, "gp", float(score[index]))

@@ -52,8 +52,8 @@ def _mixed_objective(X: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize("mixture", [False, True])
-def test_values_equal_ensemble_scores(dtype: torch.dtype, mixture: bool) -> None:
+@pytest.mark.parametrize(("mixture", "top"), [(False, None), (True, None), (True, 0.1)])
+def test_values_equal_ensemble_scores(dtype: torch.dtype, mixture: bool, top: float | None) -> None:
     rng = np.random.default_rng(0)
     models = []
     for centre in (0.3, 0.6, 0.8):
@@ -64,13 +64,12 @@ def test_values_equal_ensemble_scores(dtype: torch.dtype, mixture: bool) -> None
     mean, std = np.stack([p[0] for p in preds]), np.stack([p[1] for p in preds])
     locs, scales = mean.mean(axis=1), mean.std(axis=1)
     weights = np.array([0.5, 0.3, 0.2])
-    expected = ensemble_scores(
-        (mean - locs[:, None]) / scales[:, None],
-        std / scales[:, None],
-        weights,
-        0.7,
-        mixture=mixture,
-    )
+    z_mean, z_std = (mean - locs[:, None]) / scales[:, None], std / scales[:, None]
+    floor = None
+    if top is not None:  # the mixture's LogEI only for the top share by independent LogEI
+        plain = ensemble_scores(z_mean, z_std, weights, 0.7)
+        floor = float(np.quantile(plain, 1 - top))
+    expected = ensemble_scores(z_mean, z_std, weights, 0.7, mixture=mixture, floor=floor)
     acqf = EnsembleLogEI(
         [
             EnsembleMember(m, float(a), float(b))
@@ -79,6 +78,7 @@ def test_values_equal_ensemble_scores(dtype: torch.dtype, mixture: bool) -> None
         weights,
         0.7,
         mixture=mixture,
+        floor=floor,
     )
     tolerance = 1e-6 if dtype == torch.float64 else 1e-3
     np.testing.assert_allclose(acqf.score(cand_X), expected, rtol=tolerance, atol=tolerance)
@@ -108,6 +108,8 @@ def test_rejects_bad_weights() -> None:
             "stacked",
             TransferOptions(n_samples=64, stack_from=10, guardrails=False, target_scale="copula"),
         ),
+        # the mixture variance restricted to the top 5 % by the independent-member LogEI
+        (6, "gp", TransferOptions(n_samples=64, mixture_top=0.05)),
     ],
 )
 def test_proposal_acquisition_reproduces_propose_gp_phase(

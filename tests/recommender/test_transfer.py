@@ -363,3 +363,20 @@ def test_ranking_loss_counts_each_mis_ordered_pair_once() -> None:
         for row in samples
     ]
     assert ranking_losses(samples, y).tolist() == brute
+
+
+def test_mixture_top_spans_independent_and_mixture_variance_picks(family) -> None:
+    """``mixture_top`` restricts the mixture-variance pick to the top share of candidates by
+    the independent-member LogEI: a vanishing share picks as the independent variance does,
+    a share of 1 as the unrestricted mixture variance."""
+    models, pool_X, pool_y, _ = family
+
+    def picks(**options) -> list[int]:
+        return _search(pool_X, pool_y, models, 10, **options)[1].picks
+
+    independent, mixture = picks(mixture_variance_steps=0), picks()
+    assert independent != mixture  # the two variances disagree on this family
+    assert picks(mixture_top=1e-9) == independent
+    assert picks(mixture_top=1.0) == mixture
+    with pytest.raises(ValueError, match="mixture_top must be in"):
+        TransferOptions(mixture_top=0.0)
