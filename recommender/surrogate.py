@@ -314,11 +314,14 @@ def _log_rbf(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (left @ right.T).clamp_max_(0.0)
 
 
+_PREDICT_CHUNK = 1024
+
+
 def predict(
     model: SingleTaskGP,
     X: np.ndarray,
     *,
-    chunk: int = 1024,
+    chunk: int = _PREDICT_CHUNK,
     factors: PosteriorFactors | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Posterior mean and standard deviation (``(n,)`` each) of a fitted GP, as numpy.
@@ -339,16 +342,14 @@ def predict(
             go through gpytorch's kernel modules.
     """
     factors = factors if factors is not None else posterior_factors(model)
-    if factors is None:
-        return _predict_modules(model, X, chunk=chunk)
-    return _predict_factors(factors, X, chunk=chunk, with_std=True)
+    return _predict(factors, lambda: model, X, chunk=chunk, with_std=True)
 
 
 def predict_mean(
     model: SingleTaskGP,
     X: np.ndarray,
     *,
-    chunk: int = 1024,
+    chunk: int = _PREDICT_CHUNK,
     factors: PosteriorFactors | None = None,
 ) -> np.ndarray:
     """The posterior mean of `predict` alone (``(n,)``).
@@ -357,9 +358,25 @@ def predict_mean(
     n_train`` product per input).
     """
     factors = factors if factors is not None else posterior_factors(model)
-    if factors is None:
-        return _predict_modules(model, X, chunk=chunk)[0]
-    return _predict_factors(factors, X, chunk=chunk, with_std=False)[0]
+    return _predict(factors, lambda: model, X, chunk=chunk, with_std=False)[0]
+
+
+def _predict(
+    factors: PosteriorFactors | None,
+    model: Callable[[], SingleTaskGP],
+    X: np.ndarray,
+    *,
+    chunk: int,
+    with_std: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """From the factors when there are any, else through the modules of ``model()``.
+
+    ``model`` is called only then, so a lazily built model is not built for nothing.
+    Without ``with_std`` the std may be an empty array.
+    """
+    if factors is not None:
+        return _predict_factors(factors, X, chunk=chunk, with_std=with_std)
+    return _predict_modules(model(), X, chunk=chunk)
 
 
 def _predict_factors(
@@ -477,15 +494,12 @@ class SourceModel:
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and std of the normalised score (larger = better) at ``X`` (``n x d``)."""
-        if self.factors is not None:
-            return _predict_factors(self.factors, X, chunk=1024, with_std=True)
-        return predict(self.model, X)
+        return _predict(self.factors, lambda: self.model, X, chunk=_PREDICT_CHUNK, with_std=True)
 
     def predict_mean(self, X: np.ndarray) -> np.ndarray:
         """The mean of `predict` alone (the variance is most of the cost)."""
-        if self.factors is not None:
-            return _predict_factors(self.factors, X, chunk=1024, with_std=False)[0]
-        return predict_mean(self.model, X)
+        factors, chunk = self.factors, _PREDICT_CHUNK
+        return _predict(factors, lambda: self.model, X, chunk=chunk, with_std=False)[0]
 
 
 def predict_source_means(models: Sequence[SourceModel], X: np.ndarray) -> np.ndarray:
