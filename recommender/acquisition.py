@@ -174,31 +174,31 @@ class EnsembleLogEI(AcquisitionFunction):
         variance = torch.stack(variances) / self.scales.view(shape) ** 2
         return mean, variance
 
-    def ensemble_moments(self, X: Tensor, *, mixture: bool | None = None) -> tuple[Tensor, Tensor]:
-        """Ensemble mean and standard deviation (``batch_shape`` each) at ``X`` (``batch_shape x d``).
+    def ensemble_moments(self, X: Tensor) -> tuple[Tensor, Tensor]:
+        """Ensemble mean and standard deviation (``batch_shape`` each) at ``X`` (``batch_shape x d``)."""
+        return self._combine(*self.member_moments(X), self.mixture)
 
-        ``mixture`` (default: the acquisition's own) picks the variance.
-        """
-        mean, variance = self.member_moments(X)
-        shape = (-1,) + (1,) * (X.dim() - 1)
-        w = self.weights.view(shape)
+    def _combine(self, mean: Tensor, variance: Tensor, mixture: bool) -> tuple[Tensor, Tensor]:
+        """Ensemble mean and standard deviation from the members' (`member_moments`)."""
+        w = self.weights.view((-1,) + (1,) * (mean.dim() - 1))
         mu = (w * mean).sum(0)
-        if self.mixture if mixture is None else mixture:
+        if mixture:
             total = (w * (variance + (mean - mu) ** 2)).sum(0)
         else:
             total = (w**2 * variance).sum(0)
         return mu, total.sqrt().clamp_min(_MIN_SIGMA)
 
+    def _log_ei(self, mu: Tensor, sigma: Tensor) -> Tensor:
+        return _log_ei_helper((mu - self.best) / sigma) + sigma.log()
+
     @t_batch_mode_transform(expected_q=1)  # type: ignore[arg-type]
     def forward(self, X: Tensor) -> Tensor:
         """LogEI at ``X`` (``batch_shape x 1 x d``); returns ``batch_shape``."""
-        X = X.squeeze(-2)
-        mu, sigma = self.ensemble_moments(X)
-        value = _log_ei_helper((mu - self.best) / sigma) + sigma.log()
+        mean, variance = self.member_moments(X.squeeze(-2))  # once, for both variances
+        value = self._log_ei(*self._combine(mean, variance, self.mixture))
         if not self.mixture or self.floor is None:
             return value
-        mu, sigma = self.ensemble_moments(X, mixture=False)
-        plain = _log_ei_helper((mu - self.best) / sigma) + sigma.log()
+        plain = self._log_ei(*self._combine(mean, variance, False))
         return torch.where(plain >= self.floor, value, plain)
 
     def fantasize_pending(self, X_pending: Tensor | np.ndarray) -> EnsembleLogEI:

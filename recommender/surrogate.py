@@ -498,8 +498,10 @@ class SourceModel:
 
     def predict_mean(self, X: np.ndarray) -> np.ndarray:
         """The mean of `predict` alone (the variance is most of the cost)."""
-        factors, chunk = self.factors, _PREDICT_CHUNK
-        return _predict(factors, lambda: self.model, X, chunk=chunk, with_std=False)[0]
+        mean, _ = _predict(
+            self.factors, lambda: self.model, X, chunk=_PREDICT_CHUNK, with_std=False
+        )
+        return mean
 
 
 def predict_source_means(models: Sequence[SourceModel], X: np.ndarray) -> np.ndarray:

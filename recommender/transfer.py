@@ -309,11 +309,12 @@ def ensemble_scores(
         ``(n,)`` LogEI values.
     """
     mu = weights @ mean
+    if mixture:
+        mixed = _log_ei(mu, np.sqrt(weights @ (std**2 + (mean - mu) ** 2)), best)
+        if floor is None:
+            return mixed
     plain = _log_ei(mu, np.sqrt((weights**2) @ (std**2)), best)
-    if not mixture:
-        return plain
-    mixed = _log_ei(mu, np.sqrt(weights @ (std**2 + (mean - mu) ** 2)), best)
-    return mixed if floor is None else np.where(plain >= floor, mixed, plain)
+    return np.where(plain >= floor, mixed, plain) if mixture else plain
 
 
 def _log_ei(mu: np.ndarray, sigma: np.ndarray, best: float) -> np.ndarray:
