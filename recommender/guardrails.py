@@ -73,8 +73,8 @@ class GuardrailDecision:
         return out
 
 
-def source_consensus(cand_mean: np.ndarray) -> np.ndarray:
-    """Each source's agreement with its closest peer over the candidates.
+def source_consensus(cand_mean: np.ndarray, *, peers: int = 1) -> np.ndarray:
+    """Each source's agreement with its ``peers``-th closest peer over the candidates.
 
     Sources of related tasks rank candidates alike; sources that carry no signal (a
     shuffled objective, unrelated tasks) agree with no other source. This needs no target
@@ -82,29 +82,40 @@ def source_consensus(cand_mean: np.ndarray) -> np.ndarray:
 
     Args:
         cand_mean: ``S x n`` source predictions at ``n`` candidates.
+        peers: 1: the closest peer; 2: the second closest (a source then needs two peers
+            to count as agreeing: a group, which two noise sources that happen to correlate
+            do not make).
 
     Returns:
-        ``(S,)`` the highest Spearman correlation of each source with another one (``nan``
-        with fewer than two sources or two candidates).
+        ``(S,)`` the ``peers``-th highest Spearman correlation of each source with another
+        one (``nan`` with two candidates or fewer than ``peers + 1`` sources).
+
+    Raises:
+        ValueError: ``peers < 1``.
     """
+    if peers < 1:
+        raise ValueError(f"peers must be at least 1, got {peers}")
     n_src, n = cand_mean.shape
-    if n_src < 2 or n < 2:
+    if n_src < peers + 1 or n < 2:
         return np.full(n_src, np.nan)
     ranks = np.argsort(np.argsort(cand_mean, axis=1), axis=1).astype(np.float64)
     ranks -= ranks.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(ranks, axis=1)
-    flat = (
-        np.ptp(cand_mean, axis=1) == 0
-    )  # a constant prediction agrees with nothing  # a constant prediction agrees with nothing
+    flat = np.ptp(cand_mean, axis=1) == 0  # a constant prediction agrees with nothing
     corr = (ranks @ ranks.T) / np.outer(np.where(flat, 1.0, norms), np.where(flat, 1.0, norms))
     corr[flat, :] = 0.0
     corr[:, flat] = 0.0
     np.fill_diagonal(corr, -np.inf)
-    return corr.max(axis=1)
+    return np.sort(corr, axis=1)[:, -peers]
 
 
 def no_consensus(
-    cand_mean: np.ndarray, *, rho: float, isolated_share: float, min_sources: int
+    cand_mean: np.ndarray,
+    *,
+    rho: float,
+    isolated_share: float,
+    min_sources: int,
+    peers: int = 1,
 ) -> tuple[bool, str]:
     """Whether the library as a whole has no agreeing sources (then none is trusted yet).
 
@@ -112,22 +123,24 @@ def no_consensus(
         cand_mean: ``S x n`` source predictions at the candidates.
         rho: a source agrees with a peer when their Spearman correlation is at least this.
         isolated_share: the library has no consensus when at least this share of its
-            sources agrees with no peer.
+            sources is isolated (agrees with fewer than ``peers`` other sources).
         min_sources: smaller libraries are never judged (two unrelated tasks disagree
             without being noise).
+        peers: the other sources a source must agree with (`source_consensus`).
 
     Returns:
         ``(flag, reason)``.
     """
-    if rho <= 0 or len(cand_mean) < min_sources:
+    if rho <= 0 or len(cand_mean) < max(min_sources, peers + 1):
         return False, ""
-    peers = source_consensus(cand_mean)
-    isolated = int((peers < rho).sum())
+    agreement = source_consensus(cand_mean, peers=peers)
+    isolated = int((agreement < rho).sum())
     if isolated < isolated_share * len(cand_mean):
         return False, ""
+    which = "no other source" if peers == 1 else f"fewer than {peers} other sources"
     return True, (
-        f"{isolated} of {len(cand_mean)} sources agree with no other source (Spearman "
-        f"< {rho:g} over the candidates; median best peer {np.median(peers):.2f}): "
+        f"{isolated} of {len(cand_mean)} sources agree with {which} (Spearman "
+        f"< {rho:g} over the candidates; median peer {np.median(agreement):.2f}): "
         "the library carries no shared signal"
     )
 

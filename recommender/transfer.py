@@ -134,12 +134,12 @@ class TransferOptions:
             by ``chance_z`` standard errors of Kendall's tau. Off by default. Evidence:
             ``docs/transfer_options.md``.
         chance_from: observations from which ``chance_z`` applies (8).
-        consensus_rho, consensus_isolated_share, consensus_min_sources, consensus_z: the
-            no-consensus guardrail (`guardrails.no_consensus`). When at least
-            ``consensus_isolated_share`` (0.9) of a library of at least
-            ``consensus_min_sources`` (5) sources agrees with no other source (best peer
-            Spearman correlation over the candidates below ``consensus_rho``, 0.5; 0
-            disables), no source is trusted yet: the search starts cold and from
+        consensus_rho, consensus_isolated_share, consensus_min_sources, consensus_peers,
+            consensus_z: the no-consensus guardrail (`guardrails.no_consensus`). When at
+            least ``consensus_isolated_share`` (0.9) of a library of at least
+            ``consensus_min_sources`` (5) sources agrees with fewer than
+            ``consensus_peers`` (1: no) other sources (Spearman correlation over the
+            candidates below ``consensus_rho``, 0.5; 0 disables), no source is trusted yet: the search starts cold and from
             ``chance_from`` observations admits only sources that beat a coin flip by
             ``consensus_z`` (2) standard errors of Kendall's tau. It needs no target data.
             Evidence: ``docs/transfer_options.md``.
@@ -217,6 +217,7 @@ class TransferOptions:
     consensus_rho: float = 0.5
     consensus_isolated_share: float = 0.9
     consensus_min_sources: int = 5
+    consensus_peers: int = 1
     consensus_z: float = 2.0
     refute_share: float = 0.5
     probe_candidates: int = 1024
@@ -251,6 +252,8 @@ class TransferOptions:
                 f"target_scale must be 'auto' or one of {', '.join(TARGET_SCALES)}, got "
                 f"{self.target_scale!r}"
             )
+        if self.consensus_peers < 1:
+            raise ValueError(f"consensus_peers must be at least 1, got {self.consensus_peers}")
         if not 0 < self.probe_share <= 1:
             raise ValueError(f"probe_share must be in (0, 1], got {self.probe_share}")
 
@@ -711,6 +714,7 @@ def propose(
                 rho=options.consensus_rho,
                 isolated_share=options.consensus_isolated_share,
                 min_sources=options.consensus_min_sources,
+                peers=options.consensus_peers,
             )
         untrusted, why = gp_state["consensus"]
         if not untrusted:

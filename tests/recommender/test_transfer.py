@@ -146,6 +146,32 @@ def test_consensus_measures_how_well_each_source_agrees_with_its_closest_peer() 
     assert np.isnan(source_consensus(mean[:1])).all()
 
 
+def test_consensus_needs_a_group_not_a_chance_pair() -> None:
+    """Two noise sources that happen to agree keep a noise library from being flagged when
+    one peer is enough (the seed-2026 synthetic draw with every source shuffled, target
+    task_06); with ``peers=2`` they do not, and a related library is still not flagged."""
+    from recommender.guardrails import no_consensus, source_consensus
+
+    rng = np.random.default_rng(1)
+    base, noise = rng.random(300), rng.random((8, 300))
+    pair = np.stack([base, base + 0.3 * rng.random(300)])  # two sources that agree
+    library = np.vstack([pair, noise])
+    rules = {"rho": 0.5, "isolated_share": 0.9, "min_sources": 5}
+    assert not no_consensus(library, **rules, peers=1)[0]  # 8 of 10 isolated: below 0.9
+    flagged, why = no_consensus(library, **rules, peers=2)
+    assert flagged and "10 of 10 sources agree with fewer than 2 other sources" in why
+    related = np.vstack([base + 0.2 * rng.random((6, 300)), noise[:1]])
+    assert not no_consensus(related, **rules, peers=2)[0]
+    second = source_consensus(library, peers=2)
+    assert (second <= source_consensus(library) + 1e-12).all()
+    assert second[0] < 0.3 < source_consensus(library)[0]  # one good peer, no second
+    assert np.isnan(source_consensus(library[:2], peers=2)).all()
+    with pytest.raises(ValueError, match="peers must be at least 1"):
+        source_consensus(library, peers=0)
+    with pytest.raises(ValueError, match="consensus_peers must be at least 1"):
+        TransferOptions(consensus_peers=0)
+
+
 def test_a_library_without_consensus_starts_cold_and_must_earn_trust(family):
     """Sources that agree with no other source (pure noise) are not trusted before the
     ranking test can judge them: the search starts like a cold one (space-filling design,
