@@ -139,9 +139,10 @@ class TransferOptions:
             least ``consensus_isolated_share`` (0.9) of a library of at least
             ``consensus_min_sources`` (5) sources agrees with fewer than
             ``consensus_peers`` (1: no) other sources (Spearman correlation over the
-            candidates below ``consensus_rho``, 0.5; 0 disables), no source is trusted yet: the search starts cold and from
-            ``chance_from`` observations admits only sources that beat a coin flip by
-            ``consensus_z`` (2) standard errors of Kendall's tau. It needs no target data.
+            candidates below ``consensus_rho``, 0.5; 0 disables), no source is trusted
+            yet: the search starts cold and from ``chance_from`` observations admits only
+            sources that beat a coin flip by ``consensus_z`` (2) standard errors of
+            Kendall's tau. It needs no target data.
             Evidence: ``docs/transfer_options.md``.
         refute_share: the refuted-consensus guardrail (`guardrails.refuted_consensus`): when
             at least this share (0.5; 0 disables) of a library of at least
