@@ -412,7 +412,7 @@ class Recommender:
             if key not in self._cross:  # keep one (space, sources) at a time: bounded memory
                 self._cross = {key: {}}
             first = first_pick_choice(self.options, models, self._cross[key], self.cache_dir)
-        gp_state: dict = {"first_pick": first}
+        gp_state: dict = {"first_pick": first, "design_seed": seed}
         suggestions: list[Suggestion] = []
         decisions: list[GuardrailDecision] = []
         for pick in range(min(n, int(free.sum()))):

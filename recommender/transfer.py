@@ -156,7 +156,8 @@ class TransferOptions:
         restart_candidates: the picks of a cold restart that has no contrast to test (a
             library without consensus) and of a search with neither a target GP nor a
             trusted source: the farthest from the observations among this many random free
-            candidates. 1 (default): a random candidate, exactly cold GP's initial design,
+            candidates. 1 (default): the next free candidate of a seeded random order
+            (`_design_pick`), exactly the initial design of a cold GP with the same seed,
             so a rejected library costs at most a cold start. Evidence:
             ``docs/transfer_options.md``.
         probe: what the ``explore_steps`` pick is. ``"contrast"`` (default, `_contrast`):
@@ -473,6 +474,35 @@ def _maximin(
     return int(options[np.argmax(distance)])
 
 
+def _design_pick(free: np.ndarray, gp_state: dict, seed: int) -> int:
+    """The first free candidate in a seeded random order of the candidates.
+
+    The order depends on the seed and the number of candidates only, not on how much
+    randomness the search has drawn before, so a search that starts cold picks the same
+    initial design as a cold GP given the same seed and candidates: in a paired comparison
+    a rejected library then costs nothing by chance.
+    """
+    order = gp_state.get("design_order")
+    if order is None or len(order) != len(free):
+        order = np.random.default_rng(seed).permutation(len(free))
+        gp_state["design_order"] = order
+    return int(order[free[order]][0])
+
+
+def _restart_pick(
+    cand_X: np.ndarray,
+    free: np.ndarray,
+    obs_X: np.ndarray,
+    rng: np.random.Generator,
+    options: TransferOptions,
+    gp_state: dict,
+) -> int:
+    """A cold restart's pick: the random design (`_design_pick`) or a maximin pick."""
+    if options.restart_candidates == 1:
+        return _design_pick(free, gp_state, gp_state.get("design_seed", options.seed))
+    return _maximin(cand_X, free, obs_X, rng, options.restart_candidates)
+
+
 def _normalised(weights: np.ndarray) -> np.ndarray:
     """``weights`` scaled to sum to 1; uniform when they are all 0."""
     total = weights.sum()
@@ -673,7 +703,9 @@ def propose(
         rng: random generator (ranking-loss samples, random initial picks).
         gp_state: mutable cache of the target GP's hyperparameters between calls; its
             ``"first_pick"`` entry (`first_pick_choice`) sets the zero-shot criterion
-            (absent: ``options.zero_shot_criterion``, the regret LCB for ``"auto"``).
+            (absent: ``options.zero_shot_criterion``, the regret LCB for ``"auto"``) and
+            its ``"design_seed"`` entry the seed of the random design (`_design_pick`;
+            absent: ``options.seed``).
         pending: candidates already chosen in this batch (diversity in the portfolio phase).
         quantiles: ``S x Q`` quantile tables of copula-scale sources (`source_quantiles`):
             the zero-shot and portfolio phases compare sources on the regret scale.
@@ -694,7 +726,7 @@ def propose(
             obs_std[:, keep],
         )
     if n_src == 0 and t < options.min_target_points:
-        choice = int(rng.choice(np.flatnonzero(free)))
+        choice = _design_pick(free, gp_state, gp_state.get("design_seed", options.seed))
         decision = GuardrailDecision(
             step=t, mode="random-init", weights={}, reason="no source tasks: random initial design"
         )
@@ -778,7 +810,7 @@ def propose(
             index = contrast(np.zeros(n_src), draws=options.probe_candidates)
             design = "a contrast pick, where the refuted sources agree the target is poor"
         else:
-            index = _maximin(cand_X, free, obs_X, rng, options.restart_candidates)
+            index = _restart_pick(cand_X, free, obs_X, rng, options, gp_state)
             design = "random" if options.restart_candidates == 1 else "space-filling"
         note = f"; restart pick {gp_state['explore']} of {options.min_target_points}: {design}"
         return Proposal(index, replace(decision, reason=decision.reason + note), "explore", 0.0)
@@ -859,7 +891,7 @@ def propose(
         )
     if target is None and not trusted:  # too few points for a GP, no trusted source: explore
         return Proposal(
-            _maximin(cand_X, free, obs_X, rng, options.restart_candidates), decision, "explore", 0.0
+            _restart_pick(cand_X, free, obs_X, rng, options, gp_state), decision, "explore", 0.0
         )
     members_mean: list[np.ndarray] = []
     members_std: list[np.ndarray] = []

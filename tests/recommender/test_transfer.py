@@ -172,10 +172,11 @@ def test_consensus_needs_a_group_not_a_chance_pair() -> None:
         TransferOptions(consensus_peers=0)
 
 
-def test_a_library_without_consensus_starts_cold_and_must_earn_trust(family):
+def test_a_library_without_consensus_starts_cold_and_must_earn_trust(family, cold_run):
     """Sources that agree with no other source (pure noise) are not trusted before the
-    ranking test can judge them: the search starts like a cold one (space-filling design,
-    then the target GP); a related family is not affected."""
+    ranking test can judge them: the search is the cold one (the same random design, then
+    the same target GP picks) until the ranking test judges; a related family is not
+    affected."""
     models, pool_X, pool_y, _ = family
     rng = np.random.default_rng(0)
     noise = [  # tasks whose scores are pure noise: no two sources agree
@@ -189,6 +190,7 @@ def test_a_library_without_consensus_starts_cold_and_must_earn_trust(family):
     assert [d.reason.split("; ")[-1] for d in early[:3]] == [
         f"restart pick {k} of 3: random" for k in (1, 2, 3)
     ]  # cold GP's initial design, said in the explanation
+    assert noisy.picks[:8] == cold_run[1].picks[:8]  # a rejected library costs nothing
     _, cold = _search(pool_X, pool_y, noise, 10, consensus_rho=0.0)
     assert cold.decisions[1].mode != "target-only"  # without the check, noise is trusted
     _, related = _search(pool_X, pool_y, models, 10)
