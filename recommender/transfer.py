@@ -700,7 +700,7 @@ def propose(
         obs_X: ``m x d`` observed target configurations; ``obs_y`` their ``(m,)`` scores.
         obs_mean: ``S x m`` source predictions at the observations (``obs_std`` likewise).
         options: `TransferOptions`.
-        rng: random generator (ranking-loss samples, random initial picks).
+        rng: random generator (ranking-loss samples, maximin and contrast draws).
         gp_state: mutable cache of the target GP's hyperparameters between calls; its
             ``"first_pick"`` entry (`first_pick_choice`) sets the zero-shot criterion
             (absent: ``options.zero_shot_criterion``, the regret LCB for ``"auto"``) and
