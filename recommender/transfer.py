@@ -80,6 +80,7 @@ __all__ = [
     "hypothesis_improvement",
     "propose",
     "run_pool_search",
+    "seeded_order",
     "source_quantiles",
     "loc_scale",
     "stacked_prior",
@@ -474,17 +475,24 @@ def _maximin(
     return int(options[np.argmax(distance)])
 
 
-def _design_pick(free: np.ndarray, gp_state: dict, seed: int) -> int:
-    """The first free candidate in a seeded random order of the candidates.
+def seeded_order(n: int, seed: int) -> np.ndarray:
+    """A random order of ``n`` candidates that depends on ``seed`` and ``n`` only.
 
-    The order depends on the seed and the number of candidates only, not on how much
-    randomness the search has drawn before, so a search that starts cold picks the same
-    initial design as a cold GP given the same seed and candidates: in a paired comparison
-    a rejected library then costs nothing by chance.
+    The random design of a cold start: the harness's ``random`` and ``cold-gp`` take their
+    picks from it, and our cold restarts take the next free candidate of it
+    (`_design_pick`), so both pick alike given the same seed.
     """
+    return np.random.default_rng(seed).permutation(n)
+
+
+def _design_pick(free: np.ndarray, gp_state: dict, options: TransferOptions) -> int:
+    """The first free candidate of `seeded_order` (seed: ``gp_state["design_seed"]``,
+    else ``options.seed``), not a draw from the search's shared generator, whose state
+    depends on how much randomness the search drew before: in a paired comparison a
+    rejected library then costs nothing by chance."""
     order = gp_state.get("design_order")
     if order is None or len(order) != len(free):
-        order = np.random.default_rng(seed).permutation(len(free))
+        order = seeded_order(len(free), gp_state.get("design_seed", options.seed))
         gp_state["design_order"] = order
     return int(order[free[order]][0])
 
@@ -499,7 +507,7 @@ def _restart_pick(
 ) -> int:
     """A cold restart's pick: the random design (`_design_pick`) or a maximin pick."""
     if options.restart_candidates == 1:
-        return _design_pick(free, gp_state, gp_state.get("design_seed", options.seed))
+        return _design_pick(free, gp_state, options)
     return _maximin(cand_X, free, obs_X, rng, options.restart_candidates)
 
 
@@ -726,7 +734,7 @@ def propose(
             obs_std[:, keep],
         )
     if n_src == 0 and t < options.min_target_points:
-        choice = _design_pick(free, gp_state, gp_state.get("design_seed", options.seed))
+        choice = _design_pick(free, gp_state, options)
         decision = GuardrailDecision(
             step=t, mode="random-init", weights={}, reason="no source tasks: random initial design"
         )

@@ -34,7 +34,7 @@ from recommender.surrogate import (
     predict,
     predict_sources,
 )
-from recommender.transfer import TransferOptions, ensemble_scores, run_pool_search
+from recommender.transfer import TransferOptions, ensemble_scores, run_pool_search, seeded_order
 
 __all__ = ["METHODS", "MethodInput", "PoolOracle", "run_method"]
 
@@ -122,14 +122,14 @@ def _continue_cold_gp(inp: MethodInput, oracle: PoolOracle) -> None:
 
 def run_random(inp: MethodInput, oracle: PoolOracle) -> None:
     """A seeded random order of the pool."""
-    order = np.random.default_rng(inp.seed).permutation(len(inp.pool_X))
+    order = seeded_order(len(inp.pool_X), inp.seed)
     for index in order[: inp.budget]:
         oracle.evaluate(int(index))
 
 
 def run_cold_gp(inp: MethodInput, oracle: PoolOracle) -> None:
     """3 random picks, then SingleTaskGP + LogEI on every unobserved pool row."""
-    order = np.random.default_rng(inp.seed).permutation(len(inp.pool_X))
+    order = seeded_order(len(inp.pool_X), inp.seed)
     for index in order[: min(N_RANDOM_INIT, inp.budget)]:
         oracle.evaluate(int(index))
     _continue_cold_gp(inp, oracle)
