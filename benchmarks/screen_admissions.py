@@ -15,35 +15,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import pickle
 import time
 from pathlib import Path
 
 import numpy as np
-from screen_transfer_options import _CACHE, _init, _Quantiles
-
-from recommender.bench.problem import normalized_regret
-from recommender.transfer import TransferOptions, run_pool_search
+from screen_transfer_options import map_jobs, search
 
 
 def _run(args: tuple) -> dict:
     name, opts, target, seed, budget = args
-    X, score = _CACHE["truth"][target]
-    predictions, quantiles = _CACHE["preds"][target]
-    trace = run_pool_search(
-        pool_X=X,
-        source_models=[_Quantiles(q) for q in quantiles],
-        evaluate=lambda i: float(score[i]),
-        budget=budget,
-        options=TransferOptions(seed=seed, **opts),
-        source_predictions=predictions,
-    )
+    regret, trace = search(opts, target, seed, budget)
     return {
         "variant": name,
         "target": target,
         "seed": seed,
-        "regret": normalized_regret(score, np.array(trace.picks)).tolist(),
+        "regret": regret,
         "modes": [d.mode for d in trace.decisions],
         "n_weighted": [len(d.weights) for d in trace.decisions],
         "target_weight": [round(float(d.target_weight), 3) for d in trace.decisions],
@@ -69,10 +56,7 @@ def main() -> None:
         for seed in range(args.seeds)
     ]
     start = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(
-        args.workers, initializer=_init, initargs=(cache,)
-    ) as pool:
-        runs = pool.map(_run, jobs, chunksize=1)
+    runs = map_jobs(_run, jobs, cache, args.workers)
     summary = {}
     for name in variants:
         mine = [r for r in runs if r["variant"] == name]

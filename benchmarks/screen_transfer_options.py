@@ -25,14 +25,16 @@ import json
 import multiprocessing
 import pickle
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from recommender.bench.harness import load_problems
 from recommender.bench.problem import normalized_regret
 from recommender.surrogate import fit_source_model, predict_sources
-from recommender.transfer import TransferOptions, run_pool_search
+from recommender.transfer import SearchTrace, TransferOptions, run_pool_search
 
 BUDGETS = (1, 2, 3, 4, 5, 10, 20, 30)
 
@@ -74,8 +76,18 @@ def _init(cache: dict) -> None:
     _CACHE.update(cache)
 
 
-def _run(args: tuple) -> tuple[str, str, int, list[float]]:
-    name, opts, target, seed, budget = args
+def search(opts: dict, target: str, seed: int, budget: int) -> tuple[list[float], SearchTrace]:
+    """One pool search of a worker's cached target (`_init`): its regret curve and trace.
+
+    Args:
+        opts: `TransferOptions` fields as parsed from JSON (lists become tuples).
+        target: task id in the cache.
+        seed: the search's seed.
+        budget: number of picks.
+
+    Returns:
+        The normalized regret after each pick, and the `SearchTrace`.
+    """
     X, score = _CACHE["truth"][target]
     predictions, quantiles = _CACHE["preds"][target]
     options = TransferOptions(
@@ -89,7 +101,20 @@ def _run(args: tuple) -> tuple[str, str, int, list[float]]:
         options=options,
         source_predictions=predictions,
     )
-    return name, target, seed, normalized_regret(score, np.array(trace.picks)).tolist()
+    return normalized_regret(score, np.array(trace.picks)).tolist(), trace
+
+
+def map_jobs(run: Callable[[tuple], Any], jobs: list[tuple], cache: dict, workers: int) -> list:
+    """``run`` over ``jobs`` in ``workers`` forked processes that each hold ``cache``."""
+    with multiprocessing.get_context("fork").Pool(
+        workers, initializer=_init, initargs=(cache,)
+    ) as pool:
+        return pool.map(run, jobs, chunksize=1)
+
+
+def _run(args: tuple) -> tuple[str, str, int, list[float]]:
+    name, opts, target, seed, budget = args
+    return name, target, seed, search(opts, target, seed, budget)[0]
 
 
 def main() -> None:
@@ -117,10 +142,7 @@ def main() -> None:
         for s in range(args.seeds)
     ]
     start = time.perf_counter()
-    with multiprocessing.get_context("fork").Pool(
-        args.workers, initializer=_init, initargs=(cache,)
-    ) as pool:
-        results = pool.map(_run, jobs, chunksize=1)
+    results = map_jobs(_run, jobs, cache, args.workers)
     curves: dict[str, dict[str, list[list[float]]]] = {}
     for name, target, _, regret in results:
         curves.setdefault(name, {}).setdefault(target, []).append(regret)
