@@ -300,8 +300,9 @@ def proposal_acquisition(
         The `EnsembleLogEI` that `propose` maximised over the candidates.
     """
     decision = proposal.decision
-    obs_y = TARGET_SCALES[gp_state.get("scale", "raw")](obs_y)
     if proposal.phase == "stacked":
+        scale = gp_state.get("stack_scale", gp_state.get("scale", "raw"))
+        obs_y = TARGET_SCALES[scale](obs_y)
         return stacked_acquisition(
             decision=decision,
             source_models=source_models,
@@ -311,6 +312,7 @@ def proposal_acquisition(
             obs_mean=obs_mean,
             residual_state=gp_state["stack_state"],
         )
+    obs_y = TARGET_SCALES[gp_state.get("scale", "raw")](obs_y)
     target = None
     if len(obs_y) >= min_target_points and "state" in gp_state:
         target = restore_gp(obs_X, obs_y, gp_state["state"])

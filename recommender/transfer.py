@@ -198,6 +198,10 @@ class TransferOptions:
             copula, whichever GP's leave-one-out means mis-order fewer observed pairs; fits
             two GPs per pick). Ranking weights and guardrails only see the order, so they do
             not change. Evidence: ``docs/transfer_options.md``.
+        stack_scale: the scale of the target's observations for the stacked line and its
+            residual GP: ``"target"`` (the target GP's, ``target_scale``) or one of
+            `TARGET_SCALES` (``"copula"``: ranks, the scale of the source means the line
+            regresses on). Evidence: ``docs/transfer_options.md``.
         surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
             ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
             LCBench, kept for experiments).
@@ -235,6 +239,7 @@ class TransferOptions:
     stack_refit: bool = False
     target_scale: str = "raw"
     mixture_top: float = 1.0
+    stack_scale: str = "target"
 
     def __post_init__(self) -> None:
         if self.zero_shot_criterion not in ("auto", *FIRST_PICK_CRITERIA):
@@ -249,6 +254,11 @@ class TransferOptions:
         if self.refuted_restart not in ("maximin", "contrast"):
             raise ValueError(
                 f"refuted_restart must be 'maximin' or 'contrast', got {self.refuted_restart!r}"
+            )
+        if self.stack_scale not in ("target", *TARGET_SCALES):
+            raise ValueError(
+                f"stack_scale must be 'target' or one of {', '.join(TARGET_SCALES)}, got "
+                f"{self.stack_scale!r}"
             )
         if self.target_scale not in ("auto", *TARGET_SCALES):
             raise ValueError(
@@ -652,6 +662,17 @@ class Proposal:
     acquisition: float
 
 
+def _stack_values(
+    obs_y: np.ndarray, raw_y: np.ndarray, stack_scale: str, gp_state: dict
+) -> np.ndarray:
+    """The target's values for the stacked line (`TransferOptions.stack_scale`): the target
+    GP's (``obs_y``) or ``raw_y`` on ``stack_scale``, named in ``gp_state["stack_scale"]``
+    so `acquisition.proposal_acquisition` rebuilds the same model."""
+    name = gp_state.get("scale", "raw") if stack_scale == "target" else stack_scale
+    gp_state["stack_scale"] = name
+    return obs_y if stack_scale == "target" else TARGET_SCALES[stack_scale](raw_y)
+
+
 def _target_gp(
     obs_X: np.ndarray, obs_y: np.ndarray, scale: str, gp_state: dict
 ) -> tuple[SingleTaskGP, np.ndarray, str]:
@@ -739,7 +760,7 @@ def propose(
             step=t, mode="random-init", weights={}, reason="no source tasks: random initial design"
         )
         return Proposal(choice, decision, "random", 0.0)
-    target, scale = None, options.target_scale
+    target, scale, raw_y = None, options.target_scale, obs_y
     if t >= options.min_target_points:
         target, obs_y, scale = _target_gp(obs_X, obs_y, options.target_scale, gp_state)
     rank_idx = np.arange(len(obs_y))
@@ -892,7 +913,7 @@ def propose(
             cand_std,
             free,
             obs_X,
-            obs_y,
+            _stack_values(obs_y, raw_y, options.stack_scale, gp_state),
             obs_mean,
             gp_state,
             refit=options.stack_refit,

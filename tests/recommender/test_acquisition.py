@@ -108,6 +108,12 @@ def test_rejects_bad_weights() -> None:
             "stacked",
             TransferOptions(n_samples=64, stack_from=10, guardrails=False, target_scale="copula"),
         ),
+        # the stacked line on copula ranks, the target GP on raw values
+        (
+            12,
+            "stacked",
+            TransferOptions(n_samples=64, stack_from=10, guardrails=False, stack_scale="copula"),
+        ),
         # the mixture variance restricted to the top 5 % by the independent-member LogEI
         (6, "gp", TransferOptions(n_samples=64, mixture_top=0.05)),
     ],

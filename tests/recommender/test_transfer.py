@@ -296,6 +296,23 @@ def test_copula_target_scale_depends_only_on_the_order_of_the_observations(famil
         TransferOptions(target_scale="log")
 
 
+def test_copula_stack_scale_changes_only_the_stacked_picks(family) -> None:
+    """``stack_scale="copula"`` puts the stacked line on the target's ranks and leaves the
+    target GP raw: the picks before ``stack_from`` are unchanged, the stacked picks see only
+    the order of the observations."""
+    models, pool_X, pool_y, _ = family
+    stretched = np.exp(8.0 * pool_y)
+
+    def picks(values: np.ndarray, **kw: object) -> list[int]:
+        return _search(pool_X, values, models, 16, stack_from=10, guardrails=False, **kw)[1].picks
+
+    raw, ranked = picks(stretched), picks(stretched, stack_scale="copula")
+    assert raw[:10] == ranked[:10]
+    assert raw != ranked
+    with pytest.raises(ValueError, match="stack_scale must be"):
+        TransferOptions(stack_scale="log")
+
+
 def test_auto_target_scale_says_which_scale_its_target_gp_used(family) -> None:
     """``target_scale="auto"`` keeps the raw or the copula GP, whichever ranks the target's
     observations better when each is left out, and the explanation says which."""
