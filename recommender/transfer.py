@@ -906,7 +906,7 @@ def propose(
     trusted = decision.mode != "target-only" and n_src > 0
     stacking = options.stack_from is not None and t >= options.stack_from
     if trusted and target is not None and stacking:
-        return _stacked_pick(
+        proposal = _stacked_pick(
             decision,
             cand_X,
             cand_mean,
@@ -918,6 +918,11 @@ def propose(
             gp_state,
             refit=options.stack_refit,
         )
+        if options.stack_scale == "target":
+            return proposal
+        note = f"; the line and its residual GP on the {options.stack_scale} scale of the target"
+        decision = replace(proposal.decision, reason=proposal.decision.reason + note)
+        return replace(proposal, decision=decision)
     if target is None and not trusted:  # too few points for a GP, no trusted source: explore
         return Proposal(
             _restart_pick(cand_X, free, obs_X, rng, options, gp_state), decision, "explore", 0.0

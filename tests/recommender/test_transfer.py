@@ -298,8 +298,8 @@ def test_copula_target_scale_depends_only_on_the_order_of_the_observations(famil
 
 def test_copula_stack_scale_changes_only_the_stacked_picks(family) -> None:
     """``stack_scale="copula"`` puts the stacked line on the target's ranks and leaves the
-    target GP raw: the picks before ``stack_from`` are unchanged, the stacked picks see only
-    the order of the observations."""
+    target GP raw: the picks before ``stack_from`` are unchanged, the stacked ones move, and
+    the explanation says which scale the line used."""
     models, pool_X, pool_y, _ = family
     stretched = np.exp(8.0 * pool_y)
 
@@ -309,6 +309,11 @@ def test_copula_stack_scale_changes_only_the_stacked_picks(family) -> None:
     raw, ranked = picks(stretched), picks(stretched, stack_scale="copula")
     assert raw[:10] == ranked[:10]
     assert raw != ranked
+    trace = _search(
+        pool_X, stretched, models, 12, stack_from=10, guardrails=False, stack_scale="copula"
+    )[1]
+    stacked = [d.reason for d in trace.decisions if "residual-stacked" in d.reason]
+    assert len(stacked) == 2 and all("copula scale of the target" in r for r in stacked)
     with pytest.raises(ValueError, match="stack_scale must be"):
         TransferOptions(stack_scale="log")
 
