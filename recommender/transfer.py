@@ -422,6 +422,7 @@ def _stacked_pick(
     gp_state: dict,
     *,
     refit: bool,
+    stack_scale: str = "target",
 ) -> Proposal:
     """LogEI of the residual-stacked model (`TransferOptions.stack_from`).
 
@@ -430,7 +431,9 @@ def _stacked_pick(
     (weight ``slope * w_s``): mean ``offset + r(x) + slope sum_s w_s z_s(x)``, variance
     ``s_r(x)^2 + slope^2 sum_s w_s^2 s_s(x)^2`` (independent members, as RGPE). The
     residual GP is fitted (``refit``) or takes the target GP's hyperparameters from
-    ``gp_state["state"]`` (`TransferOptions.stack_refit`).
+    ``gp_state["state"]`` (`TransferOptions.stack_refit`). ``obs_y`` is on
+    ``stack_scale`` (`TransferOptions.stack_scale`), which the explanation names unless it
+    is the target GP's.
     """
     prior = stacked_prior(cand_mean, obs_mean, obs_y, decision.source_weights)
     w = prior.weights
@@ -452,6 +455,8 @@ def _stacked_pick(
         f"; residual-stacked GP: a GP on the target's residuals from its line on the "
         f"weighted sources (slope {prior.slope:.2f} on standardised scales)"
     )
+    if stack_scale != "target":
+        note += f"; the line and its residual GP on the {stack_scale} scale of the target"
     decision = replace(decision, reason=decision.reason + note)
     return Proposal(index, decision, "stacked", float(score[index]))
 
@@ -906,7 +911,7 @@ def propose(
     trusted = decision.mode != "target-only" and n_src > 0
     stacking = options.stack_from is not None and t >= options.stack_from
     if trusted and target is not None and stacking:
-        proposal = _stacked_pick(
+        return _stacked_pick(
             decision,
             cand_X,
             cand_mean,
@@ -917,12 +922,8 @@ def propose(
             obs_mean,
             gp_state,
             refit=options.stack_refit,
+            stack_scale=options.stack_scale,
         )
-        if options.stack_scale == "target":
-            return proposal
-        note = f"; the line and its residual GP on the {options.stack_scale} scale of the target"
-        decision = replace(proposal.decision, reason=proposal.decision.reason + note)
-        return replace(proposal, decision=decision)
     if target is None and not trusted:  # too few points for a GP, no trusted source: explore
         return Proposal(
             _restart_pick(cand_X, free, obs_X, rng, options, gp_state), decision, "explore", 0.0
