@@ -38,6 +38,7 @@ from recommender.bench import (
     write_conditional_benchmark,
     write_results,
 )
+from recommender.bench.goals import check_goals
 from recommender.bench.report import versus_best_baseline
 
 METHODS = "random,cold-gp,portfolio,rgpe,ours"
@@ -83,6 +84,7 @@ def pool_draws(docs: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
                 "below_at": [r["t"] for r in rows if r["below"]],
                 "not_below_at": [r["t"] for r in rows if not r["below"]],
                 "rows": rows,
+                "goals": [check.as_dict() for check in check_goals(doc)],
             }
         )
     return {
@@ -120,6 +122,10 @@ def _per_draw_markdown(pooled: dict[str, Any]) -> str:
             for r in draw["rows"]
         ]
         lines.append(f"| {draw['generator_seed']} | " + " | ".join(cells) + " |")
+    lines += ["", "## Per draw: the transfer goals", "", "| generator seed | missed |", "|---|---|"]
+    for draw in pooled["per_draw"]:
+        missed = [f"{g['name']}: {g['measured']}" for g in draw.get("goals", []) if not g["holds"]]
+        lines.append(f"| {draw['generator_seed']} | {'; '.join(missed) or 'none'} |")
     return "\n".join(lines) + "\n"
 
 

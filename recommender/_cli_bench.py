@@ -6,12 +6,17 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from recommender.bench.goals import GoalCheck
 
 __all__ = ["bench_group"]
 
 _DEFAULT_METHODS = "random,cold-gp,tpe,portfolio,rgpe,ours,ours-no-guardrails"
+GOAL_MISSED_EXIT = 3  # 1: bad input, 2: click's usage errors
 
 
 @click.group("bench")
@@ -68,6 +73,12 @@ def bench_group() -> None:
 )
 @click.option("--stem", default=None, help="File name stem (default: <benchmark>[_<adversarial>]).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.option(
+    "--check-goals",
+    is_flag=True,
+    help=f"Exit with code {GOAL_MISSED_EXIT} when a transfer goal does not hold on the run "
+    "(the results are written first).",
+)
 def transfer_command(
     benchmark_dir: Path,
     methods: str,
@@ -81,12 +92,15 @@ def transfer_command(
     out_dir: Path,
     stem: str | None,
     as_json: bool,
+    check_goals: bool,
 ) -> None:
     """Leave one task out on BENCHMARK: every method picks from the target's pool.
 
     Writes <stem>.json (all runs, command line, seeds, versions, machine), <stem>.md
-    (the table the README quotes) and <stem>.png (regret curves). Exit code 0 on success,
-    1 on a malformed benchmark directory.
+    (the table the README quotes) and <stem>.png (regret curves). The markdown and the
+    JSON end with the transfer goals checked on the run (`recommender.bench.goals`).
+    Exit code 0 on success, 1 on a malformed benchmark directory, 3 with
+    --check-goals when a goal does not hold.
     """
     from rich.console import Console
     from rich.progress import (
@@ -99,6 +113,7 @@ def transfer_command(
     )
 
     from recommender.bench import BenchConfig, markdown_table, run_transfer_benchmark, write_results
+    from recommender.bench.goals import check_goals as bench_goals
 
     method_list = tuple(m.strip() for m in methods.split(",") if m.strip())
     target_spec: int | tuple[str, ...] | None
@@ -148,6 +163,7 @@ def transfer_command(
         )
         partial.unlink(missing_ok=True)
     paths = write_results(doc, out_dir, stem=name)
+    goals = bench_goals(doc)
     if as_json:
         click.echo(
             json.dumps(
@@ -160,6 +176,7 @@ def transfer_command(
                         }
                         for m, s in doc["summary"].items()
                     },
+                    "goals": [c.as_dict() for c in goals],
                     "files": {k: str(p) for k, p in paths.items()},
                 },
                 indent=1,
@@ -168,26 +185,45 @@ def transfer_command(
     else:
         click.echo(markdown_table(doc))
         click.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
+    _exit_on_missed_goals(goals, check_goals)
 
 
 @bench_group.command("report")
 @click.argument("result", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-def report_command(result: Path) -> None:
+@click.option(
+    "--check-goals",
+    is_flag=True,
+    help=f"Exit with code {GOAL_MISSED_EXIT} when a transfer goal does not hold on the run.",
+)
+def report_command(result: Path, check_goals: bool) -> None:
     """Print the markdown report of a `bench transfer` result JSON (no rerun).
 
-    Regret table, and ours against the best baseline at each budget: paired wins / ties /
-    losses and the mean paired difference with its standard error over targets.
+    Regret table; ours against the best baseline at each budget (paired wins / ties /
+    losses and the mean paired difference with its standard error over targets); the
+    transfer goals checked on the run.
     """
     from recommender.bench import markdown_table
+    from recommender.bench.goals import check_goals as bench_goals
 
     try:
         doc = json.loads(result.read_text())
         click.echo(markdown_table(doc), nl=False)
+        goals = bench_goals(doc)
     except (json.JSONDecodeError, KeyError, TypeError, StopIteration) as error:
         raise click.ClickException(
             f"{result}: not a `recommend bench transfer` result JSON ({type(error).__name__}: "
             f"{error})"
         ) from None
+    _exit_on_missed_goals(goals, check_goals)
+
+
+def _exit_on_missed_goals(goals: list[GoalCheck], check: bool) -> None:
+    """With ``check``, exit with `GOAL_MISSED_EXIT` and name the missed goals on stderr."""
+    missed = [g for g in goals if not g.holds]
+    if check and missed:
+        names = ", ".join(g.name for g in missed)
+        click.echo(f"error: transfer goals not met on this run: {names}", err=True)
+        sys.exit(GOAL_MISSED_EXIT)
 
 
 @bench_group.command("make-synthetic")

@@ -6,63 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from recommender.bench.compare import versus_best_baseline
+from recommender.bench.goals import check_goals, goals_markdown
 
 __all__ = ["markdown_table", "plot_regret", "versus_best_baseline", "write_results"]
-
-BASELINES = ("random", "cold-gp", "tpe", "portfolio", "rgpe")
-
-
-def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict[str, Any]]:
-    """``method`` against the best baseline of the same run at each reported budget.
-
-    The best baseline is the one with the lowest mean regret at that budget; the paired
-    counts compare the two on the same (target, seed) runs.
-
-    Returns:
-        One dict per budget: ``t``, ``ours``, ``best``, ``best_method``, ``below``
-        (strictly lower mean), ``wins``/``ties``/``losses`` over the paired runs, and
-        ``difference`` +- ``difference_se``: the mean paired difference (ours minus the
-        best baseline) and its standard error over targets (each target's seeds averaged
-        first: a target's seeds share its pool and its sources, so they are not
-        independent; ``nan`` with one target). Empty when ``method`` or every baseline
-        is missing.
-    """
-    summary = doc["summary"]
-    baselines = [b for b in BASELINES if b in summary]
-    if method not in summary or not baselines:
-        return []
-
-    def per_target(name: str, t: int) -> list[list[float]]:
-        """Each target's regrets at budget ``t``, one per seed."""
-        return [[r["regret"][t - 1] for r in res["runs"][name]] for res in doc["per_target"]]
-
-    rows = []
-    for t in summary[method]["mean_regret"]:
-        best_method = min(baselines, key=lambda b: summary[b]["mean_regret"][t])
-        ours_by_target, best_by_target = per_target(method, int(t)), per_target(best_method, int(t))
-        ours = [x for seeds in ours_by_target for x in seeds]
-        best = [x for seeds in best_by_target for x in seeds]
-        diff = np.array(
-            [np.mean(a) - np.mean(b) for a, b in zip(ours_by_target, best_by_target, strict=True)]
-        )
-        rows.append(
-            {
-                "t": int(t),
-                "ours": summary[method]["mean_regret"][t],
-                "best": summary[best_method]["mean_regret"][t],
-                "best_method": best_method,
-                "below": summary[method]["mean_regret"][t] < summary[best_method]["mean_regret"][t],
-                "wins": sum(a < b for a, b in zip(ours, best, strict=True)),
-                "ties": sum(a == b for a, b in zip(ours, best, strict=True)),
-                "losses": sum(a > b for a, b in zip(ours, best, strict=True)),
-                "difference": float(diff.mean()),
-                "difference_se": (
-                    float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
-                ),
-            }
-        )
-    return rows
 
 
 def markdown_table(doc: dict[str, Any]) -> str:
@@ -115,6 +62,9 @@ def markdown_table(doc: dict[str, Any]) -> str:
                 f"{row['wins']} / {row['ties']} / {row['losses']} | "
                 f"{row['difference']:+.4f} ± {row['difference_se']:.4f} |\n"
             )
+    goals = goals_markdown(check_goals(doc))
+    if goals:
+        note += "\nthe transfer goals on this run (`recommender.bench.goals`):\n\n" + goals
     return "\n".join(rows) + "\n" + note
 
 
@@ -151,9 +101,12 @@ def plot_regret(doc: dict[str, Any], path: Path) -> None:
 def write_results(doc: dict[str, Any], out_dir: Path, *, stem: str = "transfer") -> dict[str, Path]:
     """Write ``<stem>.json``, ``<stem>.md`` and ``<stem>.png`` under ``out_dir``.
 
+    The JSON is ``doc`` with ``goals`` added: the `check_goals` checks as dicts.
+
     Returns:
         kind -> written path.
     """
+    doc = {**doc, "goals": [check.as_dict() for check in check_goals(doc)]}
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "json": out_dir / f"{stem}.json",

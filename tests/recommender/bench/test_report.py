@@ -27,6 +27,7 @@ def _doc() -> dict:
         mean = {str(t): sum(c[t - 1] for c in curves) / len(curves) for t in (1, 2)}
         summary[method] = {
             "mean_regret": mean,
+            "curve": [mean["1"], mean["2"]],
             "stderr": {"1": 0.0, "2": 0.0},
             "mean_rank": {"1": 1.0, "2": 1.0},
             "seconds_per_suggestion": 0.0,
