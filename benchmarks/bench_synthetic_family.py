@@ -12,7 +12,10 @@ Writes, under ``--out``:
 - ``synthetic_family/seed<g>.json`` / ``.md`` / ``.png``: each draw's harness results
   (an existing file with the same settings is reused, so an interrupted run resumes);
 - ``synthetic_family.json`` / ``.md`` / ``.png``: the pooled results, with one row per
-  draw saying at which budgets ours is below that draw's best baseline.
+  draw saying at which budgets ours is below that draw's best baseline, the transfer goals
+  per draw, and the goals apart on the family's tasks and on the generator's outlier tasks
+  (optima drawn independently of the family: nothing in the library predicts them, so a
+  transfer method can at best match a cold start there).
 
 Usage::
 
@@ -38,8 +41,9 @@ from recommender.bench import (
     write_conditional_benchmark,
     write_results,
 )
-from recommender.bench.goals import check_goals
+from recommender.bench.goals import GoalCheck, check_goals, goals_markdown
 from recommender.bench.report import versus_best_baseline
+from recommender.bench.synthetic import conditional_outlier_tasks
 
 METHODS = "random,cold-gp,portfolio,rgpe,ours"
 
@@ -68,6 +72,16 @@ def _draw(
     return doc
 
 
+def _group(per_target: list[dict[str, Any]], cfg: BenchConfig, doc: dict[str, Any]) -> dict:
+    """``per_target``'s summary and goal checks, as if it were a run of its own."""
+    sub = {**doc, "per_target": per_target, "summary": summarise_runs(per_target, cfg)}
+    return {
+        "targets": len(per_target),
+        "mean_regret": {m: s["mean_regret"] for m, s in sub["summary"].items()},
+        "goals": [check.as_dict() for check in check_goals(sub)],
+    }
+
+
 def pool_draws(docs: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
     """One results document over every target of every draw (ids prefixed ``seed<g>/``)."""
     per_target = [
@@ -75,6 +89,11 @@ def pool_draws(docs: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
         for doc in docs
         for res in doc["per_target"]
     ]
+    outliers = {
+        f"seed{doc['generator_seed']}/{task}"
+        for doc in docs
+        for task in conditional_outlier_tasks(seed=doc["generator_seed"])
+    }
     per_draw = []
     for doc in docs:
         rows = versus_best_baseline(doc)
@@ -85,8 +104,13 @@ def pool_draws(docs: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
                 "not_below_at": [r["t"] for r in rows if not r["below"]],
                 "rows": rows,
                 "goals": [check.as_dict() for check in check_goals(doc)],
+                "outlier_tasks": list(conditional_outlier_tasks(seed=doc["generator_seed"])),
             }
         )
+    groups = {
+        "family": [r for r in per_target if r["target"] not in outliers],
+        "outliers": [r for r in per_target if r["target"] in outliers],
+    }
     return {
         "benchmark": "synthetic-conditional family",
         "generator_seeds": [doc["generator_seed"] for doc in docs],
@@ -101,6 +125,7 @@ def pool_draws(docs: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
         "peak_rss_mb": max(d["peak_rss_mb"] for d in docs),
         "summary": summarise_runs(per_target, cfg),
         "per_draw": per_draw,
+        "groups": {name: _group(rows, cfg, docs[0]) for name, rows in groups.items() if rows},
         "per_target": per_target,
     }
 
@@ -126,6 +151,21 @@ def _per_draw_markdown(pooled: dict[str, Any]) -> str:
     for draw in pooled["per_draw"]:
         missed = [f"{g['name']}: {g['measured']}" for g in draw.get("goals", []) if not g["holds"]]
         lines.append(f"| {draw['generator_seed']} | {'; '.join(missed) or 'none'} |")
+    for name, group in pooled.get("groups", {}).items():
+        what = (
+            "the generator's outlier tasks (optima independent of the family)"
+            if name == "outliers"
+            else "the family's tasks (outliers left out)"
+        )
+        lines += ["", f"## Pooled, on {what}: {group['targets']} targets", ""]
+        budgets = list(next(iter(group["mean_regret"].values())))
+        lines += [
+            "| method | " + " | ".join(f"t={t}" for t in budgets) + " |",
+            "|---|" + "---|" * len(budgets),
+        ]
+        for method, means in group["mean_regret"].items():
+            lines.append(f"| {method} | " + " | ".join(f"{means[t]:.4f}" for t in budgets) + " |")
+        lines += ["", goals_markdown([GoalCheck(**g) for g in group["goals"]]).rstrip()]
     return "\n".join(lines) + "\n"
 
 

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["write_conditional_benchmark"]
+__all__ = ["conditional_outlier_tasks", "write_conditional_benchmark"]
 
 _LEARNERS = ("svm", "rf", "xgb", "glmnet")
 _FIDELITIES = (0.25, 0.5, 1.0)
@@ -133,6 +133,23 @@ def _task_objective(
     return error + imputation_effect[imputation.astype(int)]
 
 
+def conditional_outlier_tasks(
+    *, n_tasks: int = 16, outlier_share: float = 0.2, seed: int = 0
+) -> tuple[str, ...]:
+    """The outlier tasks of `write_conditional_benchmark` with these settings, unwritten.
+
+    Outliers' optima and learner preferences are drawn independently of the family, so no
+    source predicts them: a transfer method can at best match a cold start on them. The
+    written ``space.json`` lists them too (``outlier_tasks``); this answers for a benchmark
+    that is not on disk.
+
+    Returns:
+        Sorted task ids (``task_03`` ...).
+    """
+    *_, outliers = _draw_family(np.random.default_rng(seed), n_tasks, outlier_share)
+    return tuple(_task_id(task) for task in sorted(outliers))
+
+
 def write_conditional_benchmark(
     path: str | Path,
     *,
@@ -158,13 +175,7 @@ def write_conditional_benchmark(
     rng = np.random.default_rng(seed)
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
-    # the family: optima and learner preferences are smooth functions of a 2-d latent
-    base_optima = {name: rng.uniform(0.2, 0.8, len(_NUMERIC[name])) for name in _LEARNERS}
-    drift = {name: rng.normal(0.0, 0.15, (len(_NUMERIC[name]), 2)) for name in _LEARNERS}
-    pref_base = rng.uniform(0.0, 0.4, len(_LEARNERS))
-    pref_drift = rng.normal(0.0, 0.25, (len(_LEARNERS), 2))
-    n_outliers = int(round(outlier_share * n_tasks))
-    outliers = set(rng.permutation(n_tasks)[:n_outliers].tolist())
+    base_optima, drift, pref_base, pref_drift, outliers = _draw_family(rng, n_tasks, outlier_share)
     frames = []
     for task in range(n_tasks):
         latent = rng.uniform(-1.0, 1.0, 2)
@@ -187,7 +198,7 @@ def write_conditional_benchmark(
             value = offset + scale * (clean + penalty + rng.normal(0.0, noise * 5, n_configs))
             frame = configs.copy()
             frame.insert(0, "config_id", np.arange(n_configs, dtype=np.int64))
-            frame.insert(0, "task_id", f"task_{task:02d}")
+            frame.insert(0, "task_id", _task_id(task))
             frame["train_fraction"] = fidelity
             frame["error"] = value.astype(np.float32)
             frame["time"] = (fidelity * rng.uniform(1.0, 10.0, n_configs)).astype(np.float32)
@@ -215,6 +226,29 @@ def write_conditional_benchmark(
         "n_tasks": n_tasks,
         "configs_per_task": n_configs,
         "source": f"synthetic (recommender/bench/synthetic.py, seed={seed})",
+        "outlier_tasks": [_task_id(task) for task in sorted(outliers)],
     }
     (directory / "space.json").write_text(json.dumps(space, indent=2))
     return directory
+
+
+def _draw_family(
+    rng: np.random.Generator, n_tasks: int, outlier_share: float
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], np.ndarray, np.ndarray, set[int]]:
+    """The family's shared draws (the first ``rng`` draws of a benchmark, in this order).
+
+    Optima and learner preferences are smooth functions of a 2-d per-task latent: base
+    optima and their drift per learner, base preferences and their drift; then the
+    outlier tasks.
+    """
+    base_optima = {name: rng.uniform(0.2, 0.8, len(_NUMERIC[name])) for name in _LEARNERS}
+    drift = {name: rng.normal(0.0, 0.15, (len(_NUMERIC[name]), 2)) for name in _LEARNERS}
+    pref_base = rng.uniform(0.0, 0.4, len(_LEARNERS))
+    pref_drift = rng.normal(0.0, 0.25, (len(_LEARNERS), 2))
+    n_outliers = int(round(outlier_share * n_tasks))
+    outliers = set(rng.permutation(n_tasks)[:n_outliers].tolist())
+    return base_optima, drift, pref_base, pref_drift, outliers
+
+
+def _task_id(task: int) -> str:
+    return f"task_{task:02d}"

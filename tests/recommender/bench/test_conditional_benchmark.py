@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,7 @@ import pytest
 
 from library.importers import read_benchmark
 from recommender.bench import BenchConfig, run_transfer_benchmark, write_conditional_benchmark
+from recommender.bench.synthetic import conditional_outlier_tasks
 from recommender.space import Space
 
 
@@ -40,6 +42,15 @@ def test_generator_is_deterministic(tmp_path: Path):
     first = write_conditional_benchmark(tmp_path / "a", n_tasks=2, n_configs=30, seed=5)
     second = write_conditional_benchmark(tmp_path / "b", n_tasks=2, n_configs=30, seed=5)
     assert (first / "trials.parquet").read_bytes() == (second / "trials.parquet").read_bytes()
+
+
+def test_the_outlier_tasks_are_listed_and_known_without_writing(tmp_path: Path):
+    written = write_conditional_benchmark(tmp_path / "a", n_tasks=10, n_configs=20, seed=7)
+    listed = json.loads((written / "space.json").read_text())["outlier_tasks"]
+    assert len(listed) == 2 and set(listed) <= set(read_benchmark(written).task_ids)
+    assert tuple(listed) == conditional_outlier_tasks(n_tasks=10, seed=7)
+    assert conditional_outlier_tasks(n_tasks=10, seed=8) != tuple(listed)  # seed-dependent
+    assert conditional_outlier_tasks(n_tasks=10, outlier_share=0.0, seed=7) == ()
 
 
 def test_transfer_methods_beat_random_on_the_conditional_benchmark(conditional_dir: Path):
