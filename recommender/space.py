@@ -84,10 +84,10 @@ def _check_name(name: object, kind: str) -> None:
 def _check_bounds(name: str, low: float, high: float, log: bool) -> None:
     if not (math.isfinite(low) and math.isfinite(high)):
         raise SpaceError(f"parameter {name!r}: bounds must be finite, got (low={low}, high={high})")
-    if low >= high:
+    if low > high:
         raise SpaceError(
-            f"parameter {name!r}: `low < high` must hold, but got (low={low}, high={high}); "
-            "fix the bounds or drop the parameter if it is constant"
+            f"parameter {name!r}: `low <= high` must hold, but got (low={low}, high={high}); "
+            "swap the bounds (low == high is a constant parameter)"
         )
     if log and low <= 0:
         raise SpaceError(
@@ -103,7 +103,7 @@ class FloatParam:
     Args:
         name: Parameter name.
         low: Lower bound (inclusive).
-        high: Upper bound (inclusive), ``> low``.
+        high: Upper bound (inclusive), ``>= low`` (equal: a constant, as Optuna allows).
         log: Encode ``log(value)`` instead of ``value``; needs ``low > 0``.
     """
 
@@ -129,7 +129,7 @@ class IntParam:
     Args:
         name: Parameter name.
         low: Lower bound (inclusive), an integer.
-        high: Upper bound (inclusive), an integer ``> low``.
+        high: Upper bound (inclusive), an integer ``>= low`` (equal: a constant).
         log: Encode ``log(value)`` instead of ``value``; needs ``low > 0``.
     """
 
@@ -657,7 +657,9 @@ class Space:
             else:
                 low, high = float(p.low), float(p.high)
                 values = np.clip(columns[i], low, high)
-                if p.log:
+                if high == low:  # a constant: its coordinate is always 0
+                    unit = np.zeros(n)
+                elif p.log:
                     unit = (np.log(values) - math.log(low)) / (math.log(high) - math.log(low))
                 else:
                     unit = (values - low) / (high - low)

@@ -370,9 +370,11 @@ class TrialExecutor:
 
 
 def _to_unit(value: float, low: float, high: float, log: bool) -> float:
+    if high <= low:  # a constant parameter
+        return 0.0
     if log:
         return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
-    return (value - low) / (high - low) if high > low else 0.0
+    return (value - low) / (high - low)
 
 
 def _from_unit(unit: float, low: float, high: float, log: bool) -> float:

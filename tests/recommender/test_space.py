@@ -294,8 +294,8 @@ def test_from_json_reports_bad_files(tmp_path: Path) -> None:
     ("build", "message"),
     [
         (lambda: Space((FloatParam("x", 0, 1), IntParam("x", 0, 3))), "appears twice"),
-        (lambda: FloatParam("x", 1.0, 1.0), "`low < high` must hold"),
-        (lambda: IntParam("n", 5, 2), "`low < high` must hold"),
+        (lambda: FloatParam("x", 2.0, 1.0), "`low <= high` must hold"),
+        (lambda: IntParam("n", 5, 2), "`low <= high` must hold"),
         (lambda: FloatParam("lr", 0.0, 1.0, log=True), "needs `low > 0`"),
         (lambda: IntParam("n", 1.5, 3), "must be integers"),  # type: ignore[arg-type]
         (lambda: CategoricalParam("c", ()), "must not be empty"),
@@ -424,6 +424,28 @@ def test_int_parent_condition() -> None:
 
 
 # ---------------------------------------------------------------- optuna
+def test_a_constant_parameter_encodes_to_zero_and_decodes_to_its_value() -> None:
+    """low == high is a constant (Optuna's single-value distributions, a benchmark that
+    fixes a setting): it encodes to 0, decodes to its value, and samples to it."""
+    from optuna import distributions
+
+    space = Space(
+        (
+            FloatParam("x", 0.0, 1.0),
+            FloatParam("wd", 1e-4, 1e-4, log=True),
+            IntParam("depth", 6, 6),
+        )
+    )
+    X = space.encode([{"x": 0.25, "wd": 1e-4, "depth": 6}, {"x": 0.5, "wd": 3.0, "depth": 2}])
+    np.testing.assert_array_equal(X[:, 1:], 0.0)  # out-of-range values clip to the constant
+    assert np.isfinite(X).all()
+    decoded = space.decode(np.array([[0.25, 0.7, 0.9]]))[0]
+    assert decoded["wd"] == pytest.approx(1e-4) and decoded["depth"] == 6
+    assert {row["depth"] for row in space.sample(20, seed=0)} == {6}
+    fixed = Space.from_optuna({"lr": distributions.FloatDistribution(0.1, 0.1)})
+    assert fixed.decode(np.array([[0.3]]))[0]["lr"] == pytest.approx(0.1)
+
+
 def test_from_optuna() -> None:
     distributions = pytest.importorskip("optuna.distributions")
     space = Space.from_optuna(

@@ -157,3 +157,24 @@ def test_numeric_choices_and_numeric_task_ids(tmp_path: Path) -> None:
     for target in doc["per_target"]:
         (run,) = target["runs"]["ours"]
         assert len(set(run["picks"])) == 5 and all(0 <= p < 30 for p in run["picks"])
+
+
+def test_constant_parameters_run_with_every_method(tmp_path: Path) -> None:
+    """A benchmark may fix a numeric setting (low == high): it encodes to a constant 0."""
+    bench = _write(tmp_path / "constant", pool_sizes=(30, 30, 30), fidelity=False)
+    space = json.loads((bench / "space.json").read_text())
+    space["parameters"] += [
+        {"name": "dropout", "type": "float", "low": 0.1, "high": 0.1, "log": False},
+        {"name": "epochs", "type": "int", "low": 50, "high": 50, "log": True},
+    ]
+    (bench / "space.json").write_text(json.dumps(space))
+    trials = pd.read_parquet(bench / "trials.parquet")
+    trials["dropout"], trials["epochs"] = 0.1, 50.0
+    trials.to_parquet(bench / "trials.parquet", index=False)
+    methods = (*METHODS, "tpe")
+    config = BenchConfig(benchmark=bench, methods=methods, budget=6, seeds=1, workers=1)
+    doc = run_transfer_benchmark(config)
+    for target in doc["per_target"]:
+        for method in methods:
+            (run,) = target["runs"][method]
+            assert len(set(run["picks"])) == 6 and all(np.isfinite(run["regret"]))
