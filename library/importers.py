@@ -229,6 +229,8 @@ class Benchmark:
         fidelity_name: fidelity column, or ``None``.
         fidelity_max: full-fidelity value, or ``None``.
         task_ids: the raw task ids, sorted.
+        ignored_columns: ``trials.parquet`` columns not declared in ``space.json`` that
+            the reader was allowed to leave out (``read_benchmark(allow_extra_columns=True)``).
     """
 
     name: str
@@ -239,6 +241,7 @@ class Benchmark:
     fidelity_name: str | None
     fidelity_max: float | None
     task_ids: tuple[str, ...]
+    ignored_columns: tuple[str, ...] = ()
 
     @property
     def parameter_names(self) -> list[str]:
@@ -345,7 +348,10 @@ def _check_space(space: Any, path: Path) -> None:
             raise _fail(path, "fidelity.max", f"{fidelity.get('max')!r} is not among values")
 
 
-def _check_trials(table: pa.Table, space: dict[str, Any], path: Path) -> None:
+def _check_trials(
+    table: pa.Table, space: dict[str, Any], path: Path, *, allow_extra: bool = False
+) -> tuple[str, ...]:
+    """Check the columns against ``space``; return the undeclared ones (``allow_extra``)."""
     schema = table.schema
 
     def column_type(name: str, role: str) -> pa.DataType:
@@ -388,20 +394,27 @@ def _check_trials(table: pa.Table, space: dict[str, Any], path: Path) -> None:
         if not is_number(kind):
             raise _fail(path, metric, f"metric must be numeric, got {kind}")
     extra = sorted(set(schema.names) - expected)
-    if extra:
+    if extra and not allow_extra:
         raise _fail(path, extra[0], f"unexpected column(s) {extra}, not declared in space.json")
     if table["task_id"].null_count or table["config_id"].null_count:
         raise _fail(path, "task_id", "task_id and config_id must not be null")
+    return tuple(extra)
 
 
-def read_benchmark(path: str | Path, *, allow_missing_objective: bool = False) -> Benchmark:
+def read_benchmark(
+    path: str | Path, *, allow_missing_objective: bool = False, allow_extra_columns: bool = False
+) -> Benchmark:
     """Read and strictly validate a benchmark directory in the shared format.
 
     Args:
         path: directory holding ``space.json`` and ``trials.parquet``.
-        allow_missing_objective: accept rows whose objective is null/NaN (failed
-            evaluations; the benchmark harness leaves them out of every pool and history).
-            Off for imports into a library, where a NaN objective is an error.
+        allow_missing_objective: accept rows whose objective is null, NaN or infinite
+            (failed evaluations; read as null, and the benchmark harness leaves them out of
+            every pool and history). Off for imports into a library, where a non-finite
+            objective is an error.
+        allow_extra_columns: leave out ``trials.parquet`` columns that ``space.json`` does
+            not declare (listed in `Benchmark.ignored_columns`) instead of failing. Off for
+            imports into a library, where an undeclared column is likely a misnamed one.
 
     Returns:
         The `Benchmark`.
@@ -428,13 +441,18 @@ def read_benchmark(path: str | Path, *, allow_missing_objective: bool = False) -
         raise _fail(trials_path, "<file>", f"cannot read Parquet: {error}") from error
     if table.num_rows == 0:
         raise _fail(trials_path, "<rows>", "no rows")
-    _check_trials(table, space, trials_path)
-    frame = table.to_pandas()
+    ignored = _check_trials(table, space, trials_path, allow_extra=allow_extra_columns)
+    frame = table.drop_columns(list(ignored)).to_pandas()
     frame["task_id"] = frame["task_id"].astype(str)
     objective = space["objective"]["name"]
-    if frame[objective].isna().any() and not allow_missing_objective:
-        row = int(np.flatnonzero(frame[objective].isna().to_numpy())[0])
-        raise _fail(trials_path, objective, f"objective is NaN (first at row {row})")
+    values = frame[objective].to_numpy(dtype=np.float64, na_value=np.nan)
+    if not np.isfinite(values).all():
+        if not allow_missing_objective:
+            row = int(np.flatnonzero(~np.isfinite(values))[0])
+            raise _fail(
+                trials_path, objective, f"objective is NaN or infinite (first at row {row})"
+            )
+        frame[objective] = frame[objective].where(np.isfinite(values))  # failed: null
     fidelity = space.get("fidelity")
     fidelity_name = fidelity["name"] if fidelity else None
     fidelity_max = float(fidelity["max"]) if fidelity else None
@@ -460,6 +478,7 @@ def read_benchmark(path: str | Path, *, allow_missing_objective: bool = False) -
         fidelity_name=fidelity_name,
         fidelity_max=fidelity_max,
         task_ids=task_ids,
+        ignored_columns=ignored,
     )
 
 

@@ -308,10 +308,19 @@ def load_problems(
         ``adversarial`` is set, with `PERTURB_SEED`).
 
     Raises:
-        BenchmarkFormatError: the directory does not follow FORMAT.md, or no task has 2 or
-            more configurations with a finite objective.
+        BenchmarkFormatError: the directory does not follow FORMAT.md, or fewer than 2
+            tasks have 2 or more configurations with a finite objective. Columns that
+            space.json does not declare are left out with a warning, not an error.
     """
-    benchmark = read_benchmark(benchmark_dir, allow_missing_objective=True)
+    benchmark = read_benchmark(
+        benchmark_dir, allow_missing_objective=True, allow_extra_columns=True
+    )
+    if benchmark.ignored_columns:
+        _LOG.warning(
+            "%s: columns not declared in space.json left out: %s",
+            benchmark_dir,
+            ", ".join(benchmark.ignored_columns),
+        )
     space = Space.from_dict(benchmark.space)
     # failed evaluations (null objective) are left out of pools and histories; a task
     # with fewer than 2 scored configurations is no use as a target or a source
@@ -319,6 +328,11 @@ def load_problems(
     if not truth:
         raise BenchmarkFormatError(
             f"{benchmark_dir}: no task has 2 or more configurations with a finite objective"
+        )
+    if len(truth) < 2:
+        raise BenchmarkFormatError(
+            f"{benchmark_dir}: leave one task out needs 2 or more tasks with 2 or more scored "
+            f"configurations, found only {next(iter(truth))!r}"
         )
     history = perturb_sources(truth, mode=adversarial, share=adversarial_share, seed=PERTURB_SEED)
     return benchmark, space, truth, history
@@ -390,6 +404,7 @@ def run_transfer_benchmark(
         "config": cfg.record(targets),
         "machine": machine_info(),
         "missing_objective_rows": missing,
+        "ignored_columns": list(benchmark.ignored_columns),
         "source_model_fit_seconds": fit_seconds,
         "source_cross_prediction_seconds": cross_seconds,
         "wall_seconds": time.perf_counter() - wall_start,

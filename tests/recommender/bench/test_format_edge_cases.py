@@ -178,3 +178,41 @@ def test_constant_parameters_run_with_every_method(tmp_path: Path) -> None:
         for method in methods:
             (run,) = target["runs"][method]
             assert len(set(run["picks"])) == 6 and all(np.isfinite(run["regret"]))
+
+
+def test_undeclared_columns_are_left_out_by_the_harness_not_by_an_import(tmp_path: Path) -> None:
+    bench = _write(tmp_path / "extra", pool_sizes=(20, 20), fidelity=False)
+    trials = pd.read_parquet(bench / "trials.parquet")
+    trials["openml_task"], trials["note"] = 7, "surrogate"
+    trials.to_parquet(bench / "trials.parquet", index=False)
+    with pytest.raises(BenchmarkFormatError, match="unexpected column"):
+        read_benchmark(bench)  # a library import: an undeclared column may be a misnamed one
+    config = BenchConfig(benchmark=bench, methods=("random", "ours"), budget=4, seeds=1, workers=1)
+    doc = run_transfer_benchmark(config)
+    assert doc["ignored_columns"] == ["note", "openml_task"]
+    assert all(len(t["runs"]["ours"][0]["picks"]) == 4 for t in doc["per_target"])
+
+
+def test_an_infinite_objective_is_a_failed_evaluation(tmp_path: Path) -> None:
+    bench = _write(tmp_path / "inf", pool_sizes=(12, 12, 12), fidelity=False)
+    trials = pd.read_parquet(bench / "trials.parquet")
+    worst = trials.groupby("task_id")["err"].idxmax()  # a diverged run on every task
+    trials.loc[worst, "err"] = np.float32(np.inf)
+    trials.to_parquet(bench / "trials.parquet", index=False)
+    with pytest.raises(BenchmarkFormatError, match="NaN or infinite"):
+        read_benchmark(bench)
+    doc = _run(bench, budget=11)  # the whole scored pool: regret must reach exactly 0
+    assert doc["missing_objective_rows"] == 3
+    for target in doc["per_target"]:
+        for method in METHODS:
+            (run,) = target["runs"][method]
+            assert len(run["picks"]) == 11 and run["regret"][-1] == 0.0
+            assert max(run["regret"]) <= 1.0
+    # scaled by the finite range: an infinite worst would make every regret 0
+    assert max(max(t["runs"]["random"][0]["regret"]) for t in doc["per_target"]) > 0.0
+
+
+def test_a_single_task_is_a_clear_error(tmp_path: Path) -> None:
+    bench = _write(tmp_path / "one", pool_sizes=(20,), fidelity=False)
+    with pytest.raises(BenchmarkFormatError, match="2 or more tasks"):
+        _run(bench, budget=4)
