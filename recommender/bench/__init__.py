@@ -1,5 +1,6 @@
 """Transfer benchmark harness: leave-one-task-out on any directory in the shared format."""
 
+from recommender.bench.goals import GoalCheck, check_goals
 from recommender.bench.harness import (
     REPORT_BUDGETS,
     BenchConfig,
@@ -14,13 +15,16 @@ from recommender.bench.problem import (
     perturb_sources,
 )
 from recommender.bench.report import markdown_table, plot_regret, write_results
-from recommender.bench.synthetic import write_conditional_benchmark
+from recommender.bench.synthetic import conditional_outlier_tasks, write_conditional_benchmark
 
 __all__ = [
     "METHODS",
     "REPORT_BUDGETS",
     "BenchConfig",
+    "GoalCheck",
     "SourceData",
+    "check_goals",
+    "conditional_outlier_tasks",
     "machine_info",
     "markdown_table",
     "normalized_regret",
