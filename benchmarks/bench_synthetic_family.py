@@ -89,11 +89,10 @@ def pool_draws(docs: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
         for doc in docs
         for res in doc["per_target"]
     ]
-    outliers = {
-        f"seed{doc['generator_seed']}/{task}"
-        for doc in docs
-        for task in conditional_outlier_tasks(seed=doc["generator_seed"])
+    outliers_of = {
+        doc["generator_seed"]: conditional_outlier_tasks(seed=doc["generator_seed"]) for doc in docs
     }
+    outliers = {f"seed{seed}/{task}" for seed, tasks in outliers_of.items() for task in tasks}
     per_draw = []
     for doc in docs:
         rows = versus_best_baseline(doc)
@@ -104,7 +103,7 @@ def pool_draws(docs: list[dict[str, Any]], cfg: BenchConfig) -> dict[str, Any]:
                 "not_below_at": [r["t"] for r in rows if not r["below"]],
                 "rows": rows,
                 "goals": [check.as_dict() for check in check_goals(doc)],
-                "outlier_tasks": list(conditional_outlier_tasks(seed=doc["generator_seed"])),
+                "outlier_tasks": list(outliers_of[doc["generator_seed"]]),
             }
         )
     groups = {
