@@ -36,6 +36,7 @@ __all__ = [
     "GuardrailDecision",
     "loo_predictions",
     "no_consensus",
+    "rank_correlations",
     "rank_weights",
     "ranking_losses",
     "refuted_consensus",
@@ -98,15 +99,28 @@ def source_consensus(cand_mean: np.ndarray, *, peers: int = 1) -> np.ndarray:
     n_src, n = cand_mean.shape
     if n_src < peers + 1 or n < 2:
         return np.full(n_src, np.nan)
+    corr = rank_correlations(cand_mean)
+    np.fill_diagonal(corr, -np.inf)
+    return np.sort(corr, axis=1)[:, -peers]
+
+
+def rank_correlations(cand_mean: np.ndarray) -> np.ndarray:
+    """``S x S`` Spearman correlations of the sources' predictions over the candidates.
+
+    Ranks are ordinal (ties broken by position). A source whose prediction is constant
+    correlates 0 with every source, itself included: it agrees with nothing.
+
+    Args:
+        cand_mean: ``S x n`` source predictions at ``n >= 2`` candidates.
+    """
     ranks = np.argsort(np.argsort(cand_mean, axis=1), axis=1).astype(np.float64)
     ranks -= ranks.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(ranks, axis=1)
-    flat = np.ptp(cand_mean, axis=1) == 0  # a constant prediction agrees with nothing
+    flat = np.ptp(cand_mean, axis=1) == 0
     corr = (ranks @ ranks.T) / np.outer(np.where(flat, 1.0, norms), np.where(flat, 1.0, norms))
     corr[flat, :] = 0.0
     corr[:, flat] = 0.0
-    np.fill_diagonal(corr, -np.inf)
-    return np.sort(corr, axis=1)[:, -peers]
+    return corr
 
 
 def no_consensus(

@@ -7,8 +7,8 @@ The model of the target is a ranking-weighted ensemble (RGPE, Feurer, Letham & B
    quantile table so the zero-shot and portfolio phases compare sources on the regret
    scale (`recommender.surrogate.regret_scale`).
 2. The zero-shot pick maximises a lower confidence bound of the sources' mixture on the
-   regret scale, or the copula-scale mean when a leave-one-source-out test on the library
-   says so (`recommender.first_pick`); the rest of a zero-shot batch comes from a *portfolio over source
+   regret scale, or the copula-scale mean with sources weighted by their typicality when a
+   leave-one-source-out test on the library says so (`recommender.first_pick`); the rest of a zero-shot batch comes from a *portfolio over source
    hypotheses*: each source says "the target looks like me"; the next pick maximises the
    weighted improvement over the batch so far *under each hypothesis*, so picks stay
    diverse instead of clustering on one optimum (auto-sklearn 2.0 / Wistuba et al., 2015).
@@ -177,10 +177,10 @@ class TransferOptions:
             space-filling picks. A library without consensus restarts with
             ``restart_candidates`` picks. Evidence: ``docs/transfer_options.md``.
         zero_shot_criterion: the first pick's criterion (`recommender.first_pick`):
-            ``"regret-lcb"``, ``"copula-mean"`` or ``"auto"`` (default: the regret LCB
-            unless a leave-one-source-out test on the library prefers the copula mean by
-            ``zero_shot_switch_t`` standard errors; `choose_first_pick`). Evidence:
-            ``docs/transfer_options.md``.
+            ``"regret-lcb"``, ``"copula-mean"``, ``"typical-copula"`` or ``"auto"``
+            (default: the regret LCB unless a leave-one-source-out test on the library
+            prefers the typicality-weighted copula mean by ``zero_shot_switch_t`` standard
+            errors; `choose_first_pick`). Evidence: ``docs/transfer_options.md``.
         zero_shot_switch_t: the test's threshold (1.645, one-sided 5 %).
         stack_from: from this many target observations on (``None``: never), GP-phase picks
             of a trusted library maximise LogEI under the residual-stacked model
@@ -244,8 +244,8 @@ class TransferOptions:
     def __post_init__(self) -> None:
         if self.zero_shot_criterion not in ("auto", *FIRST_PICK_CRITERIA):
             raise ValueError(
-                "zero_shot_criterion must be 'auto', 'regret-lcb' or 'copula-mean', got "
-                f"{self.zero_shot_criterion!r}"
+                "zero_shot_criterion must be 'auto' or one of "
+                f"{', '.join(FIRST_PICK_CRITERIA)}, got {self.zero_shot_criterion!r}"
             )
         if not 0.0 < self.mixture_top <= 1.0:
             raise ValueError(f"mixture_top must be in (0, 1], got {self.mixture_top!r}")
