@@ -17,8 +17,11 @@ the same predictions mapped to each source's regret scale by its quantile table)
   pick);
 - ``lcb_copula``: kappa 1 on the copula scale;
 - ``median_copula``: the median over sources on the copula scale;
+- ``typical_copula``: ``mean_copula`` with each source weighted by its typicality
+  (`recommender.first_pick.source_typicality`), the product's ``"typical-copula"``;
 - ``loso_switch`` (with ``--loso``): ``lcb_regret`` unless a leave-one-source-out test on
-  the target's library says ``mean_copula`` is better: every other task ``s`` of the
+  the target's library says the ``--alternative`` (default ``typical_copula``, the
+  product's test since session 25; before it ``mean_copula``) is better: every other task ``s`` of the
   library (the target left out) is treated as a target of the remaining sources, both
   criteria pick from ``s``'s pool, and their paired regrets on ``s``'s real scores give a
   t statistic; the switch needs t < -1.645 (one-sided 5 %). Source-on-source predictions
@@ -49,7 +52,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).parent))
 from screen_transfer_options import load_or_build_cache  # noqa: E402
 
-from recommender.first_pick import paired_t_statistic, pick_regret  # noqa: E402
+from recommender.first_pick import (  # noqa: E402
+    paired_t_statistic,
+    pick_regret,
+    source_typicality,
+)
 from recommender.surrogate import regret_scale  # noqa: E402
 from recommender.transfer import zero_shot_scores  # noqa: E402
 
@@ -63,6 +70,7 @@ def criteria(mean: np.ndarray, std: np.ndarray, quantiles: np.ndarray) -> dict[s
         "mean_copula": zero_shot_scores(mean, std, kappa=0.0),
         "lcb_copula": zero_shot_scores(mean, std, kappa=1.0),
         "median_copula": np.median(mean, axis=0),
+        "typical_copula": zero_shot_scores(mean, std, source_typicality(mean), kappa=0.0),
     }
 
 
@@ -99,12 +107,17 @@ def loso_t_statistic(cache: dict, target: str, first: str, second: str, k: int =
 
 
 def screen(
-    cache: dict, *, loso: bool = False, variants: tuple[tuple[int, float], ...] = ()
+    cache: dict,
+    *,
+    loso: bool = False,
+    variants: tuple[tuple[int, float], ...] = (),
+    alternative: str = "typical_copula",
 ) -> dict[str, list[float]]:
     """Per criterion, the normalized regret of its pick on every target of one cache.
 
     ``loso`` adds ``loso_switch`` (and its t statistics as ``loso_t``); ``variants``, as
-    ``(k, z)`` pairs, add ``loso_top{k}_t{z}``.
+    ``(k, z)`` pairs, add ``loso_top{k}_t{z}``; ``alternative`` is the criterion the
+    test weighs against ``lcb_regret``.
     """
     out: dict[str, list[float]] = {}
     for target, (_, score) in cache["truth"].items():
@@ -114,14 +127,14 @@ def screen(
             out.setdefault(name, []).append(pick_regret(score, value))
         t_by_k: dict[int, float] = {}  # the test on top-k regret, once per k
         if loso:
-            t = t_by_k[1] = loso_t_statistic(cache, target, "lcb_regret", "mean_copula")
-            chosen = "mean_copula" if t < -1.645 else "lcb_regret"
+            t = t_by_k[1] = loso_t_statistic(cache, target, "lcb_regret", alternative)
+            chosen = alternative if t < -1.645 else "lcb_regret"
             out.setdefault("loso_switch", []).append(pick_regret(score, values[chosen]))
             out.setdefault("loso_t", []).append(t)
         for k, z in variants:
             if k not in t_by_k:
-                t_by_k[k] = loso_t_statistic(cache, target, "lcb_regret", "mean_copula", k)
-            chosen = "mean_copula" if t_by_k[k] < -z else "lcb_regret"
+                t_by_k[k] = loso_t_statistic(cache, target, "lcb_regret", alternative, k)
+            chosen = alternative if t_by_k[k] < -z else "lcb_regret"
             out.setdefault(f"loso_top{k}_t{z:g}", []).append(pick_regret(score, values[chosen]))
     return out
 
@@ -146,6 +159,12 @@ def main(argv: list[str] | None = None) -> int:
         default=(),
         help="k@z,...: add loso_top{k}_t{z} (the test on top-k regret, switch at t < -z)",
     )
+    parser.add_argument(
+        "--alternative",
+        default="typical_copula",
+        choices=["mean_regret", "mean_copula", "lcb_copula", "median_copula", "typical_copula"],
+        help="the criterion the leave-one-source-out test weighs against lcb_regret",
+    )
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     results: dict[str, dict] = {}
@@ -156,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             load_or_build_cache(cache_path, bench_dir, None, 0.0),
             loso=args.loso,
             variants=args.loso_variants,
+            alternative=args.alternative,
         )
         t_statistics = regrets.pop("loso_t", None)
         results[name] = {
