@@ -34,6 +34,7 @@ _LAZY: dict[str, str] = {
     "stacked_prior": "recommender.transfer",
     "FirstPickChoice": "recommender.first_pick",
     "choose_first_pick": "recommender.first_pick",
+    "source_typicality": "recommender.first_pick",
     "GuardrailDecision": "recommender.guardrails",
     "SourceModel": "recommender.surrogate",
     "fit_source_model": "recommender.surrogate",
