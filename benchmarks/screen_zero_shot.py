@@ -53,9 +53,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from screen_transfer_options import load_or_build_cache  # noqa: E402
 
 from recommender.first_pick import (  # noqa: E402
+    first_pick_scores,
     paired_t_statistic,
     pick_regret,
-    source_typicality,
 )
 from recommender.surrogate import regret_scale  # noqa: E402
 from recommender.transfer import zero_shot_scores  # noqa: E402
@@ -70,7 +70,7 @@ def criteria(mean: np.ndarray, std: np.ndarray, quantiles: np.ndarray) -> dict[s
         "mean_copula": zero_shot_scores(mean, std, kappa=0.0),
         "lcb_copula": zero_shot_scores(mean, std, kappa=1.0),
         "median_copula": np.median(mean, axis=0),
-        "typical_copula": zero_shot_scores(mean, std, source_typicality(mean), kappa=0.0),
+        "typical_copula": first_pick_scores("typical-copula", mean, std, quantiles),
     }
 
 
