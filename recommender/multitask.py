@@ -61,7 +61,9 @@ __all__ = [
     "fit_multitask_gp",
     "log_expected_improvement",
     "predict",
+    "predict_joint",
     "select_sources",
+    "target_loo_means",
     "task_correlations",
 ]
 
@@ -288,6 +290,58 @@ def fit_multitask_gp(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Posterior:
+    """What every target prediction of a fit shares: the training Cholesky and weights."""
+
+    data_kernel: Any
+    train_X: torch.Tensor
+    L: torch.Tensor
+    alpha: torch.Tensor
+    cross_task: torch.Tensor  # (B w)[task of each training point]
+    prior_scale: torch.Tensor  # w' B w
+    target_constant: torch.Tensor  # w' constants
+    noise: torch.Tensor  # w' noise: the target's observation noise
+    tkwargs: dict[str, Any]
+
+
+def _posterior(fit: MultiTaskFit) -> _Posterior:
+    model = cast(Any, fit.model)  # gpytorch's module attributes are typed as Tensor | Module
+    first = next(model.parameters())
+    tkwargs: dict[str, Any] = {"device": first.device, "dtype": first.dtype}
+    (train_X,) = model.train_inputs
+    train_y = model.train_targets
+    tasks = train_X[:, -1].long()
+    data_kernel = model.covar_module.kernels[0]
+    weights = torch.as_tensor(fit.target_weights, **tkwargs)
+    with torch.no_grad(), gpytorch.settings.max_cholesky_size(_MAX_CHOLESKY):
+        B = _task_covariance(model)
+        constants = torch.stack([m.constant.reshape(()) for m in model.mean_module.base_means])
+        noise = model.likelihood.noise.reshape(-1)
+        if len(noise) == 1:
+            noise = noise.expand(len(weights))
+        K = data_kernel(train_X).to_dense() * B[tasks][:, tasks]
+        K = K + torch.diag(noise[tasks])
+        L = torch.linalg.cholesky(K)
+        alpha = torch.cholesky_solve((train_y - constants[tasks]).unsqueeze(-1), L)
+        return _Posterior(
+            data_kernel=data_kernel,
+            train_X=train_X,
+            L=L,
+            alpha=alpha,
+            cross_task=(B @ weights)[tasks],
+            prior_scale=weights @ B @ weights,
+            target_constant=weights @ constants,
+            noise=weights @ noise,
+            tkwargs=tkwargs,
+        )
+
+
+def _test_inputs(post: _Posterior, X: np.ndarray) -> torch.Tensor:
+    test = torch.as_tensor(np.asarray(X, dtype=np.float64), **post.tkwargs)
+    return torch.cat([test, torch.zeros(len(test), 1, **post.tkwargs)], dim=-1)
+
+
 def predict(
     fit: MultiTaskFit, X: np.ndarray, *, chunk: int = 4096
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -306,39 +360,71 @@ def predict(
     Returns:
         ``(mean, std)``, each ``(n,)`` float64.
     """
-    model = cast(Any, fit.model)  # gpytorch's module attributes are typed as Tensor | Module
-    first = next(model.parameters())
-    tkwargs: dict[str, Any] = {"device": first.device, "dtype": first.dtype}
-    (train_X,) = model.train_inputs
-    train_y = model.train_targets
-    tasks = train_X[:, -1].long()
-    data_kernel = model.covar_module.kernels[0]
-    base_means = model.mean_module.base_means
-    weights = torch.as_tensor(fit.target_weights, **tkwargs)
+    post = _posterior(fit)
+    test_all = _test_inputs(post, X)
+    means, variances = [], []
     with torch.no_grad(), gpytorch.settings.max_cholesky_size(_MAX_CHOLESKY):
-        B = _task_covariance(model)
-        constants = torch.stack([m.constant.reshape(()) for m in base_means])
-        noise = model.likelihood.noise.reshape(-1)
-        K = data_kernel(train_X).to_dense() * B[tasks][:, tasks]
-        K = K + torch.diag(noise[tasks])
-        L = torch.linalg.cholesky(K)
-        alpha = torch.cholesky_solve((train_y - constants[tasks]).unsqueeze(-1), L)
-        cross_task = (B @ weights)[tasks]  # n_train
-        prior_scale = weights @ B @ weights
-        target_constant = weights @ constants
-        test_all = torch.as_tensor(np.asarray(X, dtype=np.float64), **tkwargs)
-        test_all = torch.cat([test_all, torch.zeros(len(test_all), 1, **tkwargs)], dim=-1)
-        means, variances = [], []
         for start in range(0, len(test_all), chunk):
             test = test_all[start : start + chunk]
-            cross = data_kernel(train_X, test).to_dense() * cross_task.unsqueeze(-1)
-            means.append(target_constant + (cross * alpha).sum(0))
-            v = torch.linalg.solve_triangular(L, cross, upper=False)
-            prior_var = data_kernel(test, diag=True) * prior_scale
+            cross = post.data_kernel(post.train_X, test).to_dense() * post.cross_task.unsqueeze(-1)
+            means.append(post.target_constant + (cross * post.alpha).sum(0))
+            v = torch.linalg.solve_triangular(post.L, cross, upper=False)
+            prior_var = post.data_kernel(test, diag=True) * post.prior_scale
             variances.append((prior_var - (v * v).sum(0)).clamp_min(1e-12))
-        mean = torch.cat(means) if means else torch.empty(0, **tkwargs)
-        var = torch.cat(variances) if variances else torch.empty(0, **tkwargs)
+    mean = torch.cat(means) if means else torch.empty(0, **post.tkwargs)
+    var = torch.cat(variances) if variances else torch.empty(0, **post.tkwargs)
     return mean.cpu().numpy().astype(np.float64), var.sqrt().cpu().numpy().astype(np.float64)
+
+
+def predict_joint(fit: MultiTaskFit, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Joint posterior of the target task at a few configurations, copula scale.
+
+    Args:
+        fit: a `fit_multitask_gp` result.
+        X: ``m x d`` configurations (``m`` small: the covariance is ``m x m``).
+
+    Returns:
+        ``(mean, cov, noise)``: ``(m,)`` means, the ``m x m`` posterior covariance and the
+        target's observation-noise variance (the weighted sources' when it has no data),
+        what a kriging believer needs to condition on a pending pick.
+    """
+    post = _posterior(fit)
+    test = _test_inputs(post, X)
+    with torch.no_grad(), gpytorch.settings.max_cholesky_size(_MAX_CHOLESKY):
+        cross = post.data_kernel(post.train_X, test).to_dense() * post.cross_task.unsqueeze(-1)
+        mean = post.target_constant + (cross * post.alpha).sum(0)
+        v = torch.linalg.solve_triangular(post.L, cross, upper=False)
+        cov = post.data_kernel(test, test).to_dense() * post.prior_scale - v.T @ v
+    return (
+        mean.cpu().numpy().astype(np.float64),
+        cov.cpu().numpy().astype(np.float64),
+        float(post.noise),
+    )
+
+
+def target_loo_means(fit: MultiTaskFit) -> np.ndarray:
+    """Leave-one-out posterior means at the target's own observations, copula scale.
+
+    Closed form with the hyperparameters held fixed: ``mu_i = y_i - [K^-1 r]_i /
+    [K^-1]_ii`` over all training points (sources included), ``r`` the residuals from the
+    task means. The sources' data stay in; only the target point itself is left out, so
+    the multi-task GP's ordering of the target's observations can be compared with a
+    target-only GP's leave-one-out ordering (`recommender.multitask_search`).
+
+    Returns:
+        ``(n_target,)`` means, in the order of the target's observations (empty without
+        target data).
+    """
+    if fit.n_target == 0:
+        return np.empty(0)
+    model = cast(Any, fit.model)
+    post = _posterior(fit)
+    rows = torch.arange(fit.n_train - fit.n_target, fit.n_train, device=post.L.device)
+    with torch.no_grad():
+        K_inv = torch.cholesky_inverse(post.L)
+        diag = K_inv.diagonal()[rows]
+        loo = model.train_targets[rows] - post.alpha[rows, 0] / diag
+    return loo.cpu().numpy().astype(np.float64)
 
 
 def task_correlations(fit: MultiTaskFit) -> np.ndarray:

@@ -37,6 +37,8 @@ from recommender.acquisition import (
 from recommender.first_pick import CrossPredictions
 from recommender.guardrails import GuardrailDecision
 from recommender.library_snapshot import cached_task_evaluations
+from recommender.multitask import MultiTaskFit
+from recommender.multitask_search import MultiTaskOptions, MultiTaskPick, propose_multitask
 from recommender.space import Space
 from recommender.surrogate import (
     LazySourceStd,
@@ -170,6 +172,43 @@ def default_cache_dir() -> Path:
     )
 
 
+SURROGATES = ("ensemble", "multitask")
+
+
+def _free_candidates(cand_X: np.ndarray, obs_X: np.ndarray, is_pool: bool) -> np.ndarray:
+    """Candidates that may be proposed: in pool mode, never an observed configuration."""
+    free = np.ones(len(cand_X), dtype=bool)
+    if is_pool and len(obs_X):
+        seen = (np.abs(cand_X[:, None, :] - obs_X[None, :, :]).max(axis=-1) < 1e-9).any(axis=1)
+        free &= ~seen
+        if not free.any():
+            raise SpaceError(
+                f"every one of the {len(cand_X)} pool configurations is already observed; "
+                "nothing left to suggest (enlarge the pool or drop `pool=`)"
+            )
+    return free
+
+
+def _task_features(
+    sources: Sequence[TaskEvaluations], fingerprint: Fingerprint | None
+) -> np.ndarray | None:
+    """``(len(sources) + 1) x f`` fingerprint rows (target last) over the features every
+    source has and none leaves NaN, or ``None`` when there is no such feature."""
+    if fingerprint is None or not sources:
+        return None
+    names = list(fingerprint.names)
+    prints = [e.fingerprint or {} for e in sources]
+    if not all(set(names) <= set(p) for p in prints):
+        return None
+    rows = np.array(
+        [[p[name] for name in names] for p in prints]
+        + [list(np.asarray(fingerprint.values, dtype=np.float64))],
+        dtype=np.float64,
+    )
+    finite = np.isfinite(rows).all(axis=0)
+    return rows[:, finite] if finite.any() else None
+
+
 def _oriented(objective: np.ndarray, direction: str) -> np.ndarray:
     return objective if direction == "maximize" else -objective
 
@@ -199,6 +238,13 @@ class Recommender:
             acquisition outside pool mode. Default ``"random"``: on the synthetic
             conditional benchmark gradients raised EI by a median 0.7% for 6x the time per
             suggestion (`benchmarks/results/acquisition.json`); ``"auto"`` turns them on.
+        surrogate: ``"ensemble"`` (default: the RGPE-style transfer search with
+            ``options``, `recommender.transfer.propose`) or ``"multitask"`` (one ICM
+            multi-task GP over the ``multitask.k_nearest`` nearest sources and the target,
+            with its own guardrail, `recommender.multitask_search.propose_multitask`;
+            pool or random candidates, no gradient optimizer). The ensemble is the
+            default because it measured better on LCBench (README, *Known limitations*).
+        multitask: `MultiTaskOptions` of the ``"multitask"`` surrogate.
     """
 
     libraries: Library | Sequence[Library]
@@ -208,6 +254,8 @@ class Recommender:
     n_neighbours: int = 8
     cache_dir: Path | None = field(default_factory=default_cache_dir)
     optimizer: ProposalOptimizer | str = ProposalOptimizer.RANDOM
+    surrogate: str = "ensemble"
+    multitask: MultiTaskOptions = field(default_factory=MultiTaskOptions)
     _models: dict[tuple[str, int, Space], SourceModel] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -224,6 +272,12 @@ class Recommender:
     _read: tuple[tuple, dict[str, TaskEvaluations]] | None = field(
         default=None, init=False, repr=False
     )
+    # the last multi-task fit, keyed by (space, source set): the next call's warm start
+    _multitask_fit: tuple[tuple, MultiTaskFit] | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.surrogate not in SURROGATES:
+            raise SpaceError(f"surrogate must be one of {list(SURROGATES)}, got {self.surrogate!r}")
 
     # ------------------------------------------------------------------ sources
     def _libraries(self) -> list[Library]:
@@ -365,6 +419,11 @@ class Recommender:
                 "optimizer='gradient' searches the whole space, but a pool restricts the "
                 "proposals to its rows; use optimizer='auto' or 'random' with pool="
             )
+        if mode is ProposalOptimizer.GRADIENT and self.surrogate == "multitask":
+            raise SpaceError(
+                "optimizer='gradient' maximises the ensemble's LogEI; the multi-task surrogate "
+                "picks among random or pool candidates (use optimizer='random' or 'auto')"
+            )
         evaluations = self._evaluations()
         spaces = self._spaces()
         if task is not None and task not in evaluations and task not in spaces:
@@ -386,22 +445,17 @@ class Recommender:
                 "no source task in the libraries shares this space and nothing is observed; "
                 "ingest past trials (`recommend library ingest`) or pass `observed=`"
             )
+        cand_configs, cand_X = self._candidates(space, sources, pool, seed)
+        obs_X = space.encode(obs_configs) if len(obs_y) else np.empty((0, space.dim))
+        free = _free_candidates(cand_X, obs_X, pool is not None)
+        if self.surrogate == "multitask":
+            return self._suggest_multitask(
+                task, space, sources, fingerprint, cand_configs, cand_X, free, obs_X, obs_y, n, seed
+            )
         models = [self._source_model(e, space) for e in sources]
         rng = np.random.default_rng(seed)
-        cand_configs, cand_X, cand_mean, cand_std = self._scored_candidates(
-            space, sources, models, pool, seed
-        )
-        obs_X = space.encode(obs_configs) if len(obs_y) else np.empty((0, space.dim))
+        cand_mean, cand_std = predict_source_means(models, cand_X), LazySourceStd(models, cand_X)
         obs_mean, obs_std = predict_sources(models, obs_X)
-        free = np.ones(len(cand_X), dtype=bool)
-        if pool is not None and len(obs_X):  # never re-propose an observed pool configuration
-            seen = (np.abs(cand_X[:, None, :] - obs_X[None, :, :]).max(axis=-1) < 1e-9).any(axis=1)
-            free &= ~seen
-            if not free.any():
-                raise SpaceError(
-                    f"every one of the {len(cand_X)} pool configurations is already observed; "
-                    "nothing left to suggest (enlarge the pool or drop `pool=`)"
-                )
         quantiles = source_quantiles(models)
         pending: list[int] = []
         pending_X: list[np.ndarray] = []
@@ -609,19 +663,92 @@ class Recommender:
             return space.to_frame([]), np.empty(0)
         return pd.concat(frames, ignore_index=True), np.concatenate(values)
 
-    def _scored_candidates(
+    def _suggest_multitask(
+        self,
+        task: str | None,
+        space: Space,
+        sources: list[TaskEvaluations],
+        fingerprint: Fingerprint | None,
+        cand_configs: pd.DataFrame,
+        cand_X: np.ndarray,
+        free: np.ndarray,
+        obs_X: np.ndarray,
+        obs_y: np.ndarray,
+        n: int,
+        seed: int,
+    ) -> list[Suggestion]:
+        """`suggest` with the multi-task GP (``surrogate="multitask"``)."""
+        key = (space, tuple((e.task_id, len(e.objective)) for e in sources))
+        warm = (
+            self._multitask_fit[1]
+            if self._multitask_fit and self._multitask_fit[0] == key
+            else None
+        )
+        picks, fit = propose_multitask(
+            cand_X,
+            free,
+            obs_X,
+            obs_y,
+            [(space.encode(e.configs), _oriented(e.objective, e.direction)) for e in sources],
+            n=n,
+            options=self.multitask,
+            task_features=_task_features(sources, fingerprint),
+            seed=seed,
+            warm_start=warm,
+        )
+        if fit is not None:
+            self._multitask_fit = (key, fit)
+        suggestions = [self._describe_multitask(p, cand_configs, sources, space) for p in picks]
+        self._last = Explanation(
+            target=task,
+            n_observed=len(obs_y),
+            sources=tuple(e.task_id for e in sources),
+            decisions=(picks[0].decision,),
+            suggestions=tuple(suggestions),
+        )
+        return suggestions
+
+    @staticmethod
+    def _describe_multitask(
+        pick: MultiTaskPick,
+        cand_configs: pd.DataFrame,
+        sources: Sequence[TaskEvaluations],
+        space: Space,
+    ) -> Suggestion:
+        """The `Suggestion` of a multi-task pick: the target's posterior on the copula
+        scale (NaN after a fallback to the target-only GP or for a random pick)."""
+        row = cand_configs.iloc[pick.index].to_dict()
+        config = space.validate(
+            {
+                k: (v.item() if hasattr(v, "item") else v)
+                for k, v in row.items()
+                if v is not None and v == v
+            }
+        )
+        decision = pick.decision
+        transfer = pick.phase == "multitask"
+        mean = pick.mean if transfer else float("nan")
+        half = 1.96 * pick.std if transfer else float("nan")
+        ranked = sorted(decision.weights.items(), key=lambda kv: -kv[1])[:3]
+        return Suggestion(
+            config=config,
+            predicted=mean,
+            interval=(mean - half, mean + half),
+            neighbours=tuple((sources[i].task_id, w) for i, w in ranked),
+            phase=pick.phase,
+            mode=decision.mode,
+            reason=decision.reason,
+        )
+
+    def _candidates(
         self,
         space: Space,
         sources: Sequence[TaskEvaluations],
-        models: Sequence[SourceModel],
         pool: pd.DataFrame | Sequence[Mapping[str, Any]] | None,
         seed: int,
-    ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, LazySourceStd]:
-        """The candidates, encoded, with every source's predicted mean there (and std,
-        computed per source when a pick needs it).
-
-        Without a pool: ``n_candidates`` random configurations, then each source's 10 best.
-        """
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """The candidates and their encoding. Without a pool: ``n_candidates`` random
+        configurations, then each source's 10 best."""
         if pool is not None:
             frame = space.to_frame(pool if isinstance(pool, pd.DataFrame) else list(pool))
             if len(frame) == 0:
@@ -631,8 +758,7 @@ class Recommender:
             best = self._best_of_sources(space, sources)
             if len(best):
                 frame = pd.concat([frame, best], ignore_index=True)
-        cand_X = space.encode(frame)
-        return frame, cand_X, predict_source_means(models, cand_X), LazySourceStd(models, cand_X)
+        return frame, space.encode(frame)
 
     def _best_of_sources(self, space: Space, sources: Sequence[TaskEvaluations]) -> pd.DataFrame:
         """Each source's 10 best configurations: strong candidates too.

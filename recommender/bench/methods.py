@@ -24,12 +24,11 @@ from botorch.models import SingleTaskGP
 from recommender.bench.problem import SourceData
 from recommender.first_pick import CrossPredictions
 from recommender.guardrails import loo_predictions, ranking_losses
-from recommender.multitask import MultiTaskFit, fit_multitask_gp, log_expected_improvement
-from recommender.multitask import predict as predict_target
+from recommender.multitask import MultiTaskFit
+from recommender.multitask_search import MultiTaskOptions, propose_multitask
 from recommender.space import Space
 from recommender.surrogate import (
     SourceModel,
-    copula_normalize,
     fit_gp,
     predict,
     predict_sources,
@@ -334,44 +333,34 @@ def run_ours_no_guardrails(inp: MethodInput, oracle: PoolOracle) -> None:
 # mtgp settings: K nearest sources x trials per source. 50 per source (400 points) rather
 # than 100: on the 2 shared cores of the benchmark machine a warm refit on 800 points took
 # 4-9 s, on 400 points 0.5-2 s (synthetic data, d = 7; README, "Known limitations").
-MTGP_K_NEAREST = 8
-MTGP_N_PER_SOURCE = 50
-MTGP_FIRST_MAXITER = 100
-MTGP_REFIT_MAXITER = 20
+MTGP_OPTIONS = MultiTaskOptions(k_nearest=8, n_per_source=50)
 
 
 def run_mtgp(inp: MethodInput, oracle: PoolOracle) -> None:
-    """Multi-task GP (ICM over the K nearest sources and the target) in pool mode.
-
-    First pick: the best posterior mean of the target with no target data (the mixture
-    of the sources, uniform weights: the benchmark has no fingerprints). Then LogEI on
-    the copula scale, the model refitted after every pick from the previous
-    hyperparameters (``MTGP_REFIT_MAXITER`` L-BFGS iterations). Sources are chosen at
-    random until the target has 3 observations, then by nearest-neighbour Kendall tau.
+    """The product's multi-task GP search (`Recommender(surrogate="multitask")`) in pool
+    mode: `propose_multitask` with its target-only guardrail, the model refitted after
+    every pick from the previous hyperparameters. First pick: the best posterior mean of
+    the uniform mixture of the sources (the benchmark has no fingerprints). Sources are
+    chosen at random until the target has 3 observations, then by nearest-neighbour
+    Kendall tau.
     """
     sources = [(s.X, s.score) for s in inp.sources]
     fit: MultiTaskFit | None = None
+    free = np.ones(len(inp.pool_X), dtype=bool)
     while len(oracle.picks) < inp.budget:
         picks = np.array(oracle.picks, dtype=int)
-        values = np.array(oracle.values)
-        fit = fit_multitask_gp(
+        free[picks] = False
+        (pick,), fit = propose_multitask(
+            inp.pool_X,
+            free,
             inp.pool_X[picks],
-            values,
+            np.array(oracle.values),
             sources,
-            k_nearest=MTGP_K_NEAREST,
-            n_per_source=MTGP_N_PER_SOURCE,
+            options=MTGP_OPTIONS,
             seed=inp.seed,
             warm_start=fit,
-            maxiter=MTGP_FIRST_MAXITER if fit is None else MTGP_REFIT_MAXITER,
         )
-        mean, std = predict_target(fit, inp.pool_X)
-        score = (
-            log_expected_improvement(mean, std, float(copula_normalize(values).max()))
-            if len(values)
-            else mean
-        )
-        score[picks] = -np.inf
-        oracle.evaluate(int(np.argmax(score)))
+        oracle.evaluate(pick.index)
 
 
 METHODS: dict[str, Callable[[MethodInput, PoolOracle], None]] = {

@@ -1,0 +1,112 @@
+"""Multi-task GP proposals: transfer from a related family, fallback from a negated one,
+diverse batches, a cold start without sources."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.multitask_search import (
+    MultiTaskOptions,
+    gap_weighted_misorder,
+    propose_multitask,
+)
+from tests.recommender.test_multitask import D, _family, _truth
+
+CANDIDATES = np.random.default_rng(0).random((1500, D))
+EMPTY_X, EMPTY_Y = np.empty((0, D)), np.empty(0)
+
+
+def _search(
+    sources: list[tuple[np.ndarray, np.ndarray]], steps: int, options: MultiTaskOptions
+) -> tuple[np.ndarray, list[str]]:
+    """``steps`` sequential picks on `_truth`; the values found and each pick's mode."""
+    free = np.ones(len(CANDIDATES), dtype=bool)
+    X, y, fit, modes = EMPTY_X, EMPTY_Y, None, []
+    for _ in range(steps):
+        picks, fit = propose_multitask(
+            CANDIDATES, free, X, y, sources, options=options, seed=0, warm_start=fit
+        )
+        i = picks[0].index
+        modes.append(picks[0].decision.mode)
+        free[i] = False
+        X = np.vstack([X, CANDIDATES[[i]]])
+        y = np.append(y, _truth(CANDIDATES[[i]]))
+    return y, modes
+
+
+def _regret(y: np.ndarray) -> float:
+    return float(_truth(CANDIDATES).max() - y.max())
+
+
+def test_related_sources_find_the_shared_optimum_faster_than_a_cold_start() -> None:
+    options = MultiTaskOptions(n_per_source=40)
+    warm, modes = _search(_family(1), 6, options)
+    cold, cold_modes = _search([], 6, options)
+    assert modes[0] == "zero-shot" and "transfer" in modes
+    assert cold_modes[:3] == ["random-init"] * 3 and cold_modes[3] == "target-only"
+    assert _regret(warm[:1]) < 0.02  # the zero-shot pick is already near the optimum
+    assert _regret(warm) < _regret(cold)
+
+
+def test_negated_sources_are_caught_and_the_search_falls_back() -> None:
+    negated = [(X, -y) for X, y in _family(1)]
+    options = MultiTaskOptions(n_per_source=40)
+    y, modes = _search(negated, 10, options)
+    assert set(modes[:5]) <= {"zero-shot", "transfer"}  # no evidence yet
+    assert modes[5:] == ["target-only"] * 5
+    unguarded, off_modes = _search(negated, 10, MultiTaskOptions(n_per_source=40, guardrails=False))
+    assert "target-only" not in off_modes
+    assert _regret(y) < _regret(unguarded)
+
+
+def test_a_batch_is_diverse_and_explained() -> None:
+    sources = _family(1)
+    picks, fit = propose_multitask(
+        CANDIDATES, np.ones(len(CANDIDATES), bool), EMPTY_X, EMPTY_Y, sources, n=4, seed=0
+    )
+    assert fit is not None and len(picks) == 4
+    assert len({p.index for p in picks}) == 4
+    # the believer shrinks the variance near a pending pick: the others move away from it
+    first = CANDIDATES[picks[0].index]
+    top_by_mean = np.argsort(-_mean_at(fit))[:4]
+    spread = np.linalg.norm(CANDIDATES[[p.index for p in picks[1:]]] - first, axis=1).min()
+    naive = np.linalg.norm(CANDIDATES[top_by_mean[1:]] - CANDIDATES[top_by_mean[0]], axis=1).min()
+    assert spread >= naive
+    decision = picks[0].decision
+    assert decision.mode == "zero-shot" and "uniform weights" in decision.reason
+    assert sum(decision.weights.values()) == pytest.approx(1.0)
+    assert all(np.isfinite([p.mean, p.std, p.acquisition]).all() for p in picks)
+
+
+def _mean_at(fit) -> np.ndarray:
+    from recommender.multitask import predict
+
+    return predict(fit, CANDIDATES)[0]
+
+
+def test_only_free_candidates_are_proposed() -> None:
+    free = np.zeros(len(CANDIDATES), bool)
+    free[[3, 7, 11]] = True
+    picks, _ = propose_multitask(CANDIDATES, free, EMPTY_X, EMPTY_Y, _family(1), n=5, seed=0)
+    assert sorted(p.index for p in picks) == [3, 7, 11]
+    with pytest.raises(ValueError, match="free candidate"):
+        propose_multitask(CANDIDATES, np.zeros(len(CANDIDATES), bool), EMPTY_X, EMPTY_Y, [])
+
+
+def test_gap_weighted_misorder() -> None:
+    y = np.array([0.0, 1.0, 2.0, 10.0])
+    assert gap_weighted_misorder(y, y) == 0.0
+    assert gap_weighted_misorder(-y, y) == 1.0
+    # swapping the near-tied pair (0, 1) costs little, swapping the far pair (2, 10) a lot
+    near = gap_weighted_misorder(np.array([1.0, 0.0, 2.0, 10.0]), y)
+    far = gap_weighted_misorder(np.array([0.0, 1.0, 10.0, 2.0]), y)
+    assert 0 < near < far
+    assert gap_weighted_misorder(np.zeros(3), np.ones(3)) == 0.0  # no gap, no evidence
+
+
+def test_options_are_validated() -> None:
+    with pytest.raises(ValueError, match="k_nearest"):
+        MultiTaskOptions(k_nearest=0)
+    with pytest.raises(ValueError, match="batch_candidates"):
+        MultiTaskOptions(batch_candidates=1)
