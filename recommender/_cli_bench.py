@@ -36,7 +36,7 @@ def bench_group() -> None:
     "--methods",
     default=_DEFAULT_METHODS,
     show_default=True,
-    help="Comma-separated: random, cold-gp, tpe, portfolio, rgpe, mtgp, ours, ours-no-guardrails.",
+    help="Comma-separated: random, cold-gp, tpe, portfolio, rgpe, mtgp, mtgp-no-guardrails, ours, ours-no-guardrails.",
 )
 @click.option(
     "--budget", default=30, show_default=True, type=click.IntRange(1), help="Picks per run."

@@ -79,6 +79,9 @@ class MultiTaskOptions:
             batch's kriging believer forms the joint posterior.
         maxiter: L-BFGS iterations of a fit from scratch.
         refit_maxiter: L-BFGS iterations of a fit warm-started from the previous one.
+        device: ``None``/``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"`` for the
+            multi-task GP (`recommender.surrogate.resolve_tkwargs`).
+        dtype: its dtype (default float64 on CPU, float32 on CUDA).
     """
 
     k_nearest: int = 8
@@ -91,6 +94,8 @@ class MultiTaskOptions:
     batch_candidates: int = 256
     maxiter: int = 100
     refit_maxiter: int = 20
+    device: str | None = None
+    dtype: torch.dtype | None = None
 
     def __post_init__(self) -> None:
         for name in ("k_nearest", "n_per_source", "rank", "min_target_points", "maxiter"):
@@ -177,6 +182,8 @@ def propose_multitask(
         task_features=task_features,
         seed=seed,
         rank=options.rank,
+        device=options.device,
+        dtype=options.dtype,
         warm_start=warm_start,
         maxiter=options.maxiter if warm_start is None else options.refit_maxiter,
     )

@@ -7,14 +7,15 @@ SingleTaskGP + LogEI refitted after every pick), ``tpe`` (Optuna), ``portfolio``
 (auto-sklearn-style greedy portfolio of 10, then cold-gp), ``rgpe`` (ranking-weighted GP
 ensemble on copula-ranked sources, the best ANCHORS reference). ``ours`` is the production
 `Recommender` pool loop; ``ours-no-guardrails`` the same with guardrails off. ``mtgp`` is
-the optional multi-task GP surrogate (`recommender.multitask`) with LogEI.
+the optional multi-task GP surrogate (`Recommender(surrogate="multitask")`,
+`recommender.multitask_search`), ``mtgp-no-guardrails`` the same without its fallback.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -344,6 +345,15 @@ def run_mtgp(inp: MethodInput, oracle: PoolOracle) -> None:
     chosen at random until the target has 3 observations, then by nearest-neighbour
     Kendall tau.
     """
+    _run_mtgp(inp, oracle, MTGP_OPTIONS)
+
+
+def run_mtgp_no_guardrails(inp: MethodInput, oracle: PoolOracle) -> None:
+    """Ablation: the multi-task GP search without its target-only comparison."""
+    _run_mtgp(inp, oracle, replace(MTGP_OPTIONS, guardrails=False))
+
+
+def _run_mtgp(inp: MethodInput, oracle: PoolOracle, options: MultiTaskOptions) -> None:
     sources = [(s.X, s.score) for s in inp.sources]
     fit: MultiTaskFit | None = None
     free = np.ones(len(inp.pool_X), dtype=bool)
@@ -356,7 +366,7 @@ def run_mtgp(inp: MethodInput, oracle: PoolOracle) -> None:
             inp.pool_X[picks],
             np.array(oracle.values),
             sources,
-            options=MTGP_OPTIONS,
+            options=options,
             seed=inp.seed,
             warm_start=fit,
         )
@@ -372,6 +382,7 @@ METHODS: dict[str, Callable[[MethodInput, PoolOracle], None]] = {
     "ours": run_ours,
     "ours-no-guardrails": run_ours_no_guardrails,
     "mtgp": run_mtgp,
+    "mtgp-no-guardrails": run_mtgp_no_guardrails,
 }
 
 
