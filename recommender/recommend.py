@@ -69,11 +69,16 @@ class Suggestion:
         config: parameter name -> value (inactive parameters omitted).
         predicted: predicted normalised score (1 = as good as the best trial of a typical
             neighbour task, 0 = as bad as its worst), weighted over the sources in use;
-            NaN when the guardrail fell back to target-only (no source is trusted).
+            NaN when the guardrail fell back to target-only (no source is trusted). With
+            ``surrogate="multitask"``: the target's posterior mean on the Gaussian-copula
+            scale (0: a median trial of a task, about 2: its best 2 %).
         interval: a ~95% interval of that prediction (source disagreement + GP variance).
-        neighbours: ``(task_id, weight)`` of the sources that drove this pick, largest first.
-        phase: ``"portfolio"``, ``"gp"``, ``"stacked"`` (the GP phase's residual-stacked
-            model, `TransferOptions.stack_from`), ``"random"`` or ``"explore"`` (a probe of the
+        neighbours: ``(task_id, weight)`` of the sources that drove this pick, largest first
+            (multi-task: the mixture weights zero-shot, else the learned task
+            correlations with the target, clipped at 0 and normalised).
+        phase: ``"portfolio"``, ``"gp"``, ``"multitask"`` (the multi-task GP's pick),
+            ``"stacked"`` (the GP phase's residual-stacked model,
+            `TransferOptions.stack_from`), ``"random"`` or ``"explore"`` (a probe of the
             sources, or a restart pick after the guardrail rejected them; see
             `TransferOptions.probe` and ``restart_candidates``).
         mode: the guardrail mode in force (``zero-shot``, ``transfer``, ``target-only`` ...).
