@@ -187,7 +187,7 @@ def propose_multitask(
         warm_start=warm_start,
         maxiter=options.maxiter if warm_start is None else options.refit_maxiter,
     )
-    weights = _source_weights(fit, n_src)
+    weights = _source_weights(fit)
     fallback = None
     if options.guardrails and n_obs >= max(options.min_evidence, 2):
         fallback = _compare_with_target_only(fit, obs_X, obs_y, options.fallback_margin)
@@ -229,7 +229,7 @@ def propose_multitask(
 
 
 # ------------------------------------------------------------------ guardrail
-def _source_weights(fit: MultiTaskFit, n_src: int) -> dict[int, float]:
+def _source_weights(fit: MultiTaskFit) -> dict[int, float]:
     """Source position -> weight: the zero-shot mixture, else clipped correlations."""
     chosen = fit.source_indices
     if fit.n_target == 0:
