@@ -16,7 +16,9 @@ proposes every pick:
 * **guardrail**: from ``min_evidence`` target observations on, the multi-task GP's
   leave-one-out means at the target's observations must order their pairs at least as
   well as a target-only GP's leave-one-out means; otherwise the pick falls back to the
-  target-only GP's LogEI (mode ``"target-only"``). The learned task covariance is
+  target-only GP's LogEI (mode ``"target-only"``). The sixth pick is a contrast probe (a
+  configuration the sources agree is poor, far from the observations), the evidence that
+  comparison needs when every source agrees and is wrong. The learned task covariance is
   non-negative (BoTorch's `PositiveIndexKernel`), so a single upside-down source gets a
   correlation near zero rather than steering the pick; the leave-one-out comparison is
   what catches a library that hurts as a whole. Without sources the search is a cold GP
@@ -34,7 +36,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol, cast
 
 import numpy as np
@@ -74,6 +76,16 @@ class MultiTaskOptions:
         fallback_margin: the comparison falls back when the target-only GP's gap-weighted
             mis-ordered share (`gap_weighted_misorder`) is at least this much below the
             multi-task GP's (a near-tie is noise, not evidence of negative transfer).
+        probe_step: with guardrails on, the pick made with this many target observations
+            (default: the sixth) is a *contrast probe* while transfer is kept: among the
+            lowest ``probe_share`` of the free candidates by the sources' mixture mean, the
+            one farthest from the observations (of ``probe_candidates`` drawn). If the
+            sources are right it scores badly; if they are upside down it scores well, and
+            the next leave-one-out comparison sees a clearly mis-ordered pair. Without it a
+            library that agrees and is wrong spends its first picks where the target is
+            worst, whose near-tied scores no comparison can order (``None``: no probe).
+        probe_share: the share of the candidates the probe chooses among.
+        probe_candidates: candidates drawn for the probe's farthest-point choice.
         min_target_points: observations a target-only GP needs (fewer: random picks).
         batch_candidates: candidates (best by the first pick's acquisition) over which a
             batch's kriging believer forms the joint posterior.
@@ -90,6 +102,9 @@ class MultiTaskOptions:
     guardrails: bool = True
     min_evidence: int = 5
     fallback_margin: float = 0.2
+    probe_step: int | None = 5
+    probe_share: float = 0.1
+    probe_candidates: int = 1024
     min_target_points: int = 3
     batch_candidates: int = 256
     maxiter: int = 100
@@ -101,6 +116,11 @@ class MultiTaskOptions:
         for name in ("k_nearest", "n_per_source", "rank", "min_target_points", "maxiter"):
             if getattr(self, name) < 1:
                 raise ValueError(f"MultiTaskOptions.{name} must be >= 1, got {getattr(self, name)}")
+        if not 0 < self.probe_share <= 1 or self.probe_candidates < 1:
+            raise ValueError(
+                "MultiTaskOptions needs 0 < probe_share <= 1 and probe_candidates >= 1, got "
+                f"{self.probe_share=}, {self.probe_candidates=}"
+            )
         if self.batch_candidates < 2:
             raise ValueError(
                 f"MultiTaskOptions.batch_candidates must be >= 2, got {self.batch_candidates}"
@@ -117,7 +137,8 @@ class MultiTaskPick:
             the target's own scale under the target-only fallback; NaN for random picks).
         std: posterior standard deviation (same scale; NaN for random picks).
         acquisition: the value the pick maximised (posterior mean zero-shot, else LogEI).
-        phase: ``"multitask"``, ``"gp"`` (target-only GP) or ``"random"``.
+        phase: ``"multitask"``, ``"explore"`` (the contrast probe), ``"gp"`` (target-only
+            GP) or ``"random"``.
         decision: the guardrail decision in force.
     """
 
@@ -225,7 +246,47 @@ def propose_multitask(
             n_sources=n_src,
         )
     scaled = copula_normalize(obs_y) if n_obs else obs_y
-    return _gp_picks(cand_X, free, scaled, n, options, _MultiTask(fit), "multitask", decision), fit
+    posterior = _MultiTask(fit)
+    if not (options.guardrails and n_obs == options.probe_step):
+        return _gp_picks(cand_X, free, scaled, n, options, posterior, "multitask", decision), fit
+    probe = _contrast_probe(fit, cand_X, free, obs_X, options, seed)
+    mean, std = posterior.marginal(cand_X[[probe]])
+    decision = replace(
+        decision,
+        reason=f"{decision.reason}; contrast probe: a configuration the sources agree is poor",
+    )
+    picks = [MultiTaskPick(probe, float(mean[0]), float(std[0]), float("nan"), "explore", decision)]
+    if n > 1:
+        rest = free.copy()
+        rest[probe] = False
+        picks += _gp_picks(cand_X, rest, scaled, n - 1, options, posterior, "multitask", decision)
+    return picks, fit
+
+
+def _contrast_probe(
+    fit: MultiTaskFit,
+    cand_X: np.ndarray,
+    free: np.ndarray,
+    obs_X: np.ndarray,
+    options: MultiTaskOptions,
+    seed: int,
+) -> int:
+    """Among the lowest ``probe_share`` of the free candidates by the sources' uniform
+    mixture mean, the one farthest from the observations (of ``probe_candidates``)."""
+    k = len(fit.source_indices)
+    mixture = np.r_[np.full(k, 1.0 / k), 0.0]
+    sources_mean, _ = predict(replace(fit, target_weights=mixture), cand_X)
+    options_ = np.flatnonzero(free)
+    low = options_[
+        np.argsort(sources_mean[options_], kind="stable")[
+            : max(1, int(options.probe_share * len(options_)))
+        ]
+    ]
+    rng = np.random.default_rng(seed)
+    if len(low) > options.probe_candidates:
+        low = rng.choice(low, size=options.probe_candidates, replace=False)
+    distance = ((cand_X[low, None, :] - obs_X[None, :, :]) ** 2).sum(axis=-1).min(axis=1)
+    return int(low[np.argmax(distance)])
 
 
 # ------------------------------------------------------------------ guardrail

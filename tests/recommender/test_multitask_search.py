@@ -60,6 +60,25 @@ def test_negated_sources_are_caught_and_the_search_falls_back() -> None:
     assert _regret(y) < _regret(unguarded)
 
 
+def test_the_sixth_pick_is_a_contrast_probe_where_the_sources_agree_it_is_poor() -> None:
+    X, y = CANDIDATES[:5], _truth(CANDIDATES[:5])
+    free = np.ones(len(CANDIDATES), bool)
+    free[:5] = False
+    keep = dict(n_per_source=40, fallback_margin=1.0)  # transfer kept whatever the evidence
+    picks, _ = propose_multitask(
+        CANDIDATES, free, X, y, _family(1), n=2, options=MultiTaskOptions(**keep), seed=0
+    )
+    assert [p.phase for p in picks] == ["explore", "multitask"]
+    assert "contrast probe" in picks[0].decision.reason
+    truth = _truth(CANDIDATES)
+    assert truth[picks[0].index] <= np.quantile(truth, 0.2)  # related sources: it is poor
+    assert truth[picks[1].index] >= np.quantile(truth, 0.9)
+    off, _ = propose_multitask(
+        CANDIDATES, free, X, y, _family(1), options=MultiTaskOptions(**keep, probe_step=None)
+    )
+    assert off[0].phase == "multitask"
+
+
 def test_a_batch_is_diverse_and_explained() -> None:
     sources = _family(1)
     picks, fit = propose_multitask(
@@ -108,5 +127,7 @@ def test_gap_weighted_misorder() -> None:
 def test_options_are_validated() -> None:
     with pytest.raises(ValueError, match="k_nearest"):
         MultiTaskOptions(k_nearest=0)
+    with pytest.raises(ValueError, match="probe_share"):
+        MultiTaskOptions(probe_share=0.0)
     with pytest.raises(ValueError, match="batch_candidates"):
         MultiTaskOptions(batch_candidates=1)
