@@ -56,6 +56,7 @@ from recommender.multitask import (
 )
 from recommender.surrogate import copula_normalize, fit_gp
 from recommender.surrogate import predict as predict_single
+from recommender.transfer import contrast_pick
 
 __all__ = ["MultiTaskOptions", "MultiTaskPick", "gap_weighted_misorder", "propose_multitask"]
 
@@ -276,17 +277,16 @@ def _contrast_probe(
     k = len(fit.source_indices)
     mixture = np.r_[np.full(k, 1.0 / k), 0.0]
     sources_mean, _ = predict(replace(fit, target_weights=mixture), cand_X)
-    options_ = np.flatnonzero(free)
-    low = options_[
-        np.argsort(sources_mean[options_], kind="stable")[
-            : max(1, int(options.probe_share * len(options_)))
-        ]
-    ]
-    rng = np.random.default_rng(seed)
-    if len(low) > options.probe_candidates:
-        low = rng.choice(low, size=options.probe_candidates, replace=False)
-    distance = ((cand_X[low, None, :] - obs_X[None, :, :]) ** 2).sum(axis=-1).min(axis=1)
-    return int(low[np.argmax(distance)])
+    return contrast_pick(
+        cand_X,
+        sources_mean[None],
+        np.ones(1),
+        free,
+        obs_X,
+        np.random.default_rng(seed),
+        options.probe_share,
+        options.probe_candidates,
+    )
 
 
 # ------------------------------------------------------------------ guardrail

@@ -214,6 +214,18 @@ def _task_features(
     return rows[:, finite] if finite.any() else None
 
 
+def _config_of(row: Mapping[str, Any], space: Space) -> dict[str, Any]:
+    """A candidate row as a validated config: numpy scalars as Python values, inactive
+    (None / NaN) parameters left out."""
+    return space.validate(
+        {
+            k: (v.item() if hasattr(v, "item") else v)
+            for k, v in row.items()
+            if v is not None and v == v
+        }
+    )
+
+
 def _oriented(objective: np.ndarray, direction: str) -> np.ndarray:
     return objective if direction == "maximize" else -objective
 
@@ -722,14 +734,7 @@ class Recommender:
     ) -> Suggestion:
         """The `Suggestion` of a multi-task pick: the target's posterior on the copula
         scale (NaN after a fallback to the target-only GP or for a random pick)."""
-        row = cand_configs.iloc[pick.index].to_dict()
-        config = space.validate(
-            {
-                k: (v.item() if hasattr(v, "item") else v)
-                for k, v in row.items()
-                if v is not None and v == v
-            }
-        )
+        config = _config_of(cand_configs.iloc[pick.index].to_dict(), space)
         decision = pick.decision
         transfer = pick.phase == "multitask"
         mean = pick.mean if transfer else float("nan")
@@ -793,12 +798,7 @@ class Recommender:
     ) -> Suggestion:
         """The `Suggestion` of one configuration (``point``, one row) with the sources'
         ``S x 1`` regret-scale predictions there."""
-        row = point.iloc[0].to_dict()
-        config = {
-            k: (v.item() if hasattr(v, "item") else v)
-            for k, v in row.items()
-            if v is not None and v == v
-        }
+        config = _config_of(point.iloc[0].to_dict(), space)
         decision = proposal.decision
         mean, std = mean[:, 0], std[:, 0]
         n_src = len(mean)
@@ -812,7 +812,6 @@ class Recommender:
         else:
             mixed, var, neighbours = float("nan"), float("nan"), ()
         half = 1.96 * np.sqrt(var) if var == var else float("nan")
-        config = space.validate(config)
         return Suggestion(
             config=config,
             predicted=mixed,

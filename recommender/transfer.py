@@ -73,6 +73,7 @@ from recommender.surrogate import (
 __all__ = [
     "Proposal",
     "SearchTrace",
+    "contrast_pick",
     "StackedPrior",
     "TransferOptions",
     "ensemble_scores",
@@ -161,7 +162,7 @@ class TransferOptions:
             (`_design_pick`), exactly the initial design of a cold GP with the same seed,
             so a rejected library costs at most a cold start. Evidence:
             ``docs/transfer_options.md``.
-        probe: what the ``explore_steps`` pick is. ``"contrast"`` (default, `_contrast`):
+        probe: what the ``explore_steps`` pick is. ``"contrast"`` (default, `contrast_pick`):
             among the lowest ``probe_share`` of the candidates by the sources' weighted
             mean, the one farthest from the observations (a related library is confirmed, a
             negated one scores well there). ``"maximin"``: a space-filling pick. Evidence:
@@ -171,7 +172,7 @@ class TransferOptions:
             with three observations in the sources' favourite region their order is near a
             coin flip). Evidence: ``docs/transfer_options.md``.
         refuted_restart: the design of the cold restart after the refuted-consensus
-            guardrail fired. ``"contrast"`` (default): contrast picks (`_contrast`, equal
+            guardrail fired. ``"contrast"`` (default): contrast picks (`contrast_pick`, equal
             source weights), since when most sources get the target's pairs backwards its
             good region is more likely where they agree it is poor. ``"maximin"``:
             space-filling picks. A library without consensus restarts with
@@ -532,7 +533,7 @@ def _normalised(weights: np.ndarray) -> np.ndarray:
     return weights / total if total > 0 else np.full(len(weights), 1.0 / len(weights))
 
 
-def _contrast(
+def contrast_pick(
     cand_X: np.ndarray,
     cand_mean: np.ndarray,
     weights: np.ndarray,
@@ -828,7 +829,7 @@ def propose(
         )
     w_src = decision.source_weights
     contrast = partial(
-        _contrast, cand_X, cand_mean, free=free, obs_X=obs_X, rng=rng, share=options.probe_share
+        contrast_pick, cand_X, cand_mean, free=free, obs_X=obs_X, rng=rng, share=options.probe_share
     )
     if (
         decision.mode == "target-only"
