@@ -291,6 +291,9 @@ class Recommender:
     )
     # the last multi-task fit, keyed by (space, source set): the next call's warm start
     _multitask_fit: tuple[tuple, MultiTaskFit] | None = field(default=None, init=False, repr=False)
+    # the restart picks this Recommender suggested after a guardrail fallback, keyed by
+    # (space, source set, seed): the ones since observed count as spent (`_restarts_spent`)
+    _restarts: tuple[tuple, list[np.ndarray]] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.surrogate not in SURROGATES:
@@ -483,10 +486,16 @@ class Recommender:
             if key not in self._cross:  # keep one (space, sources) at a time: bounded memory
                 self._cross = {key: {}}
             first = first_pick_choice(self.options, models, self._cross[key], self.cache_dir)
-        gp_state: dict = {"first_pick": first, "design_seed": seed}
+        restart_key = (space, tuple(sorted((m.task_id, m.n_trials) for m in models)), seed)
+        gp_state: dict = {
+            "first_pick": first,
+            "design_seed": seed,
+            "explore": self._restarts_spent(restart_key, obs_X),
+        }
         suggestions: list[Suggestion] = []
         decisions: list[GuardrailDecision] = []
         for pick in range(min(n, int(free.sum()))):
+            spent_before = gp_state["explore"]
             proposal = propose(
                 cand_X=cand_X,
                 cand_mean=cand_mean,
@@ -503,6 +512,8 @@ class Recommender:
                 quantiles=quantiles,
             )
             decisions.append(proposal.decision)
+            if gp_state.get("explore", 0) > spent_before:  # a restart pick: remember it
+                self._remember_restart(restart_key, cand_X[proposal.index])
             result = None
             if self._use_gradient(mode, pool is not None, proposal, len(obs_y)):
                 result = self._optimize_pick(
@@ -549,6 +560,28 @@ class Recommender:
             suggestions=tuple(suggestions),
         )
         return suggestions
+
+    def _restarts_spent(self, key: tuple, obs_X: np.ndarray) -> int:
+        """Restart picks already spent on this target: those this `Recommender` suggested
+        (same space, source set and seed) that are now among the observations.
+
+        The transfer search spends `TransferOptions.min_target_points` restart picks after
+        a guardrail fallback, then trusts a target-only GP. `run_pool_search` counts them
+        in its state; called once per pick, `suggest` would start the count afresh every
+        call and never leave the restart design.
+        """
+        if self._restarts is None or self._restarts[0] != key or not len(obs_X):
+            return 0
+        return sum(
+            bool((np.abs(obs_X - row).max(axis=1) < 1e-9).any()) for row in self._restarts[1]
+        )
+
+    def _remember_restart(self, key: tuple, row: np.ndarray) -> None:
+        """Record a suggested restart pick (`_restarts_spent`), one key at a time."""
+        if self._restarts is None or self._restarts[0] != key:
+            self._restarts = (key, [])
+        if not any(np.array_equal(row, kept) for kept in self._restarts[1]):
+            self._restarts[1].append(np.array(row, copy=True))
 
     def explain(self) -> Explanation:
         """The sources, guardrail decisions and suggestions of the last `suggest` call.

@@ -183,3 +183,42 @@ def test_a_kept_recommender_answers_as_a_fresh_one(tmp_path: Path):
     for config in space.sample(6, seed=11):
         kept.observe(source, config, -100.0, objective_name="loss", direction="minimize")
     assert ask(kept) == ask(Recommender(lib, n_candidates=64, cache_dir=None))
+
+
+def test_restart_picks_after_a_fallback_end_when_called_once_per_pick(tmp_path: Path):
+    """Suggest / evaluate / suggest against a library that has the target upside down:
+    the guardrail falls back with `min_target_points` (3) restart picks, and the calls
+    after them use the target-only GP, as the pool search does in one process."""
+    bench_dir = write_synthetic_benchmark(tmp_path / "bench", n_tasks=7, n_configs=150, seed=1)
+    lib = Library.open(tmp_path / "lib")
+    import_benchmark(lib, bench_dir)
+    space = Space.from_dict(read_benchmark(bench_dir).space)
+    trials = pd.read_parquet(bench_dir / "trials.parquet")
+    target = trials[(trials.task_id == "task_0") & (trials.epoch == trials.epoch.max())]
+    names = ["learning_rate", "num_layers", "optimizer", "momentum", "beta1"]
+    pool = target[names].reset_index(drop=True)
+    negated = -target["loss"].to_numpy()  # the library's best is this target's worst
+
+    def key(config: dict) -> tuple:
+        return tuple(sorted((k, v) for k, v in config.items() if v is not None and v == v))
+
+    row_of = {key(c): i for i, c in enumerate(pool.to_dict("records"))}
+    rec = Recommender(lib, n_candidates=256)
+    observed: list[tuple[dict, float]] = []
+    picks = []
+    for _ in range(11):
+        kwargs = dict(space=space, pool=pool, direction="minimize", exclude=["synthetic/task_0"])
+        (pick,) = rec.suggest(observed=observed, **kwargs)
+        if "restart pick" in pick.reason:  # asking again before observing spends nothing
+            (again,) = rec.suggest(observed=observed, **kwargs)
+            assert again.config == pick.config and again.reason == pick.reason
+        picks.append(pick)
+        observed.append((pick.config, float(negated[row_of[key(pick.config)]])))
+    restarts = [i for i, p in enumerate(picks) if "restart pick" in p.reason]
+    assert [picks[i].reason.split("restart pick ")[1][:6] for i in restarts] == [
+        "1 of 3",
+        "2 of 3",
+        "3 of 3",
+    ]
+    later = picks[restarts[-1] + 1 :]
+    assert later and all(p.mode == "target-only" and p.phase == "gp" for p in later)
