@@ -18,8 +18,10 @@ proposes every pick:
   well as a target-only GP's leave-one-out means; otherwise the pick falls back to the
   target-only GP's LogEI (mode ``"target-only"``). The sixth pick is a contrast probe (a
   configuration the sources agree is poor, far from the observations), the evidence that
-  comparison needs when every source agrees and is wrong. The learned task covariance is
-  non-negative (BoTorch's `PositiveIndexKernel`), so a single upside-down source gets a
+  comparison needs when every source agrees and is wrong. When the multi-task GP orders
+  most of those pairs backwards (an upside-down library), the first picks after the
+  fallback are contrast picks (`MultiTaskOptions.refuted_restarts`). The learned task
+  covariance is non-negative (BoTorch's `PositiveIndexKernel`), so a single upside-down source gets a
   correlation near zero rather than steering the pick; the leave-one-out comparison is
   what catches a library that hurts as a whole. Without sources the search is a cold GP
   (``min_target_points`` random picks first).
@@ -88,6 +90,18 @@ class MultiTaskOptions:
         probe_share: the share of the candidates the probe chooses among.
         probe_candidates: candidates drawn for the probe's farthest-point choice.
         min_target_points: observations a target-only GP needs (fewer: random picks).
+        refuted_restarts: when the guardrail falls back because the multi-task GP orders
+            most of the target's pairs backwards (gap-weighted share above 0.5: the library
+            is upside down, not merely less informative), the target-only GP's picks wait
+            until this many observations lie in the *contrast set*, the lowest
+            ``probe_share`` of the candidates by the sources' mixture mean; until then each
+            pick is a contrast pick (the probe's rule). Picks there are where an upside-down
+            library puts the target's good region, and they repair the design the sources
+            biased (0: fall back straight to the target-only GP's LogEI). Counted from the
+            observations, so a caller that asks once per pick needs no state; since the
+            contrast set moves with each refit, restart picks come only while the target
+            has fewer than ``min_evidence + 1 + refuted_restarts`` observations (an early
+            refutation, when the sources chose the whole design).
         batch_candidates: candidates (best by the first pick's acquisition) over which a
             batch's kriging believer forms the joint posterior.
         maxiter: L-BFGS iterations of a fit from scratch.
@@ -107,6 +121,7 @@ class MultiTaskOptions:
     probe_share: float = 0.1
     probe_candidates: int = 1024
     min_target_points: int = 3
+    refuted_restarts: int = 3
     batch_candidates: int = 256
     maxiter: int = 100
     refit_maxiter: int = 20
@@ -217,7 +232,16 @@ def propose_multitask(
         decision = GuardrailDecision(
             n_obs, "target-only", {}, fallback[1], target_weight=1.0, n_sources=n_src
         )
-        return _gp_picks(cand_X, free, obs_y, n, options, _Single(model), "gp", decision), fit
+        picks: list[MultiTaskPick] = []
+        if fallback[2] > 0.5:
+            picks = _refuted_restart(fit, cand_X, free, obs_X, options, seed, decision)
+        rest = free.copy()
+        rest[[p.index for p in picks]] = False
+        if len(picks) < n and rest.any():
+            picks += _gp_picks(
+                cand_X, rest, obs_y, n - len(picks), options, _Single(model), "gp", decision
+            )
+        return picks, fit
     names = f"{len(fit.source_indices)} of {n_src} sources"
     if n_obs == 0:
         how = "fingerprint kernel" if task_features is not None else "uniform weights"
@@ -250,7 +274,7 @@ def propose_multitask(
     posterior = _MultiTask(fit)
     if not (options.guardrails and n_obs == options.probe_step):
         return _gp_picks(cand_X, free, scaled, n, options, posterior, "multitask", decision), fit
-    probe = _contrast_probe(fit, cand_X, free, obs_X, options, seed)
+    probe = _contrast_probe(fit, cand_X, free, obs_X, options, seed)[0]
     mean, std = posterior.marginal(cand_X[[probe]])
     decision = replace(
         decision,
@@ -271,13 +295,17 @@ def _contrast_probe(
     obs_X: np.ndarray,
     options: MultiTaskOptions,
     seed: int,
-) -> int:
+) -> tuple[int, np.ndarray]:
     """Among the lowest ``probe_share`` of the free candidates by the sources' uniform
-    mixture mean, the one farthest from the observations (of ``probe_candidates``)."""
+    mixture mean, the one farthest from the observations (of ``probe_candidates``).
+
+    Returns:
+        The pick and the sources' mixture mean at every candidate.
+    """
     k = len(fit.source_indices)
     mixture = np.r_[np.full(k, 1.0 / k), 0.0]
     sources_mean, _ = predict(replace(fit, target_weights=mixture), cand_X)
-    return contrast_pick(
+    pick = contrast_pick(
         cand_X,
         sources_mean[None],
         np.ones(1),
@@ -287,6 +315,37 @@ def _contrast_probe(
         options.probe_share,
         options.probe_candidates,
     )
+    return pick, sources_mean
+
+
+def _refuted_restart(
+    fit: MultiTaskFit,
+    cand_X: np.ndarray,
+    free: np.ndarray,
+    obs_X: np.ndarray,
+    options: MultiTaskOptions,
+    seed: int,
+    decision: GuardrailDecision,
+) -> list[MultiTaskPick]:
+    """The next contrast pick after a refuted library (`MultiTaskOptions.refuted_restarts`),
+    or none once that many observations lie in the contrast set."""
+    if options.refuted_restarts < 1 or len(obs_X) >= (
+        options.min_evidence + 1 + options.refuted_restarts
+    ):
+        return []
+    pick, sources_mean = _contrast_probe(fit, cand_X, free, obs_X, options, seed)
+    cut = np.quantile(sources_mean, options.probe_share)
+    contrast_rows = cand_X[sources_mean <= cut]
+    inside = sum(bool((np.abs(contrast_rows - row).max(axis=1) < 1e-9).any()) for row in obs_X)
+    if inside >= options.refuted_restarts:
+        return []
+    note = (
+        f"; restart pick {inside + 1} of {options.refuted_restarts}: a contrast pick, where "
+        "the upside-down sources agree the target is poor"
+    )
+    nan = float("nan")
+    restart = replace(decision, reason=decision.reason + note)
+    return [MultiTaskPick(pick, nan, nan, nan, "explore", restart)]
 
 
 # ------------------------------------------------------------------ guardrail
@@ -305,10 +364,11 @@ def _source_weights(fit: MultiTaskFit) -> dict[int, float]:
 
 def _compare_with_target_only(
     fit: MultiTaskFit, obs_X: np.ndarray, obs_y: np.ndarray, margin: float
-) -> tuple[SingleTaskGP | None, str]:
-    """``(target GP, reason)`` when it orders the target's observations better than the
-    multi-task GP, leave-one-out, by at least ``margin`` (fall back), else
-    ``(None, reason)``."""
+) -> tuple[SingleTaskGP | None, str, float]:
+    """``(target GP, reason, share)`` when it orders the target's observations better than
+    the multi-task GP, leave-one-out, by at least ``margin`` (fall back), else
+    ``(None, reason, share)``; ``share``: the multi-task GP's gap-weighted mis-ordered
+    share of the target's pairs."""
     model = fit_gp(obs_X, obs_y)
     target_loo, _ = loo_predictions(model)
     transfer = gap_weighted_misorder(target_loo_means(fit), obs_y)
@@ -319,8 +379,8 @@ def _compare_with_target_only(
         f"{alone:.0%}"
     )
     if transfer - alone >= margin:
-        return model, f"{verdict}: transfer loses, falling back to the target-only GP"
-    return None, f"{verdict}: transfer kept"
+        return model, f"{verdict}: transfer loses, falling back to the target-only GP", transfer
+    return None, f"{verdict}: transfer kept", transfer
 
 
 def gap_weighted_misorder(pred: np.ndarray, y: np.ndarray) -> float:

@@ -8,6 +8,7 @@ import pytest
 
 from recommender.multitask_search import (
     MultiTaskOptions,
+    MultiTaskPick,
     gap_weighted_misorder,
     propose_multitask,
 )
@@ -17,22 +18,30 @@ CANDIDATES = np.random.default_rng(0).random((1500, D))
 EMPTY_X, EMPTY_Y = np.empty((0, D)), np.empty(0)
 
 
-def _search(
+def _search_picks(
     sources: list[tuple[np.ndarray, np.ndarray]], steps: int, options: MultiTaskOptions
-) -> tuple[np.ndarray, list[str]]:
-    """``steps`` sequential picks on `_truth`; the values found and each pick's mode."""
+) -> tuple[np.ndarray, list[MultiTaskPick]]:
+    """``steps`` sequential picks on `_truth`, one call each; the values found and picks."""
     free = np.ones(len(CANDIDATES), dtype=bool)
-    X, y, fit, modes = EMPTY_X, EMPTY_Y, None, []
+    X, y, fit, chosen = EMPTY_X, EMPTY_Y, None, []
     for _ in range(steps):
         picks, fit = propose_multitask(
             CANDIDATES, free, X, y, sources, options=options, seed=0, warm_start=fit
         )
         i = picks[0].index
-        modes.append(picks[0].decision.mode)
+        chosen.append(picks[0])
         free[i] = False
         X = np.vstack([X, CANDIDATES[[i]]])
         y = np.append(y, _truth(CANDIDATES[[i]]))
-    return y, modes
+    return y, chosen
+
+
+def _search(
+    sources: list[tuple[np.ndarray, np.ndarray]], steps: int, options: MultiTaskOptions
+) -> tuple[np.ndarray, list[str]]:
+    """``steps`` sequential picks on `_truth`; the values found and each pick's mode."""
+    y, picks = _search_picks(sources, steps, options)
+    return y, [p.decision.mode for p in picks]
 
 
 def _regret(y: np.ndarray) -> float:
@@ -58,6 +67,25 @@ def test_negated_sources_are_caught_and_the_search_falls_back() -> None:
     unguarded, off_modes = _search(negated, 10, MultiTaskOptions(n_per_source=40, guardrails=False))
     assert "target-only" not in off_modes
     assert _regret(y) < _regret(unguarded)
+
+
+def test_an_upside_down_library_gets_contrast_restart_picks_then_the_target_gp() -> None:
+    negated = [(X, -y) for X, y in _family(1)]
+    y, picks = _search_picks(negated, 12, MultiTaskOptions(n_per_source=40))
+    fallback = [i for i, p in enumerate(picks) if p.decision.mode == "target-only"]
+    restarts = [i for i, p in enumerate(picks) if "restart pick" in p.decision.reason]
+    assert fallback and restarts and restarts[0] == fallback[0]
+    assert all(picks[i].phase == "explore" for i in restarts)
+    assert 1 <= len(restarts) <= 4 and restarts == list(range(restarts[0], restarts[-1] + 1))
+    assert all(p.phase == "gp" for p in picks[restarts[-1] + 1 :])  # then the target GP
+    # where the upside-down sources agree the target is poor, it is good
+    assert max(y[i] for i in restarts) >= np.quantile(_truth(CANDIDATES), 0.9)
+    plain, plain_picks = _search_picks(
+        negated, 12, MultiTaskOptions(n_per_source=40, refuted_restarts=0)
+    )
+    assert not any("restart pick" in p.decision.reason for p in plain_picks)
+    first = restarts[0] + 1  # the first restart pick reaches the good region sooner
+    assert y[:first].max() > plain[:first].max()
 
 
 def test_the_sixth_pick_is_a_contrast_probe_where_the_sources_agree_it_is_poor() -> None:
