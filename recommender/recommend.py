@@ -52,7 +52,9 @@ from recommender.transfer import (
     Proposal,
     TransferOptions,
     first_pick_choice,
+    loc_scale,
     propose,
+    seeded_order,
     source_quantiles,
 )
 
@@ -194,6 +196,34 @@ def _free_candidates(cand_X: np.ndarray, obs_X: np.ndarray, is_pool: bool) -> np
     return free
 
 
+def repaired_design(
+    cand_X: np.ndarray,
+    cand_mean: np.ndarray,
+    obs_X: np.ndarray,
+    options: TransferOptions,
+    *,
+    seed: int,
+) -> int:
+    """Observations that already repair a design rejected sources biased: those among
+    the lowest ``options.probe_share`` of the candidates by the sources' equal-weight standardised mean
+    (where contrast restart picks go) or among the first ``min_target_points`` of the
+    seeded random design (where random restart picks go; `transfer.seeded_order`).
+
+    Restart picks exist to add such points, so ``options.min_target_points`` of them
+    mean no restart is owed. It reads only the observations: the count a process with no
+    memory of earlier calls can make. The contrast probe lies in the same region, so
+    after one a fresh process owes one restart pick fewer than the one-process search.
+    """
+    if not len(obs_X) or not len(cand_mean):
+        return 0
+    loc, scale = loc_scale(cand_mean)
+    verdict = ((cand_mean - loc[:, None]) / scale[:, None]).mean(axis=0)
+    low = np.argsort(verdict, kind="stable")[: max(1, int(options.probe_share * len(cand_X)))]
+    design = seeded_order(len(cand_X), seed)[: options.min_target_points]
+    rows = cand_X[np.union1d(low, design)]
+    return sum(bool((np.abs(rows - row).max(axis=1) < 1e-9).any()) for row in obs_X)
+
+
 def _task_features(
     sources: Sequence[TaskEvaluations], fingerprint: Fingerprint | None
 ) -> np.ndarray | None:
@@ -293,7 +323,10 @@ class Recommender:
     _multitask_fit: tuple[tuple, MultiTaskFit] | None = field(default=None, init=False, repr=False)
     # the restart picks this Recommender suggested after a guardrail fallback, keyed by
     # (space, source set, seed): the ones since observed count as spent (`_restarts_spent`)
-    _restarts: tuple[tuple, list[np.ndarray]] | None = field(default=None, init=False, repr=False)
+    # (and the count it found on its first call for that key, `repaired_design`)
+    _restarts: tuple[tuple, int, list[np.ndarray]] | None = field(
+        default=None, init=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if self.surrogate not in SURROGATES:
@@ -490,7 +523,7 @@ class Recommender:
         gp_state: dict = {
             "first_pick": first,
             "design_seed": seed,
-            "explore": self._restarts_spent(restart_key, obs_X),
+            "explore": self._restarts_spent(restart_key, cand_X, cand_mean, obs_X),
         }
         suggestions: list[Suggestion] = []
         decisions: list[GuardrailDecision] = []
@@ -561,27 +594,34 @@ class Recommender:
         )
         return suggestions
 
-    def _restarts_spent(self, key: tuple, obs_X: np.ndarray) -> int:
-        """Restart picks already spent on this target: those this `Recommender` suggested
-        (same space, source set and seed) that are now among the observations.
+    def _restarts_spent(
+        self, key: tuple, cand_X: np.ndarray, cand_mean: np.ndarray, obs_X: np.ndarray
+    ) -> int:
+        """Restart picks already spent on this target.
 
         The transfer search spends `TransferOptions.min_target_points` restart picks after
         a guardrail fallback, then trusts a target-only GP. `run_pool_search` counts them
         in its state; called once per pick, `suggest` would start the count afresh every
-        call and never leave the restart design.
+        call and never leave the restart design. A `Recommender` that served this key
+        (space, source set, seed) before counts the restart picks it suggested that are
+        now observed, on top of what it found on its first call for the key: there (a
+        new process, e.g. each `recommend suggest`) it counts the observations that
+        already repair a design the sources biased (`repaired_design`), such as the
+        restart picks of earlier processes.
         """
-        if self._restarts is None or self._restarts[0] != key or not len(obs_X):
-            return 0
-        return sum(
-            bool((np.abs(obs_X - row).max(axis=1) < 1e-9).any()) for row in self._restarts[1]
+        if self._restarts is None or self._restarts[0] != key:
+            found = repaired_design(cand_X, cand_mean, obs_X, self.options, seed=key[2])
+            self._restarts = (key, found, [])
+        _, found, rows = self._restarts
+        return found + sum(
+            bool(len(obs_X) and (np.abs(obs_X - row).max(axis=1) < 1e-9).any()) for row in rows
         )
 
     def _remember_restart(self, key: tuple, row: np.ndarray) -> None:
-        """Record a suggested restart pick (`_restarts_spent`), one key at a time."""
-        if self._restarts is None or self._restarts[0] != key:
-            self._restarts = (key, [])
-        if not any(np.array_equal(row, kept) for kept in self._restarts[1]):
-            self._restarts[1].append(np.array(row, copy=True))
+        """Record a suggested restart pick (`_restarts_spent`)."""
+        assert self._restarts is not None and self._restarts[0] == key
+        if not any(np.array_equal(row, kept) for kept in self._restarts[2]):
+            self._restarts[2].append(np.array(row, copy=True))
 
     def explain(self) -> Explanation:
         """The sources, guardrail decisions and suggestions of the last `suggest` call.

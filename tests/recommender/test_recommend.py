@@ -185,10 +185,12 @@ def test_a_kept_recommender_answers_as_a_fresh_one(tmp_path: Path):
     assert ask(kept) == ask(Recommender(lib, n_candidates=64, cache_dir=None))
 
 
-def test_restart_picks_after_a_fallback_end_when_called_once_per_pick(tmp_path: Path):
+@pytest.mark.parametrize("fresh", [False, True], ids=["kept", "fresh-per-call"])
+def test_restart_picks_after_a_fallback_end_when_called_once_per_pick(tmp_path: Path, fresh: bool):
     """Suggest / evaluate / suggest against a library that has the target upside down:
     the guardrail falls back with `min_target_points` (3) restart picks, and the calls
-    after them use the target-only GP, as the pool search does in one process."""
+    after them use the target-only GP, as the pool search does in one process; with one
+    kept `Recommender` and with a new one per call (a `recommend suggest` process each)."""
     bench_dir = write_synthetic_benchmark(tmp_path / "bench", n_tasks=7, n_configs=150, seed=1)
     lib = Library.open(tmp_path / "lib")
     import_benchmark(lib, bench_dir)
@@ -208,6 +210,7 @@ def test_restart_picks_after_a_fallback_end_when_called_once_per_pick(tmp_path: 
     picks = []
     for _ in range(11):
         kwargs = dict(space=space, pool=pool, direction="minimize", exclude=["synthetic/task_0"])
+        rec = Recommender(lib, n_candidates=256) if fresh else rec
         (pick,) = rec.suggest(observed=observed, **kwargs)
         if "restart pick" in pick.reason:  # asking again before observing spends nothing
             (again,) = rec.suggest(observed=observed, **kwargs)
