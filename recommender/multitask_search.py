@@ -21,8 +21,8 @@ proposes every pick:
   comparison needs when every source agrees and is wrong. When the multi-task GP orders
   most of those pairs backwards (an upside-down library), the first picks after the
   fallback are contrast picks (`MultiTaskOptions.refuted_restarts`). The learned task
-  covariance is non-negative (BoTorch's `PositiveIndexKernel`), so a single upside-down source gets a
-  correlation near zero rather than steering the pick; the leave-one-out comparison is
+  covariance is non-negative (BoTorch's `PositiveIndexKernel`), so a single upside-down
+  source gets a correlation near zero rather than steering the pick; the leave-one-out comparison is
   what catches a library that hurts as a whole. Without sources the search is a cold GP
   (``min_target_points`` random picks first).
 

@@ -205,9 +205,10 @@ def repaired_design(
     seed: int,
 ) -> int:
     """Observations that already repair a design rejected sources biased: those among
-    the lowest ``options.probe_share`` of the candidates by the sources' equal-weight standardised mean
-    (where contrast restart picks go) or among the first ``min_target_points`` of the
-    seeded random design (where random restart picks go; `transfer.seeded_order`).
+    the lowest ``options.probe_share`` of the candidates by the sources' equal-weight
+    standardised mean (where contrast restart picks go) or among the first
+    ``min_target_points`` of the seeded random design (where random restart picks go;
+    `transfer.seeded_order`).
 
     Restart picks exist to add such points, so ``options.min_target_points`` of them
     mean no restart is owed. It reads only the observations: the count a process with no
@@ -322,7 +323,7 @@ class Recommender:
     # the last multi-task fit, keyed by (space, source set): the next call's warm start
     _multitask_fit: tuple[tuple, MultiTaskFit] | None = field(default=None, init=False, repr=False)
     # the restart picks this Recommender suggested after a guardrail fallback, keyed by
-    # (space, source set, seed): the ones since observed count as spent (`_restarts_spent`)
+    # (target, space, source set, seed): the ones since observed count as spent (`_restarts_spent`)
     # (and the count it found on its first call for that key, `repaired_design`)
     _restarts: tuple[tuple, int, list[np.ndarray]] | None = field(
         default=None, init=False, repr=False
@@ -519,7 +520,8 @@ class Recommender:
             if key not in self._cross:  # keep one (space, sources) at a time: bounded memory
                 self._cross = {key: {}}
             first = first_pick_choice(self.options, models, self._cross[key], self.cache_dir)
-        restart_key = (space, tuple(sorted((m.task_id, m.n_trials) for m in models)), seed)
+        sources_key = tuple(sorted((m.task_id, m.n_trials) for m in models))
+        restart_key = (task, space, sources_key, seed)
         gp_state: dict = {
             "first_pick": first,
             "design_seed": seed,
@@ -603,14 +605,14 @@ class Recommender:
         a guardrail fallback, then trusts a target-only GP. `run_pool_search` counts them
         in its state; called once per pick, `suggest` would start the count afresh every
         call and never leave the restart design. A `Recommender` that served this key
-        (space, source set, seed) before counts the restart picks it suggested that are
+        (target, space, source set, seed) before counts the restart picks it suggested that are
         now observed, on top of what it found on its first call for the key: there (a
         new process, e.g. each `recommend suggest`) it counts the observations that
         already repair a design the sources biased (`repaired_design`), such as the
         restart picks of earlier processes.
         """
         if self._restarts is None or self._restarts[0] != key:
-            found = repaired_design(cand_X, cand_mean, obs_X, self.options, seed=key[2])
+            found = repaired_design(cand_X, cand_mean, obs_X, self.options, seed=key[-1])
             self._restarts = (key, found, [])
         _, found, rows = self._restarts
         return found + sum(
