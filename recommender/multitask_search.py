@@ -58,7 +58,7 @@ from recommender.multitask import (
 )
 from recommender.surrogate import copula_normalize, fit_gp
 from recommender.surrogate import predict as predict_single
-from recommender.transfer import contrast_pick
+from recommender.transfer import contrast_pick, matching_rows
 
 __all__ = ["MultiTaskOptions", "MultiTaskPick", "gap_weighted_misorder", "propose_multitask"]
 
@@ -274,7 +274,7 @@ def propose_multitask(
     posterior = _MultiTask(fit)
     if not (options.guardrails and n_obs == options.probe_step):
         return _gp_picks(cand_X, free, scaled, n, options, posterior, "multitask", decision), fit
-    probe = _contrast_probe(fit, cand_X, free, obs_X, options, seed)[0]
+    probe = _contrast_probe(_mixture_mean(fit, cand_X), cand_X, free, obs_X, options, seed)
     mean, std = posterior.marginal(cand_X[[probe]])
     decision = replace(
         decision,
@@ -288,24 +288,25 @@ def propose_multitask(
     return picks, fit
 
 
+def _mixture_mean(fit: MultiTaskFit, cand_X: np.ndarray) -> np.ndarray:
+    """The sources' uniform mixture mean at the candidates."""
+    k = len(fit.source_indices)
+    mixture = np.r_[np.full(k, 1.0 / k), 0.0]
+    return predict(replace(fit, target_weights=mixture), cand_X)[0]
+
+
 def _contrast_probe(
-    fit: MultiTaskFit,
+    sources_mean: np.ndarray,
     cand_X: np.ndarray,
     free: np.ndarray,
     obs_X: np.ndarray,
     options: MultiTaskOptions,
     seed: int,
-) -> tuple[int, np.ndarray]:
-    """Among the lowest ``probe_share`` of the free candidates by the sources' uniform
-    mixture mean, the one farthest from the observations (of ``probe_candidates``).
-
-    Returns:
-        The pick and the sources' mixture mean at every candidate.
-    """
-    k = len(fit.source_indices)
-    mixture = np.r_[np.full(k, 1.0 / k), 0.0]
-    sources_mean, _ = predict(replace(fit, target_weights=mixture), cand_X)
-    pick = contrast_pick(
+) -> int:
+    """Among the lowest ``probe_share`` of the free candidates by the sources' mixture
+    mean (`_mixture_mean`), the one farthest from the observations (of
+    ``probe_candidates``)."""
+    return contrast_pick(
         cand_X,
         sources_mean[None],
         np.ones(1),
@@ -315,7 +316,6 @@ def _contrast_probe(
         options.probe_share,
         options.probe_candidates,
     )
-    return pick, sources_mean
 
 
 def _refuted_restart(
@@ -333,12 +333,12 @@ def _refuted_restart(
         options.min_evidence + 1 + options.refuted_restarts
     ):
         return []
-    pick, sources_mean = _contrast_probe(fit, cand_X, free, obs_X, options, seed)
+    sources_mean = _mixture_mean(fit, cand_X)
     cut = np.quantile(sources_mean, options.probe_share)
-    contrast_rows = cand_X[sources_mean <= cut]
-    inside = sum(bool((np.abs(contrast_rows - row).max(axis=1) < 1e-9).any()) for row in obs_X)
+    inside = int(matching_rows(obs_X, cand_X[sources_mean <= cut]).sum())
     if inside >= options.refuted_restarts:
         return []
+    pick = _contrast_probe(sources_mean, cand_X, free, obs_X, options, seed)
     note = (
         f"; restart pick {inside + 1} of {options.refuted_restarts}: a contrast pick, where "
         "the upside-down sources agree the target is poor"

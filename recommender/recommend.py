@@ -51,8 +51,9 @@ from recommender.surrogate import (
 from recommender.transfer import (
     Proposal,
     TransferOptions,
+    contrast_set,
     first_pick_choice,
-    loc_scale,
+    matching_rows,
     propose,
     seeded_order,
     source_quantiles,
@@ -186,8 +187,7 @@ def _free_candidates(cand_X: np.ndarray, obs_X: np.ndarray, is_pool: bool) -> np
     """Candidates that may be proposed: in pool mode, never an observed configuration."""
     free = np.ones(len(cand_X), dtype=bool)
     if is_pool and len(obs_X):
-        seen = (np.abs(cand_X[:, None, :] - obs_X[None, :, :]).max(axis=-1) < 1e-9).any(axis=1)
-        free &= ~seen
+        free &= ~matching_rows(cand_X, obs_X)
         if not free.any():
             raise SpaceError(
                 f"every one of the {len(cand_X)} pool configurations is already observed; "
@@ -217,12 +217,10 @@ def repaired_design(
     """
     if not len(obs_X) or not len(cand_mean):
         return 0
-    loc, scale = loc_scale(cand_mean)
-    verdict = ((cand_mean - loc[:, None]) / scale[:, None]).mean(axis=0)
-    low = np.argsort(verdict, kind="stable")[: max(1, int(options.probe_share * len(cand_X)))]
+    every = np.arange(len(cand_X))
+    low = contrast_set(cand_mean, np.ones(len(cand_mean)), every, options.probe_share)
     design = seeded_order(len(cand_X), seed)[: options.min_target_points]
-    rows = cand_X[np.union1d(low, design)]
-    return sum(bool((np.abs(rows - row).max(axis=1) < 1e-9).any()) for row in obs_X)
+    return int(matching_rows(obs_X, cand_X[np.union1d(low, design)]).sum())
 
 
 def _task_features(
@@ -515,12 +513,12 @@ class Recommender:
         pending_X: list[np.ndarray] = []
         # the leave-one-source-out choice of the zero-shot criterion matters only zero-shot
         first = None
+        sources_key = tuple(sorted((m.task_id, m.n_trials) for m in models))
         if len(obs_y) == 0:
-            key = (space, tuple(sorted((m.task_id, m.n_trials) for m in models)))
+            key = (space, sources_key)
             if key not in self._cross:  # keep one (space, sources) at a time: bounded memory
                 self._cross = {key: {}}
             first = first_pick_choice(self.options, models, self._cross[key], self.cache_dir)
-        sources_key = tuple(sorted((m.task_id, m.n_trials) for m in models))
         restart_key = (task, space, sources_key, seed)
         gp_state: dict = {
             "first_pick": first,
@@ -615,9 +613,7 @@ class Recommender:
             found = repaired_design(cand_X, cand_mean, obs_X, self.options, seed=key[-1])
             self._restarts = (key, found, [])
         _, found, rows = self._restarts
-        return found + sum(
-            bool(len(obs_X) and (np.abs(obs_X - row).max(axis=1) < 1e-9).any()) for row in rows
-        )
+        return found + int(matching_rows(np.array(rows).reshape(-1, cand_X.shape[1]), obs_X).sum())
 
     def _remember_restart(self, key: tuple, row: np.ndarray) -> None:
         """Record a suggested restart pick (`_restarts_spent`)."""

@@ -551,14 +551,33 @@ def contrast_pick(
     anti-correlated with the target it scores well: the strongest test of the sources that
     one observation can give.
     """
+    mask = np.zeros(len(free), dtype=bool)
+    mask[contrast_set(cand_mean, weights, np.flatnonzero(free), share)] = True
+    return _maximin(cand_X, mask, obs_X, rng, draws)
+
+
+def contrast_set(
+    cand_mean: np.ndarray, weights: np.ndarray, among: np.ndarray, share: float
+) -> np.ndarray:
+    """The lowest ``share`` (at least one) of the candidates ``among`` by the weighted
+    mean of the standardised source predictions ``cand_mean`` (``S x n``): where the
+    sources agree the target is poor (`contrast_pick`'s choice set).
+
+    Returns:
+        Candidate indices, lowest first.
+    """
     loc, scale = loc_scale(cand_mean)
     z = (cand_mean - loc[:, None]) / scale[:, None]
-    options = np.flatnonzero(free)
-    score = _normalised(weights) @ z[:, options]  # the sources' weighted verdict
-    low = options[np.argsort(score, kind="stable")[: max(1, int(share * len(options)))]]
-    mask = np.zeros(len(free), dtype=bool)
-    mask[low] = True
-    return _maximin(cand_X, mask, obs_X, rng, draws)
+    score = _normalised(weights) @ z[:, among]  # the sources' weighted verdict
+    return among[np.argsort(score, kind="stable")[: max(1, int(share * len(among)))]]
+
+
+def matching_rows(X: np.ndarray, rows: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """``(len(X),)`` mask: which rows of ``X`` equal some row of ``rows`` (max-norm within
+    ``tol``), e.g. which encoded candidates are already observed."""
+    if not len(X) or not len(rows):
+        return np.zeros(len(X), dtype=bool)
+    return (np.abs(X[:, None, :] - rows[None, :, :]).max(axis=-1) < tol).any(axis=1)
 
 
 def first_pick_choice(
