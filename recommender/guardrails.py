@@ -221,8 +221,10 @@ def ranking_losses(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
 def loo_predictions(model: SingleTaskGP) -> tuple[np.ndarray, np.ndarray]:
     """Closed-form leave-one-out mean and std of a fitted GP at its training points.
 
-    Uses mu_i = y_i - [K^-1 y]_i / [K^-1]_ii and var_i = 1 / [K^-1]_ii on the model's
-    (standardised) training targets, with the hyperparameters held fixed.
+    Uses mu_i = y_i - [K^-1 (y - m)]_i / [K^-1]_ii and var_i = 1 / [K^-1]_ii on the
+    model's (standardised) training targets ``y`` and its prior mean ``m`` there (the fitted
+    constant: far from 0 when the GP's prior sits below the observations), with the
+    hyperparameters held fixed.
     """
     (train_X,) = model.train_inputs
     train_y = model.train_targets
@@ -231,7 +233,7 @@ def loo_predictions(model: SingleTaskGP) -> tuple[np.ndarray, np.ndarray]:
             len(train_y), dtype=train_y.dtype, device=train_y.device
         )
         K_inv = torch.cholesky_inverse(torch.linalg.cholesky(K))
-        alpha = K_inv @ train_y
+        alpha = K_inv @ (train_y - model.mean_module(train_X))
         diag = torch.diagonal(K_inv)
         mean = train_y - alpha / diag
         std = (1.0 / diag).clamp_min(1e-12).sqrt()
