@@ -365,6 +365,24 @@ def test_picks_from_stack_from_observations_use_the_residual_stacked_model(famil
     assert not any("residual-stacked GP" in d.reason for d in plain.decisions)
 
 
+def test_picks_from_stack_until_observations_return_to_the_ensemble(family):
+    models, pool_X, pool_y, _ = family
+    _, windowed = _search(pool_X, pool_y, models, 14, stack_from=8, stack_until=11)
+    _, open_ended = _search(pool_X, pool_y, models, 14, stack_from=8, stack_until=None)
+    assert windowed.picks[:11] == open_ended.picks[:11]
+    notes = ["residual-stacked GP" in d.reason for d in windowed.decisions]
+    transfer = [d.mode == "transfer" for d in windowed.decisions]
+    assert notes[8:11] == transfer[8:11] and any(notes[8:11])
+    assert not any(notes[11:])
+    assert any("residual-stacked GP" in d.reason for d in open_ended.decisions[11:])
+
+
+@pytest.mark.parametrize("stack_until", [8, 5])
+def test_a_stacking_window_that_ends_before_it_starts_is_refused(stack_until: int) -> None:
+    with pytest.raises(ValueError, match="stack_until"):
+        TransferOptions(stack_from=8, stack_until=stack_until)
+
+
 def _plateau_case(seed: int, d: int = 3):
     """Sources peaked at 0.2; the target is flat (a plateau) around there and peaks at 0.7."""
     rng = np.random.default_rng(seed)
