@@ -947,8 +947,9 @@ def propose(
         index = int(np.argmax(score))
         return Proposal(index, decision, "gp", float(score[index]))
     trusted = decision.mode != "target-only" and n_src > 0
-    stacking = options.stack_from is not None and t >= options.stack_from
-    stacking = stacking and (options.stack_until is None or t < options.stack_until)
+    stacking = (options.stack_from is not None and t >= options.stack_from) and (
+        options.stack_until is None or t < options.stack_until
+    )
     if trusted and target is not None and stacking:
         return _stacked_pick(
             decision,
