@@ -16,6 +16,10 @@ Example::
         --cache /tmp/lcbench.pkl --seeds 2 \\
         --variants '{"default": {}, "probe16": {"probe_candidates": 16}}' \\
         --out benchmarks/results/screen_lcbench.json
+
+The variant ``{"method": "rgpe"}`` runs the harness's ``rgpe`` on the same cache instead
+(its regret on LCBench 34 targets x 5 seeds matches the harness's to four decimals), so a
+variant can be paired against it target by target.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from recommender.bench.harness import load_problems
+from recommender.bench.methods import MethodInput, PoolOracle, run_rgpe
 from recommender.bench.problem import normalized_regret
 from recommender.surrogate import fit_source_model, predict_sources
 from recommender.transfer import SearchTrace, TransferOptions, run_pool_search
@@ -104,6 +109,37 @@ def search(opts: dict, target: str, seed: int, budget: int) -> tuple[list[float]
     return normalized_regret(score, np.array(trace.picks)).tolist(), trace
 
 
+class _Source:
+    """The one attribute of a source that `run_rgpe` reads when given its predictions."""
+
+    def __init__(self, task_id: str) -> None:
+        self.task_id = task_id
+
+
+def search_rgpe(target: str, seed: int, budget: int) -> list[float]:
+    """The harness's ``rgpe`` (`recommender.bench.methods.run_rgpe`) on a worker's cached
+    target: a same-cache baseline for paired comparisons (the variant ``{"method": "rgpe"}``).
+
+    Returns:
+        The normalized regret after each pick.
+    """
+    X, score = _CACHE["truth"][target]
+    (mean, std), _ = _CACHE["preds"][target]
+    inp = MethodInput(
+        space=None,  # rgpe reads only the pool and the predictions
+        pool_X=X,
+        pool_configs=None,
+        sources=tuple(_Source(str(i)) for i in range(len(mean))),
+        source_models={},
+        budget=budget,
+        seed=seed,
+        reference_predictions=(mean, std),
+    )
+    oracle = PoolOracle(score)
+    run_rgpe(inp, oracle)
+    return normalized_regret(score, np.array(oracle.picks)).tolist()
+
+
 def map_jobs(run: Callable[[tuple], Any], jobs: list[tuple], cache: dict, workers: int) -> list:
     """``run`` over ``jobs`` in ``workers`` forked processes that each hold ``cache``."""
     with multiprocessing.get_context("fork").Pool(
@@ -114,6 +150,8 @@ def map_jobs(run: Callable[[tuple], Any], jobs: list[tuple], cache: dict, worker
 
 def _run(args: tuple) -> tuple[str, str, int, list[float]]:
     name, opts, target, seed, budget = args
+    if opts.get("method") == "rgpe":
+        return name, target, seed, search_rgpe(target, seed, budget)
     return name, target, seed, search(opts, target, seed, budget)[0]
 
 
