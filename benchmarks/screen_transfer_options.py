@@ -169,10 +169,15 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, help="JSON of per-target, per-seed regret curves")
     args = parser.parse_args()
+    variants = json.loads(args.variants)
+    for name, opts in variants.items():
+        if opts.get("method", "rgpe") != "rgpe":
+            parser.error(
+                f"variant {name!r}: method must be 'rgpe' (or absent), got {opts['method']!r}"
+            )
     adversarial = None if args.adversarial in (None, "none") else args.adversarial
     cache = load_or_build_cache(args.cache, args.benchmark, adversarial, args.adversarial_share)
     targets = list(cache["truth"]) if args.targets == "all" else args.targets.split(",")
-    variants = json.loads(args.variants)
     jobs = [
         (name, opts, t, s, args.budget)
         for name, opts in variants.items()
