@@ -19,7 +19,9 @@ Example::
 
 The variant ``{"method": "rgpe"}`` runs the harness's ``rgpe`` on the same cache instead
 (its regret on LCBench 34 targets x 5 seeds matches the harness's to four decimals), so a
-variant can be paired against it target by target.
+variant can be paired against it target by target. Every variant is checked before the
+cache loads (`variant_problem`): an unknown option, an invalid value or options given to
+``rgpe`` end the run with a parser error (exit 2).
 """
 
 from __future__ import annotations
@@ -95,9 +97,7 @@ def search(opts: dict, target: str, seed: int, budget: int) -> tuple[list[float]
     """
     X, score = _CACHE["truth"][target]
     predictions, quantiles = _CACHE["preds"][target]
-    options = TransferOptions(
-        seed=seed, **{k: tuple(v) if isinstance(v, list) else v for k, v in opts.items()}
-    )
+    options = _options(opts, seed)
     trace = run_pool_search(
         pool_X=X,
         source_models=[_Quantiles(q) for q in quantiles],
@@ -140,6 +140,31 @@ def search_rgpe(target: str, seed: int, budget: int) -> list[float]:
     return normalized_regret(score, np.array(oracle.picks)).tolist()
 
 
+def _options(opts: dict, seed: int) -> TransferOptions:
+    """`TransferOptions` from a variant's JSON options (lists become tuples)."""
+    return TransferOptions(
+        seed=seed, **{k: tuple(v) if isinstance(v, list) else v for k, v in opts.items()}
+    )
+
+
+def variant_problem(opts: dict) -> str:
+    """What is wrong with a variant's options, or ``""``: checked before the cache loads.
+
+    ``{"method": "rgpe"}`` takes no other key (`search_rgpe` has no options); any other
+    variant must build a `TransferOptions` (unknown keys and invalid values are refused).
+    """
+    if "method" in opts:
+        if opts["method"] != "rgpe":
+            return f"method must be 'rgpe' (or absent), got {opts['method']!r}"
+        extra = sorted(set(opts) - {"method"})
+        return f"the rgpe method takes no options, got {', '.join(extra)}" if extra else ""
+    try:
+        _options(opts, seed=0)
+    except (TypeError, ValueError) as error:
+        return str(error)
+    return ""
+
+
 def map_jobs(run: Callable[[tuple], Any], jobs: list[tuple], cache: dict, workers: int) -> list:
     """``run`` over ``jobs`` in ``workers`` forked processes that each hold ``cache``."""
     with multiprocessing.get_context("fork").Pool(
@@ -171,10 +196,9 @@ def main() -> None:
     args = parser.parse_args()
     variants = json.loads(args.variants)
     for name, opts in variants.items():
-        if opts.get("method", "rgpe") != "rgpe":
-            parser.error(
-                f"variant {name!r}: method must be 'rgpe' (or absent), got {opts['method']!r}"
-            )
+        problem = variant_problem(opts)
+        if problem:
+            parser.error(f"variant {name!r}: {problem}")
     adversarial = None if args.adversarial in (None, "none") else args.adversarial
     cache = load_or_build_cache(args.cache, args.benchmark, adversarial, args.adversarial_share)
     targets = list(cache["truth"]) if args.targets == "all" else args.targets.split(",")
