@@ -147,12 +147,14 @@ def _options(opts: dict, seed: int) -> TransferOptions:
     )
 
 
-def variant_problem(opts: dict) -> str:
+def variant_problem(opts: Any) -> str:
     """What is wrong with a variant's options, or ``""``: checked before the cache loads.
 
     ``{"method": "rgpe"}`` takes no other key (`search_rgpe` has no options); any other
     variant must build a `TransferOptions` (unknown keys and invalid values are refused).
     """
+    if not isinstance(opts, dict):
+        return f"options must be a JSON object, got {json.dumps(opts)}"
     if "method" in opts:
         if opts["method"] != "rgpe":
             return f"method must be 'rgpe' (or absent), got {opts['method']!r}"
@@ -194,7 +196,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, help="JSON of per-target, per-seed regret curves")
     args = parser.parse_args()
-    variants = json.loads(args.variants)
+    try:
+        variants = json.loads(args.variants)
+    except json.JSONDecodeError as error:
+        parser.error(f"--variants is not JSON: {error}")
+    if not isinstance(variants, dict):
+        parser.error("--variants must be a JSON object: variant name -> options")
     for name, opts in variants.items():
         problem = variant_problem(opts)
         if problem:

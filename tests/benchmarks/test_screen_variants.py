@@ -15,9 +15,10 @@ import pytest
         ({"method": "rgpe", "guardrails": False}, "takes no options, got guardrails"),
         ({"gaurdrails": False}, "gaurdrails"),
         ({"probe": "nowhere"}, "probe must be 'maximin' or 'contrast'"),
+        (3, "must be a JSON object"),
     ],
 )
-def test_variant_problem(opts: dict, expected: str) -> None:
+def test_variant_problem(opts: object, expected: str) -> None:
     from screen_transfer_options import variant_problem
 
     problem = variant_problem(opts)
