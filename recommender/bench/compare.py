@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BASELINES", "versus_best_baseline"]
+__all__ = ["BASELINES", "leave_one_out_range", "versus_best_baseline"]
 
 BASELINES = ("random", "cold-gp", "tpe", "portfolio", "rgpe")
 
@@ -23,7 +23,11 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
         ``difference`` +- ``difference_se``: the mean paired difference (ours minus the
         best baseline) and its standard error over targets (each target's seeds averaged
         first: a target's seeds share its pool and its sources, so they are not
-        independent; ``nan`` with one target). Empty when ``method`` or every baseline
+        independent; ``nan`` with one target); ``without_one``, the lowest and highest
+        mean paired difference when any single target is left out (``None`` with fewer
+        than 3 targets: does one target decide the verdict?); and ``largest_target`` /
+        ``largest_difference``, the target whose paired difference is largest in size
+        (its ``"target"`` id, else its position). Empty when ``method`` or every baseline
         is missing.
     """
     summary = doc["summary"]
@@ -35,6 +39,7 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
         """Each target's regrets at budget ``t``, one per seed."""
         return [[r["regret"][t - 1] for r in res["runs"][name]] for res in doc["per_target"]]
 
+    names = [str(res.get("target", i)) for i, res in enumerate(doc["per_target"])]
     rows = []
     for t in summary[method]["mean_regret"]:
         best_method = min(baselines, key=lambda b: summary[b]["mean_regret"][t])
@@ -58,6 +63,21 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
                 "difference_se": (
                     float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
                 ),
+                "without_one": leave_one_out_range(diff),
+                "largest_target": names[int(np.argmax(np.abs(diff)))],
+                "largest_difference": float(diff[np.argmax(np.abs(diff))]),
             }
         )
     return rows
+
+
+def leave_one_out_range(values: np.ndarray) -> tuple[float, float] | None:
+    """The lowest and highest mean of ``values`` with one entry left out.
+
+    ``None`` with fewer than 3 values (one left would be no mean worth reporting).
+    """
+    n = len(values)
+    if n < 3:
+        return None
+    means = (values.sum() - values) / (n - 1)
+    return float(means.min()), float(means.max())

@@ -53,14 +53,18 @@ def markdown_table(doc: dict[str, Any]) -> str:
         note += "\nours against the best baseline of this run (paired over targets x seeds):\n\n"
         note += (
             "| t | ours | best baseline | below? | wins / ties / losses "
-            "| ours - best (± SE over targets) |\n|---|---|---|---|---|---|\n"
+            "| ours - best (± SE over targets) | without any one target "
+            "| largest single target |\n|---|---|---|---|---|---|---|---|\n"
         )
         for row in versus:
+            span = row["without_one"]
             note += (
                 f"| {row['t']} | {row['ours']:.4f} | {row['best']:.4f} ({row['best_method']}) | "
                 f"{_below_label(row)} | "
                 f"{row['wins']} / {row['ties']} / {row['losses']} | "
-                f"{row['difference']:+.4f} ± {row['difference_se']:.4f} |\n"
+                f"{row['difference']:+.4f} ± {row['difference_se']:.4f} | "
+                + (f"{span[0]:+.4f} to {span[1]:+.4f}" if span else "-")
+                + f" | {row['largest_target']} ({row['largest_difference']:+.4f}) |\n"
             )
     goals = goals_markdown(check_goals(doc))
     if goals:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from recommender.bench import BenchConfig, summarise_runs
+from recommender.bench.compare import leave_one_out_range
 from recommender.bench.report import markdown_table, versus_best_baseline
 
 
@@ -72,6 +74,28 @@ def test_paired_difference_averages_seeds_within_a_target():
     assert rows[0]["difference"] == pytest.approx(0.15)
     assert rows[0]["difference_se"] == pytest.approx(0.15)  # sd 0.2121 / sqrt(2)
     assert "+0.1500 ± 0.1500" in markdown_table(doc)
+
+
+def test_the_report_says_whether_one_target_decides_the_verdict():
+    doc = _doc()
+    doc["per_target"][0]["target"] = "a"
+    assert versus_best_baseline(doc)[0]["without_one"] is None  # one target: no range
+    for name, ours in (("b", 0.2), ("c", 0.2), ("needle", 0.9)):  # rgpe 0.2 at t=1 on each
+        runs = {m: [{"seed": 0, "regret": [v, v]}] for m, v in (("random", 0.5), ("rgpe", 0.2))}
+        runs["ours"] = [{"seed": 0, "regret": [ours, ours]}]
+        doc["per_target"].append({"target": name, "runs": runs})
+    first = versus_best_baseline(doc)[0]
+    # paired differences at t=1: a 0.0, b 0.0, c 0.0, needle +0.7
+    assert first["difference"] == pytest.approx(0.175)
+    assert first["without_one"] == pytest.approx((0.0, 0.7 / 3))
+    assert (first["largest_target"], first["largest_difference"]) == ("needle", pytest.approx(0.7))
+    table = markdown_table(doc)
+    assert "+0.0000 to +0.2333" in table and "needle (+0.7000)" in table
+
+
+def test_leave_one_out_range():
+    assert leave_one_out_range(np.array([1.0, 2.0])) is None
+    assert leave_one_out_range(np.array([0.0, 3.0, 6.0])) == pytest.approx((1.5, 4.5))
 
 
 def test_no_comparison_without_ours():
