@@ -49,6 +49,7 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
         diff = np.array(
             [np.mean(a) - np.mean(b) for a, b in zip(ours_by_target, best_by_target, strict=True)]
         )
+        largest = int(np.argmax(np.abs(diff)))
         rows.append(
             {
                 "t": int(t),
@@ -64,8 +65,8 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
                     float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
                 ),
                 "without_one": leave_one_out_range(diff),
-                "largest_target": names[int(np.argmax(np.abs(diff)))],
-                "largest_difference": float(diff[np.argmax(np.abs(diff))]),
+                "largest_target": names[largest],
+                "largest_difference": float(diff[largest]),
             }
         )
     return rows
