@@ -27,8 +27,8 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
         mean paired difference when any single target is left out (``None`` with fewer
         than 3 targets: does one target decide the verdict?); and ``largest_target`` /
         ``largest_difference``, the target whose paired difference is largest in size
-        (its ``"target"`` id, else its position). Empty when ``method`` or every baseline
-        is missing.
+        (its ``"target"`` id, else its position; ``None`` and 0 when every paired
+        difference is 0). Empty when ``method`` or every baseline is missing.
     """
     summary = doc["summary"]
     baselines = [b for b in BASELINES if b in summary]
@@ -50,6 +50,7 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
             [np.mean(a) - np.mean(b) for a, b in zip(ours_by_target, best_by_target, strict=True)]
         )
         largest = int(np.argmax(np.abs(diff)))
+        tied = not np.any(diff)  # no target differs: none is the largest
         rows.append(
             {
                 "t": int(t),
@@ -65,8 +66,8 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
                     float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
                 ),
                 "without_one": leave_one_out_range(diff),
-                "largest_target": names[largest],
-                "largest_difference": float(diff[largest]),
+                "largest_target": None if tied else names[largest],
+                "largest_difference": 0.0 if tied else float(diff[largest]),
             }
         )
     return rows

@@ -64,7 +64,13 @@ def markdown_table(doc: dict[str, Any]) -> str:
                 f"{row['wins']} / {row['ties']} / {row['losses']} | "
                 f"{row['difference']:+.4f} ± {row['difference_se']:.4f} | "
                 + (f"{span[0]:+.4f} to {span[1]:+.4f}" if span else "-")
-                + f" | {row['largest_target']} ({row['largest_difference']:+.4f}) |\n"
+                + " | "
+                + (
+                    f"{row['largest_target']} ({row['largest_difference']:+.4f})"
+                    if row["largest_target"] is not None
+                    else "- (every target tied)"
+                )
+                + " |\n"
             )
     goals = goals_markdown(check_goals(doc))
     if goals:

@@ -93,6 +93,20 @@ def test_the_report_says_whether_one_target_decides_the_verdict():
     assert "+0.0000 to +0.2333" in table and "needle (+0.7000)" in table
 
 
+def test_no_target_is_named_largest_when_every_target_ties():
+    doc = _doc()
+    doc["per_target"][0]["target"] = "a"
+    for name in ("b", "c"):  # ours and rgpe pick alike at t=1; ours is behind at t=2 on c
+        runs = {m: [{"seed": 0, "regret": [0.2, 0.1]}] for m in ("random", "rgpe")}
+        runs["ours"] = [{"seed": 0, "regret": [0.2, 0.1 if name == "b" else 0.3]}]
+        doc["per_target"].append({"target": name, "runs": runs})
+    doc["per_target"][0]["runs"]["ours"] = doc["per_target"][0]["runs"]["rgpe"]
+    first, second = versus_best_baseline(doc)
+    assert (first["largest_target"], first["largest_difference"]) == (None, 0.0)
+    assert second["largest_target"] == "c"
+    assert "- (every target tied)" in markdown_table(doc)
+
+
 def test_leave_one_out_range():
     assert leave_one_out_range(np.array([1.0, 2.0])) is None
     assert leave_one_out_range(np.array([0.0, 3.0, 6.0])) == pytest.approx((1.5, 4.5))
