@@ -49,8 +49,8 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
         diff = np.array(
             [np.mean(a) - np.mean(b) for a, b in zip(ours_by_target, best_by_target, strict=True)]
         )
-        largest = int(np.argmax(np.abs(diff)))
-        tied = not np.any(diff)  # no target differs: none is the largest
+        # the target with the largest paired difference; none when every target ties
+        largest = int(np.argmax(np.abs(diff))) if np.any(diff) else None
         rows.append(
             {
                 "t": int(t),
@@ -66,8 +66,8 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
                     float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
                 ),
                 "without_one": leave_one_out_range(diff),
-                "largest_target": None if tied else names[largest],
-                "largest_difference": 0.0 if tied else float(diff[largest]),
+                "largest_target": None if largest is None else names[largest],
+                "largest_difference": 0.0 if largest is None else float(diff[largest]),
             }
         )
     return rows

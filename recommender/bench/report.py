@@ -58,19 +58,18 @@ def markdown_table(doc: dict[str, Any]) -> str:
         )
         for row in versus:
             span = row["without_one"]
+            without_one = f"{span[0]:+.4f} to {span[1]:+.4f}" if span else "-"
+            largest = (
+                f"{row['largest_target']} ({row['largest_difference']:+.4f})"
+                if row["largest_target"] is not None
+                else "- (every target tied)"
+            )
             note += (
                 f"| {row['t']} | {row['ours']:.4f} | {row['best']:.4f} ({row['best_method']}) | "
                 f"{_below_label(row)} | "
                 f"{row['wins']} / {row['ties']} / {row['losses']} | "
                 f"{row['difference']:+.4f} ± {row['difference_se']:.4f} | "
-                + (f"{span[0]:+.4f} to {span[1]:+.4f}" if span else "-")
-                + " | "
-                + (
-                    f"{row['largest_target']} ({row['largest_difference']:+.4f})"
-                    if row["largest_target"] is not None
-                    else "- (every target tied)"
-                )
-                + " |\n"
+                f"{without_one} | {largest} |\n"
             )
     goals = goals_markdown(check_goals(doc))
     if goals:
