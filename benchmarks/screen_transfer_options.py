@@ -44,6 +44,7 @@ from recommender.surrogate import fit_source_model, predict_sources
 from recommender.transfer import SearchTrace, TransferOptions, run_pool_search
 
 BUDGETS = (1, 2, 3, 4, 5, 10, 20, 30)
+SOURCE_POINTS = 250  # `fit_source_model`'s n_condition, as the harness fits the sources
 
 
 class _Quantiles:
@@ -53,22 +54,58 @@ class _Quantiles:
         self.quantiles = quantiles
 
 
-def build_cache(benchmark: Path, adversarial: str | None, share: float) -> dict:
-    """Targets' pools and scores, and every target's source predictions (leave one out)."""
+def build_cache(
+    benchmark: Path, adversarial: str | None, share: float, source_points: int = SOURCE_POINTS
+) -> dict:
+    """Targets' pools and scores, and every target's source predictions (leave one out).
+
+    ``source_points`` is the number of trials each source GP is conditioned on
+    (`fit_source_model`'s ``n_condition``; its hyperparameters are learnt on 250 as always).
+    """
     _, _, truth, history = load_problems(benchmark, adversarial, share)
-    models = {t: fit_source_model(t, d.X, d.score, seed=0) for t, d in history.items()}
+    models = {
+        t: fit_source_model(t, d.X, d.score, seed=0, n_condition=source_points)
+        for t, d in history.items()
+    }
     preds = {}
     for target, data in truth.items():
         sources = [models[s] for s in history if s != target]
         preds[target] = (predict_sources(sources, data.X), [m.quantiles for m in sources])
-    return {"truth": {t: (d.X, d.score) for t, d in truth.items()}, "preds": preds}
+    return {
+        "truth": {t: (d.X, d.score) for t, d in truth.items()},
+        "preds": preds,
+        "source_points": source_points,
+    }
 
 
-def load_or_build_cache(path: Path, benchmark: Path, adversarial: str | None, share: float) -> dict:
-    """The cache pickled at ``path``, built (`build_cache`) and written there if missing."""
+class CacheMismatchError(ValueError):
+    """A cache file was built with other source GPs than the screen asks for."""
+
+
+def load_or_build_cache(
+    path: Path,
+    benchmark: Path,
+    adversarial: str | None,
+    share: float,
+    source_points: int = SOURCE_POINTS,
+) -> dict:
+    """The cache pickled at ``path``, built (`build_cache`) and written there if missing.
+
+    Raises:
+        CacheMismatchError: the file holds predictions of source GPs conditioned on another
+            number of trials than ``source_points`` (caches written before the option count
+            as 250).
+    """
     if path.exists():
-        return pickle.loads(path.read_bytes())
-    cache = build_cache(benchmark, adversarial, share)
+        cache = pickle.loads(path.read_bytes())
+        built = cache.get("source_points", SOURCE_POINTS)
+        if built != source_points:
+            raise CacheMismatchError(
+                f"{path} holds source GPs conditioned on {built} trials, not {source_points}: "
+                "pass another --cache path (or the matching --source-points)"
+            )
+        return cache
+    cache = build_cache(benchmark, adversarial, share, source_points)
     path.write_bytes(pickle.dumps(cache))
     return cache
 
@@ -194,6 +231,12 @@ def main() -> None:
     parser.add_argument("--targets", default="all", help="comma-separated task ids or 'all'")
     parser.add_argument("--variants", default='{"default": {}}', help="JSON name -> options")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--source-points",
+        type=int,
+        default=SOURCE_POINTS,
+        help="trials each source GP is conditioned on (the cache is built with it)",
+    )
     parser.add_argument("--out", type=Path, help="JSON of per-target, per-seed regret curves")
     args = parser.parse_args()
     try:
@@ -207,7 +250,14 @@ def main() -> None:
         if problem:
             parser.error(f"variant {name!r}: {problem}")
     adversarial = None if args.adversarial in (None, "none") else args.adversarial
-    cache = load_or_build_cache(args.cache, args.benchmark, adversarial, args.adversarial_share)
+    if args.source_points < 1:
+        parser.error(f"--source-points must be at least 1, got {args.source_points}")
+    try:
+        cache = load_or_build_cache(
+            args.cache, args.benchmark, adversarial, args.adversarial_share, args.source_points
+        )
+    except CacheMismatchError as error:
+        parser.error(str(error))
     targets = list(cache["truth"]) if args.targets == "all" else args.targets.split(",")
     jobs = [
         (name, opts, t, s, args.budget)
@@ -233,6 +283,7 @@ def main() -> None:
             "adversarial": adversarial,
             "adversarial_share": args.adversarial_share if adversarial else 0.0,
             "seeds": args.seeds,
+            "source_points": args.source_points,
             "variants": variants,
             "summary": summary,
             "seconds": seconds,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 
@@ -24,3 +26,21 @@ def test_variant_problem(opts: object, expected: str) -> None:
     problem = variant_problem(opts)
     assert (expected in problem) if expected else problem == ""
     assert bool(problem) == bool(expected)
+
+
+def test_a_cache_of_other_source_gps_is_refused_not_reused(tmp_path: Path) -> None:
+    from screen_transfer_options import CacheMismatchError, load_or_build_cache
+
+    from recommender.bench import write_conditional_benchmark
+
+    bench = write_conditional_benchmark(tmp_path / "bench", n_tasks=4, n_configs=60, seed=3)
+    path = tmp_path / "cache.pkl"
+    cache = load_or_build_cache(path, bench, None, 1.0, source_points=30)
+    assert cache["source_points"] == 30
+    written = path.read_bytes()
+    with pytest.raises(CacheMismatchError, match="conditioned on 30 trials, not 250"):
+        load_or_build_cache(path, bench, None, 1.0)
+    assert path.read_bytes() == written
+    again = load_or_build_cache(path, bench, None, 1.0, source_points=30)
+    mean, _ = again["preds"]["task_00"][0]
+    assert mean.shape == (3, 60)  # three sources predicted at the target's 60 candidates
