@@ -27,6 +27,7 @@ cache loads (`variant_problem`): an unknown option, an invalid value or options 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import multiprocessing
 import pickle
@@ -44,7 +45,8 @@ from recommender.surrogate import fit_source_model, predict_sources
 from recommender.transfer import SearchTrace, TransferOptions, run_pool_search
 
 BUDGETS = (1, 2, 3, 4, 5, 10, 20, 30)
-SOURCE_POINTS = 250  # `fit_source_model`'s n_condition, as the harness fits the sources
+# trials each source GP is conditioned on: `fit_source_model`'s default, as the harness fits them
+SOURCE_POINTS: int = inspect.signature(fit_source_model).parameters["n_condition"].default
 
 
 class _Quantiles:
@@ -60,7 +62,8 @@ def build_cache(
     """Targets' pools and scores, and every target's source predictions (leave one out).
 
     ``source_points`` is the number of trials each source GP is conditioned on
-    (`fit_source_model`'s ``n_condition``; its hyperparameters are learnt on 250 as always).
+    (`fit_source_model`'s ``n_condition``; its hyperparameters are learnt on its default
+    ``n_fit`` as always).
     """
     _, _, truth, history = load_problems(benchmark, adversarial, share)
     models = {
@@ -94,7 +97,7 @@ def load_or_build_cache(
     Raises:
         CacheMismatchError: the file holds predictions of source GPs conditioned on another
             number of trials than ``source_points`` (caches written before the option count
-            as 250).
+            as `SOURCE_POINTS`).
     """
     if path.exists():
         cache = pickle.loads(path.read_bytes())
