@@ -27,7 +27,8 @@ BUDGETS = (1, 5, 10, 20, 30)
 
 
 class ScreenMismatchError(ValueError):
-    """A variant lacks targets that the reference has, or a budget the runs did not reach."""
+    """A file is no screen JSON, a variant lacks targets the reference has, or a budget
+    exceeds the runs."""
 
 
 def merge_screens(draws: Sequence[Sequence[Path]]) -> dict[str, dict[str, np.ndarray]]:
@@ -38,11 +39,20 @@ def merge_screens(draws: Sequence[Sequence[Path]]) -> dict[str, dict[str, np.nda
 
     Returns:
         The merged curves; a variant screened in two files of one draw keeps the later.
+
+    Raises:
+        ScreenMismatchError: a file is not JSON or has no ``curves``.
     """
     curves: dict[str, dict[str, np.ndarray]] = {}
     for index, files in enumerate(draws):
         for path in files:
-            for variant, by_target in json.loads(Path(path).read_text())["curves"].items():
+            try:
+                doc = json.loads(Path(path).read_text())
+            except json.JSONDecodeError as error:
+                raise ScreenMismatchError(f"{path} is not JSON: {error}") from None
+            if not isinstance(doc, dict) or "curves" not in doc:
+                raise ScreenMismatchError(f"{path} is not a screen's JSON (no 'curves')")
+            for variant, by_target in doc["curves"].items():
                 for target, runs in by_target.items():
                     curves.setdefault(variant, {})[f"{index}:{target}"] = np.asarray(runs, float)
     return curves
@@ -142,7 +152,7 @@ def main() -> None:
                     f"t{b} {m:.4f} {d:+.4f} ± {s:.4f}" for b, (m, d, s) in row.items()
                 )
                 print(f"{variant:16s} {cells}")
-    except (ScreenMismatchError, FileNotFoundError, KeyError) as error:
+    except (ScreenMismatchError, OSError) as error:
         parser.error(str(error))
 
 

@@ -47,3 +47,12 @@ def test_a_variant_without_every_target_is_a_clear_error(tmp_path: Path) -> None
         paired_differences(curves, "rgpe", budgets=(1,))
     with pytest.raises(ScreenMismatchError, match="budget 5 exceeds the 1 picks"):
         paired_differences(curves, "ref", budgets=(5,), targets=["0:t0"])
+
+
+def test_a_file_that_is_no_screen_is_named(tmp_path: Path) -> None:
+    from compare_screens import ScreenMismatchError, merge_screens
+
+    harness = tmp_path / "lcbench.json"
+    harness.write_text(json.dumps({"summary": {}}))
+    with pytest.raises(ScreenMismatchError, match="lcbench.json is not a screen's JSON"):
+        merge_screens([[harness]])
