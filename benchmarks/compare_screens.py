@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from recommender.bench.compare import standard_error
+
 BUDGETS = (1, 5, 10, 20, 30)
 
 
@@ -83,25 +85,27 @@ def paired_differences(
     if ref not in curves:
         raise ScreenMismatchError(f"no variant {ref!r} in the screens; found {sorted(curves)}")
     keys = list(targets) if targets is not None else sorted(curves[ref])
-    out: dict[str, dict[int, tuple[float, float, float]]] = {}
-    for variant, by_target in curves.items():
-        missing = [t for t in keys if t not in by_target]
+
+    def by_target_means(variant: str) -> np.ndarray:
+        """``targets x budget``: each target's seeds averaged."""
+        missing = [t for t in keys if t not in curves[variant]]
         if missing:
             raise ScreenMismatchError(
                 f"variant {variant!r} has no run on {len(missing)} target(s), e.g. {missing[0]}"
             )
-        values = np.stack([by_target[t].mean(axis=0) for t in keys])  # targets x budget
-        reference = np.stack([curves[ref][t].mean(axis=0) for t in keys])
-        if max(budgets) > values.shape[1]:
+        means = np.stack([curves[variant][t].mean(axis=0) for t in keys])
+        if max(budgets) > means.shape[1]:
             raise ScreenMismatchError(
-                f"budget {max(budgets)} exceeds the {values.shape[1]} picks of {variant!r}"
+                f"budget {max(budgets)} exceeds the {means.shape[1]} picks of {variant!r}"
             )
+        return means
+
+    reference = by_target_means(ref)
+    out: dict[str, dict[int, tuple[float, float, float]]] = {}
+    for variant in curves:
+        values = by_target_means(variant)
         diff = values - reference
-        se = (
-            diff.std(axis=0, ddof=1) / np.sqrt(len(keys))
-            if len(keys) > 1
-            else np.full(values.shape[1], np.nan)
-        )
+        se = standard_error(diff)
         out[variant] = {
             b: (float(values[:, b - 1].mean()), float(diff[:, b - 1].mean()), float(se[b - 1]))
             for b in budgets
@@ -109,8 +113,8 @@ def paired_differences(
     return out
 
 
-def _groups(space_files: Sequence[Path], n_draws: int) -> dict[str, set[str]]:
-    """``"outlier"`` targets (keyed as in `merge_screens`) from each draw's space.json."""
+def _outliers(space_files: Sequence[Path], n_draws: int) -> set[str]:
+    """The outlier targets (keyed as in `merge_screens`) from each draw's space.json."""
     if len(space_files) != n_draws:
         raise ScreenMismatchError(
             f"--groups needs one space.json per draw: {n_draws} draw(s), {len(space_files)} file(s)"
@@ -119,7 +123,7 @@ def _groups(space_files: Sequence[Path], n_draws: int) -> dict[str, set[str]]:
     for index, path in enumerate(space_files):
         for task in json.loads(Path(path).read_text()).get("outlier_tasks", []):
             outliers.add(f"{index}:{task}")
-    return {"outlier": outliers}
+    return outliers
 
 
 def main() -> None:
@@ -139,9 +143,9 @@ def main() -> None:
         everyone = sorted(curves.get(args.ref, {}))
         groups: dict[str, list[str]] = {"all": everyone}
         if args.groups:
-            for name, members in _groups(args.groups, len(draws)).items():
-                groups[name] = [t for t in everyone if t in members]
-                groups[f"not {name}"] = [t for t in everyone if t not in members]
+            outliers = _outliers(args.groups, len(draws))
+            groups["outlier"] = [t for t in everyone if t in outliers]
+            groups["not outlier"] = [t for t in everyone if t not in outliers]
         for name, targets in groups.items():
             if not targets:
                 continue

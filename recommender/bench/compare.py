@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BASELINES", "leave_one_out_range", "versus_best_baseline"]
+__all__ = ["BASELINES", "leave_one_out_range", "standard_error", "versus_best_baseline"]
 
 BASELINES = ("random", "cold-gp", "tpe", "portfolio", "rgpe")
 
@@ -62,15 +62,22 @@ def versus_best_baseline(doc: dict[str, Any], method: str = "ours") -> list[dict
                 "ties": sum(a == b for a, b in zip(ours, best, strict=True)),
                 "losses": sum(a > b for a, b in zip(ours, best, strict=True)),
                 "difference": float(diff.mean()),
-                "difference_se": (
-                    float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else float("nan")
-                ),
+                "difference_se": float(standard_error(diff)),
                 "without_one": leave_one_out_range(diff),
                 "largest_target": None if largest is None else names[largest],
                 "largest_difference": 0.0 if largest is None else float(diff[largest]),
             }
         )
     return rows
+
+
+def standard_error(values: np.ndarray) -> np.ndarray:
+    """Standard error of the mean of ``values`` over axis 0 (``nan`` with one row: one
+    target gives no spread to measure)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) < 2:
+        return np.full(values.shape[1:], np.nan)
+    return values.std(axis=0, ddof=1) / np.sqrt(len(values))
 
 
 def leave_one_out_range(values: np.ndarray) -> tuple[float, float] | None:
