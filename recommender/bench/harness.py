@@ -241,7 +241,10 @@ def summarise_runs(results: list[dict[str, Any]], cfg: BenchConfig) -> dict[str,
     summary: dict[str, Any] = {}
     budgets = [t for t in REPORT_BUDGETS if t <= cfg.budget]
     for m in methods:
-        per_target = regret[m].mean(axis=1)  # average seeds first, SE over targets x seeds
+        # two quantities: `per_target` averages each target's seeds (what paired comparisons
+        # over targets read, `compare.standard_error`); `flat` keeps every (target, seed) run,
+        # and "stderr" is the SE over those runs (0.0 for a single run)
+        per_target = regret[m].mean(axis=1)
         flat = regret[m].reshape(-1, regret[m].shape[-1])
         seconds = [s for res in results for r in res["runs"][m] for s in r["suggest_seconds"]]
         summary[m] = {
