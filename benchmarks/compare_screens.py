@@ -60,6 +60,17 @@ def merge_screens(draws: Sequence[Sequence[Path]]) -> dict[str, dict[str, np.nda
     return curves
 
 
+def reference_targets(curves: dict[str, dict[str, np.ndarray]], ref: str) -> list[str]:
+    """The targets of the reference variant, sorted.
+
+    Raises:
+        ScreenMismatchError: no variant is called ``ref``.
+    """
+    if ref not in curves:
+        raise ScreenMismatchError(f"no variant {ref!r} in the screens; found {sorted(curves)}")
+    return sorted(curves[ref])
+
+
 def paired_differences(
     curves: dict[str, dict[str, np.ndarray]],
     ref: str,
@@ -82,9 +93,7 @@ def paired_differences(
         ScreenMismatchError: ``ref`` is unknown, a variant lacks one of the targets, or a
             budget exceeds a run's length.
     """
-    if ref not in curves:
-        raise ScreenMismatchError(f"no variant {ref!r} in the screens; found {sorted(curves)}")
-    keys = list(targets) if targets is not None else sorted(curves[ref])
+    keys = list(targets) if targets is not None else reference_targets(curves, ref)
 
     def by_target_means(variant: str) -> np.ndarray:
         """``targets x budget``: each target's seeds averaged."""
@@ -140,7 +149,7 @@ def main() -> None:
     budgets = [int(b) for b in args.budgets.split(",")]
     try:
         curves = merge_screens(draws)
-        everyone = sorted(curves.get(args.ref, {}))
+        everyone = reference_targets(curves, args.ref)
         groups: dict[str, list[str]] = {"all": everyone}
         if args.groups:
             outliers = _outliers(args.groups, len(draws))

@@ -56,3 +56,18 @@ def test_a_file_that_is_no_screen_is_named(tmp_path: Path) -> None:
     harness.write_text(json.dumps({"summary": {}}))
     with pytest.raises(ScreenMismatchError, match="lcbench.json is not a screen's JSON"):
         merge_screens([[harness]])
+
+
+def test_an_unknown_reference_ends_the_script_with_one_line(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    screen = _screen(tmp_path / "a.json", {"default": {"t0": [[0.1]]}})
+    script = Path(__file__).parents[2] / "benchmarks" / "compare_screens.py"
+    done = subprocess.run(
+        [sys.executable, str(script), str(screen), "--ref", "nosuch", "--budgets", "1"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 2
+    assert "no variant 'nosuch' in the screens" in done.stderr
