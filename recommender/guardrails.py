@@ -14,7 +14,8 @@ on:
   dropped (weight 0): it mis-ranks the target;
 * when every source is dropped, or the target GP alone takes at least
   ``fallback_share`` of the weight, the search falls back to ``target-only``;
-* when at least half of a library of >= 5 sources mis-orders most of the target's pairs
+* when at least half of a library of >= 5 sources mis-orders most of the target's pairs,
+  and the library's mean mis-ordered share is significant against a permutation null
   (`refuted_consensus`), or when the sources agree with no peer at all (`no_consensus`),
   no source is trusted until it beats a coin flip by 2 standard errors of Kendall's tau:
   the search restarts cold (the caller, `recommender.transfer.propose`, applies this);
@@ -166,6 +167,8 @@ def refuted_consensus(
     share: float,
     min_sources: int,
     min_evidence: int = 3,
+    p_value: float = 1.0,
+    permutations: int = 500,
 ) -> tuple[bool, str]:
     """Whether the target's data refute the library's consensus (then none is trusted yet).
 
@@ -182,6 +185,13 @@ def refuted_consensus(
             more than half of the target's pairs (0 disables).
         min_sources: smaller libraries are never judged.
         min_evidence: observations needed before judging.
+        p_value: below 1, the library's mean mis-ordered share must also be significant
+            against its permutation null (the target's scores shuffled over the observed
+            points, ``permutations`` times, seeded by the number of observations): the
+            share of shuffles that mis-order at least as many pairs must be at most
+            ``p_value``. Sources of related tasks agree with each other, so on a few
+            clustered observations they mis-order most pairs together by chance far more
+            often than independent sources would; the null keeps that correlation.
 
     Returns:
         ``(flag, reason)``.
@@ -190,12 +200,22 @@ def refuted_consensus(
     if share <= 0 or n_src < min_sources or len(y) < min_evidence:
         return False, ""
     n_pairs = len(y) * (len(y) - 1) / 2
-    anti = int((ranking_losses(obs_mean, y) > 0.5 * n_pairs).sum())
+    losses = ranking_losses(obs_mean, y)
+    anti = int((losses > 0.5 * n_pairs).sum())
     if anti < share * n_src:
         return False, ""
+    significance = ""
+    if p_value < 1.0:
+        rng = np.random.default_rng(len(y))
+        order = np.argsort(rng.random((permutations, len(y))), axis=1)
+        null = ranking_losses(obs_mean[:, order].transpose(1, 0, 2), y).mean(axis=1)
+        p = float((1 + (null >= losses.mean()).sum()) / (1 + permutations))
+        if p > p_value:
+            return False, ""
+        significance = f" (permutation p = {p:.3f})"
     return True, (
         f"{anti} of {n_src} sources mis-order most pairs of the target's {len(y)} "
-        "observations: the target refutes the library's consensus"
+        f"observations{significance}: the target refutes the library's consensus"
     )
 
 
@@ -251,7 +271,7 @@ def rank_weights(
     n_samples: int,
     rng: np.random.Generator,
     step: int,
-    fallback_share: float = 0.5,
+    fallback_share: float = 1.0,
     min_evidence: int = 3,
     target_subset: np.ndarray | None = None,
     chance_z: float = 0.0,

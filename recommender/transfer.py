@@ -14,9 +14,10 @@ The model of the target is a ranking-weighted ensemble (RGPE, Feurer, Letham & B
    diverse instead of clustering on one optimum (auto-sklearn 2.0 / Wistuba et al., 2015).
 3. From the first observation on: LogEI under the ensemble; while the target has few
    observations the ensemble's variance includes the sources' disagreement
-   (`TransferOptions.mixture_variance_steps`). The sixth pick is a contrast probe
-   (`TransferOptions.explore_steps`, `TransferOptions.probe`): a hedge that gives the
-   guardrails evidence from the region every source agrees is poor. From
+   (`TransferOptions.mixture_variance_steps`). Optionally (off by default since session
+   38) a contrast probe replaces a pick (`TransferOptions.explore_steps`,
+   `TransferOptions.probe`): a hedge that gives the guardrails evidence from the region
+   every source agrees is poor. From
    `TransferOptions.stack_from` observations on, LogEI under a residual-stacked model
    instead (Golovin et al., 2017, Google Vizier's transfer stack): the weighted source mean,
    mapped onto the target's scale by a fitted line, is the prior mean of a GP on the
@@ -25,8 +26,10 @@ The model of the target is a ranking-weighted ensemble (RGPE, Feurer, Letham & B
    member has the data by then).
 4. Guardrails (`recommender.guardrails`): a source whose ranking of the target's
    observations is worse than chance or than the target-only GP's gets weight 0; when the
-   target GP alone ranks the observations better than the ensemble (leave-one-out), the
-   search falls back to it. Every decision is logged in the returned `SearchTrace`.
+   target GP (leave-one-out) wins every ranking sample, the search falls back to it; when
+   most of the library mis-orders the target's observations, significantly against a
+   permutation null, or its sources agree with no peer, it restarts cold. Every decision
+   is logged in the returned `SearchTrace`.
 """
 
 from __future__ import annotations
@@ -123,13 +126,18 @@ class TransferOptions:
         min_target_points: target points needed before the target GP joins the ensemble.
         kappa: risk aversion of the zero-shot pick (see `zero_shot_scores`; the regret scale
             of each source's quantile table). Evidence: ``docs/transfer_options.md``.
-        fallback_share: target-GP weight from which the guardrail falls back to target-only.
+        fallback_share: target-GP weight from which the guardrail falls back to target-only
+            (1.0, the default since session 38: only when the target GP wins every ranking
+            sample, as in RGPE; 0.5 fell back on chance with small libraries and clustered
+            observations). Evidence: ``docs/transfer_options.md``.
         explore_steps: steps (numbers of target observations) at which, with guardrails on
             and a trusted library, one probe pick (``probe``) replaces the transfer pick
-            (default: the sixth pick, after five observations): the guardrail's evidence
-            when every source agrees and is wrong, since the first picks then land where the
-            target is worst and its scores there are ordered near randomly relative to the
-            sources. Evidence: ``docs/transfer_options.md``.
+            (e.g. ``(5,)``, the default until session 38: the sixth pick): evidence for the
+            guardrail when every source agrees and is wrong, since the first picks then land
+            where the target is worst and its scores there are ordered near randomly
+            relative to the sources. Off by default (``()``): the refuted-consensus test
+            holds a negated library without it, and it cost picks on related ones.
+            Evidence: ``docs/transfer_options.md``.
         max_target_points: target observations kept for the target GP (best fifth plus a
             random spread) so a fully observed task stays cheap.
         max_rank_points: observations used for the ranking-loss weights (pairs grow as n^2).
@@ -154,6 +162,12 @@ class TransferOptions:
             pairs, the library is untrusted as under no consensus (cold start until
             ``chance_from`` observations, then only sources that beat a coin flip by
             ``consensus_z`` standard errors). Evidence: ``docs/transfer_options.md``.
+        refute_p: below 1, the refuted-consensus guardrail also needs the library's mean
+            mis-ordered share to be significant at this level against its permutation null
+            (`guardrails.refuted_consensus`; 0.1, the default since session 38; 1: no such
+            test): related sources agree with each other, so on a few clustered
+            observations they mis-order most pairs together by chance. Evidence:
+            ``docs/transfer_options.md``.
         probe_candidates: probe and contrast-restart picks are the free candidate farthest
             from the observations among this many drawn at random from their candidate set
             (1,024: a maximin pick). Evidence: ``docs/transfer_options.md``.
@@ -222,10 +236,10 @@ class TransferOptions:
     portfolio_picks: int = 1
     min_target_points: int = 3
     kappa: float = 1.0
-    fallback_share: float = 0.5
+    fallback_share: float = 1.0
     surrogate: str = "ensemble"
     max_target_points: int = 1000
-    explore_steps: tuple[int, ...] = (5,)
+    explore_steps: tuple[int, ...] = ()
     max_rank_points: int = 100
     mixture_variance_steps: int = 10
     chance_z: float = 0.0
@@ -236,6 +250,7 @@ class TransferOptions:
     consensus_peers: int = 1
     consensus_z: float = 2.0
     refute_share: float = 0.5
+    refute_p: float = 0.1
     probe_candidates: int = 1024
     restart_candidates: int = 1
     probe: str = "contrast"
@@ -829,6 +844,7 @@ def propose(
                 share=options.refute_share,
                 min_sources=options.consensus_min_sources,
                 min_evidence=options.refute_min_evidence,
+                p_value=options.refute_p,
             )
             refuted = untrusted
     decision = rank_weights(
