@@ -206,10 +206,7 @@ def refuted_consensus(
         return False, ""
     significance = ""
     if p_value < 1.0:
-        rng = np.random.default_rng(len(y))
-        order = np.argsort(rng.random((permutations, len(y))), axis=1)
-        null = ranking_losses(obs_mean[:, order].transpose(1, 0, 2), y).mean(axis=1)
-        p = float((1 + (null >= losses.mean()).sum()) / (1 + permutations))
+        p = _permutation_p(obs_mean, y, permutations)
         if p > p_value:
             return False, ""
         significance = f" (permutation p = {p:.3f})"
@@ -217,6 +214,30 @@ def refuted_consensus(
         f"{anti} of {n_src} sources mis-order most pairs of the target's {len(y)} "
         f"observations{significance}: the target refutes the library's consensus"
     )
+
+
+def _permutation_p(obs_mean: np.ndarray, y: np.ndarray, permutations: int) -> float:
+    """One-sided p-value of the sources' total mis-ordered pairs under shuffles of ``y``.
+
+    ``below[a, b]`` counts the sources that predict point ``a`` below point ``b``, so a
+    shuffle's total is a sum over the target's ordered pairs of that ``m x m`` table: the
+    cost is ``permutations x pairs``, whatever the number of sources (a ``sources x
+    permutations x pairs`` array took 1.7 GB at 100 observations and 33 sources).
+    """
+    better, worse = _ordered_pairs(y)
+    below = (obs_mean[:, :, None] < obs_mean[:, None, :]).sum(axis=0)
+    order = np.argsort(np.random.default_rng(len(y)).random((permutations, len(y))), axis=1)
+    null = below[order[:, better], order[:, worse]].sum(axis=1)
+    return float((1 + (null >= below[better, worse].sum()).sum()) / (1 + permutations))
+
+
+def _ordered_pairs(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of every untied pair of ``y``, oriented better-first."""
+    first, second = np.triu_indices(len(y), k=1)  # each pair once
+    gap = y[first] - y[second]
+    untied = gap != 0
+    first, second, ahead = first[untied], second[untied], gap[untied] > 0
+    return np.where(ahead, first, second), np.where(ahead, second, first)
 
 
 def ranking_losses(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -229,12 +250,7 @@ def ranking_losses(samples: np.ndarray, y: np.ndarray) -> np.ndarray:
     Returns:
         ``...`` loss counts.
     """
-    first, second = np.triu_indices(len(y), k=1)  # each pair once
-    gap = y[first] - y[second]
-    untied = gap != 0
-    first, second, ahead = first[untied], second[untied], gap[untied] > 0
-    # orient every untied pair better-first: a sample mis-orders it when better < worse
-    better, worse = np.where(ahead, first, second), np.where(ahead, second, first)
+    better, worse = _ordered_pairs(y)  # a sample mis-orders a pair when better < worse
     return (samples[..., better] < samples[..., worse]).sum(axis=-1).astype(np.float64)
 
 

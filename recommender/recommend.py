@@ -212,8 +212,9 @@ def repaired_design(
 
     Restart picks exist to add such points, so ``options.min_target_points`` of them
     mean no restart is owed. It reads only the observations: the count a process with no
-    memory of earlier calls can make. The contrast probe lies in the same region, so
-    after one a fresh process owes one restart pick fewer than the one-process search.
+    memory of earlier calls can make. A contrast probe (``explore_steps``, off by default)
+    lies in the same region, so after one a fresh process owes one restart pick fewer
+    than the one-process search.
     """
     if not len(obs_X) or not len(cand_mean):
         return 0

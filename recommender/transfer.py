@@ -274,6 +274,10 @@ class TransferOptions:
             )
         if not 0.0 < self.mixture_top <= 1.0:
             raise ValueError(f"mixture_top must be in (0, 1], got {self.mixture_top!r}")
+        if not 0.0 < self.refute_p <= 1.0:
+            raise ValueError(
+                f"refute_p must be in (0, 1] (1: no permutation test), got {self.refute_p!r}"
+            )
         if self.probe not in ("maximin", "contrast"):
             raise ValueError(f"probe must be 'maximin' or 'contrast', got {self.probe!r}")
         if self.refuted_restart not in ("maximin", "contrast"):

@@ -225,6 +225,11 @@ def test_the_permutation_null_keeps_a_chance_refutation_of_a_correlated_library_
     assert not refuted_consensus(related, y, share=0.5, min_sources=5, p_value=0.1)[0]
     flag, reason = refuted_consensus(negated, y, share=0.5, min_sources=5, p_value=0.1)
     assert flag and "permutation p = 0.002" in reason  # no shuffle mis-orders all 15 pairs
+    many = np.arange(100.0)  # 100 observations, 33 sources: the null stays small and exact
+    wide = -many + 0.01 * np.random.default_rng(1).standard_normal((33, 100))
+    assert refuted_consensus(wide, many, share=0.5, min_sources=5, p_value=0.1)[0]
+    with pytest.raises(ValueError, match="refute_p must be in"):
+        TransferOptions(refute_p=0.0)
 
 
 def test_a_refuted_library_restarts_cold_before_its_outliers_are_trusted(family):
