@@ -288,7 +288,6 @@ def rank_weights(
     rng: np.random.Generator,
     step: int,
     fallback_share: float = 1.0,
-    fallback_from: int = 0,
     min_evidence: int = 3,
     target_subset: np.ndarray | None = None,
     chance_z: float = 0.0,
@@ -307,8 +306,6 @@ def rank_weights(
         rng: random generator.
         step: number of target observations.
         fallback_share: target-GP weight from which the search falls back to target-only.
-        fallback_from: target observations (``step``) from which ``fallback_share`` applies;
-            before, only a target GP that wins every sample (or no surviving source) does.
         min_evidence: observations needed before a source can be dropped for mis-ranking.
         target_subset: indices of the target GP's training points that ``y`` holds (when
             the ranking uses a subset of the observations); all of them when ``None``.
@@ -390,8 +387,7 @@ def rank_weights(
         total = w_src.sum() + w_target
         if total > 0:
             w_src, w_target = w_src / total, w_target / total
-        share_limit = fallback_share if step >= fallback_from else 1.0
-        if w_src.sum() <= 0 or w_target >= share_limit:
+        if w_src.sum() <= 0 or w_target >= fallback_share:
             return GuardrailDecision(
                 step,
                 "target-only",

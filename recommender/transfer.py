@@ -130,9 +130,6 @@ class TransferOptions:
             (1.0, the default since session 38: only when the target GP wins every ranking
             sample, as in RGPE; 0.5 fell back on chance with small libraries and clustered
             observations). Evidence: ``docs/transfer_options.md``.
-        fallback_from: target observations from which ``fallback_share`` applies (0: from
-            the first ranking; before it only a target GP that wins every ranking sample
-            triggers the fallback). Evidence: ``docs/transfer_options.md``.
         explore_steps: steps (numbers of target observations) at which, with guardrails on
             and a trusted library, one probe pick (``probe``) replaces the transfer pick
             (e.g. ``(5,)``, the default until session 38: the sixth pick): evidence for the
@@ -240,7 +237,6 @@ class TransferOptions:
     min_target_points: int = 3
     kappa: float = 1.0
     fallback_share: float = 1.0
-    fallback_from: int = 0
     surrogate: str = "ensemble"
     max_target_points: int = 1000
     explore_steps: tuple[int, ...] = ()
@@ -867,7 +863,6 @@ def propose(
         rng=rng,
         step=t,
         fallback_share=options.fallback_share,
-        fallback_from=options.fallback_from,
         chance_z=max(options.chance_z, options.consensus_z) if untrusted else options.chance_z,
         chance_from=options.chance_from,
     )

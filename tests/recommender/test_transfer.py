@@ -483,30 +483,3 @@ def test_mixture_top_spans_independent_and_mixture_variance_picks(family) -> Non
     assert picks(mixture_top=1.0) == mixture
     with pytest.raises(ValueError, match="mixture_top must be in"):
         TransferOptions(mixture_top=0.0)
-
-
-def test_the_share_fallback_waits_for_fallback_from_observations() -> None:
-    """A target GP that holds most but not all of the ranking weight triggers the share
-    fallback only from ``fallback_from`` observations on; before, transfer continues."""
-    from recommender.guardrails import rank_weights
-    from recommender.surrogate import fit_gp
-
-    rng = np.random.default_rng(0)
-    X = rng.random((10, 2))
-    y = X.sum(axis=1)  # smooth: the target GP ranks its own points well leave-one-out
-    noisy = y + np.random.default_rng(2).normal(0.0, 0.2, (3, 10))  # rough rankers
-    model = fit_gp(X, y)
-
-    def decide(step: int, fallback_from: int):
-        return rank_weights(
-            noisy, np.full_like(noisy, 0.05), y, target_model=model, target_X=X,
-            guardrails=True, n_samples=64, rng=np.random.default_rng(1), step=step,
-            fallback_share=0.5, fallback_from=fallback_from,
-        )  # fmt: skip
-
-    always = decide(10, 0)
-    assert always.mode == "target-only" and "holds" in always.reason
-    share = float(always.reason.split("target GP holds ")[1].split()[0])
-    assert 0.5 <= share < 1.0  # most of the weight, not all: the share rule decides
-    assert decide(9, 10).mode == "transfer"
-    assert decide(10, 10).mode == "target-only"
