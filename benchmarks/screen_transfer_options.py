@@ -10,6 +10,15 @@ runs match the harness's pick for pick in most cases (against the committed LCBe
 the same code do: target GP refits are not bit-for-bit reproducible), so a screen's means
 are within about 0.001 of the harness's; the README labels them "screen" all the same.
 
+The first pick follows the harness too: the cache holds, for every target, the zero-shot
+criterion that the harness's ``auto`` test (`recommender.transfer.first_pick_choice`, a
+leave-one-source-out test on the other tasks) chooses, and a variant that does not set
+``zero_shot_criterion`` itself uses it. Caches written before session 39 lack it: it is
+computed (the source GPs are fitted again, once) and added to the file. Until then every
+screen's first pick was the regret LCB, which on libraries where the test switches (the
+100-task draws) made a screen's later budgets differ from the harness's by more than the
+differences between variants.
+
 Example::
 
     python benchmarks/screen_transfer_options.py --benchmark ../shared/benchmarks/lcbench \\
@@ -41,8 +50,14 @@ import numpy as np
 from recommender.bench.harness import load_problems
 from recommender.bench.methods import MethodInput, PoolOracle, run_rgpe
 from recommender.bench.problem import normalized_regret
-from recommender.surrogate import fit_source_model, predict_sources
-from recommender.transfer import SearchTrace, TransferOptions, run_pool_search
+from recommender.first_pick import cross_predictions
+from recommender.surrogate import SourceModel, fit_source_model, predict_sources
+from recommender.transfer import (
+    SearchTrace,
+    TransferOptions,
+    first_pick_choice,
+    run_pool_search,
+)
 
 BUDGETS = (1, 2, 3, 4, 5, 10, 20, 30)
 # trials each source GP is conditioned on: `fit_source_model`'s default, as the harness fits them
@@ -63,21 +78,51 @@ def build_cache(
 
     ``source_points`` is the number of trials each source GP is conditioned on
     (`fit_source_model`'s ``n_condition``; its hyperparameters are learnt on its default
-    ``n_fit`` as always).
+    ``n_fit`` as always). ``"first_pick"`` holds each target's zero-shot criterion as the
+    harness chooses it (`first_pick_criteria`).
     """
-    _, _, truth, history = load_problems(benchmark, adversarial, share)
-    models = {
-        t: fit_source_model(t, d.X, d.score, seed=0, n_condition=source_points)
-        for t, d in history.items()
-    }
+    truth, models = _problems_and_models(benchmark, adversarial, share, source_points)
     preds = {}
     for target, data in truth.items():
-        sources = [models[s] for s in history if s != target]
+        sources = [models[s] for s in models if s != target]
         preds[target] = (predict_sources(sources, data.X), [m.quantiles for m in sources])
     return {
         "truth": {t: (d.X, d.score) for t, d in truth.items()},
         "preds": preds,
         "source_points": source_points,
+        "first_pick": first_pick_criteria(models, list(truth)),
+    }
+
+
+def _problems_and_models(
+    benchmark: Path, adversarial: str | None, share: float, source_points: int
+) -> tuple[dict, dict[str, SourceModel]]:
+    """The targets' data and every task's source GP, fitted as the harness fits them."""
+    _, _, truth, history = load_problems(benchmark, adversarial, share)
+    models = {
+        t: fit_source_model(t, d.X, d.score, seed=0, n_condition=source_points)
+        for t, d in history.items()
+    }
+    return truth, models
+
+
+def first_pick_criteria(models: dict[str, SourceModel], targets: list[str]) -> dict[str, str]:
+    """The zero-shot criterion the harness's ``auto`` test chooses for each target.
+
+    Args:
+        models: every task's source GP (with its trial sample), keyed by task id.
+        targets: the targets; each one's library is every other task.
+
+    Returns:
+        Target id -> criterion (`recommender.first_pick.FIRST_PICK_CRITERIA`).
+    """
+    cross = cross_predictions(list(models.values()))
+    options = TransferOptions()
+    return {
+        target: first_pick_choice(
+            options, [models[s] for s in models if s != target], cross
+        ).criterion  # type: ignore[union-attr]
+        for target in targets
     }
 
 
@@ -107,6 +152,10 @@ def load_or_build_cache(
                 f"{path} holds source GPs conditioned on {built} trials, not {source_points}: "
                 "pass another --cache path (or the matching --source-points)"
             )
+        if "first_pick" not in cache:  # written before session 39: add the harness's choice
+            _, models = _problems_and_models(benchmark, adversarial, share, source_points)
+            cache["first_pick"] = first_pick_criteria(models, list(cache["truth"]))
+            path.write_bytes(pickle.dumps(cache))
         return cache
     cache = build_cache(benchmark, adversarial, share, source_points)
     path.write_bytes(pickle.dumps(cache))
@@ -137,6 +186,9 @@ def search(opts: dict, target: str, seed: int, budget: int) -> tuple[list[float]
     """
     X, score = _CACHE["truth"][target]
     predictions, quantiles = _CACHE["preds"][target]
+    criterion = _CACHE.get("first_pick", {}).get(target)
+    if criterion is not None and "zero_shot_criterion" not in opts:  # the harness's choice
+        opts = {**opts, "zero_shot_criterion": criterion}
     options = _options(opts, seed)
     trace = run_pool_search(
         pool_X=X,
@@ -288,6 +340,7 @@ def main() -> None:
             "seeds": args.seeds,
             "source_points": args.source_points,
             "variants": variants,
+            "first_pick": cache.get("first_pick"),
             "summary": summary,
             "seconds": seconds,
             "curves": curves,

@@ -44,3 +44,33 @@ def test_a_cache_of_other_source_gps_is_refused_not_reused(tmp_path: Path) -> No
     again = load_or_build_cache(path, bench, None, 1.0, source_points=30)
     mean, _ = again["preds"]["task_00"][0]
     assert mean.shape == (3, 60)  # three sources predicted at the target's 60 candidates
+
+
+def test_the_screen_makes_the_harness_first_pick_choice(tmp_path: Path) -> None:
+    """The cache holds each target's `auto` zero-shot criterion; a cache written without it
+    gets it on load; a variant that does not set the criterion uses the cached one."""
+    import pickle
+
+    import screen_transfer_options as screen
+
+    from recommender.bench import write_conditional_benchmark
+    from recommender.first_pick import FIRST_PICK_CRITERIA
+
+    bench = write_conditional_benchmark(tmp_path / "bench", n_tasks=6, n_configs=60, seed=4)
+    path = tmp_path / "cache.pkl"
+    cache = screen.load_or_build_cache(path, bench, None, 1.0, source_points=30)
+    assert set(cache["first_pick"]) == set(cache["truth"])
+    assert set(cache["first_pick"].values()) <= set(FIRST_PICK_CRITERIA)
+
+    old = {k: v for k, v in cache.items() if k != "first_pick"}
+    path.write_bytes(pickle.dumps(old))
+    upgraded = screen.load_or_build_cache(path, bench, None, 1.0, source_points=30)
+    assert upgraded["first_pick"] == cache["first_pick"]
+    assert pickle.loads(path.read_bytes())["first_pick"] == cache["first_pick"]
+
+    forced = {**cache, "first_pick": {t: "copula-mean" for t in cache["truth"]}}
+    screen._init(forced)
+    _, trace = screen.search({}, "task_00", 0, 1)
+    assert "copula-mean (set in the options)" in trace.decisions[0].reason
+    _, trace = screen.search({"zero_shot_criterion": "regret-lcb"}, "task_00", 0, 1)
+    assert "regret-lcb (set in the options)" in trace.decisions[0].reason
