@@ -117,13 +117,12 @@ def first_pick_criteria(models: dict[str, SourceModel], targets: list[str]) -> d
         Target id -> criterion (`recommender.first_pick.FIRST_PICK_CRITERIA`).
     """
     cross = cross_predictions(list(models.values()))
-    options = TransferOptions()
-    return {
-        target: first_pick_choice(
-            options, [models[s] for s in models if s != target], cross
-        ).criterion  # type: ignore[union-attr]
-        for target in targets
-    }
+    criteria = {}
+    for target in targets:
+        sources = [models[s] for s in models if s != target]
+        choice = first_pick_choice(TransferOptions(), sources, cross)
+        criteria[target] = choice.criterion if choice is not None else "regret-lcb"  # no sources
+    return criteria
 
 
 class CacheMismatchError(ValueError):
