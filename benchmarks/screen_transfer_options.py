@@ -13,7 +13,9 @@ are within about 0.001 of the harness's; the README labels them "screen" all the
 The first pick follows the harness too: the cache holds, for every target, the zero-shot
 criterion that the harness's ``auto`` test (`recommender.transfer.first_pick_choice`, a
 leave-one-source-out test on the other tasks) chooses, and a variant that does not set
-``zero_shot_criterion`` itself uses it. Caches written before session 39 lack it: it is
+``zero_shot_criterion`` itself uses it. The choice is made with the default options, so a
+variant that changes ``kappa`` or ``zero_shot_switch_t`` gets the default's choice, not the
+one the harness would make with its options. Caches written before session 39 lack it: it is
 computed (the source GPs are fitted again, once) and added to the file. Until then every
 screen's first pick was the regret LCB, which on libraries where the test switches (the
 100-task draws) made a screen's later budgets differ from the harness's by more than the

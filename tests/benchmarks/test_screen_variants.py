@@ -46,7 +46,9 @@ def test_a_cache_of_other_source_gps_is_refused_not_reused(tmp_path: Path) -> No
     assert mean.shape == (3, 60)  # three sources predicted at the target's 60 candidates
 
 
-def test_the_screen_makes_the_harness_first_pick_choice(tmp_path: Path) -> None:
+def test_the_screen_makes_the_harness_first_pick_choice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The cache holds each target's `auto` zero-shot criterion; a cache written without it
     gets it on load; a variant that does not set the criterion uses the cached one."""
     import pickle
@@ -69,7 +71,8 @@ def test_the_screen_makes_the_harness_first_pick_choice(tmp_path: Path) -> None:
     assert pickle.loads(path.read_bytes())["first_pick"] == cache["first_pick"]
 
     forced = {**cache, "first_pick": {t: "copula-mean" for t in cache["truth"]}}
-    screen._init(forced)
+    # what a worker's `_init` holds, without `_init`'s process-wide torch thread setting
+    monkeypatch.setattr(screen, "_CACHE", forced)
     _, trace = screen.search({}, "task_00", 0, 1)
     assert "copula-mean (set in the options)" in trace.decisions[0].reason
     _, trace = screen.search({"zero_shot_criterion": "regret-lcb"}, "task_00", 0, 1)
