@@ -115,7 +115,7 @@ def _one_pick(
         return record
     started = time.perf_counter()
     acqf = proposal_acquisition(
-        proposal.decision,
+        proposal,
         source_models=models,
         cand_mean=cand_mean,
         obs_X=obs_X,
@@ -124,6 +124,7 @@ def _one_pick(
         gp_state=gp_state,
         min_target_points=options.min_target_points,
         mixture_variance_steps=options.mixture_variance_steps,
+        ensemble_variance=options.ensemble_variance,
     )
     result = optimize_ensemble_acqf(acqf, space, fixed_candidates=cand_X, exclude=obs_X, seed=seed)
     optimise_seconds = time.perf_counter() - started

@@ -6,7 +6,8 @@ differentiably in torch, so BoTorch can maximise it over the unit cube:
 
 * `EnsembleLogEI`: LogEI of a weighted ensemble of GPs, each member standardised with its
   own ``(loc, scale)``. Mean ``mu(x) = sum_m w_m mu_m(x)``; variance RGPE's
-  ``sum_m w_m^2 s_m(x)^2`` or, with ``mixture=True``, the mixture's
+  ``sum_m w_m^2 s_m(x)^2``, with ``variance="within"`` ``sum_m w_m s_m(x)^2``, or, with
+  ``mixture=True``, the mixture's
   ``sum_m w_m (s_m(x)^2 + (mu_m(x) - mu(x))^2)``. On the same members it gives the same
   numbers as `ensemble_scores` on `recommender.surrogate.predict` outputs.
 * `ensemble_acquisition`: builds that ensemble from the inputs of `propose`'s GP phase
@@ -55,7 +56,13 @@ from library.exceptions import SpaceError
 from recommender.guardrails import GuardrailDecision
 from recommender.space import CategoricalParam, Space
 from recommender.surrogate import SourceModel, gp_from_state
-from recommender.transfer import TARGET_SCALES, Proposal, loc_scale, stacked_prior
+from recommender.transfer import (
+    ENSEMBLE_VARIANCES,
+    TARGET_SCALES,
+    Proposal,
+    loc_scale,
+    stacked_prior,
+)
 
 __all__ = [
     "EnsembleLogEI",
@@ -116,6 +123,9 @@ class EnsembleLogEI(AcquisitionFunction):
         floor: with ``mixture``, points whose RGPE-variance LogEI is below ``floor`` keep
             that LogEI, the others get the mixture's (`ensemble_scores`' ``floor``,
             `TransferOptions.mixture_top`); ``None``: no restriction.
+        variance: without ``mixture``, ``"independent"`` (RGPE's variance) or ``"within"``
+            (``sum_m w_m s_m^2``; `ensemble_scores`' ``variance``,
+            `TransferOptions.ensemble_variance`).
 
     Raises:
         ValueError: no member, a weight count that does not match, or negative / all-zero
@@ -134,6 +144,7 @@ class EnsembleLogEI(AcquisitionFunction):
         *,
         mixture: bool = False,
         floor: float | None = None,
+        variance: str = "independent",
     ) -> None:
         if not members:
             raise ValueError("EnsembleLogEI needs at least one member")
@@ -150,6 +161,9 @@ class EnsembleLogEI(AcquisitionFunction):
         self.best = float(best)
         self.mixture = bool(mixture)
         self.floor = None if floor is None else float(floor)
+        if variance not in ENSEMBLE_VARIANCES:
+            raise ValueError(f"variance must be one of {ENSEMBLE_VARIANCES}, got {variance!r}")
+        self.variance = variance
         self.register_buffer("weights", w.to(device=first.device, dtype=first.dtype))
         self.register_buffer("locs", self.weights.new_tensor([m.loc for m in members]))
         self.register_buffer("scales", self.weights.new_tensor([m.scale for m in members]))
@@ -184,6 +198,8 @@ class EnsembleLogEI(AcquisitionFunction):
         mu = (w * mean).sum(0)
         if mixture:
             total = (w * (variance + (mean - mu) ** 2)).sum(0)
+        elif self.variance == "within":
+            total = (w * variance).sum(0)
         else:
             total = (w**2 * variance).sum(0)
         return mu, total.sqrt().clamp_min(_MIN_SIGMA)
@@ -229,7 +245,12 @@ class EnsembleLogEI(AcquisitionFunction):
                 members.append(EnsembleMember(fantasy, member.loc, member.scale))  # type: ignore[arg-type]
         best = max(self.best, float(mu.max()))
         return EnsembleLogEI(
-            members, self.weights.cpu().numpy(), best, mixture=self.mixture, floor=self.floor
+            members,
+            self.weights.cpu().numpy(),
+            best,
+            mixture=self.mixture,
+            floor=self.floor,
+            variance=self.variance,
         )
 
     def _dim(self) -> int:
@@ -280,6 +301,7 @@ def proposal_acquisition(
     gp_state: Mapping[str, Any],
     min_target_points: int,
     mixture_variance_steps: int,
+    ensemble_variance: str = "independent",
 ) -> EnsembleLogEI:
     """`ensemble_acquisition` of a `transfer.propose` step, from that step's ``gp_state``.
 
@@ -295,6 +317,7 @@ def proposal_acquisition(
         gp_state: the ``gp_state`` `propose` filled (its target GP's hyperparameters).
         min_target_points: `TransferOptions.min_target_points`.
         mixture_variance_steps: `TransferOptions.mixture_variance_steps`.
+        ensemble_variance: `TransferOptions.ensemble_variance`.
 
     Returns:
         The `EnsembleLogEI` that `propose` maximised over the candidates.
@@ -325,6 +348,7 @@ def proposal_acquisition(
         target=target,
         mixture=len(obs_y) < mixture_variance_steps,
         floor=gp_state.get("mixture_floor"),
+        variance=ensemble_variance,
     )
 
 
@@ -338,6 +362,7 @@ def ensemble_acquisition(
     target: SingleTaskGP | None,
     mixture: bool,
     floor: float | None = None,
+    variance: str = "independent",
 ) -> EnsembleLogEI:
     """The acquisition `transfer.propose` maximises in its GP phase, as an `EnsembleLogEI`.
 
@@ -358,6 +383,7 @@ def ensemble_acquisition(
         mixture: use the mixture variance (`propose`: ``m < mixture_variance_steps``).
         floor: `EnsembleLogEI`'s ``floor`` (`propose` leaves it in
             ``gp_state["mixture_floor"]``).
+        variance: `EnsembleLogEI`'s ``variance`` (`TransferOptions.ensemble_variance`).
 
     Returns:
         The `EnsembleLogEI`.
@@ -392,7 +418,7 @@ def ensemble_acquisition(
     w = np.asarray(weights, dtype=np.float64)
     w = w / w.sum()
     best = float(np.max(w @ np.stack(member_obs)))
-    return EnsembleLogEI(members, w, best, mixture=mixture, floor=floor)
+    return EnsembleLogEI(members, w, best, mixture=mixture, floor=floor, variance=variance)
 
 
 def stacked_acquisition(

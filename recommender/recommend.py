@@ -705,6 +705,7 @@ class Recommender:
             gp_state=gp_state,
             min_target_points=self.options.min_target_points,
             mixture_variance_steps=self.options.mixture_variance_steps,
+            ensemble_variance=self.options.ensemble_variance,
         )
         if pending_X:
             acqf = acqf.fantasize_pending(np.stack(pending_X))

@@ -76,6 +76,7 @@ from recommender.surrogate import (
 )
 
 __all__ = [
+    "ENSEMBLE_VARIANCES",
     "Proposal",
     "SearchTrace",
     "contrast_pick",
@@ -94,6 +95,9 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
+
+#: The ensemble's variances after the mixture-variance steps (`ensemble_scores`).
+ENSEMBLE_VARIANCES = ("within", "independent")
 
 # how the target's observations are scaled before its GP and the stacked line see them
 TARGET_SCALES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -225,6 +229,10 @@ class TransferOptions:
             residual GP: ``"target"`` (the target GP's, ``target_scale``) or one of
             `TARGET_SCALES` (``"copula"``: ranks, the scale of the source means the line
             regresses on). Evidence: ``docs/transfer_options.md``.
+        ensemble_variance: the ensemble's variance after the mixture-variance steps
+            (`ENSEMBLE_VARIANCES`, `ensemble_scores`): ``"within"`` (default since session
+            40: ``sum_m w_m s_m^2``) or ``"independent"`` (RGPE's ``sum_m w_m^2 s_m^2``,
+            the default before). Evidence: ``docs/transfer_options.md``.
         surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
             ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
             LCBench, kept for experiments).
@@ -265,6 +273,7 @@ class TransferOptions:
     target_scale: str = "raw"
     mixture_top: float = 1.0
     stack_scale: str = "target"
+    ensemble_variance: str = "within"
 
     def __post_init__(self) -> None:
         if self.zero_shot_criterion not in ("auto", *FIRST_PICK_CRITERIA):
@@ -302,6 +311,11 @@ class TransferOptions:
             raise ValueError(
                 f"target_scale must be 'auto' or one of {', '.join(TARGET_SCALES)}, got "
                 f"{self.target_scale!r}"
+            )
+        if self.ensemble_variance not in ENSEMBLE_VARIANCES:
+            raise ValueError(
+                f"ensemble_variance must be one of {', '.join(ENSEMBLE_VARIANCES)}, got "
+                f"{self.ensemble_variance!r}"
             )
         if self.consensus_peers < 1:
             raise ValueError(f"consensus_peers must be at least 1, got {self.consensus_peers}")
@@ -343,6 +357,7 @@ def ensemble_scores(
     *,
     mixture: bool = False,
     floor: float | None = None,
+    variance: str = "independent",
 ) -> np.ndarray:
     """Log expected improvement of a weighted ensemble of Gaussian predictions.
 
@@ -358,11 +373,18 @@ def ensemble_scores(
             ``floor`` get the mixture's LogEI; the others keep their independent-member
             LogEI, below ``floor`` and so below every point that gets the mixture's (whose
             variance, hence LogEI, is never smaller). ``None``: no restriction.
+        variance: without ``mixture``, the variance of the members' errors:
+            ``"independent"`` (RGPE's ``sum_m w_m^2 s_m^2``, which shrinks as the weight
+            spreads over more members) or ``"within"`` (``sum_m w_m s_m^2``, the mixture's
+            variance without the disagreement term: the members' errors are not assumed
+            independent, so a spread of weight does not make the ensemble surer).
 
     Returns:
         ``(n,)`` LogEI values.
     """
     mu = weights @ mean
+    if variance == "within" and not mixture:
+        return _log_ei(mu, np.sqrt(weights @ std**2), best)
     if mixture:
         mixed = _log_ei(mu, np.sqrt(weights @ (std**2 + (mean - mu) ** 2)), best)
         if floor is None:
@@ -1020,7 +1042,9 @@ def propose(
         floor = gp_state["mixture_floor"] = float(
             np.quantile(plain[free], 1.0 - options.mixture_top)
         )
-    score = ensemble_scores(mean, std, w, best, mixture=mixture, floor=floor)
+    score = ensemble_scores(
+        mean, std, w, best, mixture=mixture, floor=floor, variance=options.ensemble_variance
+    )
     score = np.where(free, score, -np.inf)
     index = int(np.argmax(score))
     return Proposal(index, decision, "gp", float(score[index]))

@@ -52,8 +52,18 @@ def _mixed_objective(X: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize(("mixture", "top"), [(False, None), (True, None), (True, 0.1)])
-def test_values_equal_ensemble_scores(dtype: torch.dtype, mixture: bool, top: float | None) -> None:
+@pytest.mark.parametrize(
+    ("mixture", "top", "variance"),
+    [
+        (False, None, "independent"),
+        (False, None, "within"),
+        (True, None, "independent"),
+        (True, 0.1, "independent"),
+    ],
+)
+def test_values_equal_ensemble_scores(
+    dtype: torch.dtype, mixture: bool, top: float | None, variance: str
+) -> None:
     rng = np.random.default_rng(0)
     models = []
     for centre in (0.3, 0.6, 0.8):
@@ -69,7 +79,9 @@ def test_values_equal_ensemble_scores(dtype: torch.dtype, mixture: bool, top: fl
     if top is not None:  # the mixture's LogEI only for the top share by independent LogEI
         plain = ensemble_scores(z_mean, z_std, weights, 0.7)
         floor = float(np.quantile(plain, 1 - top))
-    expected = ensemble_scores(z_mean, z_std, weights, 0.7, mixture=mixture, floor=floor)
+    expected = ensemble_scores(
+        z_mean, z_std, weights, 0.7, mixture=mixture, floor=floor, variance=variance
+    )
     acqf = EnsembleLogEI(
         [
             EnsembleMember(m, float(a), float(b))
@@ -79,6 +91,7 @@ def test_values_equal_ensemble_scores(dtype: torch.dtype, mixture: bool, top: fl
         0.7,
         mixture=mixture,
         floor=floor,
+        variance=variance,
     )
     tolerance = 1e-6 if dtype == torch.float64 else 1e-3
     np.testing.assert_allclose(acqf.score(cand_X), expected, rtol=tolerance, atol=tolerance)
@@ -93,6 +106,8 @@ def test_rejects_bad_weights() -> None:
         EnsembleLogEI([member], [0.5, 0.5], 0.0)
     with pytest.raises(ValueError, match="scale > 0"):
         EnsembleMember(member.model, 0.0, 0.0)
+    with pytest.raises(ValueError, match="variance must be one of"):
+        EnsembleLogEI([member], [1.0], 0.0, variance="correlated")
 
 
 @pytest.mark.parametrize(
@@ -116,6 +131,15 @@ def test_rejects_bad_weights() -> None:
         ),
         # the mixture variance restricted to the top 5 % by the independent-member LogEI
         (6, "gp", TransferOptions(n_samples=64, mixture_top=0.05)),
+        # after the mixture-variance steps: the "within" variance (default) and RGPE's
+        (12, "gp", TransferOptions(n_samples=64, stack_from=None, guardrails=False)),
+        (
+            12,
+            "gp",
+            TransferOptions(
+                n_samples=64, stack_from=None, guardrails=False, ensemble_variance="independent"
+            ),
+        ),
     ],
 )
 def test_proposal_acquisition_reproduces_propose_gp_phase(
@@ -158,6 +182,7 @@ def test_proposal_acquisition_reproduces_propose_gp_phase(
         gp_state=gp_state,
         min_target_points=options.min_target_points,
         mixture_variance_steps=options.mixture_variance_steps,
+        ensemble_variance=options.ensemble_variance,
     )
     scores = acqf.score(cand_X)
     assert int(np.argmax(scores)) == proposal.index

@@ -7,7 +7,12 @@ import pytest
 
 from recommender.bench.problem import normalized_regret
 from recommender.surrogate import fit_source_model
-from recommender.transfer import TransferOptions, run_pool_search, stacked_prior
+from recommender.transfer import (
+    TransferOptions,
+    ensemble_scores,
+    run_pool_search,
+    stacked_prior,
+)
 
 
 def _task(rng: np.random.Generator, optimum: np.ndarray, n: int, *, sign: float = 1.0):
@@ -477,9 +482,30 @@ def test_mixture_top_spans_independent_and_mixture_variance_picks(family) -> Non
     def picks(**options) -> list[int]:
         return _search(pool_X, pool_y, models, 10, **options)[1].picks
 
-    independent, mixture = picks(mixture_variance_steps=0), picks()
+    independent = picks(mixture_variance_steps=0, ensemble_variance="independent")
+    mixture = picks()
     assert independent != mixture  # the two variances disagree on this family
     assert picks(mixture_top=1e-9) == independent
     assert picks(mixture_top=1.0) == mixture
     with pytest.raises(ValueError, match="mixture_top must be in"):
         TransferOptions(mixture_top=0.0)
+
+
+def test_within_variance_does_not_grow_surer_as_weight_spreads_over_agreeing_members() -> None:
+    """Four copies of one member, weighted equally, are as sure as the member alone under
+    the "within" variance; RGPE's independent variance halves the standard deviation, so
+    a candidate below the incumbent loses expected improvement."""
+    rng = np.random.default_rng(0)
+    mean, std = rng.normal(size=(1, 50)), rng.uniform(0.2, 1.0, size=(1, 50))
+    copies, weights = np.repeat(mean, 4, axis=0), np.full(4, 0.25)
+    alone = ensemble_scores(mean, std, np.ones(1), 1.0)
+    within = ensemble_scores(copies, np.repeat(std, 4, axis=0), weights, 1.0, variance="within")
+    independent = ensemble_scores(copies, np.repeat(std, 4, axis=0), weights, 1.0)
+    np.testing.assert_allclose(within, alone)
+    assert np.all(independent < within)  # every candidate is below the incumbent 1.0 here
+    assert TransferOptions().ensemble_variance == "within"
+
+
+def test_an_unknown_ensemble_variance_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="ensemble_variance must be one of within, independent"):
+        TransferOptions(ensemble_variance="correlated")
