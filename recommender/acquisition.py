@@ -301,7 +301,7 @@ def proposal_acquisition(
     gp_state: Mapping[str, Any],
     min_target_points: int,
     mixture_variance_steps: int,
-    ensemble_variance: str = "independent",
+    ensemble_variance: str,
 ) -> EnsembleLogEI:
     """`ensemble_acquisition` of a `transfer.propose` step, from that step's ``gp_state``.
 

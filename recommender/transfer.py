@@ -381,7 +381,12 @@ def ensemble_scores(
 
     Returns:
         ``(n,)`` LogEI values.
+
+    Raises:
+        ValueError: a ``variance`` not in `ENSEMBLE_VARIANCES`.
     """
+    if variance not in ENSEMBLE_VARIANCES:
+        raise ValueError(f"variance must be one of {ENSEMBLE_VARIANCES}, got {variance!r}")
     mu = weights @ mean
     if variance == "within" and not mixture:
         return _log_ei(mu, np.sqrt(weights @ std**2), best)

@@ -509,3 +509,5 @@ def test_within_variance_does_not_grow_surer_as_weight_spreads_over_agreeing_mem
 def test_an_unknown_ensemble_variance_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="ensemble_variance must be one of within, independent"):
         TransferOptions(ensemble_variance="correlated")
+    with pytest.raises(ValueError, match="variance must be one of"):
+        ensemble_scores(np.zeros((1, 3)), np.ones((1, 3)), np.ones(1), 0.0, variance="pooled")
