@@ -233,11 +233,10 @@ def search_rgpe(target: str, seed: int, budget: int) -> list[float]:
     return normalized_regret(score, np.array(oracle.picks)).tolist()
 
 
-def _options(opts: dict, seed: int) -> TransferOptions:
+def _options(opts: dict[str, Any], seed: int) -> TransferOptions:
     """`TransferOptions` from a variant's JSON options (lists become tuples)."""
-    return TransferOptions(
-        seed=seed, **{k: tuple(v) if isinstance(v, list) else v for k, v in opts.items()}
-    )
+    kwargs: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in opts.items()}
+    return TransferOptions(seed=seed, **kwargs)
 
 
 def variant_problem(opts: Any) -> str:

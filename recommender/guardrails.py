@@ -195,7 +195,12 @@ def refuted_consensus(
 
     Returns:
         ``(flag, reason)``.
+
+    Raises:
+        ValueError: ``p_value`` outside ``(0, 1]`` (at 0 or below the test could never fire).
     """
+    if not 0.0 < p_value <= 1.0:
+        raise ValueError(f"p_value must be in (0, 1] (1: no permutation test), got {p_value!r}")
     n_src = len(obs_mean)
     if share <= 0 or n_src < min_sources or len(y) < min_evidence:
         return False, ""

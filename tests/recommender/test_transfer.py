@@ -235,6 +235,8 @@ def test_the_permutation_null_keeps_a_chance_refutation_of_a_correlated_library_
     assert refuted_consensus(wide, many, share=0.5, min_sources=5, p_value=0.1)[0]
     with pytest.raises(ValueError, match="refute_p must be in"):
         TransferOptions(refute_p=0.0)
+    with pytest.raises(ValueError, match="p_value must be in"):
+        refuted_consensus(negated, y, share=0.5, min_sources=5, p_value=0.0)
 
 
 def test_a_refuted_library_restarts_cold_before_its_outliers_are_trusted(family):
