@@ -120,8 +120,8 @@ class TransferOptions:
             ``docs/transfer_options.md``.
         mixture_variance_steps: while the target has fewer observations than this, the
             ensemble's LogEI uses the mixture variance (members' disagreement included:
-            explore where the sources disagree); afterwards RGPE's independent-member
-            variance. Evidence: ``docs/transfer_options.md``.
+            explore where the sources disagree); afterwards ``ensemble_variance``.
+            Evidence: ``docs/transfer_options.md``.
         mixture_top: while the mixture variance is in use, its LogEI ranks only the
             candidates in this top share by the independent-member LogEI (explore the
             members' disagreement among picks the ensemble already finds plausible); the
