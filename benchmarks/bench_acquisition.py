@@ -122,9 +122,7 @@ def _one_pick(
         obs_y=obs_y,
         obs_mean=obs_mean,
         gp_state=gp_state,
-        min_target_points=options.min_target_points,
-        mixture_variance_steps=options.mixture_variance_steps,
-        ensemble_variance=options.ensemble_variance,
+        options=options,
     )
     result = optimize_ensemble_acqf(acqf, space, fixed_candidates=cand_X, exclude=obs_X, seed=seed)
     optimise_seconds = time.perf_counter() - started

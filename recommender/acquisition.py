@@ -57,9 +57,10 @@ from recommender.guardrails import GuardrailDecision
 from recommender.space import CategoricalParam, Space
 from recommender.surrogate import SourceModel, gp_from_state
 from recommender.transfer import (
-    ENSEMBLE_VARIANCES,
     TARGET_SCALES,
     Proposal,
+    TransferOptions,
+    check_ensemble_variance,
     loc_scale,
     stacked_prior,
 )
@@ -161,9 +162,7 @@ class EnsembleLogEI(AcquisitionFunction):
         self.best = float(best)
         self.mixture = bool(mixture)
         self.floor = None if floor is None else float(floor)
-        if variance not in ENSEMBLE_VARIANCES:
-            raise ValueError(f"variance must be one of {ENSEMBLE_VARIANCES}, got {variance!r}")
-        self.variance = variance
+        self.variance_kind = check_ensemble_variance(variance)
         self.register_buffer("weights", w.to(device=first.device, dtype=first.dtype))
         self.register_buffer("locs", self.weights.new_tensor([m.loc for m in members]))
         self.register_buffer("scales", self.weights.new_tensor([m.scale for m in members]))
@@ -198,7 +197,7 @@ class EnsembleLogEI(AcquisitionFunction):
         mu = (w * mean).sum(0)
         if mixture:
             total = (w * (variance + (mean - mu) ** 2)).sum(0)
-        elif self.variance == "within":
+        elif self.variance_kind == "within":
             total = (w * variance).sum(0)
         else:
             total = (w**2 * variance).sum(0)
@@ -250,7 +249,7 @@ class EnsembleLogEI(AcquisitionFunction):
             best,
             mixture=self.mixture,
             floor=self.floor,
-            variance=self.variance,
+            variance=self.variance_kind,
         )
 
     def _dim(self) -> int:
@@ -299,9 +298,7 @@ def proposal_acquisition(
     obs_y: np.ndarray,
     obs_mean: np.ndarray,
     gp_state: Mapping[str, Any],
-    min_target_points: int,
-    mixture_variance_steps: int,
-    ensemble_variance: str,
+    options: TransferOptions,
 ) -> EnsembleLogEI:
     """`ensemble_acquisition` of a `transfer.propose` step, from that step's ``gp_state``.
 
@@ -315,9 +312,8 @@ def proposal_acquisition(
             their own scale (the target GP's, ``gp_state["scale"]``, is applied here).
         obs_mean: ``S x m`` source means at the observations.
         gp_state: the ``gp_state`` `propose` filled (its target GP's hyperparameters).
-        min_target_points: `TransferOptions.min_target_points`.
-        mixture_variance_steps: `TransferOptions.mixture_variance_steps`.
-        ensemble_variance: `TransferOptions.ensemble_variance`.
+        options: the `TransferOptions` `propose` ran with (its ``min_target_points``,
+            ``mixture_variance_steps`` and ``ensemble_variance`` shape the acquisition).
 
     Returns:
         The `EnsembleLogEI` that `propose` maximised over the candidates.
@@ -337,7 +333,7 @@ def proposal_acquisition(
         )
     obs_y = TARGET_SCALES[gp_state.get("scale", "raw")](obs_y)
     target = None
-    if len(obs_y) >= min_target_points and "state" in gp_state:
+    if len(obs_y) >= options.min_target_points and "state" in gp_state:
         target = restore_gp(obs_X, obs_y, gp_state["state"])
     return ensemble_acquisition(
         decision=decision,
@@ -346,9 +342,9 @@ def proposal_acquisition(
         obs_y=obs_y,
         obs_mean=obs_mean,
         target=target,
-        mixture=len(obs_y) < mixture_variance_steps,
+        mixture=len(obs_y) < options.mixture_variance_steps,
         floor=gp_state.get("mixture_floor"),
-        variance=ensemble_variance,
+        variance=options.ensemble_variance,
     )
 
 

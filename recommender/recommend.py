@@ -703,9 +703,7 @@ class Recommender:
             obs_y=obs_y,
             obs_mean=obs_mean,
             gp_state=gp_state,
-            min_target_points=self.options.min_target_points,
-            mixture_variance_steps=self.options.mixture_variance_steps,
-            ensemble_variance=self.options.ensemble_variance,
+            options=self.options,
         )
         if pending_X:
             acqf = acqf.fantasize_pending(np.stack(pending_X))

@@ -82,6 +82,7 @@ __all__ = [
     "contrast_pick",
     "StackedPrior",
     "TransferOptions",
+    "check_ensemble_variance",
     "ensemble_scores",
     "first_pick_choice",
     "hypothesis_improvement",
@@ -98,6 +99,18 @@ _LOG = logging.getLogger(__name__)
 
 #: The ensemble's variances after the mixture-variance steps (`ensemble_scores`).
 ENSEMBLE_VARIANCES = ("within", "independent")
+
+
+def check_ensemble_variance(variance: str) -> str:
+    """``variance`` if it is one of `ENSEMBLE_VARIANCES`.
+
+    Raises:
+        ValueError: any other value.
+    """
+    if variance not in ENSEMBLE_VARIANCES:
+        raise ValueError(f"variance must be one of {ENSEMBLE_VARIANCES}, got {variance!r}")
+    return variance
+
 
 # how the target's observations are scaled before its GP and the stacked line see them
 TARGET_SCALES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -385,8 +398,7 @@ def ensemble_scores(
     Raises:
         ValueError: a ``variance`` not in `ENSEMBLE_VARIANCES`.
     """
-    if variance not in ENSEMBLE_VARIANCES:
-        raise ValueError(f"variance must be one of {ENSEMBLE_VARIANCES}, got {variance!r}")
+    check_ensemble_variance(variance)
     mu = weights @ mean
     if variance == "within" and not mixture:
         return _log_ei(mu, np.sqrt(weights @ std**2), best)

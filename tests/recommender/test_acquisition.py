@@ -180,9 +180,7 @@ def test_proposal_acquisition_reproduces_propose_gp_phase(
         obs_y=obs_y,
         obs_mean=obs_mean,
         gp_state=gp_state,
-        min_target_points=options.min_target_points,
-        mixture_variance_steps=options.mixture_variance_steps,
-        ensemble_variance=options.ensemble_variance,
+        options=options,
     )
     scores = acqf.score(cand_X)
     assert int(np.argmax(scores)) == proposal.index
