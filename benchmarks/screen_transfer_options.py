@@ -45,7 +45,7 @@ import pickle
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -193,7 +193,8 @@ def search(opts: dict, target: str, seed: int, budget: int) -> tuple[list[float]
     options = _options(opts, seed)
     trace = run_pool_search(
         pool_X=X,
-        source_models=[_Quantiles(q) for q in quantiles],
+        # stand-ins: given its source predictions, the search reads only `quantiles`
+        source_models=[cast(SourceModel, _Quantiles(q)) for q in quantiles],
         evaluate=lambda i: float(score[i]),
         budget=budget,
         options=options,
@@ -219,10 +220,10 @@ def search_rgpe(target: str, seed: int, budget: int) -> list[float]:
     X, score = _CACHE["truth"][target]
     (mean, std), _ = _CACHE["preds"][target]
     inp = MethodInput(
-        space=None,  # rgpe reads only the pool and the predictions
+        space=cast(Any, None),  # rgpe reads only the pool and the predictions
         pool_X=X,
         pool_configs=None,
-        sources=tuple(_Source(str(i)) for i in range(len(mean))),
+        sources=tuple(cast(Any, _Source(str(i))) for i in range(len(mean))),
         source_models={},
         budget=budget,
         seed=seed,
