@@ -47,7 +47,7 @@ starter-library: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check recommender library featurizers tests benchmarks
 	$(BIN)/ruff format --check recommender library featurizers tests benchmarks
-	$(BIN)/mypy recommender library featurizers
+	$(BIN)/mypy recommender library featurizers benchmarks
 
 clean:
 	rm -rf $(VENV) build *.egg-info

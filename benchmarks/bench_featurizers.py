@@ -246,7 +246,7 @@ def similarity_quality(
                 weights = rng.exponential(size=len(random_model.feature_names_))
                 random_model.weights_ = weights * len(weights) / weights.sum()
                 models["random"].append(random_model)
-            for i in test:
+            for i in test.tolist():
                 truth = similarity[i, train]
                 top3["all"].append(float(np.nanmean(truth)))
                 for label, fitted in models.items():

@@ -94,7 +94,9 @@ def bench_mlp(rows: int, epochs: int) -> list[dict[str, Any]]:
     out = []
     for shape_name, shape in MLP_SHAPES.items():
         for device in _devices():
-            common = dict(shape, learning_rate=1e-3, patience=0, validation_fraction=0.0, seed=0)
+            common: dict[str, Any] = dict(
+                shape, learning_rate=1e-3, patience=0, validation_fraction=0.0, seed=0
+            )
             TorchMLPEstimator(epochs=1, device=device, **common).fit(
                 train_x[: min(rows, 20_000)], train_y[: min(rows, 20_000)]
             )  # warm-up, not timed
@@ -186,7 +188,7 @@ def bench_gp(
         settings += [("cuda", torch.float32), ("cuda", torch.float64)]
     X_all, y_all = _lcbench_points(benchmark, max(sizes))
     candidates = np.random.default_rng(1).random((2000, X_all.shape[1]))
-    out = []
+    out: list[dict[str, Any]] = []
     for n in sizes:
         X, y = X_all[:n], y_all[:n]
         for device, dtype in settings:

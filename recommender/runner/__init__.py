@@ -4,6 +4,8 @@ Public API: `run_search` (the ``recommend run`` command from Python), the `Propo
 protocol with `RandomProposer`, the guardrail types and the scale-transfer experiment.
 """
 
+from typing import TYPE_CHECKING
+
 from recommender.runner.data import TabularData, TaskKind, load_tabular
 from recommender.runner.errors import DivergenceError
 from recommender.runner.evaluate import EvalOutcome, EvalSettings, evaluate_config
@@ -33,6 +35,9 @@ from recommender.runner.run import (
     record_trial,
     run_search,
 )
+
+if TYPE_CHECKING:  # imported lazily at run time (`__getattr__`); typed for mypy and editors
+    from recommender.runner.torch_mlp import MLPNet, TorchMLPEstimator, resolve_device
 
 _LAZY = {"MLPNet", "TorchMLPEstimator", "resolve_device"}
 
