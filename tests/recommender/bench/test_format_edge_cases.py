@@ -216,3 +216,20 @@ def test_a_single_task_is_a_clear_error(tmp_path: Path) -> None:
     bench = _write(tmp_path / "one", pool_sizes=(20,), fidelity=False)
     with pytest.raises(BenchmarkFormatError, match="2 or more tasks"):
         _run(bench, budget=4)
+
+
+def test_a_task_whose_objective_is_constant_runs_as_source_and_target(tmp_path: Path) -> None:
+    """A task where every configuration scored the same (a broken metric, a saturated task)
+    carries no ranking: as a source it must not break the copula transform or the ranking
+    weights, and as a target its regret is 0 from the first pick."""
+    bench = _write(tmp_path / "flat", pool_sizes=(30, 30, 30, 30), fidelity=False)
+    trials = pd.read_parquet(bench / "trials.parquet")
+    trials.loc[trials["task_id"] == "t0", "err"] = np.float32(0.25)
+    trials.to_parquet(bench / "trials.parquet", index=False)
+    doc = _run(bench, budget=8)
+    for target in doc["per_target"]:
+        for method in METHODS:
+            (run,) = target["runs"][method]
+            assert len(set(run["picks"])) == 8 and all(np.isfinite(run["regret"]))
+            if target["target"] == "t0":
+                assert run["regret"] == [0.0] * 8
