@@ -101,14 +101,18 @@ _LOG = logging.getLogger(__name__)
 ENSEMBLE_VARIANCES = ("within", "independent")
 
 
-def check_ensemble_variance(variance: str) -> str:
+def check_ensemble_variance(variance: str, *, name: str = "variance") -> str:
     """``variance`` if it is one of `ENSEMBLE_VARIANCES`.
+
+    Args:
+        variance: the value to check.
+        name: what the error message calls it (``"ensemble_variance"`` for the option).
 
     Raises:
         ValueError: any other value.
     """
     if variance not in ENSEMBLE_VARIANCES:
-        raise ValueError(f"variance must be one of {ENSEMBLE_VARIANCES}, got {variance!r}")
+        raise ValueError(f"{name} must be one of {', '.join(ENSEMBLE_VARIANCES)}, got {variance!r}")
     return variance
 
 
@@ -325,11 +329,7 @@ class TransferOptions:
                 f"target_scale must be 'auto' or one of {', '.join(TARGET_SCALES)}, got "
                 f"{self.target_scale!r}"
             )
-        if self.ensemble_variance not in ENSEMBLE_VARIANCES:
-            raise ValueError(
-                f"ensemble_variance must be one of {', '.join(ENSEMBLE_VARIANCES)}, got "
-                f"{self.ensemble_variance!r}"
-            )
+        check_ensemble_variance(self.ensemble_variance, name="ensemble_variance")
         if self.consensus_peers < 1:
             raise ValueError(f"consensus_peers must be at least 1, got {self.consensus_peers}")
         if not 0 < self.probe_share <= 1:
