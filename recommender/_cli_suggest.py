@@ -65,6 +65,14 @@ __all__ = ["suggest_command"]
     "multitask: one ICM multi-task GP over the 8 nearest sources and the target "
     "(predictions on the copula scale; slower, measured behind the ensemble on LCBench).",
 )
+@click.option(
+    "--min-distance",
+    default=0.01,
+    show_default=True,
+    type=click.FloatRange(0.0),
+    help="Without a pool, no suggestion closer than this (unit-cube distance) to an observed "
+    "configuration or to another suggestion; 0 allows repeats.",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print suggestions and the explanation as JSON."
@@ -80,6 +88,7 @@ def suggest_command(
     with_starter: bool,
     optimizer: str,
     surrogate: str,
+    min_distance: float,
     seed: int,
     as_json: bool,
 ) -> None:
@@ -109,6 +118,7 @@ def suggest_command(
         optimizer=optimizer,
         surrogate=surrogate,
         multitask=MultiTaskOptions(guardrails=not no_guardrails),
+        min_distance=min_distance,
     )
     suggestions = rec.suggest(task, space, n=n, observed=observed, direction=direction, seed=seed)
     explanation = rec.explain()

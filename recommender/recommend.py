@@ -183,8 +183,15 @@ def default_cache_dir() -> Path:
 SURROGATES = ("ensemble", "multitask")
 
 
-def _free_candidates(cand_X: np.ndarray, obs_X: np.ndarray, is_pool: bool) -> np.ndarray:
-    """Candidates that may be proposed: in pool mode, never an observed configuration."""
+def _free_candidates(
+    cand_X: np.ndarray, obs_X: np.ndarray, is_pool: bool, min_distance: float = 0.0
+) -> np.ndarray:
+    """Candidates that may be proposed.
+
+    In pool mode never an observed configuration. Otherwise none closer than
+    ``min_distance`` (Euclidean, encoded unit cube) to an observed one, unless that leaves
+    nothing (a space too small for the search: then any candidate may repeat one).
+    """
     free = np.ones(len(cand_X), dtype=bool)
     if is_pool and len(obs_X):
         free &= ~matching_rows(cand_X, obs_X)
@@ -193,7 +200,20 @@ def _free_candidates(cand_X: np.ndarray, obs_X: np.ndarray, is_pool: bool) -> np
                 f"every one of the {len(cand_X)} pool configurations is already observed; "
                 "nothing left to suggest (enlarge the pool or drop `pool=`)"
             )
+    elif min_distance > 0 and len(obs_X):
+        far = _far_from(cand_X, obs_X, min_distance)
+        if far.any():
+            free &= far
     return free
+
+
+def _far_from(X: np.ndarray, rows: np.ndarray, distance: float) -> np.ndarray:
+    """``(len(X),)`` mask: rows of ``X`` at least ``distance`` (Euclidean) from every row
+    of ``rows``."""
+    from scipy.spatial import cKDTree
+
+    nearest, _ = cKDTree(rows).query(X, k=1)
+    return np.asarray(nearest >= distance)
 
 
 def repaired_design(
@@ -277,6 +297,16 @@ class Recommender:
         n_candidates: random candidates scored when no pool is given (with the gradient
             optimizer: its starting points and the floor it must beat).
         n_neighbours: sources kept when the target has a fingerprint.
+        min_distance: outside pool mode, no candidate closer than this (Euclidean, on the
+            encoded unit cube, where one unit is a parameter's whole range) to an observed
+            configuration or to an earlier pick of the batch is proposed: a configuration
+            within rounding of one already run teaches the search nothing. Default 0.01
+            (a factor of 1.2 on a parameter spanning 8 decades on a log scale). Without it
+            a search on a plateau re-proposed the sources' favourite configuration
+            (`benchmarks/results/warm_run.json`). 0 turns it off; a space too small to keep
+            the distance (every candidate near an observation) is searched without it.
+            The gradient optimizer starts from such candidates, but the point it refines
+            to is not held to the distance.
         cache_dir: on-disk cache of source-GP hyperparameters and of the zero-shot
             criterion's test (default: the user cache directory, ``$HPWS_CACHE`` overrides;
             ``None`` disables it). The first call on a library fits every source GP; later
@@ -299,6 +329,7 @@ class Recommender:
     max_sources: int = 32
     n_candidates: int = 4096
     n_neighbours: int = 8
+    min_distance: float = 0.01
     cache_dir: Path | None = field(default_factory=default_cache_dir)
     optimizer: ProposalOptimizer | str = ProposalOptimizer.RANDOM
     surrogate: str = "ensemble"
@@ -331,6 +362,8 @@ class Recommender:
     def __post_init__(self) -> None:
         if self.surrogate not in SURROGATES:
             raise SpaceError(f"surrogate must be one of {list(SURROGATES)}, got {self.surrogate!r}")
+        if not (np.isfinite(self.min_distance) and self.min_distance >= 0):
+            raise SpaceError(f"min_distance must be a number >= 0, got {self.min_distance!r}")
 
     # ------------------------------------------------------------------ sources
     def _libraries(self) -> list[Library]:
@@ -500,7 +533,7 @@ class Recommender:
             )
         cand_configs, cand_X = self._candidates(space, sources, pool, seed)
         obs_X = space.encode(obs_configs) if len(obs_y) else np.empty((0, space.dim))
-        free = _free_candidates(cand_X, obs_X, pool is not None)
+        free = _free_candidates(cand_X, obs_X, pool is not None, self.min_distance)
         if self.surrogate == "multitask":
             return self._suggest_multitask(
                 task, space, sources, fingerprint, cand_configs, cand_X, free, obs_X, obs_y, n, seed
@@ -528,7 +561,8 @@ class Recommender:
         }
         suggestions: list[Suggestion] = []
         decisions: list[GuardrailDecision] = []
-        for pick in range(min(n, int(free.sum()))):
+        n_picks = min(n, int(free.sum()))
+        for pick in range(n_picks):
             spent_before = gp_state["explore"]
             proposal = propose(
                 cand_X=cand_X,
@@ -573,6 +607,9 @@ class Recommender:
                     )
                 i = proposal.index
                 free[i] = False
+                if pool is None and self.min_distance > 0:  # the batch's later picks keep away
+                    far = free & _far_from(cand_X, cand_X[i : i + 1], self.min_distance)
+                    free = far if far.sum() >= n_picks - pick - 1 else free
                 pending.append(i)
                 pending_X.append(cand_X[i])
                 point = cand_configs.iloc[[i]].reset_index(drop=True)

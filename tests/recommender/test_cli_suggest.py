@@ -66,3 +66,28 @@ def test_unknown_task_is_one_line_and_exit_1(library_dir: tuple[Path, Path]) -> 
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "UnknownTaskError" in lines[0] and "nope" in lines[0]
+
+
+def test_min_distance_keeps_a_batch_apart_and_rejects_a_negative_value(
+    library_dir: tuple[Path, Path],
+) -> None:
+    import numpy as np
+
+    from recommender.space import Space
+
+    lib, space = library_dir
+    base = ["suggest", "--library", str(lib), "--no-starter", "--space", str(space), "-n", "3"]
+
+    def closest(distance: str) -> float:
+        result = CliRunner().invoke(cli, [*base, "--min-distance", distance, "--json"])
+        assert result.exit_code == 0, result.output
+        configs = [s["config"] for s in json.loads(result.output)["suggestions"]]
+        X = Space.from_json(space).encode(configs)
+        return float(
+            np.linalg.norm(X[:, None, :] - X[None, :, :], axis=-1)[np.triu_indices(3, k=1)].min()
+        )
+
+    assert closest("0") < 0.5  # this library's zero-shot batch has two picks closer than that
+    assert closest("0.5") >= 0.5
+    bad = CliRunner().invoke(cli, [*base, "--min-distance", "-1"])
+    assert bad.exit_code == 2 and "--min-distance" in bad.output
