@@ -134,10 +134,19 @@ class RecommenderProposer:
             model) are the observations, and it is never a source. Without it (or when the
             recommender's libraries do not hold it) the observed results are passed
             instead and the task is excluded from the sources by id when given.
+        fingerprint: the run's dataset fingerprint (`dataset_fingerprint`): the sources are
+            then the recommender's ``n_neighbours`` nearest tasks with a fingerprint of the
+            same version (all of them when none has one). ``None``: every source.
     """
 
     def __init__(
-        self, recommender: Any, space: dict[str, Any], *, seed: int = 0, task_id: str | None = None
+        self,
+        recommender: Any,
+        space: dict[str, Any],
+        *,
+        seed: int = 0,
+        task_id: str | None = None,
+        fingerprint: Any = None,
     ) -> None:
         from recommender.space import Space
 
@@ -146,6 +155,7 @@ class RecommenderProposer:
         self._random = RandomProposer(Space.from_dict(space), seed=seed)
         self._seed = int(seed)
         self._task_id = task_id
+        self._fingerprint = fingerprint
         self._task_in_library = True  # until a suggestion says otherwise
         self._observed: list[tuple[dict[str, Any], float]] = []
         self._n_calls = 0
@@ -171,7 +181,9 @@ class RecommenderProposer:
 
         if self._task_id is not None and self._task_in_library:
             try:
-                return self._recommender.suggest(self._task_id, self._space_dict, n=n, seed=seed)
+                return self._recommender.suggest(
+                    self._task_id, self._space_dict, n=n, seed=seed, fingerprint=self._fingerprint
+                )
             except UnknownTaskError:  # the run records elsewhere: pass its results instead
                 self._task_in_library = False
         return self._recommender.suggest(
@@ -181,6 +193,7 @@ class RecommenderProposer:
             direction="maximize",
             seed=seed,
             exclude=() if self._task_id is None else (self._task_id,),
+            fingerprint=self._fingerprint,
         )
 
     def observe(self, config: dict[str, Any], value: float) -> None:
@@ -423,10 +436,21 @@ def _register_task(
     settings: RunSettings,
     space: dict[str, Any],
     metric: str,
+    fingerprint: Any = None,
 ) -> None:
+    described = (
+        {}
+        if fingerprint is None
+        else {
+            "fingerprint_names": list(fingerprint.names),
+            "fingerprint_values": [float(v) for v in fingerprint.values],
+            "featurizer_version": fingerprint.version,
+        }
+    )
     library.append_tasks(
         [
             {
+                **described,
                 "task_id": task_id,
                 "name": f"{Path(settings.dataset).stem}:{settings.target}:{settings.model}",
                 "kind": data.kind.value,
@@ -442,6 +466,20 @@ def _register_task(
             }
         ]
     )
+
+
+def dataset_fingerprint(dataset: str | Path, target: str) -> Any:
+    """The run's dataset fingerprint (`featurizers.featurize_dataset` on the file, seed 0:
+    the same file always gets the same one), or ``None`` when it cannot be computed (the
+    run then goes on without it, logging why)."""
+    from featurizers import featurize_dataset
+    from library.exceptions import FeaturizeError
+
+    try:
+        return featurize_dataset(Path(dataset), target=target, seed=0)
+    except FeaturizeError as error:
+        logger.warning("no fingerprint for %s (%s); transfer uses every source", dataset, error)
+        return None
 
 
 def _child_seed(*entropy: int) -> int:
@@ -676,6 +714,7 @@ class _Run:
             f"{Path(settings.dataset).stem}-{settings.target}-{self.model.value}-"
             f"{self.data.content_hash[:12]}"
         )
+        self.fingerprint: Any = None  # the dataset's, when the run records to a library
         self.library = self._open_library()
         self.proposer: Proposer = proposer or self._default_proposer()
         if is_new:
@@ -714,7 +753,11 @@ class _Run:
         from recommender.recommend import Recommender
 
         return RecommenderProposer(
-            Recommender(self.library), self.space_dict, seed=seed, task_id=self.task_id
+            Recommender(self.library),
+            self.space_dict,
+            seed=seed,
+            task_id=self.task_id,
+            fingerprint=self.fingerprint,
         )
 
     def _schedule(self) -> Schedule:
@@ -739,6 +782,7 @@ class _Run:
         from library import Library
 
         library = Library.open(self.settings.library)
+        self.fingerprint = dataset_fingerprint(self.settings.dataset, self.settings.target)
         _register_task(
             library,
             task_id=self.task_id,
@@ -746,6 +790,7 @@ class _Run:
             settings=self.settings,
             space=self.space_dict,
             metric=self.metric,
+            fingerprint=self.fingerprint,
         )
         return library
 

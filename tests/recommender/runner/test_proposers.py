@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from recommender.runner import run_search
@@ -54,3 +55,43 @@ def test_the_runs_own_task_gives_observations_and_is_never_a_source(tmp_path: Pa
     stranger.suggest(1)
     assert recommender.explain().n_observed == 1
     assert set(recommender.explain().sources) == {own, *others}
+
+
+def test_a_library_run_records_its_datasets_fingerprint(
+    breast_cancer_csv: Path, tmp_path: Path
+) -> None:
+    from featurizers import featurize_dataset
+    from library import Library
+
+    result = run_search(
+        dataset=breast_cancer_csv, target="label", model="logreg", budget=1, cv_folds=2,
+        validate_final=False, n_jobs=1, library=tmp_path / "lib", runs_dir=tmp_path / "runs",
+    )  # fmt: skip
+    (task,) = [
+        row
+        for row in Library.open(tmp_path / "lib").read_tasks().to_pylist()
+        if row["task_id"] == result.task_id
+    ]
+    expected = featurize_dataset(breast_cancer_csv, target="label", seed=0)
+    assert task["fingerprint_names"] == list(expected.names)
+    np.testing.assert_array_equal(task["fingerprint_values"], expected.values)  # NaNs included
+    assert task["featurizer_version"] == expected.version
+
+
+def test_with_a_fingerprint_the_sources_are_the_nearest_tasks(breast_cancer_csv: Path) -> None:
+    from featurizers import featurize_dataset
+    from recommender.recommend import Recommender
+    from recommender.runner import default_space
+    from recommender.runner.models import ModelFamily
+    from recommender.runner.run import RecommenderProposer
+    from recommender.starter import open_starter_library
+
+    space = default_space(ModelFamily.LOGREG)
+    fingerprint = featurize_dataset(breast_cancer_csv, target="label", seed=0)
+    chosen = {}
+    for label, fp in (("nearest", fingerprint), ("all", None)):
+        recommender = Recommender(open_starter_library(), n_neighbours=3, cache_dir=None)
+        RecommenderProposer(recommender, space, fingerprint=fp).suggest(1)
+        chosen[label] = set(recommender.explain().sources)
+    assert len(chosen["nearest"]) == 3 and chosen["nearest"] < chosen["all"]
+    assert len(chosen["all"]) > 20  # every logistic-regression task of the starter library
