@@ -9,9 +9,8 @@ every (dataset, family, seed):
 
 * **transfer**: ``proposer="auto"`` over the library copy, so each
   suggestion comes from `Recommender.suggest` with the run's results so far as the
-  observations and every starter task of the same family (same space) as a source. The
-  runner registers the run's task without a fingerprint, so all of them are used, not
-  the nearest.
+  observations; the run fingerprints its dataset (`recommender.runner.dataset_fingerprint`),
+  so the sources are the 8 starter tasks of the same family (same space) nearest to it.
 * **random**: ``proposer="random"``, the same run settings and seed.
 * **default**: the family's default configuration, one trial (the same for every seed
   up to the CV split).

@@ -32,6 +32,7 @@ from recommender.runner.run import (
     RunResult,
     RunSettings,
     TrialRecord,
+    dataset_fingerprint,
     record_trial,
     run_search,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "TrialLimits",
     "TrialRecord",
     "build_estimator",
+    "dataset_fingerprint",
     "decide_final",
     "default_config",
     "default_space",

@@ -62,6 +62,7 @@ __all__ = [
     "RunPreempted",
     "run_search",
     "record_trial",
+    "dataset_fingerprint",
 ]
 
 logger = logging.getLogger(__name__)
