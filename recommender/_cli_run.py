@@ -82,6 +82,12 @@ __all__ = ["run_command"]
     help="auto: transfer recommendations from --library when given (random while it has "
     "nothing to transfer), else random search.",
 )
+@click.option(
+    "--default-first/--no-default-first",
+    default=True,
+    show_default=True,
+    help="Run the model family's default configuration as the first trial of a new run.",
+)
 @click.option("--resume", "resume", metavar="RUN_ID", help="Continue an interrupted run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def run_command(
@@ -106,6 +112,7 @@ def run_command(
     library: str | None,
     runs_dir: str | None,
     proposer: str,
+    default_first: bool,
     resume: str | None,
     as_json: bool,
 ) -> None:
@@ -149,6 +156,7 @@ def run_command(
             runs_dir=runs_dir,
             resume=resume,
             proposer=proposer,
+            default_first=default_first,
             progress=progress,
         )
     except RunPreempted:

@@ -428,6 +428,8 @@ class Recommender:
         self, sources: list[TaskEvaluations], fingerprint: Fingerprint
     ) -> list[TaskEvaluations]:
         """The ``n_neighbours`` sources nearest to ``fingerprint`` (same featurizer version)."""
+        if not sources:
+            return sources
         indexed = {
             e.task_id: Fingerprint.from_values(
                 list(fingerprint.names),

@@ -122,3 +122,21 @@ def test_cli_trains_the_mlp_on_cuda_and_records_the_gpu(
     gpu = torch.cuda.get_device_name(0)
     assert all(t["hardware"]["device"].startswith("cuda") for t in trials)
     assert all(t["hardware"]["gpu"] == gpu for t in trials)
+
+
+@pytest.mark.parametrize("flag", ["--default-first", "--no-default-first"])
+def test_cli_default_first_flag(
+    breast_cancer_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], flag: str
+) -> None:
+    from recommender.runner import ModelFamily, default_config
+
+    _, trials = _run_json(
+        [
+            "run", "--dataset", str(breast_cancer_csv), "--target", "label", "--model", "logreg",
+            "--budget", "1", "--cv", "2", "--n-jobs", "1", "--no-final-check",
+            "--runs-dir", str(tmp_path / "runs"), flag, "--json",
+        ],
+        capsys,
+    )  # fmt: skip
+    is_default = trials[0]["config"] == default_config(ModelFamily.LOGREG, n_features=30)
+    assert is_default == (flag == "--default-first")

@@ -20,6 +20,7 @@ def test_library_run_uses_the_recommender_after_a_random_start(
         result = run_search(
             dataset=breast_cancer_csv, target="label", model="logreg", budget=3, cv_folds=2,
             validate_final=False, n_jobs=1, library=tmp_path / "lib", runs_dir=tmp_path / "runs",
+            default_first=False,
         )  # fmt: skip
     fallbacks = [r for r in caplog.records if "nothing to transfer" in r.getMessage()]
     # empty library + nothing observed: the first batch is random, later ones transfer
@@ -95,3 +96,21 @@ def test_with_a_fingerprint_the_sources_are_the_nearest_tasks(breast_cancer_csv:
         chosen[label] = set(recommender.explain().sources)
     assert len(chosen["nearest"]) == 3 and chosen["nearest"] < chosen["all"]
     assert len(chosen["all"]) > 20  # every logistic-regression task of the starter library
+
+
+def test_a_run_starts_with_the_default_then_asks_the_proposer(
+    breast_cancer_csv: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from recommender.runner import ModelFamily, default_config
+
+    with caplog.at_level(logging.WARNING, logger="recommender"):
+        result = run_search(
+            dataset=breast_cancer_csv, target="label", model="logreg", budget=3, cv_folds=2,
+            validate_final=False, n_jobs=1, library=tmp_path / "lib", runs_dir=tmp_path / "runs",
+        )  # fmt: skip
+    default = default_config(ModelFamily.LOGREG, n_features=30)
+    assert [t.config for t in result.trials][0] == default
+    assert all(t.config != default for t in result.trials[1:])
+    # the default is an observation: even an empty library has something to search from
+    assert not [r for r in caplog.records if "nothing to transfer" in r.getMessage()]
+    assert not [r for r in caplog.records if "comparable fingerprint" in r.getMessage()]

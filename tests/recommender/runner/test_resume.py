@@ -98,3 +98,30 @@ def test_sigterm_stops_cleanly_and_the_run_resumes(breast_cancer_csv: Path, tmp_
     assert len(_journal_trials(runs_dir / run_id)) == 1
     result = run_search(resume=run_id, runs_dir=runs_dir, **options)
     assert [t.key for t in result.trials] == ["0:0:0", "1:0:0", "2:0:0"]
+
+
+def test_a_resumed_run_proposes_what_the_uninterrupted_run_proposed(
+    breast_cancer_csv: Path, tmp_path: Path
+) -> None:
+    """The default first trial is not the proposer's: resuming must not skip a proposal."""
+    from recommender.runner import ModelFamily, RunPreempted, default_config
+
+    options = dict(dataset=breast_cancer_csv, target="label", model="logreg", cv_folds=2)
+    whole = run_search(**options, budget=4, n_jobs=1, runs_dir=tmp_path / "whole")
+
+    def terminate_after_second(record: Any, done: int, total: int) -> None:
+        if done == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    with pytest.raises(RunPreempted) as preempted:
+        run_search(
+            **options,
+            budget=4,
+            n_jobs=1,
+            runs_dir=tmp_path / "cut",
+            progress=terminate_after_second,
+        )
+    resumed = run_search(resume=preempted.value.run_id, runs_dir=tmp_path / "cut", **options)
+    configs = [t.config for t in whole.trials]
+    assert configs[0] == default_config(ModelFamily.LOGREG, n_features=30)
+    assert [t.config for t in resumed.trials] == configs
