@@ -15,6 +15,9 @@ every (dataset, family, seed):
 * **default**: the family's default configuration, one trial (the same for every seed
   up to the CV split).
 
+Both runs start with the default (`run_search`'s ``default_first``) unless
+``--no-default-first`` is given, so their t = 1 is the default's.
+
 Each dataset is subsampled (seeded) to ``--max-rows`` rows, as the starter library's
 tasks were built on small subsamples. Score: the run's mean CV score (accuracy), greater is
 better. Normalized regret of a run at trial ``t``: ``(best - best_so_far(t)) / (best -
@@ -125,6 +128,7 @@ def run_case(
     seeds: list[int],
     budget: int,
     work: Path,
+    default_first: bool = True,
 ) -> dict[str, Any]:
     """Every method and seed on one (dataset, family); raw scores, no normalisation.
 
@@ -145,6 +149,7 @@ def run_case(
                 library=library,
                 runs_dir=work / "runs",
                 proposer="auto" if method == "transfer" else "random",
+                default_first=default_first,
                 validate_final=False,
                 n_jobs=1,
             )
@@ -243,6 +248,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=10)
     parser.add_argument("--max-rows", type=int, default=500)
+    parser.add_argument(
+        "--no-default-first", action="store_true", help="let the proposers pick the first trial"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "warm_run.json")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -265,6 +273,7 @@ def main(argv: list[str] | None = None) -> None:
                     seeds=seeds,
                     budget=args.budget,
                     work=work,
+                    default_first=not args.no_default_first,
                 )
                 print(key, {m: cases[key]["curves"][m] for m in METHODS}, flush=True)
     budgets = [t for t in (1, 2, 3, 5, 10, 20) if t <= args.budget]
