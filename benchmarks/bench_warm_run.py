@@ -15,8 +15,9 @@ every (dataset, family, seed):
 * **default**: the family's default configuration, one trial (the same for every seed
   up to the CV split).
 
-Both runs start with the default (`run_search`'s ``default_first``) unless
-``--no-default-first`` is given, so their t = 1 is the default's.
+Both run twice: as ``recommend run`` does by default, with the family default as the first
+trial (`run_search`'s ``default_first``; their t = 1 is then the default's), and with the
+proposer's first pick instead (**transfer-first**, **random-first**).
 
 Each dataset is subsampled (seeded) to ``--max-rows`` rows, as the starter library's
 tasks were built on small subsamples. Score: the run's mean CV score (accuracy), greater is
@@ -55,7 +56,13 @@ from recommender.runner.models import ModelFamily  # noqa: E402
 from recommender.starter import starter_library_path  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
-METHODS = ("transfer", "random")
+#: method -> (``run_search`` proposer, ``default_first``)
+METHODS = {
+    "transfer": ("auto", True),
+    "random": ("random", True),
+    "transfer-first": ("auto", False),
+    "random-first": ("random", False),
+}
 
 
 class _Fixed:
@@ -128,14 +135,13 @@ def run_case(
     seeds: list[int],
     budget: int,
     work: Path,
-    default_first: bool = True,
 ) -> dict[str, Any]:
     """Every method and seed on one (dataset, family); raw scores, no normalisation.
 
     Each transfer or random run gets its own copy of the library ``template``.
     """
     case: dict[str, Any] = {"curves": {m: [] for m in METHODS}, "default": [], "seconds": {}}
-    for method in METHODS:
+    for method, (proposer, default_first) in METHODS.items():
         started = time.perf_counter()
         for seed in seeds:
             library = work / f"lib-{method}-{model}-{csv.stem}-{seed}"
@@ -148,7 +154,7 @@ def run_case(
                 seed=seed,
                 library=library,
                 runs_dir=work / "runs",
-                proposer="auto" if method == "transfer" else "random",
+                proposer=proposer,
                 default_first=default_first,
                 validate_final=False,
                 n_jobs=1,
@@ -200,18 +206,17 @@ def summarize(cases: dict[str, dict[str, Any]], budgets: list[int]) -> dict[str,
     summary["mean_regret"]["default"] = round(
         float(np.mean([r["default"].mean() for r in per_case.values()])), 4
     )
-    summary["transfer_over_random"] = {
-        str(t): (
-            round(
-                summary["mean_regret"]["transfer"][str(t)]
-                / summary["mean_regret"]["random"][str(t)],
-                3,
-            )
-            if summary["mean_regret"]["random"][str(t)] > 0
+    mean = summary["mean_regret"]
+    for key, (num, den) in {
+        "transfer_over_random": ("transfer", "random"),
+        "transfer_first_over_random_first": ("transfer-first", "random-first"),
+    }.items():
+        summary[key] = {
+            str(t): round(mean[num][str(t)] / mean[den][str(t)], 3)
+            if mean[den][str(t)] > 0
             else None
-        )
-        for t in budgets
-    }
+            for t in budgets
+        }
     for name, r in per_case.items():
         summary["per_case"][name] = {
             m: [round(float(v), 4) for v in r[m].mean(axis=0)] for m in METHODS
@@ -229,7 +234,13 @@ def _plot(summary: dict[str, Any], budget: int, path: Path) -> None:
     trials = np.arange(1, budget + 1)
     for method in METHODS:
         curve = np.mean([c[method] for c in summary["per_case"].values()], axis=0)
-        axis.plot(trials, curve, marker="o", label=method)
+        axis.plot(
+            trials,
+            curve,
+            marker="o",
+            ls="-" if method in ("transfer", "random") else ":",
+            label=method,
+        )
     axis.axhline(summary["mean_regret"]["default"], color="grey", ls="--", label="default")
     axis.set_xlabel("trials")
     axis.set_ylabel("mean normalized regret")
@@ -248,9 +259,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=10)
     parser.add_argument("--max-rows", type=int, default=500)
-    parser.add_argument(
-        "--no-default-first", action="store_true", help="let the proposers pick the first trial"
-    )
     parser.add_argument("--out", type=Path, default=RESULTS / "warm_run.json")
     args = parser.parse_args(argv)
     started = time.perf_counter()
@@ -273,7 +281,6 @@ def main(argv: list[str] | None = None) -> None:
                     seeds=seeds,
                     budget=args.budget,
                     work=work,
-                    default_first=not args.no_default_first,
                 )
                 print(key, {m: cases[key]["curves"][m] for m in METHODS}, flush=True)
     budgets = [t for t in (1, 2, 3, 5, 10, 20) if t <= args.budget]
@@ -293,6 +300,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.write_text(json.dumps(payload, indent=1))
     _plot(summary, args.budget, args.out.with_suffix(".png"))
     print(json.dumps(summary["mean_regret"]), json.dumps(summary["transfer_over_random"]))
+    print(json.dumps(summary["transfer_first_over_random_first"]))
 
 
 if __name__ == "__main__":
