@@ -303,7 +303,7 @@ class Recommender:
             within rounding of one already run teaches the search nothing. Default 0.01
             (a factor of 1.2 on a parameter spanning 8 decades on a log scale). Without it
             a search on a plateau re-proposed the sources' favourite configuration
-            (`benchmarks/results/warm_run.json`). 0 turns it off; a space too small to keep
+            (`benchmarks/results/warm_run_before_min_distance.json`). 0 turns it off; a space too small to keep
             the distance (every candidate near an observation) is searched without it.
             The gradient optimizer starts from such candidates, but the point it refines
             to is not held to the distance.

@@ -20,13 +20,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from library.exceptions import RunnerError, SpaceError
 from library.store import is_uri
 from recommender.runner.data import TabularData, load_tabular
+
+if TYPE_CHECKING:  # featurizers is imported when a run fingerprints its dataset
+    from featurizers import Fingerprint
 from recommender.runner.evaluate import (
     EvalSettings,
     check_metric,
@@ -147,7 +150,7 @@ class RecommenderProposer:
         *,
         seed: int = 0,
         task_id: str | None = None,
-        fingerprint: Any = None,
+        fingerprint: Fingerprint | None = None,
     ) -> None:
         from recommender.space import Space
 
@@ -438,7 +441,7 @@ def _register_task(
     settings: RunSettings,
     space: dict[str, Any],
     metric: str,
-    fingerprint: Any = None,
+    fingerprint: Fingerprint | None = None,
 ) -> None:
     described = (
         {}
@@ -470,7 +473,7 @@ def _register_task(
     )
 
 
-def dataset_fingerprint(dataset: str | Path, target: str) -> Any:
+def dataset_fingerprint(dataset: str | Path, target: str) -> Fingerprint | None:
     """The run's dataset fingerprint (`featurizers.featurize_dataset` on the file, seed 0:
     the same file always gets the same one), or ``None`` when it cannot be computed (the
     run then goes on without it, logging why)."""
@@ -731,7 +734,7 @@ class _Run:
             f"{Path(settings.dataset).stem}-{settings.target}-{self.model.value}-"
             f"{self.data.content_hash[:12]}"
         )
-        self.fingerprint: Any = None  # the dataset's, when the run records to a library
+        self.fingerprint: Fingerprint | None = None  # the dataset's, when recording to a library
         self.library = self._open_library()
         self.proposer: Proposer = proposer or self._default_proposer()
         if is_new:
