@@ -51,8 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from library import Library  # noqa: E402
 from library.provenance import code_version  # noqa: E402
 from recommender.demo import load_demo_dataset  # noqa: E402
-from recommender.runner import default_config, run_search  # noqa: E402
-from recommender.runner.models import ModelFamily  # noqa: E402
+from recommender.runner import run_search  # noqa: E402
 from recommender.starter import starter_library_path  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -65,27 +64,14 @@ METHODS = {
 }
 
 
-class _Fixed:
-    """A proposer that always suggests one configuration (the family default)."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.config = config
-
-    def suggest(self, n: int) -> list[dict[str, Any]]:
-        return [dict(self.config) for _ in range(n)]
-
-    def observe(self, config: dict[str, Any], value: float) -> None:
-        pass
-
-
-def _write_dataset(name: str, max_rows: int, seed: int, folder: Path) -> tuple[Path, int]:
-    """``name`` as a CSV with a ``target`` column; returns the path and its feature count."""
+def _write_dataset(name: str, max_rows: int, seed: int, folder: Path) -> Path:
+    """``name`` as a CSV with a ``target`` column (its path)."""
     data = load_demo_dataset(name, max_rows=max_rows, seed=seed)
     frame = pd.DataFrame(data.features, columns=[f"x{i}" for i in range(data.features.shape[1])])
     frame["target"] = data.target
     path = folder / f"{name}.csv"
     frame.to_csv(path, index=False)
-    return path, data.features.shape[1]
+    return path
 
 
 def held_out_library(name: str, path: Path) -> int:
@@ -129,7 +115,6 @@ def _curve(result: Any, budget: int) -> list[float | None]:
 def run_case(
     csv: Path,
     model: str,
-    n_features: int,
     *,
     template: Path,
     seeds: list[int],
@@ -161,8 +146,7 @@ def run_case(
             )
             case["curves"][method].append(_curve(result, budget))
         case["seconds"][method] = time.perf_counter() - started
-    default = default_config(ModelFamily(model), n_features=n_features)
-    for seed in seeds:
+    for seed in seeds:  # the run's first trial is the family default: one trial of it
         result = run_search(
             dataset=csv,
             target="target",
@@ -170,7 +154,8 @@ def run_case(
             budget=1,
             seed=seed,
             runs_dir=work / "runs",
-            proposer=_Fixed(default),
+            proposer="random",
+            default_first=True,
             validate_final=False,
             n_jobs=1,
         )
@@ -268,7 +253,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for name in args.datasets.split(","):
-            csv, n_features = _write_dataset(name, args.max_rows, 0, work)
+            csv = _write_dataset(name, args.max_rows, 0, work)
             template = work / f"lib-{name}"
             held_out[name] = held_out_library(name, template)
             for model in args.models.split(","):
@@ -276,7 +261,6 @@ def main(argv: list[str] | None = None) -> None:
                 cases[key] = run_case(
                     csv,
                     model,
-                    n_features,
                     template=template,
                     seeds=seeds,
                     budget=args.budget,

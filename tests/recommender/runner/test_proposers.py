@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
-from recommender.runner import run_search
+from recommender.runner import RunResult, run_search
+
+
+def logreg_run(csv: Path, tmp_path: Path, *, budget: int, **options: Any) -> RunResult:
+    """A small logistic-regression run recording to ``tmp_path / "lib"``."""
+    return run_search(
+        dataset=csv, target="label", model="logreg", budget=budget, cv_folds=2,
+        validate_final=False, n_jobs=1, library=tmp_path / "lib", runs_dir=tmp_path / "runs",
+        **options,
+    )  # fmt: skip
 
 
 def test_library_run_uses_the_recommender_after_a_random_start(
@@ -17,11 +27,7 @@ def test_library_run_uses_the_recommender_after_a_random_start(
     from library import Library
 
     with caplog.at_level(logging.WARNING, logger="recommender.runner.run"):
-        result = run_search(
-            dataset=breast_cancer_csv, target="label", model="logreg", budget=3, cv_folds=2,
-            validate_final=False, n_jobs=1, library=tmp_path / "lib", runs_dir=tmp_path / "runs",
-            default_first=False,
-        )  # fmt: skip
+        result = logreg_run(breast_cancer_csv, tmp_path, budget=3, default_first=False)
     fallbacks = [r for r in caplog.records if "nothing to transfer" in r.getMessage()]
     # empty library + nothing observed: the first batch is random, later ones transfer
     assert len(fallbacks) == 1
@@ -64,10 +70,7 @@ def test_a_library_run_records_its_datasets_fingerprint(
     from featurizers import featurize_dataset
     from library import Library
 
-    result = run_search(
-        dataset=breast_cancer_csv, target="label", model="logreg", budget=1, cv_folds=2,
-        validate_final=False, n_jobs=1, library=tmp_path / "lib", runs_dir=tmp_path / "runs",
-    )  # fmt: skip
+    result = logreg_run(breast_cancer_csv, tmp_path, budget=1)
     (task,) = [
         row
         for row in Library.open(tmp_path / "lib").read_tasks().to_pylist()
@@ -104,10 +107,7 @@ def test_a_run_starts_with_the_default_then_asks_the_proposer(
     from recommender.runner import ModelFamily, default_config
 
     with caplog.at_level(logging.WARNING, logger="recommender"):
-        result = run_search(
-            dataset=breast_cancer_csv, target="label", model="logreg", budget=3, cv_folds=2,
-            validate_final=False, n_jobs=1, library=tmp_path / "lib", runs_dir=tmp_path / "runs",
-        )  # fmt: skip
+        result = logreg_run(breast_cancer_csv, tmp_path, budget=3)
     default = default_config(ModelFamily.LOGREG, n_features=30)
     assert [t.config for t in result.trials][0] == default
     assert all(t.config != default for t in result.trials[1:])
