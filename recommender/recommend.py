@@ -427,7 +427,13 @@ class Recommender:
     def _nearest_sources(
         self, sources: list[TaskEvaluations], fingerprint: Fingerprint
     ) -> list[TaskEvaluations]:
-        """The ``n_neighbours`` sources nearest to ``fingerprint`` (same featurizer version)."""
+        """The ``n_neighbours`` sources nearest to ``fingerprint``, among those with a
+        comparable fingerprint (the same feature names), then every source with no
+        fingerprint at all: a task that was never fingerprinted is not ruled out (e.g.
+        trials recorded by runs before they fingerprinted their datasets); the ranking
+        weights judge it once the target has observations. A task whose fingerprint does
+        not compare (another kind of task, e.g. regression against classification) is left
+        out."""
         if not sources:
             return sources
         indexed = {
@@ -448,7 +454,7 @@ class Recommender:
         similarity = TaskSimilarity(learn_weights=False).fit(indexed)
         near = [task for task, _ in similarity.nearest(fingerprint, k=self.n_neighbours)]
         by_id = {e.task_id: e for e in sources}
-        return [by_id[t] for t in near]
+        return [by_id[t] for t in near] + [e for e in sources if not e.fingerprint]
 
     # ------------------------------------------------------------------ API
     def suggest(
@@ -477,8 +483,10 @@ class Recommender:
             direction: direction of ``observed`` values.
             pool: restrict proposals to these configurations (pool mode).
             fingerprint: the target's dataset fingerprint; sources are then the
-                ``n_neighbours`` nearest library tasks that have a fingerprint of the same
-                version (others are ignored), instead of those with the most trials.
+                ``n_neighbours`` nearest library tasks that have a comparable fingerprint,
+                plus every task that has none (it cannot be ruled out; one whose
+                fingerprint does not compare is left out), instead of those with the most
+                trials.
             seed: seed of candidate sampling and ranking-loss samples.
             optimizer: overrides the `Recommender`'s ``optimizer`` for this call. With
                 ``"gradient"`` (or ``"auto"``), GP-phase picks of a batch are sequential

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -114,3 +115,56 @@ def test_a_run_starts_with_the_default_then_asks_the_proposer(
     # the default is an observation: even an empty library has something to search from
     assert not [r for r in caplog.records if "nothing to transfer" in r.getMessage()]
     assert not [r for r in caplog.records if "comparable fingerprint" in r.getMessage()]
+
+
+def test_tasks_without_a_fingerprint_stay_sources_beside_the_nearest(
+    breast_cancer_csv: Path, tmp_path: Path
+) -> None:
+    """Runs recorded before runs fingerprinted their data are not dropped as sources."""
+    from featurizers import featurize_dataset
+    from library import Library
+    from recommender.recommend import Recommender
+    from recommender.runner import default_space
+    from recommender.runner.models import ModelFamily
+    from recommender.starter import open_starter_library
+
+    space = default_space(ModelFamily.LOGREG)
+    starter = open_starter_library()
+    kept = [t for t in starter.task_ids() if t.endswith("/logreg")][:4]
+    library = Library.open(tmp_path / "lib")
+    tasks = [r for r in starter.read_tasks().to_pylist() if r["task_id"] in kept]
+    for i, row in enumerate(tasks):  # two of the four lose their fingerprint
+        library.append_tasks(
+            [
+                {
+                    "task_id": row["task_id"],
+                    "space": space,
+                    "direction": "maximize",
+                    **(
+                        {
+                            "fingerprint_names": row["fingerprint_names"],
+                            "fingerprint_values": row["fingerprint_values"],
+                            "featurizer_version": row["featurizer_version"],
+                        }
+                        if i < 2
+                        else {}
+                    ),
+                }
+            ]
+        )
+    trials = starter.read_trials(task_ids=kept).to_pylist()
+    library.append_trials(
+        [
+            {"task_id": r["task_id"], "objective_value": r["objective_value"]}
+            | {f"param_{k}": v for k, v in json.loads(r["params_json"]).items()}
+            for r in trials
+            if r["status"] == "ok"
+        ],
+        objective_name="accuracy",
+        direction="maximize",
+    )
+    fingerprint = featurize_dataset(breast_cancer_csv, target="label", seed=0)
+    recommender = Recommender(library, n_neighbours=1, cache_dir=None)
+    recommender.suggest(space=space, fingerprint=fingerprint)
+    sources = set(recommender.explain().sources)
+    assert len(sources) == 3 and set(kept[2:]) <= sources  # 1 nearest + 2 without one
