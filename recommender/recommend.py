@@ -305,8 +305,8 @@ class Recommender:
             a search on a plateau re-proposed the sources' favourite configuration
             (`benchmarks/results/warm_run_before_min_distance.json`). 0 turns it off; a space too small to keep
             the distance (every candidate near an observation) is searched without it.
-            The gradient optimizer starts from such candidates, but the point it refines
-            to is not held to the distance.
+            With the gradient optimizer a refined point that comes closer than this is
+            dropped for the pick's candidate.
         cache_dir: on-disk cache of source-GP hyperparameters and of the zero-shot
             criterion's test (default: the user cache directory, ``$HPWS_CACHE`` overrides;
             ``None`` disables it). The first call on a library fits every source GP; later
@@ -608,6 +608,8 @@ class Recommender:
                     pending_X=pending_X,
                     seed=int(np.random.SeedSequence([seed, pick]).generate_state(1)[0]),
                 )
+                if result is not None and result.candidate_index is None:
+                    result = self._kept_apart(result, obs_X, pending_X)
             if result is None or result.candidate_index is not None:
                 if result is not None:  # the best random candidate won
                     proposal = replace(
@@ -641,6 +643,16 @@ class Recommender:
             suggestions=tuple(suggestions),
         )
         return suggestions
+
+    def _kept_apart(
+        self, result: OptimizedCandidate, obs_X: np.ndarray, pending_X: Sequence[np.ndarray]
+    ) -> OptimizedCandidate | None:
+        """The gradient optimizer's refined point, or ``None`` (keep the pick's candidate)
+        when it lies within ``min_distance`` of an observation or an earlier pick."""
+        done = np.vstack([obs_X, *[x[None] for x in pending_X]]) if pending_X else obs_X
+        if self.min_distance <= 0 or not len(done):
+            return result
+        return result if _far_from(result.x[None], done, self.min_distance)[0] else None
 
     def _restarts_spent(
         self, key: tuple, cand_X: np.ndarray, cand_mean: np.ndarray, obs_X: np.ndarray

@@ -71,6 +71,12 @@ def test_a_plateau_search_does_not_propose_what_it_already_ran(library: Library)
     assert closest_pair(picks) >= rec.min_distance
 
 
+def test_the_gradient_optimizer_keeps_the_distance_too(library: Library) -> None:
+    """Its refined point went to within 3e-5 of an observation before it was checked."""
+    rec = Recommender(library, n_candidates=256, cache_dir=None, optimizer="gradient")
+    assert closest_pair(plateau_search(rec, 6)) >= rec.min_distance
+
+
 def test_without_it_the_plateau_search_repeats_itself(library: Library) -> None:
     """The failure the option prevents (and what `min_distance=0` still allows)."""
     picks = plateau_search(
