@@ -51,7 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from library import Library  # noqa: E402
 from library.provenance import code_version  # noqa: E402
 from recommender.demo import load_demo_dataset  # noqa: E402
-from recommender.runner import run_search  # noqa: E402
+from recommender.runner import RunResult, run_search  # noqa: E402
 from recommender.starter import starter_library_path  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -100,7 +100,7 @@ def held_out_library(name: str, path: Path) -> int:
     return removed
 
 
-def _curve(result: Any, budget: int) -> list[float | None]:
+def _curve(result: RunResult, budget: int) -> list[float | None]:
     """Best-so-far full-fidelity score after each trial (``None`` before the first success)."""
     best: float | None = None
     curve: list[float | None] = []
