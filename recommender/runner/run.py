@@ -487,11 +487,6 @@ def dataset_fingerprint(dataset: str | Path, target: str) -> Fingerprint | None:
         return None
 
 
-def _is_proposer(proposer: Proposer | str | None) -> bool:
-    """Whether ``proposer`` is a caller's object rather than a name of the run's own."""
-    return proposer is not None and not isinstance(proposer, str)
-
-
 def _child_seed(*entropy: int) -> int:
     return int(np.random.SeedSequence(list(entropy)).generate_state(1)[0] % (2**31 - 1))
 
@@ -683,7 +678,9 @@ def run_search(
             library=None if library is None else _library_location(library),
             proposer=proposer if isinstance(proposer, str) else "auto",
             default_first=(
-                default_first if default_first is not None else not _is_proposer(proposer)
+                default_first
+                if default_first is not None
+                else proposer is None or isinstance(proposer, str)  # the run's own proposer
             ),
         )
         run_id = _new_run_id()
@@ -734,7 +731,12 @@ class _Run:
             f"{Path(settings.dataset).stem}-{settings.target}-{self.model.value}-"
             f"{self.data.content_hash[:12]}"
         )
-        self.fingerprint: Fingerprint | None = None  # the dataset's, when recording to a library
+        # the dataset's fingerprint, recorded with the task when the run records to a library
+        self.fingerprint = (
+            None
+            if settings.library is None
+            else dataset_fingerprint(settings.dataset, settings.target)
+        )
         self.library = self._open_library()
         self.proposer: Proposer = proposer or self._default_proposer()
         if is_new:
@@ -802,7 +804,6 @@ class _Run:
         from library import Library
 
         library = Library.open(self.settings.library)
-        self.fingerprint = dataset_fingerprint(self.settings.dataset, self.settings.target)
         _register_task(
             library,
             task_id=self.task_id,
