@@ -291,8 +291,8 @@ class Recommender:
             the bundled starter library); tasks are read from all of them.
         options: `TransferOptions` (guardrails, portfolio length, ...).
         max_sources: at most this many source tasks with exactly the target's parameter names
-            (those with the most trials, or the nearest by fingerprint when both sides have
-            one). A task is a source only with at least 5 trials that do not all score the
+            (those with the most trials; with a target fingerprint, the ``n_neighbours``
+            nearest among all of them, then those without a fingerprint). A task is a source only with at least 5 trials that do not all score the
             same (a constant task ranks nothing).
         n_candidates: random candidates scored when no pool is given (with the gradient
             optimizer: its starting points and the floor it must beat).
@@ -411,7 +411,11 @@ class Recommender:
         evaluations: Mapping[str, TaskEvaluations],
         space: Space,
         exclude: Collection[str] = (),
+        *,
+        capped: bool = True,
     ) -> list[TaskEvaluations]:
+        """The usable source tasks of ``space``, most trials first (at most
+        ``max_sources`` when ``capped``)."""
         names = set(space.names)
         usable = [  # a task whose trials all scored the same ranks nothing: not a source
             e
@@ -422,7 +426,7 @@ class Recommender:
             and np.ptp(e.objective) > 0
         ]
         usable.sort(key=lambda e: (-len(e.objective), e.task_id))
-        return usable[: self.max_sources]
+        return usable[: self.max_sources] if capped else usable
 
     def _nearest_sources(
         self, sources: list[TaskEvaluations], fingerprint: Fingerprint
@@ -533,9 +537,11 @@ class Recommender:
         space = space if isinstance(space, Space) else Space.from_dict(space)
         obs_configs, obs_y = self._observations(task, evaluations, observed, direction, space)
         excluded = {*exclude} if task is None else {task, *exclude}
-        sources = self._select_sources(evaluations, space, excluded)
-        if fingerprint is not None:
-            sources = self._nearest_sources(sources, fingerprint)
+        if fingerprint is None:
+            sources = self._select_sources(evaluations, space, excluded)
+        else:  # the nearest among every usable task, not among those with the most trials
+            usable = self._select_sources(evaluations, space, excluded, capped=False)
+            sources = self._nearest_sources(usable, fingerprint)[: self.max_sources]
         if not sources and len(obs_y) == 0 and pool is None:
             raise EmptyLibraryError(
                 "no source task in the libraries shares this space and nothing is observed; "

@@ -102,6 +102,31 @@ def test_with_a_fingerprint_the_sources_are_the_nearest_tasks(breast_cancer_csv:
     assert len(chosen["all"]) > 20  # every logistic-regression task of the starter library
 
 
+def test_the_nearest_tasks_do_not_depend_on_max_sources(breast_cancer_csv: Path) -> None:
+    """With a fingerprint the nearest are sought among every usable task, not only among
+    the ``max_sources`` with the most trials (all 30 logistic-regression tasks of the
+    starter library tie at 51 trials, so that cap alone would keep the first 5 by id)."""
+    from featurizers import featurize_dataset
+    from recommender.recommend import Recommender
+    from recommender.runner import default_space
+    from recommender.runner.models import ModelFamily
+    from recommender.starter import open_starter_library
+
+    space = default_space(ModelFamily.LOGREG)
+    fingerprint = featurize_dataset(breast_cancer_csv, target="label", seed=0)
+    chosen = []
+    for max_sources in (5, 10_000):
+        recommender = Recommender(
+            open_starter_library(), n_neighbours=3, max_sources=max_sources, cache_dir=None
+        )
+        recommender.suggest(None, space, fingerprint=fingerprint, seed=0)
+        chosen.append(set(recommender.explain().sources))
+    assert len(chosen[0]) == 3 and chosen[0] == chosen[1]
+    capped = Recommender(open_starter_library(), n_neighbours=3, max_sources=2, cache_dir=None)
+    capped.suggest(None, space, fingerprint=fingerprint, seed=0)
+    assert len(capped.explain().sources) == 2  # max_sources still caps the nearest
+
+
 def test_a_run_starts_with_the_default_then_asks_the_proposer(
     breast_cancer_csv: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
