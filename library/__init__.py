@@ -58,6 +58,7 @@ from library.refresh import (
     StudyFileResult,
     StudyImporter,
     featurize_reference,
+    file_reference,
     load_dataset_reference,
     refresh,
 )
@@ -127,6 +128,7 @@ __all__ = [
     "StudyFileResult",
     "StudyImporter",
     "featurize_reference",
+    "file_reference",
     "load_dataset_reference",
     "refresh",
 ]

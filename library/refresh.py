@@ -50,7 +50,8 @@ is not a library step: ``recommend refresh`` calls `recommender.gp_cache.warm_ca
 **Dataset references.** A task whose ``source`` is ``"dataset:<reference>"`` can be
 re-featurized. References: ``builtin:<name>?max_rows=<n>&seed=<s>`` (a
 `featurizers.iter_builtin_datasets` dataset, subsampled by `load_dataset_reference`) and
-``file:<path>?target=<column>`` (a CSV/Parquet file).
+``file:<path>?target=<column>`` (a CSV/Parquet file; `file_reference` writes one, and the
+runner records one for each run's task).
 
 **Safety.** Every step is idempotent: appends skip rows already stored (content-hashed
 ``trial_id``), files move only after their rows are durable, and a second run with nothing
@@ -73,7 +74,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlencode
 
 import numpy as np
 import pyarrow as pa
@@ -106,6 +107,7 @@ __all__ = [
     "refresh",
     "load_dataset_reference",
     "featurize_reference",
+    "file_reference",
 ]
 
 _LOG = logging.getLogger(__name__)
@@ -287,6 +289,23 @@ def _parse_reference(reference: str) -> tuple[str, str, dict[str, str]]:
             "'file:<path>?target=<column>'"
         )
     return scheme, target, options
+
+
+def file_reference(path: str | Path, target: str) -> str:
+    """The task ``source`` of a task on a CSV/Parquet file: ``dataset:file:<absolute
+    path>?target=<column>``, a dataset reference `refresh` can re-featurize.
+
+    Args:
+        path: the data file (made absolute).
+        target: its target column (percent-encoded in the reference).
+
+    Raises:
+        FeaturizeError: the absolute path holds a ``?``, which would end the path early.
+    """
+    resolved = str(Path(path).expanduser().resolve())
+    if "?" in resolved:
+        raise FeaturizeError(f"{resolved!r}: a dataset reference cannot hold '?' in its path")
+    return f"{_DATASET_PREFIX}file:{resolved}?{urlencode({'target': target})}"
 
 
 def load_dataset_reference(reference: str) -> tuple[pd.DataFrame, np.ndarray, str | None]:

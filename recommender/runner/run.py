@@ -433,6 +433,19 @@ def _hardware_text(hardware: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def _task_source(settings: RunSettings) -> str:
+    """The task's ``source``: a reference to the run's data file, so `recommend refresh`
+    can recompute the fingerprint after a featurizer upgrade (``"runner"`` when the path
+    cannot be written as one)."""
+    from library import file_reference
+    from library.exceptions import FeaturizeError
+
+    try:
+        return file_reference(settings.dataset, settings.target)
+    except FeaturizeError:
+        return "runner"
+
+
 def _register_task(
     library: Any,
     *,
@@ -462,7 +475,7 @@ def _register_task(
                 "space": space,
                 "objective_name": metric,
                 "direction": "maximize",
-                "source": "runner",
+                "source": _task_source(settings),
                 "scale_names": ["log_n_rows", "log_n_features"],
                 "scale_values": [
                     math.log(max(data.n_rows, 1)),

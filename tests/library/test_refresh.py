@@ -333,3 +333,17 @@ def test_a_study_file_without_an_importable_study_is_quarantined(tmp_path: Path)
     quarantine = drop / "quarantine"
     assert "holds no study" in (quarantine / "empty.journal.reason.txt").read_text()
     assert "pareto: SpaceError: 2 objectives" in (quarantine / "pareto.db.reason.txt").read_text()
+
+
+def test_a_file_reference_is_absolute_encodes_its_column_and_loads_back(tmp_path: Path) -> None:
+    from library import file_reference, load_dataset_reference
+    from library.exceptions import FeaturizeError
+
+    data = tmp_path / "my data.csv"
+    data.write_text("x,class & kind\n1,a\n2,b\n3,a\n")
+    reference = file_reference(data, "class & kind")
+    assert reference.startswith(f"dataset:file:{data.resolve()}?")
+    features, target, _ = load_dataset_reference(reference.removeprefix("dataset:"))
+    assert list(features.columns) == ["x"] and list(target) == ["a", "b", "a"]
+    with pytest.raises(FeaturizeError, match="cannot hold"):
+        file_reference(tmp_path / "what?.csv", "y")

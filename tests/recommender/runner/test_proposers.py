@@ -83,6 +83,39 @@ def test_a_library_run_records_its_datasets_fingerprint(
     assert task["featurizer_version"] == expected.version
 
 
+def test_a_runs_task_names_its_data_file_so_refresh_can_refeaturize_it(
+    breast_cancer_csv: Path, tmp_path: Path
+) -> None:
+    """After a featurizer upgrade `refresh` recomputes a run's fingerprint from its file."""
+    from library import Library, refresh
+    from recommender.runner import dataset_fingerprint
+
+    result = logreg_run(breast_cancer_csv, tmp_path, budget=1)
+    (task,) = [
+        row
+        for row in Library.open(tmp_path / "lib").read_tasks().to_pylist()
+        if row["task_id"] == result.task_id
+    ]
+    assert task["source"] == f"dataset:file:{breast_cancer_csv.resolve()}?target=label"
+    stale = Library.open(tmp_path / "stale")  # the same task, fingerprinted by an older version
+    stale.append_tasks(
+        [
+            {
+                "task_id": task["task_id"],
+                "source": task["source"],
+                "fingerprint_names": ["a"],
+                "fingerprint_values": [1.0],
+                "featurizer_version": "0",
+            }
+        ]
+    )
+    assert refresh(stale).refeaturized == (result.task_id,)
+    (row,) = stale.read_tasks().to_pylist()
+    expected = dataset_fingerprint(breast_cancer_csv, "label")
+    assert expected is not None and row["fingerprint_names"] == list(expected.names)
+    np.testing.assert_array_equal(row["fingerprint_values"], expected.values)
+
+
 def test_with_a_fingerprint_the_sources_are_the_nearest_tasks(breast_cancer_csv: Path) -> None:
     from featurizers import featurize_dataset
     from recommender.recommend import Recommender
