@@ -86,7 +86,10 @@ __all__ = ["run_command"]
     "--default-first/--no-default-first",
     default=True,
     show_default=True,
-    help="Run the model family's default configuration as the first trial of a new run.",
+    help=(
+        "Run the model family's default configuration as the first trial of a new run "
+        "(skipped when the library already holds its result on the same data)."
+    ),
 )
 @click.option("--resume", "resume", metavar="RUN_ID", help="Continue an interrupted run.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")

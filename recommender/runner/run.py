@@ -11,6 +11,7 @@ budget count every session of the run.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import math
 import signal
@@ -421,8 +422,6 @@ def record_trial(library: Any, *, task_id: str, record: TrialRecord, metric: str
 
 
 def _json_text(payload: dict[str, Any]) -> str:
-    import json
-
     return json.dumps(payload, sort_keys=True, default=str)
 
 
@@ -636,7 +635,9 @@ def run_search(
             default anyway, and on the warm-run benchmark the default's regret (0.19)
             was below the transfer's first pick's (0.27). ``None`` (default): on with the
             run's own proposers (``"auto"``, ``"random"``), off with a `Proposer` object,
-            whose configurations are then the only ones run.
+            whose configurations are then the only ones run. Not repeated when the
+            library already holds the default's result on the same data (an earlier
+            run's): that result is an observation already.
         progress: called as ``progress(record, n_done, budget)`` after each trial.
 
     Returns:
@@ -897,11 +898,36 @@ class _Run:
     def _exhausted(self) -> bool:
         return self.budget.exhausted(len(self.trials), self._elapsed())
 
-    def _plan_rung_zero(self, n: int, *, first: bool = False) -> list[dict[str, Any]]:
+    def _default_already_run(self, fidelity: float) -> bool:
+        """Whether the library holds an ok result of the default for this task at
+        ``fidelity`` or higher: an earlier run on the same data ran it, and its result is
+        already one of the proposer's observations."""
+        if self.library is None:
+            return False
+        from library import trials_of_task
+        from library.exceptions import UnknownTaskError
+
+        try:
+            done = trials_of_task(self.library, self.task_id).select(["params_json", "fidelity"])
+        except UnknownTaskError:
+            return False
+        return any(
+            json.loads(params) == self.default and (level is None or level >= fidelity)
+            for params, level in zip(
+                done["params_json"].to_pylist(), done["fidelity"].to_pylist(), strict=True
+            )
+        )
+
+    def _plan_rung_zero(
+        self, n: int, *, first: bool = False, fidelity: float = 1.0
+    ) -> list[dict[str, Any]]:
         """The configurations of a bracket's first rung. The run's first rung starts with
-        the family default (``default_first``), the proposer filling the other slots."""
+        the family default (``default_first``, unless an earlier run on the same data ran
+        it at ``fidelity``), the proposer filling the other slots."""
         entries: list[dict[str, Any]] = []
-        if first and self.settings.default_first:
+        if first and self.settings.default_first and self._default_already_run(fidelity):
+            logger.info("the default already ran on this data (an earlier run): not repeated")
+        elif first and self.settings.default_first:
             entries.append(
                 {"slot": 0, "config": dict(self.default), "projected": False, "default": True}
             )
@@ -939,7 +965,9 @@ class _Run:
                     if self._exhausted():
                         return self._why_stopped()
                     if rung_index == 0:
-                        entries = self._plan_rung_zero(rung.n_configs, first=not plans)
+                        entries = self._plan_rung_zero(
+                            rung.n_configs, first=not plans, fidelity=rung.fidelity
+                        )
                     else:
                         keep = top_k([value for _, value in previous], rung.n_configs)
                         entries = [previous[i][0] for i in keep]

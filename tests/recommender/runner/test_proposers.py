@@ -175,6 +175,22 @@ def test_a_run_starts_with_the_default_then_asks_the_proposer(
     assert not [r for r in caplog.records if "comparable fingerprint" in r.getMessage()]
 
 
+def test_a_second_run_on_the_same_data_does_not_repeat_the_default(
+    breast_cancer_csv: Path, tmp_path: Path
+) -> None:
+    from library import Library
+    from recommender.runner import ModelFamily, default_config
+
+    first = logreg_run(breast_cancer_csv, tmp_path, budget=2)
+    second = logreg_run(breast_cancer_csv, tmp_path, budget=2)
+    default = default_config(ModelFamily.LOGREG, n_features=30)
+    assert second.task_id == first.task_id and first.trials[0].config == default
+    assert all(t.config != default for t in second.trials)
+    stored = Library.open(tmp_path / "lib").read_trials(task_ids=[first.task_id])
+    assert len(stored) == 4
+    assert sum(json.loads(p) == default for p in stored["params_json"].to_pylist()) == 1
+
+
 def test_tasks_without_a_fingerprint_stay_sources_beside_the_nearest(
     breast_cancer_csv: Path, tmp_path: Path
 ) -> None:
