@@ -15,7 +15,12 @@ from recommender.bench.problem import (
     perturb_sources,
 )
 from recommender.bench.report import markdown_table, plot_regret, write_results
-from recommender.bench.synthetic import conditional_outlier_tasks, write_conditional_benchmark
+from recommender.bench.synthetic import (
+    ConditionalTask,
+    conditional_outlier_tasks,
+    conditional_tasks,
+    write_conditional_benchmark,
+)
 
 __all__ = [
     "METHODS",
@@ -24,7 +29,9 @@ __all__ = [
     "GoalCheck",
     "SourceData",
     "check_goals",
+    "ConditionalTask",
     "conditional_outlier_tasks",
+    "conditional_tasks",
     "machine_info",
     "markdown_table",
     "normalized_regret",

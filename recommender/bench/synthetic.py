@@ -17,6 +17,8 @@ seed is a fresh check of a method (the README quotes the seed it used).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +27,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["conditional_outlier_tasks", "write_conditional_benchmark"]
+__all__ = [
+    "ConditionalTask",
+    "conditional_outlier_tasks",
+    "conditional_tasks",
+    "write_conditional_benchmark",
+]
 
 _LEARNERS = ("svm", "rf", "xgb", "glmnet")
 _FIDELITIES = (0.25, 0.5, 1.0)
@@ -150,6 +157,65 @@ def conditional_outlier_tasks(
     return tuple(_task_id(task) for task in sorted(outliers))
 
 
+@dataclass(frozen=True, slots=True)
+class ConditionalTask:
+    """One task of the conditional benchmark, as a function that can be evaluated anywhere.
+
+    The written benchmark holds each task's ``n_configs`` sampled configurations;
+    `conditional_tasks` replays the same draws and returns the tasks themselves, so a
+    method that proposes configurations outside the pools (``Recommender.suggest`` without
+    a ``pool``, as `recommend run` uses it) can be scored on the same family.
+
+    Attributes:
+        task_id: ``task_00`` ...
+        outlier: whether the task's optima ignore the family's latent structure.
+        latent: the task's 2-d latent vector.
+        optima: per learner, the unit-scale optimum of each numeric child.
+        preference: per learner (`_LEARNERS` order), its error at its optimum.
+        imputation_effect: the error added by each imputation (mean, median, hist).
+        scale: the task's scale (the written ``error`` is ``offset + scale * (...)``).
+        offset: the task's offset.
+    """
+
+    task_id: str
+    outlier: bool
+    latent: np.ndarray
+    optima: dict[str, np.ndarray]
+    preference: np.ndarray
+    imputation_effect: np.ndarray
+    scale: float
+    offset: float
+
+    def clean_error(self, configs: pd.DataFrame) -> np.ndarray:
+        """Noise-free error of each configuration (rows in the benchmark's columns, inactive
+        children null), before the task's scale and offset: lower is better."""
+        return _task_objective(
+            configs, self.latent, self.optima, self.preference, self.imputation_effect
+        )
+
+    def best_clean_error(self) -> float:
+        """The lowest `clean_error` any configuration can reach (each learner's numeric
+        children at its optimum, the radial kernel for the SVM, the best imputation;
+        integer rounding can keep a configuration slightly above it)."""
+        return float(self.preference.min() + self.imputation_effect.min())
+
+
+def conditional_tasks(
+    *,
+    n_tasks: int = 16,
+    n_configs: int = 1000,
+    outlier_share: float = 0.2,
+    noise: float = 0.02,
+    seed: int = 0,
+) -> list[ConditionalTask]:
+    """The tasks `write_conditional_benchmark` with the same arguments writes, unwritten.
+
+    Returns:
+        One `ConditionalTask` per task, in task order.
+    """
+    return [task for task, _ in _draw_tasks(n_tasks, n_configs, outlier_share, noise, seed)]
+
+
 def write_conditional_benchmark(
     path: str | Path,
     *,
@@ -172,38 +238,10 @@ def write_conditional_benchmark(
     Returns:
         ``Path(path)``.
     """
-    rng = np.random.default_rng(seed)
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
-    base_optima, drift, pref_base, pref_drift, outliers = _draw_family(rng, n_tasks, outlier_share)
-    frames = []
-    for task in range(n_tasks):
-        latent = rng.uniform(-1.0, 1.0, 2)
-        if task in outliers:
-            optima = {name: rng.uniform(0.05, 0.95, len(v)) for name, v in base_optima.items()}
-            preference = rng.uniform(0.0, 0.6, len(_LEARNERS))
-        else:
-            optima = {
-                name: np.clip(base_optima[name] + drift[name] @ latent, 0.02, 0.98)
-                for name in _LEARNERS
-            }
-            preference = pref_base + pref_drift @ latent
-        imputation_effect = rng.uniform(0.0, 0.1, 3)
-        scale = float(np.exp(rng.uniform(np.log(0.02), np.log(0.5))))
-        offset = float(rng.uniform(0.02, 0.3))
-        configs = _sample_configs(rng, n_configs)
-        clean = _task_objective(configs, latent, optima, preference, imputation_effect)
-        for fidelity in _FIDELITIES:
-            penalty = 0.3 * (1.0 - fidelity)
-            value = offset + scale * (clean + penalty + rng.normal(0.0, noise * 5, n_configs))
-            frame = configs.copy()
-            frame.insert(0, "config_id", np.arange(n_configs, dtype=np.int64))
-            frame.insert(0, "task_id", _task_id(task))
-            frame["train_fraction"] = fidelity
-            frame["error"] = value.astype(np.float32)
-            frame["time"] = (fidelity * rng.uniform(1.0, 10.0, n_configs)).astype(np.float32)
-            frames.append(frame)
-    trials = pd.concat(frames, ignore_index=True)
+    drawn = list(_draw_tasks(n_tasks, n_configs, outlier_share, noise, seed))
+    trials = pd.concat([frame for _, frames in drawn for frame in frames], ignore_index=True)
     table = pa.Table.from_pandas(trials, preserve_index=False)
     for name in ("learner", "imputation", "svm_kernel"):
         index = table.schema.get_field_index(name)
@@ -226,10 +264,57 @@ def write_conditional_benchmark(
         "n_tasks": n_tasks,
         "configs_per_task": n_configs,
         "source": f"synthetic (recommender/bench/synthetic.py, seed={seed})",
-        "outlier_tasks": [_task_id(task) for task in sorted(outliers)],
+        "outlier_tasks": [task.task_id for task, _ in drawn if task.outlier],
     }
     (directory / "space.json").write_text(json.dumps(space, indent=2))
     return directory
+
+
+def _draw_tasks(
+    n_tasks: int, n_configs: int, outlier_share: float, noise: float, seed: int
+) -> Iterator[tuple[ConditionalTask, list[pd.DataFrame]]]:
+    """Every random draw of a benchmark, in order: each task and its trial rows (one frame
+    per fidelity). The task's rows draw from the same stream, so they are drawn even when
+    only the tasks are wanted."""
+    rng = np.random.default_rng(seed)
+    base_optima, drift, pref_base, pref_drift, outliers = _draw_family(rng, n_tasks, outlier_share)
+    for task in range(n_tasks):
+        latent = rng.uniform(-1.0, 1.0, 2)
+        if task in outliers:
+            optima = {name: rng.uniform(0.05, 0.95, len(v)) for name, v in base_optima.items()}
+            preference = rng.uniform(0.0, 0.6, len(_LEARNERS))
+        else:
+            optima = {
+                name: np.clip(base_optima[name] + drift[name] @ latent, 0.02, 0.98)
+                for name in _LEARNERS
+            }
+            preference = pref_base + pref_drift @ latent
+        drawn = ConditionalTask(
+            task_id=_task_id(task),
+            outlier=task in outliers,
+            latent=latent,
+            optima=optima,
+            preference=preference,
+            imputation_effect=rng.uniform(0.0, 0.1, 3),
+            scale=float(np.exp(rng.uniform(np.log(0.02), np.log(0.5)))),
+            offset=float(rng.uniform(0.02, 0.3)),
+        )
+        configs = _sample_configs(rng, n_configs)
+        clean = drawn.clean_error(configs)
+        frames = []
+        for fidelity in _FIDELITIES:
+            penalty = 0.3 * (1.0 - fidelity)
+            value = drawn.offset + drawn.scale * (
+                clean + penalty + rng.normal(0.0, noise * 5, n_configs)
+            )
+            frame = configs.copy()
+            frame.insert(0, "config_id", np.arange(n_configs, dtype=np.int64))
+            frame.insert(0, "task_id", drawn.task_id)
+            frame["train_fraction"] = fidelity
+            frame["error"] = value.astype(np.float32)
+            frame["time"] = (fidelity * rng.uniform(1.0, 10.0, n_configs)).astype(np.float32)
+            frames.append(frame)
+        yield drawn, frames
 
 
 def _draw_family(

@@ -53,6 +53,32 @@ def test_the_outlier_tasks_are_listed_and_known_without_writing(tmp_path: Path):
     assert conditional_outlier_tasks(n_tasks=10, outlier_share=0.0, seed=7) == ()
 
 
+def test_the_tasks_replayed_score_the_written_configurations(tmp_path: Path):
+    """`conditional_tasks` returns the very tasks written (noise 0: the written full-fidelity
+    error is the task's scaled clean error), evaluable at configurations off the pools."""
+    from recommender.bench import conditional_tasks
+
+    written = write_conditional_benchmark(
+        tmp_path / "a", n_tasks=4, n_configs=50, noise=0.0, seed=9
+    )
+    bench = read_benchmark(written)
+    tasks = conditional_tasks(n_tasks=4, n_configs=50, noise=0.0, seed=9)
+    assert [t.task_id for t in tasks] == list(bench.task_ids)
+    assert [t.task_id for t in tasks if t.outlier] == list(
+        conditional_outlier_tasks(n_tasks=4, seed=9)
+    )
+    for task in tasks:
+        rows = bench.trials[
+            (bench.trials["task_id"] == task.task_id) & (bench.trials["train_fraction"] == 1.0)
+        ]
+        configs = rows[list(bench.parameter_names)].reset_index(drop=True)
+        expected = (task.offset + task.scale * task.clean_error(configs)).astype(np.float32)
+        np.testing.assert_array_equal(rows["error"].to_numpy(), expected)
+        assert task.best_clean_error() <= task.clean_error(configs).min()
+    # another seed draws other tasks
+    assert conditional_tasks(n_tasks=4, n_configs=50, seed=10)[0].offset != tasks[0].offset
+
+
 def test_transfer_methods_beat_random_on_the_conditional_benchmark(conditional_dir: Path):
     doc = run_transfer_benchmark(
         BenchConfig(
