@@ -1,0 +1,260 @@
+"""Benchmark: warm-started search off the pools, the mode `recommend run` and the Python API use.
+
+The transfer harness (`recommend bench transfer`) follows the shared format's protocol:
+every method picks from the target's pool of evaluated configurations. A user's search
+has no pool: ``Recommender.suggest`` without ``pool=`` scores ``n_candidates`` (4,096)
+random configurations plus each source's 10 best, keeps ``min_distance`` from what was
+run, and proposes a configuration nobody evaluated before. This benchmark scores that
+mode on the synthetic conditional family (`recommender.bench.synthetic`: 15 parameters, 21
+encoded dimensions, a categorical parent switching children on and off, a nested
+condition, a minimised objective), whose tasks are functions (`conditional_tasks`), so
+every proposal can be evaluated.
+
+Set-up: the generator's tasks (default seed 2026, 16 tasks, as the README's seed-2026
+harness run) are written as a benchmark and imported into one library (every task's
+trials, 1,000 configurations each); each task in turn is the target, left out of the
+sources (``exclude=``). For ``--seeds`` seeds, each method proposes ``--budget``
+configurations one at a time and sees each one's noisy error (the generator's own noise);
+its regret at ``t`` is the clean error of the best configuration evaluated so far (simple
+regret) minus the task's optimum (`ConditionalTask.best_clean_error`), divided by the span
+from that optimum to the worst clean error of the task's 1,000 written configurations.
+
+Methods, each a new ``suggest`` call per pick as a run makes them (one `Recommender` kept
+per search, as `recommend run` keeps it):
+
+* **ours**: `Recommender` over the library, the default settings.
+* **cold**: the same `Recommender` machinery over an empty library, i.e. the target's own
+  GP (random configurations until it has ``min_target_points`` observations, the first
+  drawn by `Space.sample`): what the same code does without a library.
+* **random**: `Space.sample`.
+
+Writes ``benchmarks/results/continuous.json`` and ``continuous.png``. Run::
+
+    .venv/bin/python benchmarks/bench_continuous.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from library import Library, import_benchmark, read_benchmark  # noqa: E402
+from recommender.bench import ConditionalTask, conditional_tasks, machine_info  # noqa: E402
+from recommender.bench.synthetic import write_conditional_benchmark  # noqa: E402
+from recommender.recommend import Recommender  # noqa: E402
+from recommender.space import Space  # noqa: E402
+
+RESULTS = Path(__file__).resolve().parent / "results"
+METHODS = ("ours", "cold", "random")
+BUDGETS = (1, 2, 3, 5, 10, 15, 20, 30)
+
+
+def _frame(configs: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
+    """Configurations as benchmark rows (inactive children null)."""
+    return pd.DataFrame([{name: config.get(name) for name in names} for config in configs])
+
+
+def run_search(
+    method: str,
+    task: ConditionalTask,
+    space: Space,
+    *,
+    names: list[str],
+    library: Library,
+    empty: Library,
+    cache: Path,
+    budget: int,
+    noise: float,
+    seed: int,
+) -> tuple[list[float], list[float]]:
+    """One search on ``task``: the clean error of each proposal, and seconds per proposal."""
+    rng = np.random.default_rng([seed, int(task.task_id.split("_")[1])])
+    if method == "random":
+        started = time.perf_counter()
+        configs = space.sample(budget, seed=int(rng.integers(2**31)))
+        per_pick = (time.perf_counter() - started) / budget
+        return list(task.clean_error(_frame(configs, names))), [per_pick] * budget
+    recommender = Recommender(library if method == "ours" else empty, cache_dir=cache)
+    observed: list[tuple[dict[str, Any], float]] = []
+    errors: list[float] = []
+    seconds: list[float] = []
+    for pick in range(budget):
+        started = time.perf_counter()
+        if method == "cold" and not observed:
+            config = space.sample(1, seed=int(rng.integers(2**31)))[0]
+        else:
+            (suggestion,) = recommender.suggest(
+                None,
+                space,
+                observed=observed or None,
+                direction="minimize",
+                seed=seed * 1000 + pick,
+                exclude=(task.task_id,),
+            )
+            config = dict(suggestion.config)
+        seconds.append(time.perf_counter() - started)
+        clean = float(task.clean_error(_frame([config], names))[0])
+        value = task.offset + task.scale * (clean + rng.normal(0.0, noise * 5))
+        observed.append((config, value))
+        errors.append(clean)
+    return errors, seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and write the JSON and the plot."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--generator-seed", type=int, default=2026)
+    parser.add_argument("--n-tasks", type=int, default=16)
+    parser.add_argument("--n-configs", type=int, default=1000)
+    parser.add_argument("--targets", type=int, default=None, help="first N tasks (all)")
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--budget", type=int, default=30)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--out", type=Path, default=RESULTS / "continuous.json")
+    args = parser.parse_args(argv)
+    methods = args.methods.split(",")
+    noise = 0.02  # the generator's default, which the written trials carry
+    started = time.perf_counter()
+    tasks = conditional_tasks(
+        n_tasks=args.n_tasks, n_configs=args.n_configs, seed=args.generator_seed, noise=noise
+    )
+    targets = tasks[: args.targets] if args.targets else tasks
+    runs: dict[str, dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        directory = write_conditional_benchmark(
+            work / "bench",
+            n_tasks=args.n_tasks,
+            n_configs=args.n_configs,
+            seed=args.generator_seed,
+            noise=noise,
+        )
+        bench = read_benchmark(directory)
+        space = Space.from_dict(bench.space)
+        names = list(bench.parameter_names)
+        library = Library.open(work / "library")
+        import_benchmark(library, bench)
+        empty = Library.open(work / "empty")
+        full = bench.trials[bench.trials[bench.fidelity_name] == bench.fidelity_max]
+        for task in targets:
+            pool = full[full["task_id"] == task.task_id][names].reset_index(drop=True)
+            best, worst = task.best_clean_error(), float(task.clean_error(pool).max())
+            entry: dict[str, Any] = {"outlier": task.outlier, "optimum": best, "worst": worst}
+            for method in methods:
+                curves, times = [], []
+                for seed in range(args.seeds):
+                    errors, seconds = run_search(
+                        method,
+                        task,
+                        space,
+                        names=names,
+                        library=library,
+                        empty=empty,
+                        cache=work / "cache",
+                        budget=args.budget,
+                        noise=noise,
+                        seed=seed,
+                    )
+                    so_far = np.minimum.accumulate(errors)
+                    curves.append([(float(e) - best) / (worst - best) for e in so_far])
+                    times.extend(seconds)
+                entry[method] = {"regret": curves, "seconds_per_pick": float(np.mean(times))}
+            runs[task.task_id] = entry
+            print(
+                task.task_id,
+                {m: round(float(np.mean([c[-1] for c in entry[m]["regret"]])), 4) for m in methods},
+                flush=True,
+            )
+    summary = summarize(runs, methods, args.budget)
+    payload = {
+        "config": vars(args) | {"out": str(args.out), "noise": noise},
+        "machine": machine_info(),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        "summary": summary,
+        "per_target": runs,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, indent=1))
+    _plot(summary, methods, args.out.with_suffix(".png"), args.generator_seed)
+    print(json.dumps({k: summary[k] for k in ("mean_regret", "ratios")}, indent=1))
+
+
+def summarize(runs: dict[str, dict[str, Any]], methods: list[str], budget: int) -> dict[str, Any]:
+    """Mean regret per method (seeds, then targets averaged), standard errors over targets,
+    ratios of ours to each baseline, and seconds per pick."""
+    per_target = {
+        m: np.array([np.mean(entry[m]["regret"], axis=0) for entry in runs.values()])
+        for m in methods
+    }
+    budgets = [t for t in BUDGETS if t <= budget]
+    summary: dict[str, Any] = {"budgets": budgets, "curve": {}, "mean_regret": {}, "stderr": {}}
+    for m, values in per_target.items():
+        summary["curve"][m] = [round(float(v), 5) for v in values.mean(axis=0)]
+        summary["mean_regret"][m] = {
+            str(t): round(float(values[:, t - 1].mean()), 4) for t in budgets
+        }
+        summary["stderr"][m] = {
+            str(t): round(float(values[:, t - 1].std(ddof=1) / np.sqrt(len(values))), 4)
+            for t in budgets
+        }
+        summary.setdefault("seconds_per_pick", {})[m] = round(
+            float(np.mean([entry[m]["seconds_per_pick"] for entry in runs.values()])), 4
+        )
+    if "ours" in per_target:
+        summary["ratios"] = {
+            f"ours/{m}": {
+                str(t): round(
+                    float(per_target["ours"][:, t - 1].mean() / per_target[m][:, t - 1].mean()), 3
+                )
+                for t in budgets
+            }
+            for m in methods
+            if m != "ours"
+        }
+        summary["paired_ours_minus"] = {
+            m: {
+                str(t): [
+                    round(float(d.mean()), 4),
+                    round(float(d.std(ddof=1) / np.sqrt(len(d))), 4),
+                ]
+                for t in budgets
+                for d in [per_target["ours"][:, t - 1] - per_target[m][:, t - 1]]
+            }
+            for m in methods
+            if m != "ours"
+        }
+    return summary
+
+
+def _plot(summary: dict[str, Any], methods: list[str], path: Path, seed: int) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 4))
+    for m in methods:
+        curve = summary["curve"][m]
+        axis.plot(np.arange(1, len(curve) + 1), curve, marker="o", ms=3, label=m)
+    axis.set_yscale("log")
+    axis.set_xlabel("proposals")
+    axis.set_ylabel("mean normalized simple regret")
+    axis.set_title(f"off-pool search, synthetic conditional family (seed {seed})")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+if __name__ == "__main__":
+    main()
