@@ -855,6 +855,69 @@ class Space:
         """
         return self._frame_from_columns(*self._sample_columns(n, seed))
 
+    def sample_around(
+        self,
+        centres: pd.DataFrame | Sequence[Mapping[str, Any]],
+        n: int,
+        *,
+        seed: int | None = None,
+        scales: tuple[float, float] = (0.01, 0.3),
+    ) -> pd.DataFrame:
+        """``n`` configurations near ``centres``, as a `to_frame` DataFrame: local candidates
+        for an acquisition function (BoTorch's ``sample_around_best``, TuRBO's trust region).
+
+        Each copies a centre drawn uniformly and moves every numeric parameter by a Gaussian
+        step on its unit (log) scale, whose standard deviation is drawn per configuration
+        log-uniformly in ``scales`` (the distance at which the acquisition peaks is not known
+        in advance), ints rounded; each categorical switches to a uniform draw with
+        probability ``1 / len(parameters)``. A parameter that a switch activates, or that is
+        inactive in the centre, takes a uniform draw as in `sample`.
+
+        Args:
+            centres: configurations (as for :meth:`encode`), at least one.
+            n: number of configurations, ``>= 0``.
+            seed: seed for ``np.random.default_rng``.
+            scales: the smallest and largest step standard deviation, ``0 < low <= high``.
+
+        Raises:
+            SpaceError: no centre, invalid centres (as :meth:`encode`), a bad ``n`` or
+                ``scales``.
+        """
+        low_scale, high_scale = scales
+        if not 0 < low_scale <= high_scale:
+            raise SpaceError(f"scales must satisfy 0 < low <= high, got {scales!r}")
+        layout = self._layout()
+        base, _ = self._checked_columns(layout, centres)
+        if not base or len(base[0]) == 0:
+            raise SpaceError("sample_around needs at least one centre configuration")
+        rng = np.random.default_rng(seed)
+        fresh, _ = self._sample_columns(n, int(rng.integers(2**62)))
+        pick = rng.integers(0, len(base[0]), size=n)
+        scale = np.exp(rng.uniform(math.log(low_scale), math.log(high_scale), size=n))
+        switch = 1.0 / len(self.parameters)
+        columns: list[np.ndarray] = []
+        for i, p in enumerate(self.parameters):
+            centre = base[i][pick]
+            if isinstance(p, CategoricalParam):
+                kept = (centre >= 0) & (rng.random(n) >= switch)
+                columns.append(np.where(kept, centre, fresh[i]))
+                continue
+            low, high = float(p.low), float(p.high)
+            if high == low:
+                columns.append(np.full(n, low))
+                continue
+            to_log = p.log
+            a, b = (math.log(low), math.log(high)) if to_log else (low, high)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                unit = ((np.log(centre) if to_log else centre) - a) / (b - a)
+            unit = np.clip(unit + scale * rng.standard_normal(n), 0.0, 1.0)
+            values = a + unit * (b - a)
+            values = np.exp(values) if to_log else values
+            if isinstance(p, IntParam):
+                values = np.round(values)
+            columns.append(np.where(np.isnan(centre), fresh[i], np.clip(values, low, high)))
+        return self._frame_from_columns(columns, self._active_from_columns(layout, columns))
+
     def _sample_columns(self, n: int, seed: int | None) -> tuple[list[np.ndarray], np.ndarray]:
         if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
             raise SpaceError(f"sample needs a non-negative integer n, got {n!r}")

@@ -29,9 +29,9 @@ def test_off_pool_searches_are_scored_against_the_tasks_true_optimum(tmp_path: P
     payload = json.loads(out.read_text())
     assert set(payload["per_target"]) == {"task_00", "task_01"}
     for entry in payload["per_target"].values():
-        for method in ("ours", "cold", "random"):
+        for method in ("ours", "ours-local", "cold", "random"):
             (curve,) = entry[method]["regret"]
             assert len(curve) == 5 and min(curve) >= 0.0
             assert np.all(np.diff(curve) <= 0.0)
-    assert set(payload["summary"]["ratios"]) == {"ours/cold", "ours/random"}
+    assert set(payload["summary"]["ratios"]) == {"ours/ours-local", "ours/cold", "ours/random"}
     assert out.with_suffix(".png").is_file()

@@ -530,3 +530,39 @@ def test_fixed_feature_combinations_cap() -> None:
     with pytest.raises(SpaceError, match="more than 256"):
         space.fixed_feature_combinations()
     assert len(space.fixed_feature_combinations(max_combinations=729)) == 729
+
+
+# ---------------------------------------------------------------- local sampling
+def test_sample_around_stays_valid_and_near_its_centres() -> None:
+    """Local candidates are valid configurations (inactive children null), and with small
+    steps they stay closer to the centres than uniform draws do."""
+    space = conditional_space()
+    centres = space.sample(3, seed=1)
+    local = space.sample_around(centres, 400, seed=0, scales=(0.01, 0.05))
+    assert len(local) == 400
+    for row in local.to_dict("records"):
+        space.validate({k: v for k, v in row.items() if v is not None and v == v})
+
+    def nearest(frame: pd.DataFrame) -> np.ndarray:
+        X, C = space.encode(frame), space.encode(centres)
+        return np.sqrt(((X[:, None] - C[None]) ** 2).sum(-1)).min(axis=1)
+
+    uniform = nearest(space.sample_frame(400, seed=0))
+    assert np.median(nearest(local)) < 0.25 * np.median(uniform)
+    wide = space.sample_around(centres, 400, seed=0, scales=(0.2, 0.3))
+    assert np.median(nearest(local)) < np.median(nearest(wide))
+    # a categorical switch activates children that the centre lacked: they get values
+    switched = local[local["model"] != pd.Series([c["model"] for c in centres]).mode()[0]]
+    assert space.encode(switched).shape == (len(switched), space.dim)
+
+
+def test_sample_around_is_seeded_and_rejects_bad_input() -> None:
+    space = conditional_space()
+    centres = space.sample(2, seed=3)
+    first = space.sample_around(centres, 50, seed=7)
+    pd.testing.assert_frame_equal(first, space.sample_around(centres, 50, seed=7))
+    assert not first.equals(space.sample_around(centres, 50, seed=8))
+    with pytest.raises(SpaceError, match="at least one centre"):
+        space.sample_around([], 5, seed=0)
+    with pytest.raises(SpaceError, match="scales"):
+        space.sample_around(centres, 5, seed=0, scales=(0.0, 0.1))
