@@ -295,8 +295,9 @@ class Recommender:
         options: `TransferOptions` (guardrails, portfolio length, ...).
         max_sources: at most this many source tasks with exactly the target's parameter names
             (those with the most trials; with a target fingerprint, the ``n_neighbours``
-            nearest among all of them, then those without a fingerprint). A task is a source only with at least 5 trials that do not all score the
-            same (a constant task ranks nothing).
+            nearest among all of them, then those without a fingerprint). A task is a
+            source only with at least 5 trials that do not all score the same (a constant
+            task ranks nothing).
         n_candidates: candidates scored when no pool is given (with the gradient
             optimizer: its starting points and the floor it must beat).
         local_share: with sources and observations, this share of the ``n_candidates``
