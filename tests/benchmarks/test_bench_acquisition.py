@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.benchmarks.conftest import BENCHMARKS
+from tests.benchmarks.conftest import run_script
 
 
 def test_gradient_picks_are_never_below_the_candidate_argmax(tmp_path: Path) -> None:
@@ -17,14 +15,7 @@ def test_gradient_picks_are_never_below_the_candidate_argmax(tmp_path: Path) -> 
     out = tmp_path / "acquisition.json"
     args = ["--n-tasks", "4", "--n-configs", "100", "--targets", "1", "--observed", "5", "20"]
     args += ["--n-candidates", "512", "--seeds", "0", "--out", str(out)]
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "bench_acquisition.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_script("bench_acquisition.py", args)
     summary = json.loads(out.read_text())["summary"]
     assert summary["n_picks"] == 2
     assert summary["n_not_gp_phase"] < summary["n_picks"]

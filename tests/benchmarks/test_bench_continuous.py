@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from tests.benchmarks.conftest import BENCHMARKS
+from tests.benchmarks.conftest import run_script
 
 
 def test_off_pool_searches_are_scored_against_the_tasks_true_optimum(tmp_path: Path) -> None:
@@ -18,14 +16,7 @@ def test_off_pool_searches_are_scored_against_the_tasks_true_optimum(tmp_path: P
     out = tmp_path / "continuous.json"
     args = ["--n-tasks", "5", "--n-configs", "80", "--targets", "2", "--seeds", "1"]
     args += ["--budget", "5", "--out", str(out)]
-    done = subprocess.run(
-        [sys.executable, str(BENCHMARKS / "bench_continuous.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_script("bench_continuous.py", args)
     payload = json.loads(out.read_text())
     assert set(payload["per_target"]) == {"task_00", "task_01"}
     for entry in payload["per_target"].values():

@@ -22,6 +22,19 @@ def logreg_run(csv: Path, tmp_path: Path, *, budget: int, **options: Any) -> Run
     )  # fmt: skip
 
 
+def one_trial_run(csv: Path, tmp_path: Path) -> tuple[RunResult, dict[str, Any]]:
+    """A one-trial `logreg_run` and the library row of its task."""
+    from library import Library
+
+    result = logreg_run(csv, tmp_path, budget=1)
+    (task,) = [
+        row
+        for row in Library.open(tmp_path / "lib").read_tasks().to_pylist()
+        if row["task_id"] == result.task_id
+    ]
+    return result, task
+
+
 def test_library_run_uses_the_recommender_after_a_random_start(
     breast_cancer_csv: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -69,14 +82,8 @@ def test_a_library_run_records_its_datasets_fingerprint(
     breast_cancer_csv: Path, tmp_path: Path
 ) -> None:
     from featurizers import featurize_dataset
-    from library import Library
 
-    result = logreg_run(breast_cancer_csv, tmp_path, budget=1)
-    (task,) = [
-        row
-        for row in Library.open(tmp_path / "lib").read_tasks().to_pylist()
-        if row["task_id"] == result.task_id
-    ]
+    result, task = one_trial_run(breast_cancer_csv, tmp_path)
     expected = featurize_dataset(breast_cancer_csv, target="label", seed=0)
     assert task["fingerprint_names"] == list(expected.names)
     np.testing.assert_array_equal(task["fingerprint_values"], expected.values)  # NaNs included
@@ -90,12 +97,7 @@ def test_a_runs_task_names_its_data_file_so_refresh_can_refeaturize_it(
     from library import Library, refresh
     from recommender.runner import dataset_fingerprint
 
-    result = logreg_run(breast_cancer_csv, tmp_path, budget=1)
-    (task,) = [
-        row
-        for row in Library.open(tmp_path / "lib").read_tasks().to_pylist()
-        if row["task_id"] == result.task_id
-    ]
+    result, task = one_trial_run(breast_cancer_csv, tmp_path)
     assert task["source"] == f"dataset:file:{breast_cancer_csv.resolve()}?target=label"
     stale = Library.open(tmp_path / "stale")  # the same task, fingerprinted by an older version
     stale.append_tasks(
