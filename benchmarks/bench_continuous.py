@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(payload, indent=1))
     _plot(summary, methods, args.out.with_suffix(".png"), args.generator_seed)
-    print(json.dumps({k: summary[k] for k in ("mean_regret", "ratios")}, indent=1))
+    print(json.dumps({k: summary[k] for k in ("mean_regret", "ratios") if k in summary}, indent=1))
 
 
 def summarize(runs: dict[str, dict[str, Any]], methods: list[str], budget: int) -> dict[str, Any]:

@@ -26,3 +26,14 @@ def test_off_pool_searches_are_scored_against_the_tasks_true_optimum(tmp_path: P
             assert np.all(np.diff(curve) <= 0.0)
     assert set(payload["summary"]["ratios"]) == {"ours/ours-local", "ours/cold", "ours/random"}
     assert out.with_suffix(".png").is_file()
+
+
+def test_a_single_method_runs_without_ratios(tmp_path: Path) -> None:
+    """Without ``ours`` there is no ratio to report; the run still ends cleanly."""
+    out = tmp_path / "random.json"
+    args = ["--n-tasks", "3", "--n-configs", "40", "--targets", "1", "--seeds", "1"]
+    run_script(
+        "bench_continuous.py", [*args, "--budget", "3", "--methods", "random", "--out", str(out)]
+    )
+    summary = json.loads(out.read_text())["summary"]
+    assert set(summary["mean_regret"]) == {"random"} and "ratios" not in summary
