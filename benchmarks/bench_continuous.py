@@ -49,7 +49,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -64,17 +63,11 @@ METHODS = ("ours", "ours-local", "cold", "random")
 BUDGETS = (1, 2, 3, 5, 10, 15, 20, 30)
 
 
-def _frame(configs: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
-    """Configurations as benchmark rows (inactive children null)."""
-    return pd.DataFrame([{name: config.get(name) for name in names} for config in configs])
-
-
 def run_search(
     method: str,
     task: ConditionalTask,
     space: Space,
     *,
-    names: list[str],
     library: Library,
     empty: Library,
     cache: Path,
@@ -88,7 +81,7 @@ def run_search(
         started = time.perf_counter()
         configs = space.sample(budget, seed=int(rng.integers(2**31)))
         per_pick = (time.perf_counter() - started) / budget
-        return list(task.clean_error(_frame(configs, names))), [per_pick] * budget
+        return list(task.clean_error(space.to_frame(configs))), [per_pick] * budget
     recommender = Recommender(
         empty if method == "cold" else library,
         cache_dir=cache,
@@ -112,7 +105,7 @@ def run_search(
             )
             config = dict(suggestion.config)
         seconds.append(time.perf_counter() - started)
-        clean = float(task.clean_error(_frame([config], names))[0])
+        clean = float(task.clean_error(space.to_frame([config]))[0])
         value = task.offset + task.scale * (clean + rng.normal(0.0, noise * 5))
         observed.append((config, value))
         errors.append(clean)
@@ -166,7 +159,6 @@ def main(argv: list[str] | None = None) -> None:
                         method,
                         task,
                         space,
-                        names=names,
                         library=library,
                         empty=empty,
                         cache=work / "cache",

@@ -563,7 +563,7 @@ class Recommender:
                 "no source task in the libraries shares this space and nothing is observed; "
                 "ingest past trials (`recommend library ingest`) or pass `observed=`"
             )
-        cand_configs, cand_X, uniform = self._candidates(
+        cand_configs, cand_X, design_eligible = self._candidates(
             space, sources, pool, seed, obs_configs, obs_y
         )
         obs_X = space.encode(obs_configs) if len(obs_y) else np.empty((0, space.dim))
@@ -591,7 +591,7 @@ class Recommender:
         gp_state: dict = {
             "first_pick": first,
             "design_seed": seed,
-            "design_eligible": uniform,
+            "design_eligible": design_eligible,
             "explore": self._restarts_spent(restart_key, cand_X, cand_mean, obs_X),
         }
         suggestions: list[Suggestion] = []
@@ -674,8 +674,10 @@ class Recommender:
     ) -> OptimizedCandidate | None:
         """The gradient optimizer's refined point, or ``None`` (keep the pick's candidate)
         when it lies within ``min_distance`` of an observation or an earlier pick."""
+        if self.min_distance <= 0:
+            return result
         done = np.vstack([obs_X, *[x[None] for x in pending_X]]) if pending_X else obs_X
-        if self.min_distance <= 0 or not len(done):
+        if not len(done):
             return result
         return result if _far_from(result.x[None], done, self.min_distance)[0] else None
 
@@ -918,7 +920,7 @@ class Recommender:
         (``None``: all). Without a pool: ``n_candidates`` configurations (with sources and
         observations, a ``local_share`` of them around the best observed ones, the rest
         uniform), then each source's 10 best; the random design skips the local ones."""
-        uniform = None
+        eligible = None
         if pool is not None:
             frame = space.to_frame(pool if isinstance(pool, pd.DataFrame) else list(pool))
             if len(frame) == 0:
@@ -939,9 +941,9 @@ class Recommender:
             if len(best):
                 frame = pd.concat([frame, best], ignore_index=True)
             if n_local:
-                uniform = np.ones(len(frame), dtype=bool)
-                uniform[n_uniform : n_uniform + n_local] = False
-        return frame, space.encode(frame), uniform
+                eligible = np.ones(len(frame), dtype=bool)
+                eligible[n_uniform : n_uniform + n_local] = False
+        return frame, space.encode(frame), eligible
 
     def _best_of_sources(self, space: Space, sources: Sequence[TaskEvaluations]) -> pd.DataFrame:
         """Each source's 10 best configurations: strong candidates too.

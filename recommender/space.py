@@ -906,13 +906,12 @@ class Space:
             if high == low:
                 columns.append(np.full(n, low))
                 continue
-            to_log = p.log
-            a, b = (math.log(low), math.log(high)) if to_log else (low, high)
+            a, b = (math.log(low), math.log(high)) if p.log else (low, high)
             with np.errstate(invalid="ignore", divide="ignore"):
-                unit = ((np.log(centre) if to_log else centre) - a) / (b - a)
+                unit = ((np.log(centre) if p.log else centre) - a) / (b - a)
             unit = np.clip(unit + scale * rng.standard_normal(n), 0.0, 1.0)
             values = a + unit * (b - a)
-            values = np.exp(values) if to_log else values
+            values = np.exp(values) if p.log else values
             if isinstance(p, IntParam):
                 values = np.round(values)
             columns.append(np.where(np.isnan(centre), fresh[i], np.clip(values, low, high)))

@@ -579,9 +579,10 @@ def seeded_order(n: int, seed: int) -> np.ndarray:
 
 def _design_pick(free: np.ndarray, gp_state: dict, options: TransferOptions) -> int:
     """The first free candidate of `seeded_order` (seed: ``gp_state["design_seed"]``,
-    else ``options.seed``; among ``gp_state["design_eligible"]`` when given), not a draw from the search's shared generator, whose state
-    depends on how much randomness the search drew before: in a paired comparison a
-    rejected library then costs nothing by chance."""
+    else ``options.seed``; among ``gp_state["design_eligible"]`` when given), not a draw
+    from the search's shared generator, whose state depends on how much randomness the
+    search drew before: in a paired comparison a rejected library then costs nothing by
+    chance."""
     order = gp_state.get("design_order")
     if order is None or len(order) != len(free):
         order = seeded_order(len(free), gp_state.get("design_seed", options.seed))

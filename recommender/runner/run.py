@@ -28,9 +28,6 @@ import numpy as np
 from library.exceptions import RunnerError, SpaceError
 from library.store import is_uri
 from recommender.runner.data import TabularData, load_tabular
-
-if TYPE_CHECKING:  # featurizers is imported when a run fingerprints its dataset
-    from featurizers import Fingerprint
 from recommender.runner.evaluate import (
     EvalSettings,
     check_metric,
@@ -55,6 +52,9 @@ from recommender.runner.models import (
 )
 from recommender.runner.multifidelity import FidelityMode, Schedule, top_k
 from recommender.runner.provenance import available_cores
+
+if TYPE_CHECKING:  # featurizers is imported when a run fingerprints its dataset
+    from featurizers import Fingerprint
 
 __all__ = [
     "Proposer",
@@ -140,8 +140,9 @@ class RecommenderProposer:
             recommender's libraries do not hold it) the observed results are passed
             instead and the task is excluded from the sources by id when given.
         fingerprint: the run's dataset fingerprint (`dataset_fingerprint`): the sources are
-            then the recommender's ``n_neighbours`` nearest tasks with a fingerprint of the
-            same version (all of them when none has one). ``None``: every source.
+            then the recommender's ``n_neighbours`` nearest tasks with a comparable
+            fingerprint, plus every task recorded without one (`Recommender.suggest`).
+            ``None``: the sources with the most trials.
     """
 
     def __init__(
@@ -925,13 +926,14 @@ class _Run:
         the family default (``default_first``, unless an earlier run on the same data ran
         it at ``fidelity``), the proposer filling the other slots."""
         entries: list[dict[str, Any]] = []
-        if first and self.settings.default_first and self._default_already_run(fidelity):
-            logger.info("the default already ran on this data (an earlier run): not repeated")
-        elif first and self.settings.default_first:
-            entries.append(
-                {"slot": 0, "config": dict(self.default), "projected": False, "default": True}
-            )
-            n -= 1
+        if first and self.settings.default_first:
+            if self._default_already_run(fidelity):
+                logger.info("the default already ran on this data (an earlier run): not repeated")
+            else:
+                entries.append(
+                    {"slot": 0, "config": dict(self.default), "projected": False, "default": True}
+                )
+                n -= 1
         proposals = list(self.proposer.suggest(n))[:n] if n > 0 else []
         for slot, proposal in enumerate(proposals, start=len(entries)):
             try:
