@@ -527,6 +527,7 @@ class LazySourceStd:
         self._models = list(models)
         self._X = X
         self._rows: dict[int, np.ndarray] = {}
+        self._partial: dict[int, np.ndarray] = {}  # NaN where not computed yet
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -541,18 +542,40 @@ class LazySourceStd:
         source = int(source)
         if source not in self._rows:
             self._rows[source] = self._models[source].predict(self._X)[1]
+            self._partial.pop(source, None)
         return self._rows[source]
+
+    def bound(self, source: int | np.integer) -> float | None:
+        """An upper bound of source ``source``'s standard deviations, or ``None``.
+
+        A source GP of `fit_gp`'s structure (an RBF kernel without an output scale, so a
+        prior variance of 1 on the standardised scale) never predicts a standard deviation
+        above its outcome scale: the posterior variance is the prior's minus a square.
+        ``None`` for a model without `PosteriorFactors`.
+        """
+        factors = self._models[int(source)].factors
+        return None if factors is None else abs(factors.y_sd)
+
+    def at(self, source: int | np.integer, index: np.ndarray) -> np.ndarray:
+        """Source ``source``'s standard deviations at the inputs ``index`` only.
+
+        What a pick that bounds the rest needs (`recommender.transfer.ensemble_argmax`);
+        values computed here are kept, and a full row computed before is reused.
+        """
+        source = int(source)
+        if source in self._rows:
+            return self._rows[source][index]
+        row = self._partial.setdefault(source, np.full(len(self._X), np.nan))
+        missing = index[np.isnan(row[index])]
+        if len(missing):
+            row[missing] = self._models[source].predict(self._X[missing])[1]
+        return row[index]
 
     def column(self, index: int) -> np.ndarray:
         """The ``(S,)`` standard deviations at input ``index`` (rows computed so far reused)."""
-        point = self._X[index : index + 1]
         return np.array(
-            [
-                self._rows[s][index] if s in self._rows else m.predict(point)[1][0]
-                for s, m in enumerate(self._models)
-            ],
-            dtype=np.float64,
-        )
+            [self.at(s, np.array([index])) for s in range(len(self._models))], dtype=np.float64
+        ).reshape(-1)
 
     def dense(self) -> np.ndarray:
         """Every source's row, ``S x n``."""

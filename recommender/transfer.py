@@ -41,10 +41,16 @@ from functools import partial
 from pathlib import Path
 
 import numpy as np
-import torch
-from botorch.acquisition.analytic import _log_ei_helper
 from botorch.models import SingleTaskGP
 
+from recommender.ensemble import (
+    ENSEMBLE_VARIANCES,
+    LazyMemberStd,
+    check_ensemble_variance,
+    ensemble_argmax,
+    ensemble_scores,
+    member_std,
+)
 from recommender.first_pick import (
     FIRST_PICK_CRITERIA,
     CrossPredictions,
@@ -96,25 +102,6 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
-
-#: The ensemble's variances after the mixture-variance steps (`ensemble_scores`).
-ENSEMBLE_VARIANCES = ("within", "independent")
-
-
-def check_ensemble_variance(variance: str, *, name: str = "variance") -> str:
-    """``variance`` if it is one of `ENSEMBLE_VARIANCES`.
-
-    Args:
-        variance: the value to check.
-        name: what the error message calls it (``"ensemble_variance"`` for the option).
-
-    Raises:
-        ValueError: any other value.
-    """
-    if variance not in ENSEMBLE_VARIANCES:
-        raise ValueError(f"{name} must be one of {', '.join(ENSEMBLE_VARIANCES)}, got {variance!r}")
-    return variance
-
 
 # how the target's observations are scaled before its GP and the stacked line see them
 TARGET_SCALES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -362,61 +349,6 @@ def hypothesis_improvement(
     return weights @ np.maximum(mean - incumbent, 0.0)
 
 
-def ensemble_scores(
-    mean: np.ndarray,
-    std: np.ndarray,
-    weights: np.ndarray,
-    best: float,
-    *,
-    mixture: bool = False,
-    floor: float | None = None,
-    variance: str = "independent",
-) -> np.ndarray:
-    """Log expected improvement of a weighted ensemble of Gaussian predictions.
-
-    Args:
-        mean: ``M x n`` means of the ensemble members (all on a standardised scale).
-        std: ``M x n`` standard deviations.
-        weights: ``(M,)`` ensemble weights.
-        best: incumbent on the same scale.
-        mixture: ``False``: RGPE's variance ``sum_m w_m^2 s_m^2`` (independent members);
-            ``True``: the weighted mixture's variance ``sum_m w_m (s_m^2 + (mu_m - mu)^2)``,
-            which adds the members' disagreement.
-        floor: with ``mixture``, only points whose independent-member LogEI is at least
-            ``floor`` get the mixture's LogEI; the others keep their independent-member
-            LogEI, below ``floor`` and so below every point that gets the mixture's (whose
-            variance, hence LogEI, is never smaller). ``None``: no restriction.
-        variance: without ``mixture``, the variance of the members' errors:
-            ``"independent"`` (RGPE's ``sum_m w_m^2 s_m^2``, which shrinks as the weight
-            spreads over more members) or ``"within"`` (``sum_m w_m s_m^2``, the mixture's
-            variance without the disagreement term: the members' errors are not assumed
-            independent, so a spread of weight does not make the ensemble surer).
-
-    Returns:
-        ``(n,)`` LogEI values.
-
-    Raises:
-        ValueError: a ``variance`` not in `ENSEMBLE_VARIANCES`.
-    """
-    check_ensemble_variance(variance)
-    mu = weights @ mean
-    if variance == "within" and not mixture:
-        return _log_ei(mu, np.sqrt(weights @ std**2), best)
-    if mixture:
-        mixed = _log_ei(mu, np.sqrt(weights @ (std**2 + (mean - mu) ** 2)), best)
-        if floor is None:
-            return mixed
-    plain = _log_ei(mu, np.sqrt((weights**2) @ (std**2)), best)
-    return np.where(plain >= floor, mixed, plain) if mixture else plain
-
-
-def _log_ei(mu: np.ndarray, sigma: np.ndarray, best: float) -> np.ndarray:
-    """LogEI of Gaussians ``N(mu, sigma^2)`` over the incumbent ``best``."""
-    sigma = sigma.clip(1e-9)
-    u = torch.as_tensor((mu - best) / sigma)
-    return (_log_ei_helper(u) + torch.log(torch.as_tensor(sigma))).numpy()
-
-
 def loc_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation over the last axis, the scale 1 where it is 0.
 
@@ -523,11 +455,9 @@ def _stacked_pick(
     used = np.flatnonzero(w > 0) if prior.slope > 0 else np.array([], dtype=int)
     means = [r_mean + prior.offset]
     means += [(cand_mean[s] - prior.loc[s]) / prior.scale[s] for s in used]
-    stds = [r_std] + [cand_std[s] / prior.scale[s] for s in used]
+    stds = [r_std] + [member_std(cand_std, s, prior.scale[s]) for s in used]
     weights = np.array([1.0, *(prior.slope * w[used])])
-    score = ensemble_scores(np.stack(means), np.stack(stds), weights, float(prior.target.max()))
-    score = np.where(free, score, -np.inf)
-    index = int(np.argmax(score))
+    index, score = ensemble_argmax(np.stack(means), stds, weights, float(prior.target.max()), free)
     note = (
         f"; residual-stacked GP: a GP on the target's residuals from its line on the "
         f"weighted sources (slope {prior.slope:.2f} on standardised scales)"
@@ -535,7 +465,7 @@ def _stacked_pick(
     if stack_scale != "target":
         note += f"; the line and its residual GP on the {stack_scale} scale of the target"
     decision = replace(decision, reason=decision.reason + note)
-    return Proposal(index, decision, "stacked", float(score[index]))
+    return Proposal(index, decision, "stacked", score)
 
 
 def source_quantiles(source_models: Sequence[SourceModel]) -> np.ndarray | None:
@@ -1032,7 +962,7 @@ def propose(
             _restart_pick(cand_X, free, obs_X, rng, options, gp_state), decision, "explore", 0.0
         )
     members_mean: list[np.ndarray] = []
-    members_std: list[np.ndarray] = []
+    members_std: list[np.ndarray | LazyMemberStd] = []
     member_obs: list[np.ndarray] = []
     member_weights: list[float] = []
     if target is not None:
@@ -1048,21 +978,24 @@ def propose(
         for s in np.flatnonzero(w_src > 0):
             mu_s, sd_s = loc_scale(cand_mean[s])
             members_mean.append((cand_mean[s] - mu_s) / sd_s)
-            members_std.append(cand_std[s] / sd_s)
+            members_std.append(member_std(cand_std, s, float(sd_s)))
             member_obs.append((obs_mean[s] - mu_s) / sd_s)
             member_weights.append(float(w_src[s]))
     w = np.asarray(member_weights, dtype=np.float64)
     w = w / w.sum()
     best = float(np.max(w @ np.stack(member_obs)))
-    mean, std = np.stack(members_mean), np.stack(members_std)
+    mean = np.stack(members_mean)
     mixture = t < options.mixture_variance_steps
     gp_state.pop("mixture_floor", None)  # a floor belongs to the step that computed it
-    floor = None
-    if mixture and options.mixture_top < 1.0:  # explore disagreement among plausible picks
-        plain = ensemble_scores(mean, std, w, best)
-        floor = gp_state["mixture_floor"] = float(
-            np.quantile(plain[free], 1.0 - options.mixture_top)
+    if not (mixture and options.mixture_top < 1.0):
+        index, best_score = ensemble_argmax(
+            mean, members_std, w, best, free, mixture=mixture, variance=options.ensemble_variance
         )
+        return Proposal(index, decision, "gp", best_score)
+    # explore disagreement among plausible picks: the floor needs every candidate's score
+    std = np.stack([s.dense() if isinstance(s, LazyMemberStd) else s for s in members_std])
+    plain = ensemble_scores(mean, std, w, best)
+    floor = gp_state["mixture_floor"] = float(np.quantile(plain[free], 1.0 - options.mixture_top))
     score = ensemble_scores(
         mean, std, w, best, mixture=mixture, floor=floor, variance=options.ensemble_variance
     )

@@ -100,6 +100,22 @@ def test_lazy_source_std_equals_the_dense_predictions() -> None:
     assert dense_std(LazySourceStd([], test)).shape == (0, 300)
 
 
+def test_lazy_source_std_at_some_inputs_and_its_bound() -> None:
+    models = [fit_source_model(f"s{i}", *_data(30 + i, n=80), n_fit=40) for i in range(2)]
+    test = np.vstack([np.random.default_rng(8).random((200, 3)), np.full((1, 3), 50.0)])
+    _, std = predict_sources(models, test)
+    lazy = LazySourceStd(models, test)
+    some = np.array([3, 150, 7])
+    assert np.allclose(lazy.at(0, some), std[0, some], atol=1e-12)
+    assert np.allclose(lazy.at(0, np.array([7, 8])), std[0, [7, 8]], atol=1e-12)
+    for s in range(2):
+        bound = lazy.bound(s)
+        assert bound is not None and (std[s] <= bound).all()
+        assert std[s, -1] == pytest.approx(bound, rel=1e-6)  # far from the data: the prior's
+    full = lazy[1]  # a full row replaces the partial one and serves later lookups
+    assert np.array_equal(lazy.at(1, some), full[some])
+
+
 def test_cache_reuses_hyperparameters_and_survives_a_torn_entry(tmp_path: Path) -> None:
     X, y = _data(1)
     first = fit_source_model("t", X, y, n_fit=60, n_condition=150, cache_dir=tmp_path)
