@@ -77,6 +77,14 @@ class _LockedError(click.ClickException):
     "layers it under yours).",
 )
 @click.option(
+    "--warm-per-space",
+    type=click.IntRange(min=0),
+    default=256,
+    show_default=True,
+    help="Source GPs to warm per stored search space, most trials first (0: every usable "
+    "task). A run on a fingerprinted dataset takes its nearest sources among all of them.",
+)
+@click.option(
     "--cache-max-age-days",
     type=click.FloatRange(min=0),
     default=30.0,
@@ -98,6 +106,7 @@ def refresh_command(
     no_cache: bool,
     cache_dir: Path | None,
     with_starter: bool,
+    warm_per_space: int,
     cache_max_age_days: float,
     report_path: Path | None,
     as_json: bool,
@@ -121,7 +130,12 @@ def refresh_command(
             from recommender.starter import open_starter_library
 
             layers = [library, open_starter_library()] if with_starter else library
-            warmed = warm_cache(layers, cache_dir=cache_dir, progress=progress)
+            warmed = warm_cache(
+                layers,
+                cache_dir=cache_dir,
+                progress=progress,
+                max_per_space=warm_per_space or None,
+            )
             if cache_max_age_days > 0:
                 pruned = prune_cache(cache_dir, max_age_days=cache_max_age_days)
     payload = report.to_dict()

@@ -38,7 +38,8 @@ def _invoke(*args: str) -> tuple[int, dict]:
 def test_refresh_warms_the_cache_once_and_a_second_run_changes_nothing(tmp_path: Path) -> None:
     drop, cache, lib = tmp_path / "drop", tmp_path / "cache", tmp_path / "lib"
     _make_drop(drop)
-    args = ("--library", str(lib), "--drop", str(drop), "--cache-dir", str(cache), "--no-starter")
+    args = ("--library", str(lib), "--drop", str(drop), "--cache-dir", str(cache))
+    args += ("--no-starter", "--warm-per-space", "0")  # 0: every usable task of a space
 
     code, first = _invoke(*args, "--report", str(tmp_path / "report.json"))
 

@@ -76,6 +76,18 @@ def test_warmed_cache_serves_the_next_suggest_without_fitting(tmp_path: Path) ->
     assert cache_state(cache) == warmed
 
 
+def test_every_source_a_fingerprinted_target_may_pick_is_warmed(tmp_path: Path) -> None:
+    n_tasks = Recommender.max_sources + 4  # more than a target without a fingerprint uses
+    library = make_library(tmp_path / "lib", n_tasks=n_tasks, n_rows=6)
+
+    report = warm_cache(library, cache_dir=tmp_path / "cache")
+    capped = warm_cache(library, cache_dir=tmp_path / "capped", max_per_space=2)
+
+    assert report.n_lookups == report.n_fitted == n_tasks and report.not_warmed == ()
+    assert capped.n_lookups == Recommender.max_sources + 1  # never fewer than a suggestion
+    assert len(capped.not_warmed) == n_tasks - capped.n_lookups
+
+
 def test_a_second_warm_fits_nothing_and_new_trials_refit_only_their_task(tmp_path: Path) -> None:
     library = make_library(tmp_path / "lib")
     cache = tmp_path / "cache"
