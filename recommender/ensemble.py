@@ -199,8 +199,8 @@ def ensemble_argmax(
         return index, float(score[index])
     upper_std = np.stack(
         [
-            np.full(len(candidates), s.bound()) if isinstance(s, LazyMemberStd) else s[candidates]
-            for s in stds
+            np.full(len(candidates), bound) if isinstance(s, LazyMemberStd) else s[candidates]
+            for s, bound in zip(stds, bounds, strict=True)
         ]
     )
     upper = scores(mean[:, candidates], upper_std)
