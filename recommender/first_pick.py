@@ -36,13 +36,20 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from recommender.cache_entry import mark_used, write_atomic
 from recommender.guardrails import rank_correlations
-from recommender.surrogate import SourceModel, predict_sources, regret_scale
+from recommender.surrogate import (
+    LazySourceStd,
+    SourceModel,
+    dense_std,
+    predict_sources,
+    regret_scale,
+)
 
 __all__ = [
     "FIRST_PICK_CRITERIA",
@@ -53,6 +60,7 @@ __all__ = [
     "choice_cache_path",
     "choose_first_pick",
     "cross_predictions",
+    "first_pick_argmax",
     "first_pick_scores",
     "paired_t_statistic",
     "pick_regret",
@@ -133,6 +141,67 @@ def first_pick_scores(
             mean, std, typical if weights is None else weights * typical, kappa=0.0
         )
     raise ValueError(f"unknown zero-shot criterion {criterion!r}; use one of {FIRST_PICK_CRITERIA}")
+
+
+#: Candidates `first_pick_argmax` scores exactly at a time, best bounds first.
+_ARGMAX_BLOCK = 256
+
+
+def first_pick_argmax(
+    criterion: str,
+    mean: np.ndarray,
+    std: np.ndarray | LazySourceStd,
+    quantiles: np.ndarray | None,
+    weights: np.ndarray | None,
+    free: np.ndarray,
+    *,
+    kappa: float = 1.0,
+    block: int = _ARGMAX_BLOCK,
+) -> tuple[int, float]:
+    """The free candidate of largest `first_pick_scores`, and its score.
+
+    The answer of ``np.argmax(np.where(free, first_pick_scores(...), -inf))``, reading only
+    the source standard deviations it needs from a `LazySourceStd`: none for the copula
+    criteria and for ``kappa = 0`` (their scores do not depend on them); for the regret
+    LCB, every candidate's score is first bounded with the standard deviations at 0 (the
+    LCB only falls as they grow), then candidates are scored exactly in blocks of
+    ``block``, best bound first, until the next bound is below the best exact score.
+
+    Args:
+        criterion, mean, quantiles, weights, kappa: as in `first_pick_scores`.
+        std: ``S x n`` standard deviations, an array or a `LazySourceStd`.
+        free: ``(n,)`` mask of the candidates that may be picked.
+        block: candidates scored exactly at a time.
+
+    Returns:
+        ``(index, score)``; the score is ``-inf`` when no candidate is free.
+    """
+    scores = partial(
+        first_pick_scores, criterion, quantiles=quantiles, weights=weights, kappa=kappa
+    )
+    if isinstance(std, LazySourceStd) and (criterion != "regret-lcb" or kappa == 0):
+        std = np.zeros(std.shape)
+    elif isinstance(std, LazySourceStd) and kappa < 0:  # a score that grows with the std
+        std = std.dense()
+    candidates = np.flatnonzero(free)
+    if not isinstance(std, LazySourceStd) or not len(candidates):
+        score = np.where(free, scores(mean, dense_std(std)), -np.inf)
+        index = int(np.argmax(score))
+        return index, float(score[index])
+    upper = scores(mean[:, candidates], np.zeros((len(mean), len(candidates))))
+    order = np.argsort(-upper, kind="stable")
+    best_index, best_score = -1, -np.inf
+    for start in range(0, len(order), block):
+        chunk = order[start : start + block]
+        if upper[chunk[0]] < best_score:
+            break
+        rows = candidates[chunk]
+        score = scores(mean[:, rows], np.stack([std.at(s, rows) for s in range(len(mean))]))
+        top = float(score.max())
+        first = int(rows[score == top].min())
+        if top > best_score or (top == best_score and first < best_index):
+            best_index, best_score = first, top
+    return best_index, best_score
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,7 +56,7 @@ from recommender.first_pick import (
     CrossPredictions,
     FirstPickChoice,
     cached_choose_first_pick,
-    first_pick_scores,
+    first_pick_argmax,
     zero_shot_scores,
 )
 from recommender.guardrails import (
@@ -71,7 +71,6 @@ from recommender.surrogate import (
     LazySourceStd,
     SourceModel,
     copula_normalize,
-    dense_std,
     fit_gp,
     gp_from_state,
     predict,
@@ -908,19 +907,20 @@ def propose(
         )
         criterion = "regret-lcb" if criterion == "auto" else criterion
 
-        def first() -> np.ndarray:
-            return first_pick_scores(
-                criterion, cand_mean, dense_std(cand_std), quantiles, weights, kappa=options.kappa
+        def first() -> tuple[int, float]:
+            return first_pick_argmax(
+                criterion, cand_mean, cand_std, quantiles, weights, free, kappa=options.kappa
             )
 
         if chosen_mean.shape[1] == 0:
-            score = first()
+            index, best_score = first()
             if first_choice is not None:
                 decision = replace(decision, reason=decision.reason + "; " + first_choice.reason)
-        else:
-            score = hypothesis_improvement(reg_mean, chosen_mean, weights)
-            if score[free].max() <= 1e-12:
-                score = first()
+            return Proposal(index, decision, "portfolio", best_score)
+        score = hypothesis_improvement(reg_mean, chosen_mean, weights)
+        if score[free].max() <= 1e-12:
+            index, best_score = first()
+            return Proposal(index, decision, "portfolio", best_score)
         score = np.where(free, score, -np.inf)
         index = int(np.argmax(score))
         return Proposal(index, decision, "portfolio", float(score[index]))

@@ -13,12 +13,13 @@ from recommender.first_pick import (
     choice_cache_key,
     choose_first_pick,
     cross_predictions,
+    first_pick_argmax,
     first_pick_scores,
     source_typicality,
     zero_shot_scores,
 )
 from recommender.gp_cache import prune_cache
-from recommender.surrogate import SourceModel, fit_source_model
+from recommender.surrogate import LazySourceStd, SourceModel, fit_source_model, predict_sources
 from recommender.transfer import TransferOptions, run_pool_search
 
 GRID = np.linspace(0.0, 1.0, 160)[:, None]
@@ -62,6 +63,40 @@ def test_copula_mean_is_the_plain_mean_and_regret_lcb_penalises_disagreement() -
     np.testing.assert_allclose(
         first_pick_scores("regret-lcb", mean, std, None), zero_shot_scores(mean, std, kappa=1.0)
     )
+
+
+@pytest.mark.parametrize("criterion", ["regret-lcb", "copula-mean", "typical-copula"])
+@pytest.mark.parametrize("kappa", [1.0, 0.0, -0.5])
+def test_argmax_equals_the_dense_argmax_and_reads_few_deviations(
+    library: list[SourceModel], criterion: str, kappa: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cand = np.random.default_rng(3).random((2000, 1))
+    mean, std = predict_sources(library, cand)
+    quantiles = np.stack([m.quantiles for m in library])
+    weights = np.random.default_rng(4).dirichlet(np.ones(len(library)))
+    free = np.random.default_rng(5).random(2000) > 0.2
+    dense = first_pick_scores(criterion, mean, std, quantiles, weights, kappa=kappa)
+    dense = np.where(free, dense, -np.inf)
+    predicted: list[int] = []
+    predict = SourceModel.predict
+
+    def counted(self: SourceModel, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        predicted.append(len(X))
+        return predict(self, X)
+
+    monkeypatch.setattr(SourceModel, "predict", counted)
+    lazy = LazySourceStd(library, cand)
+    index, score = first_pick_argmax(
+        criterion, mean, lazy, quantiles, weights, free, kappa=kappa, block=64
+    )
+
+    assert index == int(np.argmax(dense)) and score == pytest.approx(dense.max(), abs=1e-12)
+    if criterion == "regret-lcb" and kappa > 0:  # a few blocks of candidates
+        assert 0 < sum(predicted) < 0.5 * 2000 * len(library)
+    elif kappa >= 0:  # the copula criteria and kappa = 0 need no standard deviation
+        assert predicted == []
+    arrays = first_pick_argmax(criterion, mean, std, quantiles, weights, free, kappa=kappa)
+    assert arrays == (int(np.argmax(dense)), float(dense.max()))
 
 
 def test_typicality_discounts_a_source_that_agrees_with_no_other() -> None:
