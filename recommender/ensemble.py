@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from botorch.acquisition.analytic import _log_ei_helper
 
+from recommender.bounded_argmax import DEFAULT_BLOCK, bounded_argmax
 from recommender.surrogate import LazySourceStd
 
 __all__ = [
@@ -102,10 +103,6 @@ def _log_ei(mu: np.ndarray, sigma: np.ndarray, best: float) -> np.ndarray:
     return (_log_ei_helper(u) + torch.log(torch.as_tensor(sigma))).numpy()
 
 
-#: Blocks of candidates `ensemble_argmax` scores exactly at a time, best bounds first.
-_ARGMAX_BLOCK = 256
-
-
 @dataclass(frozen=True, slots=True)
 class LazyMemberStd:
     """One source member's standard deviations at the candidates, computed on demand.
@@ -162,7 +159,7 @@ def ensemble_argmax(
     *,
     mixture: bool = False,
     variance: str = "independent",
-    block: int = _ARGMAX_BLOCK,
+    block: int = DEFAULT_BLOCK,
 ) -> tuple[int, float]:
     """The free candidate of largest `ensemble_scores`, and its score.
 
@@ -204,16 +201,9 @@ def ensemble_argmax(
         ]
     )
     upper = scores(mean[:, candidates], upper_std)
-    order = np.argsort(-upper, kind="stable")
-    best_index, best_score = -1, -np.inf
-    for start in range(0, len(order), block):
-        chunk = order[start : start + block]
-        if upper[chunk[0]] < best_score:
-            break
-        rows = candidates[chunk]
-        score = scores(mean[:, rows], np.stack([_values(s, rows) for s in stds]))
-        top = float(score.max())
-        first = int(rows[score == top].min())
-        if top > best_score or (top == best_score and first < best_index):
-            best_index, best_score = first, top
-    return best_index, best_score
+    return bounded_argmax(
+        upper,
+        candidates,
+        lambda rows: scores(mean[:, rows], np.stack([_values(s, rows) for s in stds])),
+        block=block,
+    )

@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from recommender.bounded_argmax import DEFAULT_BLOCK, bounded_argmax
 from recommender.cache_entry import mark_used, write_atomic
 from recommender.guardrails import rank_correlations
 from recommender.surrogate import (
@@ -143,10 +144,6 @@ def first_pick_scores(
     raise ValueError(f"unknown zero-shot criterion {criterion!r}; use one of {FIRST_PICK_CRITERIA}")
 
 
-#: Candidates `first_pick_argmax` scores exactly at a time, best bounds first.
-_ARGMAX_BLOCK = 256
-
-
 def first_pick_argmax(
     criterion: str,
     mean: np.ndarray,
@@ -156,7 +153,7 @@ def first_pick_argmax(
     free: np.ndarray,
     *,
     kappa: float = 1.0,
-    block: int = _ARGMAX_BLOCK,
+    block: int = DEFAULT_BLOCK,
 ) -> tuple[int, float]:
     """The free candidate of largest `first_pick_scores`, and its score.
 
@@ -189,19 +186,12 @@ def first_pick_argmax(
         index = int(np.argmax(score))
         return index, float(score[index])
     upper = scores(mean[:, candidates], np.zeros((len(mean), len(candidates))))
-    order = np.argsort(-upper, kind="stable")
-    best_index, best_score = -1, -np.inf
-    for start in range(0, len(order), block):
-        chunk = order[start : start + block]
-        if upper[chunk[0]] < best_score:
-            break
-        rows = candidates[chunk]
-        score = scores(mean[:, rows], np.stack([std.at(s, rows) for s in range(len(mean))]))
-        top = float(score.max())
-        first = int(rows[score == top].min())
-        if top > best_score or (top == best_score and first < best_index):
-            best_index, best_score = first, top
-    return best_index, best_score
+    return bounded_argmax(
+        upper,
+        candidates,
+        lambda rows: scores(mean[:, rows], np.stack([std.at(s, rows) for s in range(len(mean))])),
+        block=block,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -559,8 +559,9 @@ class LazySourceStd:
     def at(self, source: int | np.integer, index: np.ndarray) -> np.ndarray:
         """Source ``source``'s standard deviations at the inputs ``index`` only.
 
-        What a pick that bounds the rest needs (`recommender.transfer.ensemble_argmax`);
-        values computed here are kept, and a full row computed before is reused.
+        What a pick that bounds the rest needs (`recommender.ensemble.ensemble_argmax`,
+        `recommender.first_pick.first_pick_argmax`); values computed here are kept, and a
+        full row computed before is reused.
         """
         source = int(source)
         if source in self._rows:
