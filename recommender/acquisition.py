@@ -1,7 +1,7 @@
 """Gradient-based proposals: the transfer ensemble's LogEI as a BoTorch acquisition.
 
 `recommender.transfer.propose` scores a candidate matrix with numpy
-(`recommender.transfer.ensemble_scores`). This module evaluates the *same* acquisition
+(`recommender.ensemble.ensemble_scores`). This module evaluates the *same* acquisition
 differentiably in torch, so BoTorch can maximise it over the unit cube:
 
 * `EnsembleLogEI`: LogEI of a weighted ensemble of GPs, each member standardised with its
@@ -111,7 +111,7 @@ class EnsembleMember:
 class EnsembleLogEI(AcquisitionFunction):
     """Log expected improvement of a weighted ensemble of GPs (analytic, ``q = 1``).
 
-    The torch counterpart of `recommender.transfer.ensemble_scores`: with member means and
+    The torch counterpart of `recommender.ensemble.ensemble_scores`: with member means and
     standard deviations taken from the members' posteriors it returns the same values.
 
     Args:

@@ -438,7 +438,7 @@ def task_correlations(fit: MultiTaskFit) -> np.ndarray:
 
 def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float) -> np.ndarray:
     """Analytic log expected improvement over ``best`` (maximisation), numerically stable
-    (BoTorch's LogEI, as `recommender.transfer.ensemble_scores` uses)."""
+    (BoTorch's LogEI, as `recommender.ensemble.ensemble_scores` uses)."""
     sigma = np.maximum(std, 1e-12)
     u = torch.as_tensor((mean - best) / sigma)
     return (_log_ei_helper(u) + torch.log(torch.as_tensor(sigma))).numpy()
