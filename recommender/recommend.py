@@ -613,6 +613,7 @@ class Recommender:
                 gp_state=gp_state,
                 pending=pending,
                 quantiles=quantiles,
+                branch_columns=space.branching_columns(),
             )
             decisions.append(proposal.decision)
             if gp_state.get("explore", 0) > spent_before:  # a restart pick: remember it

@@ -524,6 +524,21 @@ class Space:
             if isinstance(p, CategoricalParam)
         ]
 
+    def branching_columns(self) -> tuple[int, ...]:
+        """One-hot columns of the categorical whose choice switches other parameters on and off.
+
+        The first categorical, in declaration order, that is always active and is the
+        parent of a condition (e.g. ``learner`` choosing between model families, each
+        with its own parameters); ``()`` when there is none. Each of its choices is a
+        branch of the space (`recommender.branch_search`).
+        """
+        layout = self._layout()
+        parents = {parent for conds in layout.conditions_of.values() for parent, _ in conds}
+        for i, p in enumerate(self.parameters):
+            if isinstance(p, CategoricalParam) and i in parents and i not in layout.conditions_of:
+                return tuple(range(layout.offsets[i], layout.offsets[i] + len(p.choices)))
+        return ()
+
     # ------------------------------------------------------------------ columns
     # Internal representation: one array per parameter, numeric -> float64 value (NaN when
     # missing), categorical -> int64 choice index (-1 when missing).

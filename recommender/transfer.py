@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 from botorch.models import SingleTaskGP
 
+from recommender.branch_search import branch_pick
 from recommender.ensemble import (
     ENSEMBLE_VARIANCES,
     LazyMemberStd,
@@ -752,6 +753,7 @@ def propose(
     gp_state: dict,
     pending: Sequence[int] = (),
     quantiles: np.ndarray | None = None,
+    branch_columns: Sequence[int] = (),
 ) -> Proposal:
     """Choose the next candidate given the target's observations.
 
@@ -772,6 +774,10 @@ def propose(
         pending: candidates already chosen in this batch (diversity in the portfolio phase).
         quantiles: ``S x Q`` quantile tables of copula-scale sources (`source_quantiles`):
             the zero-shot and portfolio phases compare sources on the regret scale.
+        branch_columns: the one-hot columns of a categorical whose choice switches other
+            parameters on and off (`Space.branching_columns`). With two or more, a GP-phase
+            pick without a trusted source searches one branch at a time, with one GP per
+            branch (`recommender.branch_search`); ``()``: one GP over the whole encoding.
 
     Returns:
         The `Proposal`.
@@ -961,6 +967,10 @@ def propose(
         return Proposal(
             _restart_pick(cand_X, free, obs_X, rng, options, gp_state), decision, "explore", 0.0
         )
+    if not trusted and len(branch_columns) > 1:  # a target-only search of a branched space
+        index, logei, note = branch_pick(cand_X, free, obs_X, raw_y, branch_columns, rng)
+        decision = replace(decision, reason=f"{decision.reason}; one GP per branch, {note}")
+        return Proposal(index, decision, "gp", logei)
     members_mean: list[np.ndarray] = []
     members_std: list[np.ndarray | LazyMemberStd] = []
     member_obs: list[np.ndarray] = []

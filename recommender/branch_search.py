@@ -1,0 +1,123 @@
+"""A search with no trusted source in a space with branches: one GP per branch.
+
+In a conditional space a categorical parent (``learner``, say) switches each branch's own
+parameters on and off. One GP over the whole encoding does poorly there with few
+observations: on the conditional benchmark's off-pool search (`benchmarks/bench_continuous.py`)
+it locked onto the branch of its first good observation and trailed uniform random draws
+from t = 10, and neither a floor on its lengthscales, BoTorch's mixed categorical kernel,
+UCB, nor a bandit choosing the branch for it helped (README, *Known limitations*).
+
+Here the branch is chosen first, by UCB1 over each branch's best observation (branches
+never tried first), then the pick within it maximises LogEI under a GP of that branch's
+observations alone, on the columns that vary among its candidates (its own parameters and
+the shared ones): the tree-structured search of SMAC or TPE, with a GP per leaf. A branch
+with fewer than `MIN_BRANCH_POINTS` observations gets a random candidate of its own.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from recommender.ensemble import ensemble_scores
+from recommender.surrogate import fit_gp, predict
+
+__all__ = ["MIN_BRANCH_POINTS", "branch_of", "branch_pick", "choose_branch"]
+
+#: Observations a branch needs before its GP picks (fewer: a random candidate of it).
+MIN_BRANCH_POINTS = 3
+
+
+def branch_of(X: np.ndarray, columns: Sequence[int]) -> np.ndarray:
+    """The branch (index of the choice) of each encoded row, from its one-hot columns."""
+    return np.asarray(X)[:, list(columns)].argmax(axis=1)
+
+
+def choose_branch(
+    cand_branch: np.ndarray,
+    obs_branch: np.ndarray,
+    obs_y: np.ndarray,
+    free: np.ndarray,
+    n_branches: int,
+    *,
+    exploration: float = 0.5,
+) -> int:
+    """The branch to search next: UCB1 on each branch's best observation.
+
+    A branch with a free candidate and no observation comes first (lowest index first);
+    otherwise the branch maximising ``best_b + exploration * sd(y) * sqrt(log t / n_b)``
+    (larger ``y`` is better).
+
+    Args:
+        cand_branch: ``(n,)`` branch of each candidate.
+        obs_branch: ``(t,)`` branch of each observation.
+        obs_y: ``(t,)`` observations, larger is better.
+        free: ``(n,)`` candidates that may be picked.
+        n_branches: number of branches.
+        exploration: weight of the exploration term, in standard deviations of ``obs_y``.
+
+    Returns:
+        The branch index.
+
+    Raises:
+        ValueError: no candidate is free.
+    """
+    scale = float(obs_y.std()) or 1.0
+    scores = np.full(n_branches, -np.inf)
+    for b in range(n_branches):
+        if not (free & (cand_branch == b)).any():
+            continue
+        n_b = int((obs_branch == b).sum())
+        if n_b == 0:
+            scores[b] = np.inf
+        else:
+            bonus = exploration * scale * math.sqrt(math.log(len(obs_y)) / n_b)
+            scores[b] = float(obs_y[obs_branch == b].max()) + bonus
+    if np.all(scores == -np.inf):
+        raise ValueError("no free candidate in any branch")
+    return int(np.argmax(scores))
+
+
+def branch_pick(
+    cand_X: np.ndarray,
+    free: np.ndarray,
+    obs_X: np.ndarray,
+    obs_y: np.ndarray,
+    columns: Sequence[int],
+    rng: np.random.Generator,
+    *,
+    exploration: float = 0.5,
+) -> tuple[int, float, str]:
+    """The next candidate of a search with branches and no trusted source (see the module).
+
+    Args:
+        cand_X: ``n x d`` encoded candidates.
+        free: ``(n,)`` candidates that may be picked (at least one).
+        obs_X: ``t x d`` encoded observations (``t >= 1``).
+        obs_y: ``(t,)`` observations, larger is better.
+        columns: the branching parameter's one-hot columns (`Space.branching_columns`).
+        rng: draws the random candidate of a branch with too few observations.
+        exploration: `choose_branch`'s exploration weight.
+
+    Returns:
+        ``(index, score, note)``: the candidate, its LogEI under the branch's GP (0 for a
+        random candidate) and a sentence for the explanation.
+    """
+    cand_branch, obs_branch = branch_of(cand_X, columns), branch_of(obs_X, columns)
+    branch = choose_branch(
+        cand_branch, obs_branch, obs_y, free, len(columns), exploration=exploration
+    )
+    pickable = np.flatnonzero(free & (cand_branch == branch))
+    inside = obs_branch == branch
+    if inside.sum() < MIN_BRANCH_POINTS:
+        index = int(rng.choice(pickable))
+        return index, 0.0, f"branch {branch}: a random candidate ({int(inside.sum())} observed)"
+    active = np.flatnonzero(cand_X[cand_branch == branch].std(axis=0) > 0)
+    model = fit_gp(obs_X[inside][:, active], obs_y[inside])
+    mean, std = predict(model, cand_X[pickable][:, active])
+    score = ensemble_scores(mean[None], std[None], np.ones(1), float(obs_y.max()))
+    best = int(np.argmax(score))
+    note = f"branch {branch}: LogEI under a GP of its {int(inside.sum())} observations"
+    return int(pickable[best]), float(score[best]), note
