@@ -111,10 +111,10 @@ def branch_pick(
     )
     pickable = np.flatnonzero(free & (cand_branch == branch))
     inside = obs_branch == branch
-    if inside.sum() < MIN_BRANCH_POINTS:
+    active = np.flatnonzero(cand_X[cand_branch == branch].std(axis=0) > 0)
+    if inside.sum() < MIN_BRANCH_POINTS or not len(active):  # no GP yet, or nothing to model
         index = int(rng.choice(pickable))
         return index, 0.0, f"branch {branch}: a random candidate ({int(inside.sum())} observed)"
-    active = np.flatnonzero(cand_X[cand_branch == branch].std(axis=0) > 0)
     model = fit_gp(obs_X[inside][:, active], obs_y[inside])
     mean, std = predict(model, cand_X[pickable][:, active])
     score = ensemble_scores(mean[None], std[None], np.ones(1), float(obs_y.max()))

@@ -967,7 +967,7 @@ def propose(
         return Proposal(
             _restart_pick(cand_X, free, obs_X, rng, options, gp_state), decision, "explore", 0.0
         )
-    if not trusted and len(branch_columns) > 1:  # a target-only search of a branched space
+    if not trusted and len(branch_columns) > 1 and free.any():  # target-only, branched space
         index, logei, note = branch_pick(cand_X, free, obs_X, raw_y, branch_columns, rng)
         decision = replace(decision, reason=f"{decision.reason}; one GP per branch, {note}")
         return Proposal(index, decision, "gp", logei)

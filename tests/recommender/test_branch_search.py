@@ -108,3 +108,29 @@ def test_a_cold_search_of_a_branched_space_finds_the_narrow_branch() -> None:
     assert best < 0.25  # the well's floor is 0.2; branches a and b never go below 0.5
     assert {c["model"] for c, _ in observed} == {"a", "b", "c"}
     assert "one GP per branch" in reasons
+
+
+def test_a_branch_without_parameters_of_its_own_gets_random_picks() -> None:
+    space = Space.from_dict(
+        {
+            "name": "bare",
+            "parameters": [
+                {"name": "model", "type": "categorical", "choices": ["none", "tuned"]},
+                {"name": "x", "type": "float", "low": 0.0, "high": 1.0},
+            ],
+            "conditions": [{"child": "x", "parent": "model", "values": ["tuned"]}],
+        }
+    )
+    cand_X = space.encode(space.sample(200, seed=3))
+    observed = [{"model": "none"}] * 3 + [{"model": "tuned", "x": v} for v in (0.1, 0.5, 0.9)]
+    y = np.array([1.0, 1.0, 1.0, 0.0, 0.2, 0.1])  # "none" is best: the search stays there
+    index, score, note = branch_pick(
+        cand_X,
+        np.ones(200, bool),
+        space.encode(observed),
+        y,
+        (0, 1),
+        np.random.default_rng(0),
+        exploration=0.0,
+    )
+    assert branch_of(cand_X[[index]], (0, 1))[0] == 0 and "random candidate" in note
