@@ -84,9 +84,11 @@ class Suggestion:
             correlations with the target, clipped at 0 and normalised).
         phase: ``"portfolio"``, ``"gp"``, ``"multitask"`` (the multi-task GP's pick),
             ``"stacked"`` (the GP phase's residual-stacked model,
-            `TransferOptions.stack_from`), ``"random"`` or ``"explore"`` (a probe of the
-            sources, or a restart pick after the guardrail rejected them; see
-            `TransferOptions.probe` and ``restart_candidates``).
+            `TransferOptions.stack_from`), ``"branch"`` (a search without a trusted source
+            in a space with branches, one GP per branch: `recommender.branch_search`),
+            ``"random"`` or ``"explore"`` (a probe of the sources, or a restart pick after
+            the guardrail rejected them; see `TransferOptions.probe` and
+            ``restart_candidates``).
         mode: the guardrail mode in force (``zero-shot``, ``transfer``, ``target-only`` ...).
         reason: the guardrail decision in words.
     """

@@ -686,7 +686,8 @@ class Proposal:
         index: row of the candidate matrix.
         decision: the guardrail decision in force.
         phase: ``"portfolio"`` (source hypotheses), ``"gp"`` (ensemble / target GP LogEI),
-            ``"stacked"`` (residual-stacked LogEI, `TransferOptions.stack_from`), or
+            ``"stacked"`` (residual-stacked LogEI, `TransferOptions.stack_from`),
+            ``"branch"`` (one GP per branch, `recommender.branch_search`), or
             ``"explore"`` / ``"random"`` (probe, restart and initial-design picks).
         acquisition: the acquisition value of the pick.
     """
@@ -970,7 +971,7 @@ def propose(
     if not trusted and len(branch_columns) > 1 and free.any():  # target-only, branched space
         index, logei, note = branch_pick(cand_X, free, obs_X, raw_y, branch_columns, rng)
         decision = replace(decision, reason=f"{decision.reason}; one GP per branch, {note}")
-        return Proposal(index, decision, "gp", logei)
+        return Proposal(index, decision, "branch", logei)
     members_mean: list[np.ndarray] = []
     members_std: list[np.ndarray | LazyMemberStd] = []
     member_obs: list[np.ndarray] = []

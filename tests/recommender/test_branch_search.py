@@ -104,10 +104,11 @@ def test_a_cold_search_of_a_branched_space_finds_the_narrow_branch() -> None:
             )
             observed.append((config, _error(config)))
         reasons = recommender.explain().decisions[-1].reason
+        last = recommender.suggest(None, space, observed=observed, direction="minimize", seed=99)
     best = min(v for _, v in observed)
     assert best < 0.25  # the well's floor is 0.2; branches a and b never go below 0.5
     assert {c["model"] for c, _ in observed} == {"a", "b", "c"}
-    assert "one GP per branch" in reasons
+    assert "one GP per branch" in reasons and last[0].phase == "branch"
 
 
 def test_a_branch_without_parameters_of_its_own_gets_random_picks() -> None:
