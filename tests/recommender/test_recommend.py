@@ -189,8 +189,9 @@ def test_a_kept_recommender_answers_as_a_fresh_one(tmp_path: Path):
 def test_restart_picks_after_a_fallback_end_when_called_once_per_pick(tmp_path: Path, fresh: bool):
     """Suggest / evaluate / suggest against a library that has the target upside down:
     the guardrail falls back with `min_target_points` (3) restart picks, and the calls
-    after them use the target-only GP, as the pool search does in one process; with one
-    kept `Recommender` and with a new one per call (a `recommend suggest` process each)."""
+    after them search the target alone (one GP per branch of ``optimizer``, the space's
+    branching parameter); with one kept `Recommender` and with a new one per call (a
+    `recommend suggest` process each)."""
     bench_dir = write_synthetic_benchmark(tmp_path / "bench", n_tasks=7, n_configs=150, seed=1)
     lib = Library.open(tmp_path / "lib")
     import_benchmark(lib, bench_dir)
@@ -224,4 +225,4 @@ def test_restart_picks_after_a_fallback_end_when_called_once_per_pick(tmp_path: 
         "3 of 3",
     ]
     later = picks[restarts[-1] + 1 :]
-    assert later and all(p.mode == "target-only" and p.phase == "gp" for p in later)
+    assert later and all(p.mode == "target-only" and p.phase == "branch" for p in later)
