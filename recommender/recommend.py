@@ -590,6 +590,7 @@ class Recommender:
                 self._cross = {key: {}}
             first = first_pick_choice(self.options, models, self._cross[key], self.cache_dir)
         restart_key = (task, space, sources_key, seed)
+        branch_columns = space.branching_columns()
         gp_state: dict = {
             "first_pick": first,
             "design_seed": seed,
@@ -615,7 +616,7 @@ class Recommender:
                 gp_state=gp_state,
                 pending=pending,
                 quantiles=quantiles,
-                branch_columns=space.branching_columns(),
+                branch_columns=branch_columns,
             )
             decisions.append(proposal.decision)
             if gp_state.get("explore", 0) > spent_before:  # a restart pick: remember it

@@ -801,8 +801,11 @@ def propose(
             step=t, mode="random-init", weights={}, reason="no source tasks: random initial design"
         )
         return Proposal(choice, decision, "random", 0.0)
+    # a target-only search of a branched space fits one GP per branch (`branch_pick`)
+    branched = len(branch_columns) > 1 and bool(free.any()) and t >= options.min_target_points
     target, scale, raw_y = None, options.target_scale, obs_y
-    if t >= options.min_target_points:
+    if t >= options.min_target_points and not (branched and n_src == 0):
+        # (with sources the guardrails need the whole-space target GP even when branched)
         target, obs_y, scale = _target_gp(obs_X, obs_y, options.target_scale, gp_state)
     rank_idx = np.arange(len(obs_y))
     if len(rank_idx) > options.max_rank_points:  # pairs grow quadratically: rank on a subset
@@ -964,14 +967,14 @@ def propose(
             refit=options.stack_refit,
             stack_scale=options.stack_scale,
         )
+    if branched and not trusted:
+        index, logei, note = branch_pick(cand_X, free, obs_X, raw_y, branch_columns, rng)
+        decision = replace(decision, reason=f"{decision.reason}; one GP per branch, {note}")
+        return Proposal(index, decision, "branch", logei)
     if target is None and not trusted:  # too few points for a GP, no trusted source: explore
         return Proposal(
             _restart_pick(cand_X, free, obs_X, rng, options, gp_state), decision, "explore", 0.0
         )
-    if not trusted and len(branch_columns) > 1 and free.any():  # target-only, branched space
-        index, logei, note = branch_pick(cand_X, free, obs_X, raw_y, branch_columns, rng)
-        decision = replace(decision, reason=f"{decision.reason}; one GP per branch, {note}")
-        return Proposal(index, decision, "branch", logei)
     members_mean: list[np.ndarray] = []
     members_std: list[np.ndarray | LazyMemberStd] = []
     member_obs: list[np.ndarray] = []
