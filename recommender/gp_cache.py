@@ -208,7 +208,7 @@ def _warm_zero_shot_test(
         return "none"
     sources = selector._select_sources(evaluations, space)[: selector.max_sources - 1]
     try:
-        models = [selector._source_model(source, space) for source in sources]
+        models = selector._source_models(sources, space)
     except (WarmstartError, OSError) as error:
         _LOG.warning("cannot warm the zero-shot test in the space of %s: %s", owner, error)
         return "none"
