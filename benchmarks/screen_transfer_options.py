@@ -33,6 +33,10 @@ The variant ``{"method": "rgpe"}`` runs the harness's ``rgpe`` on the same cache
 variant can be paired against it target by target. Every variant is checked before the
 cache loads (`variant_problem`): an unknown option, an invalid value or options given to
 ``rgpe`` end the run with a parser error (exit 2).
+
+In a space with a branching parameter (`Space.branching_columns`) the searches get its
+one-hot columns, as the harness's do; a variant with ``"branches": false`` runs without
+them (what every screen before session 45 ran).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from recommender.bench.harness import load_problems
 from recommender.bench.methods import MethodInput, PoolOracle, run_rgpe
 from recommender.bench.problem import normalized_regret
 from recommender.first_pick import cross_predictions
+from recommender.space import Space
 from recommender.surrogate import SourceModel, fit_source_model, predict_sources
 from recommender.transfer import (
     SearchTrace,
@@ -187,6 +192,8 @@ def search(opts: dict, target: str, seed: int, budget: int) -> tuple[list[float]
     """
     X, score = _CACHE["truth"][target]
     predictions, quantiles = _CACHE["preds"][target]
+    opts = dict(opts)
+    branches = _CACHE.get("branch_columns", ()) if opts.pop("branches", True) else ()
     criterion = _CACHE.get("first_pick", {}).get(target)
     if criterion is not None and "zero_shot_criterion" not in opts:  # the harness's choice
         opts = {**opts, "zero_shot_criterion": criterion}
@@ -199,6 +206,7 @@ def search(opts: dict, target: str, seed: int, budget: int) -> tuple[list[float]
         budget=budget,
         options=options,
         source_predictions=predictions,
+        branch_columns=branches,
     )
     return normalized_regret(score, np.array(trace.picks)).tolist(), trace
 
@@ -253,8 +261,10 @@ def variant_problem(opts: Any) -> str:
             return f"method must be 'rgpe' (or absent), got {opts['method']!r}"
         extra = sorted(set(opts) - {"method"})
         return f"the rgpe method takes no options, got {', '.join(extra)}" if extra else ""
+    if not isinstance(opts.get("branches", True), bool):
+        return f"branches must be true or false, got {opts['branches']!r}"
     try:
-        _options(opts, seed=0)
+        _options({k: v for k, v in opts.items() if k != "branches"}, seed=0)
     except (TypeError, ValueError) as error:
         return str(error)
     return ""
@@ -314,6 +324,8 @@ def main() -> None:
         )
     except CacheMismatchError as error:
         parser.error(str(error))
+    space = Space.from_dict(json.loads((args.benchmark / "space.json").read_text()))
+    cache = {**cache, "branch_columns": space.branching_columns()}
     targets = list(cache["truth"]) if args.targets == "all" else args.targets.split(",")
     jobs = [
         (name, opts, t, s, args.budget)

@@ -239,9 +239,17 @@ def _exit_on_missed_goals(goals: list[GoalCheck], check: bool) -> None:
     type=click.FloatRange(0, 1),
     help="Share of tasks whose optima ignore the family's structure.",
 )
+@click.option(
+    "--preference",
+    default="family",
+    show_default=True,
+    type=click.Choice(["family", "independent"]),
+    help="How each task's best learner is drawn: from the family's structure, or anew per "
+    "task (algorithm selection varies; only the learners' hyperparameters transfer).",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of every draw.")
 def make_synthetic_command(
-    out_dir: Path, tasks: int, configs: int, outlier_share: float, seed: int
+    out_dir: Path, tasks: int, configs: int, outlier_share: float, preference: str, seed: int
 ) -> None:
     """Write a conditional, minimised benchmark in the shared format to OUT_DIR.
 
@@ -252,6 +260,11 @@ def make_synthetic_command(
     from recommender.bench import write_conditional_benchmark
 
     path = write_conditional_benchmark(
-        out_dir, n_tasks=tasks, n_configs=configs, outlier_share=outlier_share, seed=seed
+        out_dir,
+        n_tasks=tasks,
+        n_configs=configs,
+        outlier_share=outlier_share,
+        seed=seed,
+        preference=preference,
     )
     click.echo(f"wrote {path / 'space.json'} and {path / 'trials.parquet'}")

@@ -26,7 +26,14 @@ import numpy as np
 from recommender.ensemble import ensemble_scores
 from recommender.surrogate import fit_gp, predict
 
-__all__ = ["MIN_BRANCH_POINTS", "branch_of", "branch_pick", "choose_branch"]
+__all__ = [
+    "MIN_BRANCH_POINTS",
+    "branch_of",
+    "branch_pick",
+    "branch_support",
+    "choose_branch",
+    "hedge_branch",
+]
 
 #: Observations a branch needs before its GP picks (fewer: a random candidate of it).
 MIN_BRANCH_POINTS = 3
@@ -123,3 +130,60 @@ def branch_pick(
     best = int(np.argmax(score))
     note = f"branch {branch}: LogEI under a GP of its {int(inside.sum())} observations"
     return int(pickable[best]), float(score[best]), note
+
+
+def branch_support(
+    cand_mean: np.ndarray,
+    weights: np.ndarray,
+    cand_branch: np.ndarray,
+    free: np.ndarray,
+    n_branches: int,
+) -> np.ndarray:
+    """The weighted share of the sources whose best free candidate lies in each branch.
+
+    Args:
+        cand_mean: ``S x n`` source predictions at the candidates (larger is better).
+        weights: ``(S,)`` source weights, summing to 1.
+        cand_branch: ``(n,)`` branch of each candidate (`branch_of`).
+        free: ``(n,)`` candidates that may be picked (at least one).
+        n_branches: number of branches.
+
+    Returns:
+        ``(n_branches,)`` support, summing to the weights' total.
+    """
+    best = np.where(free[None, :], cand_mean, -np.inf).argmax(axis=1)
+    return np.bincount(cand_branch[best], weights=weights, minlength=n_branches)
+
+
+def hedge_branch(
+    support: np.ndarray,
+    covered: np.ndarray,
+    cand_branch: np.ndarray,
+    free: np.ndarray,
+    share: float,
+) -> int | None:
+    """The branch a hedge pick should try, or ``None``.
+
+    The sources' best configurations can lie in different branches (an SVM is best on one
+    dataset, a forest on another), and a target whose picks all lie in one branch gives
+    the ranking weights no evidence about the others. A branch that at least ``share`` of
+    the (weighted) sources put their best in, untried by the target so far, gets one pick:
+    the most supported such branch first.
+
+    Args:
+        support: ``(n_branches,)`` from `branch_support`.
+        covered: ``(n_branches,)`` booleans, branches the target has tried (or has a
+            pending pick in).
+        cand_branch: ``(n,)`` branch of each candidate.
+        free: ``(n,)`` candidates that may be picked.
+        share: the support a branch needs.
+
+    Returns:
+        The branch index, or ``None`` when every supported branch was tried.
+    """
+    for branch in np.argsort(-support, kind="stable"):
+        if support[branch] < share:
+            return None
+        if not covered[branch] and (free & (cand_branch == branch)).any():
+            return int(branch)
+    return None

@@ -250,6 +250,7 @@ def _run_ours(inp: MethodInput, oracle: PoolOracle, *, guardrails: bool) -> None
         options=options,
         source_predictions=inp.source_predictions,
         cross_predictions=inp.cross_predictions,
+        branch_columns=inp.space.branching_columns(),
     )
 
 

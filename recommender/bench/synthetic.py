@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 __all__ = [
+    "PREFERENCES",
     "ConditionalTask",
     "conditional_outlier_tasks",
     "conditional_tasks",
@@ -35,6 +36,8 @@ __all__ = [
 ]
 
 _LEARNERS = ("svm", "rf", "xgb", "glmnet")
+#: How the tasks' learner preferences are drawn (`write_conditional_benchmark`).
+PREFERENCES = ("family", "independent")
 _FIDELITIES = (0.25, 0.5, 1.0)
 _PARAMETERS: list[dict[str, Any]] = [
     {"name": "learner", "type": "categorical", "choices": list(_LEARNERS)},
@@ -207,13 +210,15 @@ def conditional_tasks(
     outlier_share: float = 0.2,
     noise: float = 0.02,
     seed: int = 0,
+    preference: str = "family",
 ) -> list[ConditionalTask]:
     """The tasks `write_conditional_benchmark` with the same arguments writes, unwritten.
 
     Returns:
         One `ConditionalTask` per task, in task order.
     """
-    return [task for task, _ in _draw_tasks(n_tasks, n_configs, outlier_share, noise, seed)]
+    drawn = _draw_tasks(n_tasks, n_configs, outlier_share, noise, seed, preference)
+    return [task for task, _ in drawn]
 
 
 def write_conditional_benchmark(
@@ -224,6 +229,7 @@ def write_conditional_benchmark(
     outlier_share: float = 0.2,
     noise: float = 0.02,
     seed: int = 0,
+    preference: str = "family",
 ) -> Path:
     """Write the conditional benchmark directory and return its path.
 
@@ -234,13 +240,23 @@ def write_conditional_benchmark(
         outlier_share: share of tasks whose optima ignore the family's latent structure.
         noise: standard deviation of the evaluation noise, relative to the task's scale.
         seed: seed of every random draw.
+        preference: ``"family"``: each task's learner preference (its error at each
+            learner's optimum) follows the family's latent structure, as its optima do;
+            ``"independent"``: it is drawn anew for every task, as an outlier's is, while
+            the optima still follow the family: which learner is best varies from task to
+            task as in algorithm selection, and only the learners' hyperparameters
+            transfer. With the same seed, ``"family"`` gives the benchmarks written before
+            this option existed.
 
     Returns:
         ``Path(path)``.
+
+    Raises:
+        ValueError: an unknown ``preference``.
     """
     directory = Path(path)
     directory.mkdir(parents=True, exist_ok=True)
-    drawn = list(_draw_tasks(n_tasks, n_configs, outlier_share, noise, seed))
+    drawn = list(_draw_tasks(n_tasks, n_configs, outlier_share, noise, seed, preference))
     trials = pd.concat([frame for _, frames in drawn for frame in frames], ignore_index=True)
     table = pa.Table.from_pandas(trials, preserve_index=False)
     for name in ("learner", "imputation", "svm_kernel"):
@@ -254,8 +270,10 @@ def write_conditional_benchmark(
     ]
     conditions.append({"child": "svm_gamma", "parent": "svm_kernel", "values": ["radial"]})
     conditions.append({"child": "svm_gamma", "parent": "learner", "values": ["svm"]})
+    suffix = "" if preference == "family" else f", preference={preference}"
     space = {
-        "name": f"synthetic-conditional-{seed}",
+        "name": f"synthetic-conditional-{seed}"
+        + ("" if preference == "family" else f"-{preference}"),
         "parameters": _PARAMETERS,
         "conditions": conditions,
         "objective": {"name": "error", "direction": "minimize"},
@@ -263,7 +281,7 @@ def write_conditional_benchmark(
         "metrics": ["error", "time"],
         "n_tasks": n_tasks,
         "configs_per_task": n_configs,
-        "source": f"synthetic (recommender/bench/synthetic.py, seed={seed})",
+        "source": f"synthetic (recommender/bench/synthetic.py, seed={seed}{suffix})",
         "outlier_tasks": [task.task_id for task, _ in drawn if task.outlier],
     }
     (directory / "space.json").write_text(json.dumps(space, indent=2))
@@ -271,11 +289,20 @@ def write_conditional_benchmark(
 
 
 def _draw_tasks(
-    n_tasks: int, n_configs: int, outlier_share: float, noise: float, seed: int
+    n_tasks: int,
+    n_configs: int,
+    outlier_share: float,
+    noise: float,
+    seed: int,
+    preference_mode: str = "family",
 ) -> Iterator[tuple[ConditionalTask, list[pd.DataFrame]]]:
     """Every random draw of a benchmark, in order: each task and its trial rows (one frame
     per fidelity). The task's rows draw from the same stream, so they are drawn even when
     only the tasks are wanted."""
+    if preference_mode not in PREFERENCES:
+        raise ValueError(
+            f"preference must be one of {', '.join(PREFERENCES)}, got {preference_mode!r}"
+        )
     rng = np.random.default_rng(seed)
     base_optima, drift, pref_base, pref_drift, outliers = _draw_family(rng, n_tasks, outlier_share)
     for task in range(n_tasks):
@@ -289,6 +316,8 @@ def _draw_tasks(
                 for name in _LEARNERS
             }
             preference = pref_base + pref_drift @ latent
+            if preference_mode == "independent":  # extra draws: "family" streams unchanged
+                preference = rng.uniform(0.0, 0.6, len(_LEARNERS))
         drawn = ConditionalTask(
             task_id=_task_id(task),
             outlier=task in outliers,

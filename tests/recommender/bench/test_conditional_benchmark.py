@@ -79,6 +79,30 @@ def test_the_tasks_replayed_score_the_written_configurations(tmp_path: Path):
     assert conditional_tasks(n_tasks=4, n_configs=50, seed=10)[0].offset != tasks[0].offset
 
 
+def test_independent_preferences_redraw_each_task_best_learner_and_keep_the_optima() -> None:
+    """With ``preference="independent"`` each task's learner preference is drawn anew (the
+    best learner varies more across tasks) while the learners' optima are the family's."""
+    from recommender.bench import conditional_tasks
+
+    family = conditional_tasks(n_tasks=40, n_configs=10, outlier_share=0.0, seed=3)
+    independent = conditional_tasks(
+        n_tasks=40, n_configs=10, outlier_share=0.0, seed=3, preference="independent"
+    )
+    # the first task's draws come before any extra one: the same latent and optima
+    np.testing.assert_array_equal(family[0].latent, independent[0].latent)
+    for name, optimum in family[0].optima.items():
+        np.testing.assert_array_equal(optimum, independent[0].optima[name])
+    assert not np.array_equal(family[0].preference, independent[0].preference)
+
+    def best_learners(tasks: list) -> np.ndarray:  # tasks whose best learner is each
+        return np.bincount([int(np.argmin(t.preference)) for t in tasks], minlength=4)
+
+    assert best_learners(family).max() >= 20  # the family mostly shares a best learner
+    assert best_learners(independent).min() >= 5  # every learner is best for some tasks
+    with pytest.raises(ValueError, match="preference must be one of"):
+        conditional_tasks(n_tasks=2, n_configs=10, preference="shuffled")
+
+
 def test_transfer_methods_beat_random_on_the_conditional_benchmark(conditional_dir: Path):
     doc = run_transfer_benchmark(
         BenchConfig(

@@ -1,0 +1,113 @@
+"""Hedge picks: early picks in the branches the sources put their best configurations in."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from recommender.branch_search import branch_support, hedge_branch
+from recommender.space import Space
+from recommender.surrogate import SourceModel, fit_source_model
+from recommender.transfer import SearchTrace, TransferOptions, run_pool_search
+
+SPACE = Space.from_dict(
+    {
+        "name": "learners",
+        "parameters": [
+            {"name": "model", "type": "categorical", "choices": ["a", "b", "c"]},
+            {"name": "shared", "type": "float", "low": 0.0, "high": 1.0},
+            {"name": "a_x", "type": "float", "low": 0.0, "high": 1.0},
+            {"name": "b_x", "type": "float", "low": 0.0, "high": 1.0},
+            {"name": "c_x", "type": "float", "low": 0.0, "high": 1.0},
+        ],
+        "conditions": [
+            {"child": f"{m}_x", "parent": "model", "values": [m]} for m in ("a", "b", "c")
+        ],
+    }
+)
+
+
+def _score(configs: list[dict], best: str) -> np.ndarray:
+    """Larger is better: the ``best`` learner is 0.5 ahead of the others; in every branch
+    the optimum of the learner's own parameter is at 0.3."""
+    return np.array(
+        [
+            (0.5 if c["model"] == best else 0.0)
+            - (c[f"{c['model']}_x"] - 0.3) ** 2
+            - 0.05 * c["shared"]
+            for c in configs
+        ]
+    )
+
+
+def _sources(preferences: list[str]) -> list[SourceModel]:
+    models = []
+    for i, best in enumerate(preferences):
+        configs = SPACE.sample(150, seed=10 + i)
+        models.append(
+            fit_source_model(f"s{i}", SPACE.encode(configs), _score(configs, best), seed=0)
+        )
+    return models
+
+
+@pytest.fixture(scope="module")
+def disagreeing_sources() -> list[SourceModel]:
+    """Four sources: two put their best in learner a, one in b, one in c."""
+    return _sources(["a", "a", "b", "c"])
+
+
+def test_support_is_the_weighted_share_of_each_source_best() -> None:
+    cand_mean = np.array([[0.9, 0.1, 0.2], [0.1, 0.8, 0.2], [0.1, 0.2, 0.7], [0.5, 0.9, 0.1]])
+    cand_branch = np.array([0, 1, 2])
+    weights = np.array([0.4, 0.3, 0.2, 0.1])
+    support = branch_support(cand_mean, weights, cand_branch, np.ones(3, bool), 3)
+    assert support == pytest.approx([0.4, 0.4, 0.2])
+    free = np.array([False, True, True])  # a source's best is its best *free* candidate
+    support = branch_support(cand_mean, weights, cand_branch, free, 3)
+    assert support == pytest.approx([0.0, 0.4, 0.6])
+
+
+def test_hedge_branch_takes_the_most_supported_untried_branch() -> None:
+    cand_branch = np.array([0, 1, 2, 3])
+    free = np.ones(4, bool)
+    support = np.array([0.5, 0.1, 0.3, 0.1])
+    untried = np.zeros(4, bool)
+    assert hedge_branch(support, untried, cand_branch, free, 0.1) == 0
+    assert hedge_branch(support, np.array([1, 0, 0, 0], bool), cand_branch, free, 0.1) == 2
+    assert hedge_branch(support, np.array([1, 0, 1, 0], bool), cand_branch, free, 0.1) == 1
+    assert hedge_branch(support, np.array([1, 0, 1, 0], bool), cand_branch, free, 0.2) is None
+    free[1] = False  # nothing left to pick in branch 1: the next one
+    assert hedge_branch(support, np.array([1, 0, 1, 0], bool), cand_branch, free, 0.1) == 3
+
+
+def _search(
+    models: list[SourceModel], share: float | None, columns: tuple[int, ...], until: int = 10
+) -> tuple[SearchTrace, list[str], np.ndarray]:
+    pool = SPACE.sample(400, seed=99)
+    score = _score(pool, best="c")  # the target's best learner is a minority's (1 of 4)
+    trace = run_pool_search(
+        pool_X=SPACE.encode(pool),
+        source_models=models,
+        evaluate=lambda i: float(score[i]),
+        budget=4,
+        options=TransferOptions(branch_hedge_share=share, branch_hedge_until=until),
+        branch_columns=columns,
+    )
+    return trace, [pool[i]["model"] for i in trace.picks], score
+
+
+def test_a_target_whose_best_learner_few_sources_share_tries_it_early(
+    disagreeing_sources: list[SourceModel],
+) -> None:
+    columns = SPACE.branching_columns()
+    trace, models, score = _search(disagreeing_sources, 0.2, columns)
+    assert set(models[:3]) == {"a", "b", "c"}  # every branch with >= 20 % support, by pick 3
+    hedges = [d.reason for d in trace.decisions if "hedge pick" in d.reason]
+    assert len(hedges) == 2 and "25%" in hedges[0]
+    assert max(trace.values[:3]) > score.max() - 0.5  # a pick of learner c beats every a, b
+
+    # b and c (25 % each) are below a 30 % share: no hedge; none without branches, and
+    # none from `branch_hedge_until` observations on
+    for share, cols, until in ((0.3, columns, 10), (0.2, (), 10), (0.2, columns, 1)):
+        trace, _, _ = _search(disagreeing_sources, share, cols, until)
+        assert not any("hedge pick" in d.reason for d in trace.decisions)
