@@ -762,7 +762,7 @@ def _hedge_pick(
     index = int(np.argmax(score))
     note = (
         f"a hedge pick in branch {branch}, untried, where {support[branch]:.0%} of the "
-        "sources' weight puts its best configuration"
+        "sources put their best configuration"
     )
     return index, float(score[index]), note
 

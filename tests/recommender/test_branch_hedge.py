@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from library import Library, import_benchmark, read_benchmark
+from recommender.bench import write_conditional_benchmark
 from recommender.branch_search import branch_support, hedge_branch
+from recommender.recommend import Recommender
 from recommender.space import Space
 from recommender.surrogate import SourceModel, fit_source_model
 from recommender.transfer import SearchTrace, TransferOptions, run_pool_search
@@ -111,3 +116,23 @@ def test_a_target_whose_best_learner_few_sources_share_tries_it_early(
     for share, cols, until in ((0.3, columns, 10), (0.2, (), 10), (0.2, columns, 1)):
         trace, _, _ = _search(disagreeing_sources, share, cols, until)
         assert not any("hedge pick" in d.reason for d in trace.decisions)
+
+
+def test_recommender_suggest_shows_hedge_picks_in_a_library_that_disagrees(
+    tmp_path: Path,
+) -> None:
+    """Through the public API: sources whose best learners differ get the new task's
+    second suggestion into another learner, with phase ``hedge`` and a reason saying so."""
+    bench_dir = write_conditional_benchmark(
+        tmp_path / "bench", n_tasks=6, n_configs=150, seed=4, preference="independent"
+    )
+    bench = read_benchmark(bench_dir)
+    library = Library.open(tmp_path / "lib")
+    import_benchmark(library, bench_dir)
+    space = Space.from_dict(bench.space)
+    recommender = Recommender(library, cache_dir=None, n_candidates=512)
+    first = recommender.suggest(None, space, n=1, direction="minimize", seed=0)[0]
+    observed = [(dict(first.config), 0.5)]
+    second = recommender.suggest(None, space, n=1, observed=observed, direction="minimize")[0]
+    assert second.phase == "hedge" and "hedge pick" in second.reason
+    assert second.config["learner"] != first.config["learner"]
