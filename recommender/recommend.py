@@ -283,6 +283,11 @@ def _config_of(row: Mapping[str, Any], space: Space) -> dict[str, Any]:
     )
 
 
+def _model_key(evals: TaskEvaluations, space: Space) -> tuple[str, int, Space]:
+    """What a kept source GP is keyed by (its encoding depends on the space)."""
+    return (evals.task_id, len(evals.objective), space)
+
+
 def _oriented(objective: np.ndarray, direction: str) -> np.ndarray:
     return objective if direction == "maximize" else -objective
 
@@ -417,7 +422,7 @@ class Recommender:
         self, evals: TaskEvaluations, space: Space, X: np.ndarray | None = None
     ) -> SourceModel:
         """The source GP of ``evals`` in ``space`` (``X``: its configurations, encoded)."""
-        key = (evals.task_id, len(evals.objective), space)  # the encoding depends on the space
+        key = _model_key(evals, space)
         if key not in self._models:
             self._models[key] = fit_source_model(
                 evals.task_id,
@@ -432,7 +437,7 @@ class Recommender:
         """`_source_model` of each source; the configurations of those not yet fitted in
         this process are encoded in one call (a third of the time of one call per source
         on LCBench's 33 x 2,000 trials)."""
-        todo = [e for e in sources if (e.task_id, len(e.objective), space) not in self._models]
+        todo = [e for e in sources if _model_key(e, space) not in self._models]
         if len(todo) > 1:
             X_all = space.encode(pd.concat([e.configs for e in todo], ignore_index=True))
             bounds = np.cumsum([len(e.configs) for e in todo])[:-1]

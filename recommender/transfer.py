@@ -721,6 +721,20 @@ class Proposal:
     acquisition: float
 
 
+def _regret_hypotheses(
+    cand_mean: np.ndarray,
+    obs_mean: np.ndarray,
+    quantiles: np.ndarray | None,
+    pending: Sequence[int],
+) -> tuple[np.ndarray, np.ndarray]:
+    """The sources' predictions on the regret scale (1 = a source's best, 0 = its worst) at
+    the candidates, and at what is chosen so far (the observations, then the pending
+    picks): what the portfolio and the hedge picks compare hypotheses on."""
+    reg_mean = regret_mean(cand_mean, quantiles)
+    chosen = np.concatenate([regret_mean(obs_mean, quantiles), reg_mean[:, list(pending)]], axis=1)
+    return reg_mean, chosen
+
+
 def _hedge_pick(
     cand_X: np.ndarray,
     cand_mean: np.ndarray,
@@ -744,13 +758,12 @@ def _hedge_pick(
     n_branches = len(branch_columns)
     cand_branch = branch_of(cand_X, branch_columns)
     tried = np.concatenate([branch_of(obs_X, branch_columns), cand_branch[list(pending)]])
-    covered = np.bincount(tried.astype(int), minlength=n_branches) > 0
+    covered = np.bincount(tried, minlength=n_branches) > 0
     support = branch_support(cand_mean, weights, cand_branch, free, n_branches)
     branch = hedge_branch(support, covered, cand_branch, free, share)
     if branch is None:
         return None
-    reg_mean = regret_mean(cand_mean, quantiles)
-    chosen = np.concatenate([regret_mean(obs_mean, quantiles), reg_mean[:, list(pending)]], axis=1)
+    reg_mean, chosen = _regret_hypotheses(cand_mean, obs_mean, quantiles, pending)
     inside = free & (cand_branch == branch)
     if chosen.shape[1]:
         score = hypothesis_improvement(reg_mean, chosen, weights)
@@ -978,10 +991,7 @@ def propose(
         return Proposal(index, replace(decision, reason=decision.reason + note), "explore", 0.0)
     if n_src and t < options.portfolio_picks and decision.mode != "target-only":
         weights = _normalised(w_src)
-        # hypotheses are compared on the regret scale (1 = a source's best, 0 = its worst)
-        reg_mean = regret_mean(cand_mean, quantiles)
-        reg_obs = regret_mean(obs_mean, quantiles)
-        chosen_mean = np.concatenate([reg_obs, reg_mean[:, list(pending)]], axis=1)
+        reg_mean, chosen_mean = _regret_hypotheses(cand_mean, obs_mean, quantiles, pending)
         first_choice: FirstPickChoice | None = gp_state.get("first_pick")
         criterion = (
             first_choice.criterion if first_choice is not None else options.zero_shot_criterion
