@@ -64,6 +64,9 @@ def _mixed_objective(X: np.ndarray) -> np.ndarray:
 def test_values_equal_ensemble_scores(
     dtype: torch.dtype, mixture: bool, top: float | None, variance: str
 ) -> None:
+    # BoTorch's fit retries resample hyperparameters from torch's global RNG; seed it so
+    # the fitted members do not depend on what ran before in the process.
+    torch.manual_seed(0)
     rng = np.random.default_rng(0)
     models = []
     for centre in (0.3, 0.6, 0.8):
@@ -93,8 +96,12 @@ def test_values_equal_ensemble_scores(
         floor=floor,
         variance=variance,
     )
-    tolerance = 1e-6 if dtype == torch.float64 else 1e-3
-    np.testing.assert_allclose(acqf.score(cand_X), expected, rtol=tolerance, atol=tolerance)
+    # float32: the two paths compute the posterior std in different batch shapes, and the
+    # std's relative error (~1e-4 to 1e-3 where the variance nearly cancels) reaches LogEI
+    # as about twice that relative error in the far tail (log EI ~ -z^2 / 2), so float32
+    # gets a relative tolerance of 5e-3; a wrong formula is off by far more.
+    rtol, atol = (1e-6, 1e-6) if dtype == torch.float64 else (5e-3, 1e-3)
+    np.testing.assert_allclose(acqf.score(cand_X), expected, rtol=rtol, atol=atol)
 
 
 def test_rejects_bad_weights() -> None:
