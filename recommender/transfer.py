@@ -249,6 +249,9 @@ class TransferOptions:
             average, and by 0.25 / 0.18 on a benchmark whose tasks disagree on the best
             learner. Evidence: ``docs/transfer_options.md``.
         branch_hedge_until: observations after which no hedge pick is made.
+        branch_hedge_min_sources: the number of sources a hedged branch needs besides
+            ``branch_hedge_share``: in a small library one source is a large share, and a
+            branch only it prefers is an anecdote.
         surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
             ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
             LCBench, kept for experiments).
@@ -292,6 +295,7 @@ class TransferOptions:
     ensemble_variance: str = "within"
     branch_hedge_share: float | None = 0.1
     branch_hedge_until: int = 10
+    branch_hedge_min_sources: int = 1
 
     def __post_init__(self) -> None:
         if self.zero_shot_criterion not in ("auto", *FIRST_PICK_CRITERIA):
@@ -338,6 +342,11 @@ class TransferOptions:
         if self.branch_hedge_share is not None and not 0 < self.branch_hedge_share <= 1:
             raise ValueError(
                 f"branch_hedge_share must be in (0, 1] or None, got {self.branch_hedge_share}"
+            )
+        if self.branch_hedge_min_sources < 1:
+            raise ValueError(
+                "branch_hedge_min_sources must be at least 1, got "
+                f"{self.branch_hedge_min_sources}"
             )
 
 
@@ -1032,7 +1041,7 @@ def propose(
             obs_mean,
             pending,
             branch_columns,
-            options.branch_hedge_share,
+            max(options.branch_hedge_share, (options.branch_hedge_min_sources - 0.5) / n_src),
         )
         if hedge is not None:
             index, score_at, note = hedge

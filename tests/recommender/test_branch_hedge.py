@@ -86,7 +86,11 @@ def test_hedge_branch_takes_the_most_supported_untried_branch() -> None:
 
 
 def _search(
-    models: list[SourceModel], share: float | None, columns: tuple[int, ...], until: int = 10
+    models: list[SourceModel],
+    share: float | None,
+    columns: tuple[int, ...],
+    until: int = 10,
+    min_sources: int = 1,
 ) -> tuple[SearchTrace, list[str], np.ndarray]:
     pool = SPACE.sample(400, seed=99)
     score = _score(pool, best="c")  # the target's best learner is a minority's (1 of 4)
@@ -95,7 +99,11 @@ def _search(
         source_models=models,
         evaluate=lambda i: float(score[i]),
         budget=4,
-        options=TransferOptions(branch_hedge_share=share, branch_hedge_until=until),
+        options=TransferOptions(
+            branch_hedge_share=share,
+            branch_hedge_until=until,
+            branch_hedge_min_sources=min_sources,
+        ),
         branch_columns=columns,
     )
     return trace, [pool[i]["model"] for i in trace.picks], score
@@ -111,10 +119,16 @@ def test_a_target_whose_best_learner_few_sources_share_tries_it_early(
     assert len(hedges) == 2 and "25%" in hedges[0]
     assert max(trace.values[:3]) > score.max() - 0.5  # a pick of learner c beats every a, b
 
-    # b and c (25 % each) are below a 30 % share: no hedge; none without branches, and
-    # none from `branch_hedge_until` observations on
-    for share, cols, until in ((0.3, columns, 10), (0.2, (), 10), (0.2, columns, 1)):
-        trace, _, _ = _search(disagreeing_sources, share, cols, until)
+    # b and c (25 % each) are below a 30 % share, and one source each is below two
+    # sources: no hedge; none without branches, and none from `branch_hedge_until`
+    # observations on
+    for share, cols, until, least in (
+        (0.3, columns, 10, 1),
+        (0.2, columns, 10, 2),
+        (0.2, (), 10, 1),
+        (0.2, columns, 1, 1),
+    ):
+        trace, _, _ = _search(disagreeing_sources, share, cols, until, least)
         assert not any("hedge pick" in d.reason for d in trace.decisions)
 
 
@@ -136,3 +150,8 @@ def test_recommender_suggest_shows_hedge_picks_in_a_library_that_disagrees(
     second = recommender.suggest(None, space, n=1, observed=observed, direction="minimize")[0]
     assert second.phase == "hedge" and "hedge pick" in second.reason
     assert second.config["learner"] != first.config["learner"]
+
+
+def test_min_sources_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="branch_hedge_min_sources must be at least 1"):
+        TransferOptions(branch_hedge_min_sources=0)
