@@ -345,8 +345,7 @@ class TransferOptions:
             )
         if self.branch_hedge_min_sources < 1:
             raise ValueError(
-                "branch_hedge_min_sources must be at least 1, got "
-                f"{self.branch_hedge_min_sources}"
+                f"branch_hedge_min_sources must be at least 1, got {self.branch_hedge_min_sources}"
             )
 
 
