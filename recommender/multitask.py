@@ -271,7 +271,7 @@ def fit_multitask_gp(
                 pass
             if n_target and warm_start is not None and warm_start.n_target == 0:
                 _start_target_at_mixture(model, mixture)
-        last_error = fit_mll(model, maxiter=maxiter)
+        last_error = fit_mll(model, maxiter=maxiter, seed=attempt)
         if last_error is not None:
             _LOG.debug("multi-task GP fit attempt %d failed: %s", attempt, last_error)
         else:

@@ -16,7 +16,8 @@ import hashlib
 import logging
 import pickle
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -106,8 +107,30 @@ def minmax_normalize(score: np.ndarray) -> np.ndarray:
     return (score - low) / (high - low)
 
 
-def fit_mll(model: ExactGP, *, maxiter: int) -> Exception | None:
+@contextmanager
+def seeded_torch(seed: int, device: torch.device) -> Iterator[None]:
+    """Run the block on torch generators seeded with ``seed`` (the CPU one and, on CUDA,
+    ``device``'s), restored to their previous states afterwards.
+
+    Args:
+        seed: the seed.
+        device: where the block's tensors live.
+    """
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        for index in cuda:
+            torch.cuda.default_generators[index].manual_seed(seed)
+        yield
+
+
+def fit_mll(model: ExactGP, *, maxiter: int, seed: int = 0) -> Exception | None:
     """Fit ``model``'s hyperparameters by exact marginal likelihood (L-BFGS, ``maxiter``).
+
+    BoTorch retries an attempt that stops abnormally from hyperparameters drawn from their
+    priors. Those draws come from a forked torch generator seeded with ``seed``, so a fit
+    depends on its data alone, not on what ran before in the process, and the caller's
+    random stream is left as it was.
 
     Returns:
         ``None`` on success; the error when the fit hit numerical trouble (not-PSD, NaN) or
@@ -115,7 +138,11 @@ def fit_mll(model: ExactGP, *, maxiter: int) -> Exception | None:
     """
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
     try:
-        with warnings.catch_warnings(), gpytorch.settings.max_cholesky_size(_MAX_CHOLESKY):
+        with (
+            seeded_torch(seed, next(model.parameters()).device),
+            warnings.catch_warnings(),
+            gpytorch.settings.max_cholesky_size(_MAX_CHOLESKY),
+        ):
             warnings.simplefilter("ignore")
             fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": maxiter}})
     except (RuntimeError, ValueError) as error:
@@ -211,7 +238,7 @@ def fit_gp(
                 model.load_state_dict(_hyperparameters(init_state), strict=False)
             except RuntimeError:  # shapes changed (new points): keep defaults
                 pass
-        last_error = fit_mll(model, maxiter=maxiter)
+        last_error = fit_mll(model, maxiter=maxiter, seed=attempt)
         if last_error is None:
             return model.eval()
         _LOG.debug("GP fit attempt %d failed: %s", attempt, last_error)

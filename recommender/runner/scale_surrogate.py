@@ -40,6 +40,7 @@ from gpytorch.kernels import Kernel
 from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from library.exceptions import RunnerError
+from recommender.surrogate import seeded_torch
 
 __all__ = [
     "DRIFT_STARTS",
@@ -124,7 +125,8 @@ def _fit_once(
         outcome_transform=Standardize(m=1),
     )
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
-    fit_gpytorch_mll(mll)
+    with seeded_torch(0, train_x.device):
+        fit_gpytorch_mll(mll)
     model.train()
     with torch.no_grad():
         value = float(mll(model(*model.train_inputs), model.train_targets))

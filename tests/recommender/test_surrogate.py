@@ -234,3 +234,29 @@ def test_gp_from_state_standardises_on_its_own_data() -> None:
     base_mean, base_std = predict(fitted, X)
     assert np.allclose(mean, 10 * base_mean + 5, atol=1e-6)
     assert np.allclose(std, 10 * base_std, atol=1e-6)
+
+
+def test_a_fit_depends_on_its_data_not_on_the_process_random_state() -> None:
+    """BoTorch retries an abnormal L-BFGS stop from prior draws; on these float32 fits it
+    does, and before the fits were seeded they depended on torch's global generator (the
+    same data fitted differently after other work consumed random numbers). Fitting also
+    leaves that generator as it was."""
+    rng = np.random.default_rng(0)
+    data = []
+    for centre in (0.3, 0.6, 0.8):
+        X = rng.uniform(size=(12, 2))
+        data.append((X, -((X - centre) ** 2).sum(axis=1)))
+    fits = []
+    for history in range(4):
+        torch.manual_seed(history)
+        torch.randn(17 * history + 1)
+        before = torch.get_rng_state()
+        states = [
+            fit_gp(X, y, tkwargs={"dtype": torch.float32}, maxiter=50).state_dict() for X, y in data
+        ]
+        assert torch.equal(torch.get_rng_state(), before)
+        fits.append(states)
+    for states in fits[1:]:
+        for state, first in zip(states, fits[0], strict=True):
+            assert state.keys() == first.keys()
+            assert all(torch.equal(state[k], first[k]) for k in first)
