@@ -1040,6 +1040,8 @@ def propose(
             obs_mean,
             pending,
             branch_columns,
+            # equal weights: a branch's support is (its sources) / n_src, so "at least
+            # min_sources sources" is a support above (min_sources - 0.5) / n_src
             max(options.branch_hedge_share, (options.branch_hedge_min_sources - 0.5) / n_src),
         )
         if hedge is not None:
