@@ -53,6 +53,7 @@ __all__ = [
     "regret_mean",
     "regret_scale",
     "resolve_tkwargs",
+    "seeded_torch",
     "subsample_indices",
 ]
 
