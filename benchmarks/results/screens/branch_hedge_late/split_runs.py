@@ -36,11 +36,3 @@ df['extra']=df.offbest-df.offbest_old
 for name,g in [('all',df),('inmaj',df[df.inmaj]),('notmaj',df[~df.inmaj]),('extra>0',df[df.extra>0]),('extra<=0',df[df.extra<=0])]:
     print(name,len(g),'s46-s40',[se(g[f'd{t}']) for t in (5,10,20,30)],' vs rgpe',[se(g[f'g{t}']) for t in (5,10,20,30)])
 print(df.groupby('inmaj')[['nl','nlo','offbest','offbest_old']].mean())
-print()
-import collections
-for name,g in [('all',df),('more-branches',df[df.nl>df.nlo]),('same-or-fewer',df[df.nl<=df.nlo])]:
-    out=[]
-    for t_ in (10,12,14,16,18,20,22,25,30):
-        pass
-    print(name,len(g))
-# full curves

@@ -1,8 +1,9 @@
 """Session 47 probe (scratch, kept for the record): one target's search with and without
 the hedge picks, on a cached screen (`screen_transfer_options.py --cache`), seed 0.
 
-Prints the branch of every pick, the target's best branch, the regret at t = 20 / 30, and
-at some steps the guardrail decision (step, observations, mode, target-GP weight, sources
+Prints the branch of every pick, the target's best branch, the regret at t = 20 / 30, which
+picks were hedge picks (their decision's reason names the hedge), the regret after each of
+the first 12 picks, and at some steps the guardrail decision (step, observations, mode, target-GP weight, sources
 weighted, sources dropped), recorded by wrapping `recommender.transfer.rank_weights`.
 
     python trace_probe.py CACHE.pkl BENCHMARK_DIR task_02[,task_03...]
@@ -47,6 +48,8 @@ for target in sys.argv[3].split(","):
         branches = "".join(map(str, X[trace.picks][:, columns].argmax(1)))
         print(f"{target} {name}: branches of the picks {branches}; best branch "
               f"{X[np.argmax(score)][columns].argmax()}; regret t=20 {regret[19]:.4f} t=30 {regret[29]:.4f}")
+        hedge = [i + 1 for i, d in enumerate(trace.decisions) if "hedge pick" in d.reason]
+        print(f"   hedge picks {hedge}; regret after picks 1-12 {[round(r, 3) for r in regret[:12]]}")
         for record in log:
             if record[0] in (5, 8, 10, 12, 14, 16, 18, 20, 22, 25):
                 print("   step, n, mode, target weight, weighted, dropped:", record)
