@@ -33,6 +33,7 @@ __all__ = [
     "branch_support",
     "choose_branch",
     "hedge_branch",
+    "starved_incumbent_branch",
 ]
 
 #: Observations a branch needs before its GP picks (fewer: a random candidate of it).
@@ -187,3 +188,36 @@ def hedge_branch(
         if not covered[branch] and (free & (cand_branch == branch)).any():
             return int(branch)
     return None
+
+
+def starved_incumbent_branch(
+    branch_sequence: np.ndarray, obs_y: np.ndarray, patience: int
+) -> int | None:
+    """The branch of the target's best observation, when the last picks all left it.
+
+    A transfer search follows the sources' favourite branch. When the target's best
+    observation lies in another branch (found by a hedge pick, say) and ``patience``
+    picks in a row went elsewhere without beating it, the sources keep outvoting the
+    target's own evidence; the next pick should look in the incumbent's branch again.
+    The incumbent's branch thus gets at least one pick in ``patience + 1`` while it holds
+    the best observation, and none when the picks that left it improved on it.
+
+    Args:
+        branch_sequence: the branch of each observation in the order observed, then of
+            each pending pick (`branch_of`).
+        obs_y: the observations (larger is better), aligned with the first ``len(obs_y)``
+            entries of ``branch_sequence``.
+        patience: picks outside the incumbent's branch that are tolerated (at least 1).
+
+    Returns:
+        The incumbent's branch, or ``None`` (too few picks yet, or one of the last
+        ``patience`` picks lies in it).
+    """
+    if patience < 1:
+        raise ValueError(f"patience must be at least 1, got {patience}")
+    if len(obs_y) == 0 or len(branch_sequence) <= patience:
+        return None
+    incumbent = int(branch_sequence[int(np.argmax(obs_y))])
+    if (np.asarray(branch_sequence[-patience:]) == incumbent).any():
+        return None
+    return incumbent
