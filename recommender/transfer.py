@@ -268,10 +268,10 @@ class TransferOptions:
             improving a little (`recommender.branch_search.starved_incumbent_branch`).
             ``None``: no such pick. 3 (the default, chosen before screening: at least one
             pick in four while the incumbent's branch holds the best): on cached
-            predictions of 17 draws of the conditional benchmark it changed few runs,
-            none worse pooled by more than a standard error, and took the one target
-            that carried draw 5's late cost from 0.162 to 0.066 at t = 30. Evidence:
-            ``docs/transfer_options.md``.
+            predictions of 18 conditional libraries it changed 54 of 548 runs, no group
+            of held-out libraries worse pooled by more than a standard error, and took
+            the one target that carried draw 5's late cost from 0.162 to 0.066 at
+            t = 30. Evidence: ``docs/transfer_options.md``.
         surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
             ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
             LCBench, kept for experiments).
