@@ -792,8 +792,7 @@ def _hedge_pick(
     branch choose where in it to look.
     """
     n_branches = len(branch_columns)
-    cand_branch = branch_of(cand_X, branch_columns)
-    tried = np.concatenate([branch_of(obs_X, branch_columns), cand_branch[list(pending)]])
+    cand_branch, tried = _branch_sequence(cand_X, obs_X, pending, branch_columns)
     covered = np.bincount(tried, minlength=n_branches) > 0
     support = branch_support(cand_mean, weights, cand_branch, free, n_branches)
     branch = hedge_branch(support, covered, cand_branch, free, share)
@@ -816,6 +815,17 @@ def _hedge_pick(
     return index, float(score[index]), note
 
 
+def _branch_sequence(
+    cand_X: np.ndarray, obs_X: np.ndarray, pending: Sequence[int], branch_columns: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """The branch of every candidate, and of the target's picks in order: its
+    observations, then the pending picks."""
+    cand_branch = branch_of(cand_X, branch_columns)
+    return cand_branch, np.concatenate(
+        [branch_of(obs_X, branch_columns), cand_branch[list(pending)]]
+    )
+
+
 def _incumbent_branch_mask(
     cand_X: np.ndarray,
     cand_mean: np.ndarray,
@@ -834,19 +844,21 @@ def _incumbent_branch_mask(
 
     When the sources' favourite *is* the incumbent's branch, the picks that left it were
     the target's own evidence at work (its GP exploring), and are left alone."""
-    cand_branch = branch_of(cand_X, branch_columns)
-    sequence = np.concatenate([branch_of(obs_X, branch_columns), cand_branch[list(pending)]])
+    cand_branch, sequence = _branch_sequence(cand_X, obs_X, pending, branch_columns)
     branch = starved_incumbent_branch(sequence, obs_y, patience)
     if branch is None or w_src.sum() <= 0:
         return free, None, ""
     inside = free & (cand_branch == branch)
+    if not inside.any():
+        return free, None, ""
     support = branch_support(cand_mean, w_src / w_src.sum(), cand_branch, free, len(branch_columns))
-    if not inside.any() or int(np.argmax(support)) == branch:
+    favourite = int(np.argmax(support))
+    if favourite == branch:
         return free, None, ""
     note = (
         f"this pick stays in branch {branch}, the target's best so far, which the last "
-        f"{patience} picks left without beating it for branch {int(np.argmax(support))}, "
-        "the weighted sources' favourite"
+        f"{patience} picks left without beating it for branch {favourite}, the weighted "
+        "sources' favourite"
     )
     return inside, branch, note
 
@@ -1086,11 +1098,11 @@ def propose(
         score = np.where(free, score, -np.inf)
         index = int(np.argmax(score))
         return Proposal(index, decision, "portfolio", float(score[index]))
+    # a space with branches searched with the sources in use: hedge and incumbent picks
+    branch_transfer = len(branch_columns) > 1 and n_src > 0 and decision.mode != "target-only"
     if (
-        options.branch_hedge_share is not None
-        and len(branch_columns) > 1
-        and n_src
-        and decision.mode != "target-only"
+        branch_transfer
+        and options.branch_hedge_share is not None
         and t < options.branch_hedge_until
     ):
         hedge = _hedge_pick(
@@ -1112,12 +1124,7 @@ def propose(
             decision = replace(decision, reason=f"{decision.reason}; {note}")
             return Proposal(index, decision, "hedge", score_at)
     confined: int | None = None
-    if (
-        options.incumbent_patience is not None
-        and len(branch_columns) > 1
-        and n_src
-        and decision.mode != "target-only"
-    ):
+    if branch_transfer and options.incumbent_patience is not None:
         free, confined, note = _incumbent_branch_mask(
             cand_X,
             cand_mean,

@@ -49,7 +49,7 @@ def _propose(
     patience: int | None,
     pending: tuple = (),
     best: str = "c",
-) -> tuple[Proposal, np.ndarray, np.ndarray]:
+) -> tuple[Proposal, np.ndarray]:
     """A pick after one observation per learner in ``learners`` (in that order) of a
     target whose best learner is ``best``."""
     pool = SPACE.sample(300, seed=5)
@@ -79,7 +79,7 @@ def _propose(
         quantiles=source_quantiles(models),
         branch_columns=SPACE.branching_columns(),
     )
-    return proposal, branch_of(cand_X, SPACE.branching_columns()), obs_X
+    return proposal, branch_of(cand_X, SPACE.branching_columns())
 
 
 def test_a_search_led_away_from_the_target_best_branch_returns_to_it(
@@ -87,22 +87,22 @@ def test_a_search_led_away_from_the_target_best_branch_returns_to_it(
 ) -> None:
     c = 2  # the branch of learner c (the third choice of "model")
     learners = ["a", "c", "a", "b", "a"]  # the best (c) was the second pick; three left it
-    proposal, cand_branch, _ = _propose(majority_a, learners, patience=3)
+    proposal, cand_branch = _propose(majority_a, learners, patience=3)
     assert cand_branch[proposal.index] == c
     assert "stays in branch 2" in proposal.decision.reason
 
     # without the rule the sources' majority keeps the search in learner a
-    plain, cand_branch, _ = _propose(majority_a, learners, patience=None)
+    plain, cand_branch = _propose(majority_a, learners, patience=None)
     assert cand_branch[plain.index] != c and "stays in branch" not in plain.decision.reason
 
     # patience 4 tolerates the three picks; a pending pick in c is a pick in c
     for patience, pending in ((4, ()), (3, (int(np.flatnonzero(cand_branch == c)[0]),))):
-        other, _, _ = _propose(majority_a, learners, patience, pending)
+        other, _ = _propose(majority_a, learners, patience, pending)
         assert "stays in branch" not in other.decision.reason
 
     # the incumbent's branch is the sources' favourite: the picks that left it were the
     # target's own GP exploring, not the sources outvoting it
-    own, _, _ = _propose(majority_a, ["b", "a", "b", "c", "b"], 3, best="a")
+    own, _ = _propose(majority_a, ["b", "a", "b", "c", "b"], 3, best="a")
     assert "stays in branch" not in own.decision.reason
 
 
