@@ -952,6 +952,7 @@ def propose(
     """
     n_src = len(cand_mean)
     t = len(obs_y)
+    picks_X, picks_y = obs_X, obs_y  # every observation in order (the incumbent rule)
     if t > options.max_target_points:  # bounded cost: keep the best region and a spread
         keep = subsample_indices(
             obs_y, options.max_target_points // 5, options.max_target_points, rng
@@ -1130,8 +1131,8 @@ def propose(
             cand_mean,
             w_src,
             free,
-            obs_X,
-            obs_y,
+            picks_X,
+            picks_y,
             pending,
             branch_columns,
             options.incumbent_patience,

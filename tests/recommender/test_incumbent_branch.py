@@ -49,6 +49,7 @@ def _propose(
     patience: int | None,
     pending: tuple = (),
     best: str = "c",
+    max_target_points: int = 1000,
 ) -> tuple[Proposal, np.ndarray]:
     """A pick after one observation per learner in ``learners`` (in that order) of a
     target whose best learner is ``best``."""
@@ -72,7 +73,7 @@ def _propose(
         obs_y=_score(observed, best),
         obs_mean=obs_mean,
         obs_std=obs_std,
-        options=TransferOptions(incumbent_patience=patience),
+        options=TransferOptions(incumbent_patience=patience, max_target_points=max_target_points),
         rng=np.random.default_rng(0),
         gp_state={},
         pending=pending,
@@ -104,6 +105,17 @@ def test_a_search_led_away_from_the_target_best_branch_returns_to_it(
     # target's own GP exploring, not the sources outvoting it
     own, _ = _propose(majority_a, ["b", "a", "b", "c", "b"], 3, best="a")
     assert "stays in branch" not in own.decision.reason
+
+
+def test_the_rule_reads_every_pick_when_the_target_gp_keeps_a_subsample(
+    majority_a: list[SourceModel],
+) -> None:
+    """Past ``max_target_points`` the target GP keeps the best observations and a random
+    spread; the last picks are still the last picks for the rule."""
+    learners = ["a", "b", "a", "c", "a", "b", "a"]  # c best, the last three left it
+    proposal, cand_branch = _propose(majority_a, learners, 3, max_target_points=5)
+    assert cand_branch[proposal.index] == 2
+    assert "stays in branch 2" in proposal.decision.reason
 
 
 def test_incumbent_patience_must_be_positive() -> None:
