@@ -33,6 +33,7 @@ __all__ = [
     "branch_support",
     "choose_branch",
     "hedge_branch",
+    "stalled_branch",
     "starved_incumbent_branch",
 ]
 
@@ -221,3 +222,35 @@ def starved_incumbent_branch(
     if (np.asarray(branch_sequence[-patience:]) == incumbent).any():
         return None
     return incumbent
+
+
+def stalled_branch(branch_sequence: np.ndarray, obs_y: np.ndarray, patience: int) -> int | None:
+    """The branch the last picks all went to without beating the best before them.
+
+    The mirror of `starved_incumbent_branch`: a transfer search that has found the best
+    of the sources' favourite branch keeps refining it, though the target's optimum may
+    lie in a branch it tried once or never. When ``patience`` picks in a row lie in one
+    branch and none of them improved on the target's best so far, the next pick should
+    look outside it. A branch that keeps improving is never named.
+
+    Args:
+        branch_sequence: the branch of each observation in the order observed, then of
+            each pending pick (`branch_of`).
+        obs_y: the observations (larger is better), aligned with the first ``len(obs_y)``
+            entries of ``branch_sequence``; pending picks count as picks that did not
+            improve.
+        patience: picks in one branch without an improvement that are tolerated (at
+            least 1).
+
+    Returns:
+        That branch, or ``None`` (too few picks yet, the last ``patience`` picks span
+        several branches, or one of them holds the best observation).
+    """
+    if patience < 1:
+        raise ValueError(f"patience must be at least 1, got {patience}")
+    if len(obs_y) == 0 or len(branch_sequence) <= patience:
+        return None
+    window = np.asarray(branch_sequence[-patience:])
+    if (window != window[0]).any() or int(np.argmax(obs_y)) >= len(branch_sequence) - patience:
+        return None
+    return int(window[0])

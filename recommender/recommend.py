@@ -776,9 +776,10 @@ class Recommender:
         """Whether this pick maximises the ensemble LogEI with gradients."""
         if mode is ProposalOptimizer.RANDOM or has_pool or proposal.phase not in ("gp", "stacked"):
             return False
-        if proposal.branch is not None:
-            # confined to the incumbent's branch: the gradient search spans every branch,
-            # so the pick is the best candidate of that branch (as for hedge picks)
+        if proposal.branch is not None or proposal.avoided is not None:
+            # confined to the incumbent's branch, or kept out of a stalled one: the
+            # gradient search spans every branch, so the pick is the best candidate of
+            # the branches allowed (as for hedge picks)
             return False
         if self.options.surrogate != "ensemble":
             _LOG.info("surrogate=%r: GP-phase picks use the candidate set", self.options.surrogate)

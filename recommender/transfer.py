@@ -48,6 +48,7 @@ from recommender.branch_search import (
     branch_pick,
     branch_support,
     hedge_branch,
+    stalled_branch,
     starved_incumbent_branch,
 )
 from recommender.ensemble import (
@@ -272,6 +273,15 @@ class TransferOptions:
             of held-out libraries worse pooled by more than a standard error, and took
             the one target that carried draw 5's late cost from 0.162 to 0.066 at
             t = 30. Evidence: ``docs/transfer_options.md``.
+        stall_patience: in a space with a branching parameter, in a search with source
+            tasks (its target-only fallbacks included; a cold search is unchanged), when
+            the last ``stall_patience`` picks all lie in one branch and none of them
+            beat the target's best so far, the next pick avoids that branch (the
+            ensemble's, the stacked model's or the per-branch search's best candidate in
+            the others; off the pools, the best of the candidate set). A search that has found the best of
+            the sources' favourite branch otherwise keeps refining it while the target's
+            optimum lies in another (`recommender.branch_search.stalled_branch`). ``None``
+            (the default): no such pick.
         surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
             ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
             LCBench, kept for experiments).
@@ -317,6 +327,7 @@ class TransferOptions:
     branch_hedge_until: int = 10
     branch_hedge_min_sources: int = 1
     incumbent_patience: int | None = 3
+    stall_patience: int | None = None
 
     def __post_init__(self) -> None:
         if self.zero_shot_criterion not in ("auto", *FIRST_PICK_CRITERIA):
@@ -367,6 +378,10 @@ class TransferOptions:
         if self.incumbent_patience is not None and self.incumbent_patience < 1:
             raise ValueError(
                 f"incumbent_patience must be at least 1 or None, got {self.incumbent_patience}"
+            )
+        if self.stall_patience is not None and self.stall_patience < 1:
+            raise ValueError(
+                f"stall_patience must be at least 1 or None, got {self.stall_patience}"
             )
         if self.branch_hedge_min_sources < 1:
             raise ValueError(
@@ -748,6 +763,8 @@ class Proposal:
         acquisition: the acquisition value of the pick.
         branch: the branch a ``"gp"`` or ``"stacked"`` pick was confined to
             (`TransferOptions.incumbent_patience`), ``None`` when it was free to go anywhere.
+        avoided: the branch a ``"gp"`` or ``"stacked"`` pick was kept out of
+            (`TransferOptions.stall_patience`), ``None`` when none was.
     """
 
     index: int
@@ -755,6 +772,7 @@ class Proposal:
     phase: str
     acquisition: float
     branch: int | None = None
+    avoided: int | None = None
 
 
 def _regret_hypotheses(
@@ -861,6 +879,33 @@ def _incumbent_branch_mask(
         "sources' favourite"
     )
     return inside, branch, note
+
+
+def _stalled_branch_mask(
+    cand_X: np.ndarray,
+    free: np.ndarray,
+    obs_X: np.ndarray,
+    obs_y: np.ndarray,
+    pending: Sequence[int],
+    branch_columns: Sequence[int],
+    patience: int,
+) -> tuple[np.ndarray, int | None, str]:
+    """``free`` without the branch the last ``patience`` picks all went to without beating
+    the target's best (`recommender.branch_search.stalled_branch`), that branch and a
+    note; ``free`` unchanged, ``None``, ``""`` when there is none or no free candidate
+    lies outside it."""
+    cand_branch, sequence = _branch_sequence(cand_X, obs_X, pending, branch_columns)
+    branch = stalled_branch(sequence, obs_y, patience)
+    if branch is None:
+        return free, None, ""
+    outside = free & (cand_branch != branch)
+    if not outside.any():
+        return free, None, ""
+    note = (
+        f"this pick leaves branch {branch}: the last {patience} picks went there without "
+        "beating the target's best"
+    )
+    return outside, branch, note
 
 
 def _stack_values(
@@ -1139,6 +1184,18 @@ def propose(
         )
         if note:
             decision = replace(decision, reason=f"{decision.reason}; {note}")
+    avoided: int | None = None
+    if (
+        len(branch_columns) > 1
+        and n_src > 0  # a transfer search, its target-only fallbacks included
+        and confined is None
+        and options.stall_patience is not None
+    ):
+        free, avoided, note = _stalled_branch_mask(
+            cand_X, free, picks_X, picks_y, pending, branch_columns, options.stall_patience
+        )
+        if note:
+            decision = replace(decision, reason=f"{decision.reason}; {note}")
     if options.surrogate == "augmented" and decision.mode != "target-only" and w_src.sum() > 0:
         # target GP over [x, m(x)]: m is the ranking-weighted source mean; the GP learns
         # (through m's lengthscale) how far to trust it, and corrects it where it is wrong.
@@ -1153,7 +1210,7 @@ def propose(
         score = ensemble_scores(mean[None], std[None], np.ones(1), float(obs_y.max()))
         score = np.where(free, score, -np.inf)
         index = int(np.argmax(score))
-        return Proposal(index, decision, "gp", float(score[index]), confined)
+        return Proposal(index, decision, "gp", float(score[index]), confined, avoided)
     trusted = decision.mode != "target-only" and n_src > 0
     stacking = (options.stack_from is not None and t >= options.stack_from) and (
         options.stack_until is None or t < options.stack_until
@@ -1172,7 +1229,7 @@ def propose(
             refit=options.stack_refit,
             stack_scale=options.stack_scale,
         )
-        return replace(stacked, branch=confined)
+        return replace(stacked, branch=confined, avoided=avoided)
     if branched and not trusted:
         index, logei, note = branch_pick(cand_X, free, obs_X, raw_y, branch_columns, rng)
         decision = replace(decision, reason=f"{decision.reason}; one GP per branch, {note}")
@@ -1211,7 +1268,7 @@ def propose(
         index, best_score = ensemble_argmax(
             mean, members_std, w, best, free, mixture=mixture, variance=options.ensemble_variance
         )
-        return Proposal(index, decision, "gp", best_score, confined)
+        return Proposal(index, decision, "gp", best_score, confined, avoided)
     # explore disagreement among plausible picks: the floor needs every candidate's score
     std = np.stack([s.dense() if isinstance(s, LazyMemberStd) else s for s in members_std])
     plain = ensemble_scores(mean, std, w, best)
@@ -1221,4 +1278,4 @@ def propose(
     )
     score = np.where(free, score, -np.inf)
     index = int(np.argmax(score))
-    return Proposal(index, decision, "gp", float(score[index]), confined)
+    return Proposal(index, decision, "gp", float(score[index]), confined, avoided)
