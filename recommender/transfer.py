@@ -848,31 +848,31 @@ def _branch_sequence(
 
 
 def _incumbent_branch_mask(
-    cand_X: np.ndarray,
+    cand_branch: np.ndarray,
+    sequence: np.ndarray,
+    obs_y: np.ndarray,
+    free: np.ndarray,
     cand_mean: np.ndarray,
     w_src: np.ndarray,
-    free: np.ndarray,
-    obs_X: np.ndarray,
-    obs_y: np.ndarray,
-    pending: Sequence[int],
-    branch_columns: Sequence[int],
     patience: int,
 ) -> tuple[np.ndarray, int | None, str]:
     """``free`` restricted to the incumbent's branch, the branch and a note, when the last
     ``patience`` picks all left it (`recommender.branch_search.starved_incumbent_branch`)
     and the weighted sources put their best elsewhere (`branch_support`): the sources are
     outvoting the target's evidence. Otherwise ``free`` unchanged, ``None``, ``""``.
+    ``cand_branch`` and ``sequence`` come from `_branch_sequence`.
 
     When the sources' favourite *is* the incumbent's branch, the picks that left it were
     the target's own evidence at work (its GP exploring), and are left alone."""
-    cand_branch, sequence = _branch_sequence(cand_X, obs_X, pending, branch_columns)
     branch = starved_incumbent_branch(sequence, obs_y, patience)
     if branch is None or w_src.sum() <= 0:
         return free, None, ""
     inside = free & (cand_branch == branch)
     if not inside.any():
         return free, None, ""
-    support = branch_support(cand_mean, w_src / w_src.sum(), cand_branch, free, len(branch_columns))
+    support = branch_support(
+        cand_mean, w_src / w_src.sum(), cand_branch, free, int(cand_branch.max()) + 1
+    )
     favourite = int(np.argmax(support))
     if favourite == branch:
         return free, None, ""
@@ -885,19 +885,16 @@ def _incumbent_branch_mask(
 
 
 def _stalled_branch_mask(
-    cand_X: np.ndarray,
-    free: np.ndarray,
-    obs_X: np.ndarray,
+    cand_branch: np.ndarray,
+    sequence: np.ndarray,
     obs_y: np.ndarray,
-    pending: Sequence[int],
-    branch_columns: Sequence[int],
+    free: np.ndarray,
     patience: int,
 ) -> tuple[np.ndarray, int | None, str]:
     """``free`` without the branch the last ``patience`` picks all went to without beating
     the target's best (`recommender.branch_search.stalled_branch`), that branch and a
     note; ``free`` unchanged, ``None``, ``""`` when there is none or no free candidate
-    lies outside it."""
-    cand_branch, sequence = _branch_sequence(cand_X, obs_X, pending, branch_columns)
+    lies outside it. ``cand_branch`` and ``sequence`` come from `_branch_sequence`."""
     branch = stalled_branch(sequence, obs_y, patience)
     if branch is None:
         return free, None, ""
@@ -1173,30 +1170,18 @@ def propose(
             decision = replace(decision, reason=f"{decision.reason}; {note}")
             return Proposal(index, decision, "hedge", score_at)
     confined: int | None = None
-    if branch_transfer and options.incumbent_patience is not None:
-        free, confined, note = _incumbent_branch_mask(
-            cand_X,
-            cand_mean,
-            w_src,
-            free,
-            picks_X,
-            picks_y,
-            pending,
-            branch_columns,
-            options.incumbent_patience,
-        )
-        if note:
-            decision = replace(decision, reason=f"{decision.reason}; {note}")
     avoided: int | None = None
-    if (
-        len(branch_columns) > 1
-        and n_src > 0  # a transfer search, its target-only fallbacks included
-        and confined is None
-        and options.stall_patience is not None
-    ):
-        free, avoided, note = _stalled_branch_mask(
-            cand_X, free, picks_X, picks_y, pending, branch_columns, options.stall_patience
-        )
+    if len(branch_columns) > 1 and n_src > 0:  # the target-only fallbacks included
+        cand_branch, sequence = _branch_sequence(cand_X, picks_X, pending, branch_columns)
+        note = ""
+        if branch_transfer and options.incumbent_patience is not None:
+            free, confined, note = _incumbent_branch_mask(
+                cand_branch, sequence, picks_y, free, cand_mean, w_src, options.incumbent_patience
+            )
+        if confined is None and options.stall_patience is not None:
+            free, avoided, note = _stalled_branch_mask(
+                cand_branch, sequence, picks_y, free, options.stall_patience
+            )
         if note:
             decision = replace(decision, reason=f"{decision.reason}; {note}")
     if options.surrogate == "augmented" and decision.mode != "target-only" and w_src.sum() > 0:
