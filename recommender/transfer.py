@@ -278,9 +278,9 @@ class TransferOptions:
             the last ``stall_patience`` picks all lie in one branch and none of them
             beat the target's best so far, the next pick avoids that branch (the
             ensemble's, the stacked model's or the per-branch search's best candidate in
-            the others; off the pools, the best of the candidate set). A search that has found the best of
-            the sources' favourite branch otherwise keeps refining it while the target's
-            optimum lies in another (`recommender.branch_search.stalled_branch`). ``None``
+            the others; off the pools, the best of the candidate set). A search that has
+            found the best of the sources' favourite branch otherwise keeps refining it
+            while the target's optimum lies in another (`recommender.branch_search.stalled_branch`). ``None``
             (the default): no such pick. Not adopted as the default: with 5, on cached
             predictions of 11 held-out conditional libraries it changed 103 of 336 runs,
             as many for the better as for the worse at t = 30 (-0.0005 +/- 0.0006), and
@@ -766,8 +766,9 @@ class Proposal:
         acquisition: the acquisition value of the pick.
         branch: the branch a ``"gp"`` or ``"stacked"`` pick was confined to
             (`TransferOptions.incumbent_patience`), ``None`` when it was free to go anywhere.
-        avoided: the branch a ``"gp"`` or ``"stacked"`` pick was kept out of
-            (`TransferOptions.stall_patience`), ``None`` when none was.
+        avoided: the branch a GP-phase pick (``"gp"``, ``"stacked"``, ``"branch"`` or
+            ``"explore"``) was kept out of (`TransferOptions.stall_patience`), ``None``
+            when none was.
     """
 
     index: int
@@ -997,7 +998,7 @@ def propose(
     """
     n_src = len(cand_mean)
     t = len(obs_y)
-    picks_X, picks_y = obs_X, obs_y  # every observation in order (the incumbent rule)
+    picks_X, picks_y = obs_X, obs_y  # every observation in order (the branch rules)
     if t > options.max_target_points:  # bounded cost: keep the best region and a spread
         keep = subsample_indices(
             obs_y, options.max_target_points // 5, options.max_target_points, rng
@@ -1221,10 +1222,14 @@ def propose(
     if branched and not trusted:
         index, logei, note = branch_pick(cand_X, free, obs_X, raw_y, branch_columns, rng)
         decision = replace(decision, reason=f"{decision.reason}; one GP per branch, {note}")
-        return Proposal(index, decision, "branch", logei)
+        return Proposal(index, decision, "branch", logei, avoided=avoided)
     if target is None and not trusted:  # too few points for a GP, no trusted source: explore
         return Proposal(
-            _restart_pick(cand_X, free, obs_X, rng, options, gp_state), decision, "explore", 0.0
+            _restart_pick(cand_X, free, obs_X, rng, options, gp_state),
+            decision,
+            "explore",
+            0.0,
+            avoided=avoided,
         )
     members_mean: list[np.ndarray] = []
     members_std: list[np.ndarray | LazyMemberStd] = []
