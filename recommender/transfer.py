@@ -1145,8 +1145,10 @@ def propose(
         score = np.where(free, score, -np.inf)
         index = int(np.argmax(score))
         return Proposal(index, decision, "portfolio", float(score[index]))
-    # a space with branches searched with the sources in use: hedge and incumbent picks
-    branch_transfer = len(branch_columns) > 1 and n_src > 0 and decision.mode != "target-only"
+    # a space with branches searched with source tasks (the stall rule, target-only
+    # fallbacks included), and with the sources in use (the hedge and incumbent picks)
+    branched_with_sources = len(branch_columns) > 1 and n_src > 0
+    branch_transfer = branched_with_sources and decision.mode != "target-only"
     if (
         branch_transfer
         and options.branch_hedge_share is not None
@@ -1172,7 +1174,7 @@ def propose(
             return Proposal(index, decision, "hedge", score_at)
     confined: int | None = None
     avoided: int | None = None
-    if len(branch_columns) > 1 and n_src > 0:  # the target-only fallbacks included
+    if branched_with_sources:
         cand_branch, sequence = _branch_sequence(cand_X, picks_X, pending, branch_columns)
         note = ""
         if branch_transfer and options.incumbent_patience is not None:

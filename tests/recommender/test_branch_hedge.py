@@ -9,11 +9,18 @@ import pytest
 
 from library import Library, import_benchmark, read_benchmark
 from recommender.bench import write_conditional_benchmark
-from recommender.branch_search import branch_support, hedge_branch
+from recommender.branch_search import branch_of, branch_support, hedge_branch
 from recommender.recommend import Recommender
 from recommender.space import Space
-from recommender.surrogate import SourceModel, fit_source_model
-from recommender.transfer import SearchTrace, TransferOptions, run_pool_search
+from recommender.surrogate import SourceModel, fit_source_model, predict_sources
+from recommender.transfer import (
+    Proposal,
+    SearchTrace,
+    TransferOptions,
+    propose,
+    run_pool_search,
+    source_quantiles,
+)
 
 SPACE = Space.from_dict(
     {
@@ -45,14 +52,47 @@ def _score(configs: list[dict], best: str) -> np.ndarray:
     )
 
 
-def _sources(preferences: list[str]) -> list[SourceModel]:
+def _sources(preferences: list[str], first_seed: int = 10) -> list[SourceModel]:
+    """One source per entry of ``preferences`` (its best learner), fitted on 150 samples."""
     models = []
     for i, best in enumerate(preferences):
-        configs = SPACE.sample(150, seed=10 + i)
+        configs = SPACE.sample(150, seed=first_seed + i)
         models.append(
             fit_source_model(f"s{i}", SPACE.encode(configs), _score(configs, best), seed=0)
         )
     return models
+
+
+def _pick(
+    models: list[SourceModel],
+    observed: list[dict],
+    best: str,
+    options: TransferOptions,
+    pending: tuple = (),
+) -> tuple[Proposal, np.ndarray]:
+    """`propose`'s next pick among 300 candidates after ``observed`` (in that order) of a
+    target whose best learner is ``best``, and the branch of every candidate."""
+    cand_X = SPACE.encode(SPACE.sample(300, seed=5))
+    obs_X = SPACE.encode(observed)
+    cand_mean, cand_std = predict_sources(models, cand_X)
+    obs_mean, obs_std = predict_sources(models, obs_X)
+    proposal = propose(
+        cand_X=cand_X,
+        cand_mean=cand_mean,
+        cand_std=cand_std,
+        free=np.ones(len(cand_X), dtype=bool),
+        obs_X=obs_X,
+        obs_y=_score(observed, best),
+        obs_mean=obs_mean,
+        obs_std=obs_std,
+        options=options,
+        rng=np.random.default_rng(0),
+        gp_state={},
+        pending=pending,
+        quantiles=source_quantiles(models),
+        branch_columns=SPACE.branching_columns(),
+    )
+    return proposal, branch_of(cand_X, SPACE.branching_columns())
 
 
 @pytest.fixture(scope="module")

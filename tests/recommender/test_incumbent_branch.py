@@ -10,12 +10,12 @@ import pytest
 
 from library import Library, import_benchmark, read_benchmark
 from recommender.bench import write_conditional_benchmark
-from recommender.branch_search import branch_of, starved_incumbent_branch
+from recommender.branch_search import starved_incumbent_branch
 from recommender.recommend import Recommender
 from recommender.space import Space
-from recommender.surrogate import SourceModel, fit_source_model, predict_sources
-from recommender.transfer import Proposal, TransferOptions, propose, source_quantiles
-from tests.recommender.test_branch_hedge import SPACE, _score
+from recommender.surrogate import SourceModel
+from recommender.transfer import Proposal, TransferOptions
+from tests.recommender.test_branch_hedge import SPACE, _pick, _sources
 
 
 def test_the_incumbent_branch_is_named_only_after_patience_picks_left_it() -> None:
@@ -34,13 +34,7 @@ def test_the_incumbent_branch_is_named_only_after_patience_picks_left_it() -> No
 @pytest.fixture(scope="module")
 def majority_a() -> list[SourceModel]:
     """Four sources that all put their best in learner a."""
-    models = []
-    for i in range(4):
-        configs = SPACE.sample(150, seed=20 + i)
-        models.append(
-            fit_source_model(f"s{i}", SPACE.encode(configs), _score(configs, "a"), seed=0)
-        )
-    return models
+    return _sources(["a"] * 4, first_seed=20)
 
 
 def _propose(
@@ -53,34 +47,14 @@ def _propose(
 ) -> tuple[Proposal, np.ndarray]:
     """A pick after one observation per learner in ``learners`` (in that order) of a
     target whose best learner is ``best``."""
-    pool = SPACE.sample(300, seed=5)
-    cand_X = SPACE.encode(pool)
     rng = np.random.default_rng(3)
     observed = []
     for learner in learners:
         config = SPACE.sample(1, seed=int(rng.integers(1 << 30)))[0]
         config = {"model": learner, "shared": config["shared"], f"{learner}_x": 0.6}
         observed.append(SPACE.validate(config))
-    obs_X = SPACE.encode(observed)
-    cand_mean, cand_std = predict_sources(models, cand_X)
-    obs_mean, obs_std = predict_sources(models, obs_X)
-    proposal = propose(
-        cand_X=cand_X,
-        cand_mean=cand_mean,
-        cand_std=cand_std,
-        free=np.ones(len(cand_X), dtype=bool),
-        obs_X=obs_X,
-        obs_y=_score(observed, best),
-        obs_mean=obs_mean,
-        obs_std=obs_std,
-        options=TransferOptions(incumbent_patience=patience, max_target_points=max_target_points),
-        rng=np.random.default_rng(0),
-        gp_state={},
-        pending=pending,
-        quantiles=source_quantiles(models),
-        branch_columns=SPACE.branching_columns(),
-    )
-    return proposal, branch_of(cand_X, SPACE.branching_columns())
+    options = TransferOptions(incumbent_patience=patience, max_target_points=max_target_points)
+    return _pick(models, observed, best, options, pending)
 
 
 def test_a_search_led_away_from_the_target_best_branch_returns_to_it(
