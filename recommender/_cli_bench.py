@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from recommender.json_text import to_json
+
 if TYPE_CHECKING:
     from recommender.bench.goals import GoalCheck
 
@@ -166,7 +168,7 @@ def transfer_command(
     goals = bench_goals(doc)
     if as_json:
         click.echo(
-            json.dumps(
+            to_json(
                 {
                     "summary": {
                         m: {

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from recommender._cli_common import library_options, open_libraries
+from recommender.json_text import to_json
 
 if TYPE_CHECKING:
     from featurizers.fingerprint import Fingerprint
@@ -103,7 +103,7 @@ def explain_command(
         payload = report.to_dict()
         if html_path is not None:
             payload["html"] = str(html_path)
-        click.echo(json.dumps(payload, indent=1, default=str))
+        click.echo(to_json(payload, indent=1))
         return
     _render(report, html_path)
 

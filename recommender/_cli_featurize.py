@@ -5,13 +5,13 @@ The command parses, calls `featurizers.featurize_dataset` and renders; nothing e
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import click
 
 from library.exceptions import CLIUsageError, FeaturizeError
+from recommender.json_text import to_json
 
 _BUILTIN_PREFIXES = ("sklearn:", "keel:", "statsmodels:")
 
@@ -84,7 +84,7 @@ def featurize_command(
             seed=seed,
         )
     if as_json:
-        click.echo(json.dumps({"dataset": dataset, **fingerprint.to_dict()}, indent=2))
+        click.echo(to_json({"dataset": dataset, **fingerprint.to_dict()}, indent=2))
         return
     from rich.console import Console
     from rich.table import Table

@@ -15,6 +15,7 @@ import click
 
 from library.exceptions import CLIUsageError, WarmstartError
 from recommender._cli_common import LIBRARY_LOCATION
+from recommender.json_text import to_json
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -75,7 +76,7 @@ def _open(library_path: str | Path | None, *, create: bool) -> Any:
 
 
 def _echo_json(payload: Any) -> None:
-    click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+    click.echo(to_json(payload, indent=2, sort_keys=True))
 
 
 @contextlib.contextmanager

@@ -15,7 +15,6 @@ Exit codes: 0 ok (quarantined files and cache-warming failures are reported, not
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ import click
 
 from library.exceptions import LibraryLockedError
 from recommender._cli_common import LIBRARY_LOCATION
+from recommender.json_text import to_json
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -141,7 +141,7 @@ def refresh_command(
     payload = report.to_dict()
     payload["cache"] = warmed.to_dict() if warmed is not None else None
     payload["cache_pruned"] = pruned.to_dict() if pruned is not None else None
-    text = json.dumps(payload, indent=1, sort_keys=True, default=str)
+    text = to_json(payload, indent=1, sort_keys=True)
     if report_path is not None:
         report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_text(text + "\n", encoding="utf-8")

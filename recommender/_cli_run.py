@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any
 
 import click
 
 from library.exceptions import CLIUsageError
+from recommender.json_text import to_json
 
 __all__ = ["run_command"]
 
@@ -167,7 +167,7 @@ def run_command(
         raise
     finish()
     if as_json:
-        click.echo(json.dumps(result.to_dict(), indent=2, default=str))
+        click.echo(to_json(result.to_dict(), indent=2))
         return
     _render(result)
 

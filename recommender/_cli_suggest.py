@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 
 import click
 
 from recommender._cli_common import library_options, open_libraries
+from recommender.json_text import to_json
 
 __all__ = ["suggest_command"]
 
@@ -123,7 +124,7 @@ def suggest_command(
     suggestions = rec.suggest(task, space, n=n, observed=observed, direction=direction, seed=seed)
     explanation = rec.explain()
     if as_json:
-        click.echo(json.dumps(explanation.to_dict(), indent=1, default=str))
+        click.echo(to_json(explanation.to_dict(), indent=1))
         return
     from rich.console import Console
     from rich.table import Table
@@ -143,10 +144,17 @@ def suggest_command(
         table.add_row(
             str(rank),
             config,
-            f"{s.predicted:.3f} ({s.interval[0]:.2f}..{s.interval[1]:.2f})",
+            _predicted(s.predicted, s.interval),
             ", ".join(f"{t} ({w:.2f})" for t, w in s.neighbours),
             f"{s.mode}/{s.phase}",
         )
     console = Console()
     console.print(table)
     console.print(f"[dim]{suggestions[-1].reason}[/dim]")
+
+
+def _predicted(mean: float, interval: tuple[float, float]) -> str:
+    """``mean (low..high)``, or a dash when no source predicts (target-only picks)."""
+    if not math.isfinite(mean):
+        return "-"
+    return f"{mean:.3f} ({interval[0]:.2f}..{interval[1]:.2f})"

@@ -289,7 +289,7 @@ def _print_rich(result: dict[str, Any]) -> None:
         table.add_row(
             str(rank),
             _fmt_config(s["config"]),
-            f"{s['predicted']:.3f} ± {(high - low) / 2:.3f}",
+            "-" if s["predicted"] is None else f"{s['predicted']:.3f} ± {(high - low) / 2:.3f}",
             "\n".join(f"{nb['task_id']} ({nb['weight']:.2f})" for nb in s["neighbours"]),
         )
     console.print(table)

@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from featurizers.similarity import TaskSimilarity
 from library.exceptions import EmptyLibraryError, LibraryError
 from library.query import TaskEvaluations, task_evaluations
 from library.store import Library
+from recommender.json_text import to_json
 from recommender.recommend import Explanation
 from recommender.space import CategoricalParam, Space
 from recommender.surrogate import fit_source_model
@@ -413,7 +413,7 @@ def render_html(report: ExplainReport, *, title: str = "hp-warmstart explanation
         )
     parts.append(
         '<h2>Data</h2><pre id="report-json">'
-        + esc(json.dumps(report.to_dict(), indent=1, default=str))
+        + esc(to_json(report.to_dict(), indent=1))
         + "</pre></body></html>"
     )
     return "\n".join(parts)

@@ -36,6 +36,7 @@ from recommender.acquisition import (
 )
 from recommender.first_pick import CrossPredictions
 from recommender.guardrails import GuardrailDecision
+from recommender.json_text import json_safe
 from recommender.library_snapshot import cached_task_evaluations
 from recommender.multitask import MultiTaskFit
 from recommender.multitask_search import MultiTaskOptions, MultiTaskPick, propose_multitask
@@ -75,7 +76,8 @@ class Suggestion:
         config: parameter name -> value (inactive parameters omitted).
         predicted: predicted normalised score (1 = as good as the best trial of a typical
             neighbour task, 0 = as bad as its worst), weighted over the sources in use;
-            NaN when the guardrail fell back to target-only (no source is trusted). With
+            NaN (``None`` in `to_dict`) when the guardrail fell back to target-only (no
+            source is trusted) or there is no source. With
             ``surrogate="multitask"``: the target's posterior mean on the Gaussian-copula
             scale (0: a median trial of a task, about 2: its best 2 %).
         interval: a ~95% interval of that prediction (source disagreement + GP variance).
@@ -104,11 +106,11 @@ class Suggestion:
     reason: str
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
+        """JSON-friendly form (a NaN prediction and its interval become ``None``)."""
         return {
             "config": self.config,
-            "predicted": self.predicted,
-            "interval": list(self.interval),
+            "predicted": json_safe(self.predicted),
+            "interval": json_safe(list(self.interval)),
             "neighbours": [{"task_id": t, "weight": w} for t, w in self.neighbours],
             "phase": self.phase,
             "mode": self.mode,

@@ -91,3 +91,54 @@ def test_min_distance_keeps_a_batch_apart_and_rejects_a_negative_value(
     assert closest("0.5") >= 0.5
     bad = CliRunner().invoke(cli, [*base, "--min-distance", "-1"])
     assert bad.exit_code == 2 and "--min-distance" in bad.output
+
+
+def _strict(text: str) -> dict:
+    """Parse as a strict JSON parser (jq, JavaScript) would: NaN and Infinity are errors."""
+
+    def reject(word: str) -> None:
+        raise ValueError(f"{word} is not JSON")
+
+    return json.loads(text, parse_constant=reject)
+
+
+def test_target_only_json_is_strict_with_null_predictions(tmp_path: Path) -> None:
+    """With no source for a branched space, picks have no prediction: null in the JSON
+    (Python's json module would write NaN, which jq and JSON.parse reject), '-' in the
+    table."""
+    import pandas as pd
+
+    from recommender.bench import write_conditional_benchmark
+
+    bench = write_conditional_benchmark(tmp_path / "bench", n_tasks=1, n_configs=40, seed=3)
+    space = json.loads((bench / "space.json").read_text())
+    table = pd.read_parquet(bench / "trials.parquet")
+    table = table[table[space["fidelity"]["name"]] == space["fidelity"]["max"]].head(8)
+    observed = table[[p["name"] for p in space["parameters"]]].assign(
+        value=table[space["objective"]["name"]].to_numpy()
+    )
+    observed.to_csv(tmp_path / "observed.csv", index=False)
+    Library.open(tmp_path / "empty")
+    args = [
+        "suggest",
+        "--library",
+        str(tmp_path / "empty"),
+        "--no-starter",
+        "--space",
+        str(bench / "space.json"),
+        "--observed",
+        str(tmp_path / "observed.csv"),
+        "--direction",
+        "minimize",
+        "-n",
+        "2",
+    ]
+    result = CliRunner().invoke(cli, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    doc = _strict(result.output)
+    assert doc["n_observed"] == 8 and doc["sources"] == []
+    for suggestion in doc["suggestions"]:
+        assert suggestion["predicted"] is None and suggestion["interval"] == [None, None]
+    shown = CliRunner().invoke(cli, args)
+    assert shown.exit_code == 0, shown.output
+    assert "nan" not in shown.output.lower()
