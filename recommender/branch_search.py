@@ -54,12 +54,16 @@ def choose_branch(
     n_branches: int,
     *,
     exploration: float = 0.5,
+    pending_branch: np.ndarray | None = None,
 ) -> int:
     """The branch to search next: UCB1 on each branch's best observation.
 
-    A branch with a free candidate and no observation comes first (lowest index first);
-    otherwise the branch maximising ``best_b + exploration * sd(y) * sqrt(log t / n_b)``
-    (larger ``y`` is better).
+    A branch with a free candidate and neither an observation nor a pending pick comes
+    first (lowest index first); otherwise the branch maximising ``best_b + exploration *
+    sd(y) * sqrt(log t / n_b)`` (larger ``y`` is better), where ``n_b`` and ``t`` count the
+    batch's pending picks as well as the observations, so that a batch spreads over the
+    branches whose bounds are close instead of repeating one. A branch whose only picks
+    are pending has no best yet and takes the lowest observation as its best.
 
     Args:
         cand_branch: ``(n,)`` branch of each candidate.
@@ -68,6 +72,7 @@ def choose_branch(
         free: ``(n,)`` candidates that may be picked.
         n_branches: number of branches.
         exploration: weight of the exploration term, in standard deviations of ``obs_y``.
+        pending_branch: branch of each pick chosen earlier in this batch (not observed yet).
 
     Returns:
         The branch index.
@@ -75,17 +80,20 @@ def choose_branch(
     Raises:
         ValueError: no candidate is free.
     """
+    pending_branch = np.asarray([] if pending_branch is None else pending_branch, dtype=int)
     scale = float(obs_y.std()) or 1.0
+    log_t = math.log(len(obs_y) + len(pending_branch))
     scores = np.full(n_branches, -np.inf)
     for b in range(n_branches):
         if not (free & (cand_branch == b)).any():
             continue
-        n_b = int((obs_branch == b).sum())
+        observed = obs_y[obs_branch == b]
+        n_b = len(observed) + int((pending_branch == b).sum())
         if n_b == 0:
             scores[b] = np.inf
         else:
-            bonus = exploration * scale * math.sqrt(math.log(len(obs_y)) / n_b)
-            scores[b] = float(obs_y[obs_branch == b].max()) + bonus
+            best = float(observed.max()) if len(observed) else float(obs_y.min())
+            scores[b] = best + exploration * scale * math.sqrt(log_t / n_b)
     if np.all(scores == -np.inf):
         raise ValueError("no free candidate in any branch")
     return int(np.argmax(scores))
@@ -100,6 +108,7 @@ def branch_pick(
     rng: np.random.Generator,
     *,
     exploration: float = 0.5,
+    pending: Sequence[int] = (),
 ) -> tuple[int, float, str]:
     """The next candidate of a search with branches and no trusted source (see the module).
 
@@ -111,6 +120,7 @@ def branch_pick(
         columns: the branching parameter's one-hot columns (`Space.branching_columns`).
         rng: draws the random candidate of a branch with too few observations.
         exploration: `choose_branch`'s exploration weight.
+        pending: candidates chosen earlier in this batch, counted in `choose_branch`.
 
     Returns:
         ``(index, score, note)``: the candidate, its LogEI under the branch's GP (0 for a
@@ -118,7 +128,13 @@ def branch_pick(
     """
     cand_branch, obs_branch = branch_of(cand_X, columns), branch_of(obs_X, columns)
     branch = choose_branch(
-        cand_branch, obs_branch, obs_y, free, len(columns), exploration=exploration
+        cand_branch,
+        obs_branch,
+        obs_y,
+        free,
+        len(columns),
+        exploration=exploration,
+        pending_branch=cand_branch[list(pending)],
     )
     pickable = np.flatnonzero(free & (cand_branch == branch))
     inside = obs_branch == branch

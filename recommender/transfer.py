@@ -983,7 +983,8 @@ def propose(
             (absent: ``options.zero_shot_criterion``, the regret LCB for ``"auto"``) and
             its ``"design_seed"`` entry the seed of the random design (`_design_pick`;
             absent: ``options.seed``).
-        pending: candidates already chosen in this batch (diversity in the portfolio phase).
+        pending: candidates already chosen in this batch (diversity in the portfolio phase
+            and in the branch choice of a target-only search with branches).
         quantiles: ``S x Q`` quantile tables of copula-scale sources (`source_quantiles`):
             the zero-shot and portfolio phases compare sources on the regret scale.
         branch_columns: the one-hot columns of a categorical whose choice switches other
@@ -1222,7 +1223,9 @@ def propose(
         )
         return replace(stacked, branch=confined, avoided=avoided)
     if branched and not trusted:
-        index, logei, note = branch_pick(cand_X, free, obs_X, raw_y, branch_columns, rng)
+        index, logei, note = branch_pick(
+            cand_X, free, obs_X, raw_y, branch_columns, rng, pending=pending
+        )
         decision = replace(decision, reason=f"{decision.reason}; one GP per branch, {note}")
         return Proposal(index, decision, "branch", logei, avoided=avoided)
     if target is None and not trusted:  # too few points for a GP, no trusted source: explore

@@ -135,3 +135,32 @@ def test_a_branch_without_parameters_of_its_own_gets_random_picks() -> None:
         exploration=0.0,
     )
     assert branch_of(cand_X[[index]], (0, 1))[0] == 0 and "random candidate" in note
+
+
+def test_a_batchs_pending_picks_count_in_the_branch_choice() -> None:
+    cand = np.array([0, 1, 2, 0, 1, 2])
+    free = np.ones(6, bool)
+    obs, y = np.array([0, 0, 1, 1]), np.array([1.0, 0.2, 1.0, 0.3])  # branches 0 and 1 tie
+    assert choose_branch(cand[:4], obs, y, free[:4], 2, exploration=1.0) == 0
+    pending = np.array([0])
+    assert (
+        choose_branch(cand[:4], obs, y, free[:4], 2, exploration=1.0, pending_branch=pending) == 1
+    )
+    # a branch whose only pick is pending is no longer untried: the next untried one goes first
+    assert choose_branch(cand, obs, y, free, 3, pending_branch=np.array([2])) == 0
+    assert choose_branch(cand, obs[:2], y[:2], free, 3, pending_branch=np.array([1])) == 2
+
+
+def test_a_cold_batch_spreads_over_branches_whose_bounds_are_close() -> None:
+    """A batch of 3 with a and c observed as good as each other and b untried: one pick
+    each, where the picks used to ignore each other and all went to the first choice."""
+    space = Space.from_dict(SPACE)
+    observed = [
+        ({"model": "a", "shared": 0.1, "a_x": x, "a_kind": "p"}, e)
+        for x, e in ((0.2, 0.30), (0.5, 0.40), (0.8, 0.45))
+    ] + [({"model": "c", "shared": 0.1, "c_x": x}, e) for x, e in ((0.1, 0.30), (0.9, 0.42))]
+    with tempfile.TemporaryDirectory() as tmp:
+        recommender = Recommender(Library.open(Path(tmp) / "empty"), cache_dir=None)
+        batch = recommender.suggest(None, space, n=3, observed=observed, direction="minimize")
+    assert sorted(s.config["model"] for s in batch) == ["a", "b", "c"]
+    assert all(s.phase == "branch" for s in batch)
