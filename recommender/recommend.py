@@ -856,8 +856,10 @@ class Recommender:
                 configs = [dict(c) for c, _ in observed]
                 y = np.array([v for _, v in observed], dtype=np.float64)
             if not np.all(np.isfinite(y)):
+                bad = np.flatnonzero(~np.isfinite(y))
                 raise SpaceError(
-                    f"observed values must be finite; got {int((~np.isfinite(y)).sum())} NaN/inf"
+                    f"observed values must be finite; got {len(bad)} NaN/inf, at observation(s) "
+                    f"{bad[:10].tolist()} (0-based, in the order given)"
                 )
             clean = [
                 space.validate({k: v for k, v in c.items() if v is not None and v == v})

@@ -60,8 +60,8 @@ def test_library_task_is_its_own_target_not_a_source(setup):
 def test_observed_values_are_validated(setup):
     _, rec, space, _ = setup
     config = space.sample(1, seed=0)[0]
-    with pytest.raises(SpaceError, match="finite"):
-        rec.suggest(space=space, observed=[(config, float("nan"))])
+    with pytest.raises(SpaceError, match=r"finite; got 1 NaN/inf, at observation\(s\) \[1\]"):
+        rec.suggest(space=space, observed=[(config, 0.5), (config, float("nan"))])
     with pytest.raises(SpaceError, match="unknown"):
         rec.suggest(space=space, observed=[({**config, "not_a_parameter": 1.0}, 0.5)])
 
