@@ -11,10 +11,10 @@ Here the branch is chosen first, by UCB1 over each branch's best observation (br
 never tried first; in a batch, the picks already chosen count as tries), then the pick
 within it maximises LogEI under a GP of that branch's observations alone, on the columns
 that vary among its candidates (its own parameters and the shared ones): a tree-structured
-search, as SMAC's and TPE's, with a GP per leaf. A
-branch with fewer than `MIN_BRANCH_POINTS` observations, or with no parameter of its own,
-gets a random candidate of its own. On three draws of that benchmark the cold search is
-then at or below random search from t = 5 (`benchmarks/results/continuous_cold/`).
+search, as SMAC's and TPE's, with a GP per leaf. A branch with fewer than
+`MIN_BRANCH_POINTS` observations, or with no parameter of its own, gets a random candidate
+of its own. On three draws of that benchmark the cold search is then at or below random
+search from t = 5 (`benchmarks/results/continuous_cold/`).
 """
 
 from __future__ import annotations
