@@ -7,6 +7,9 @@ and how to fix it.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Collection
+
 __all__ = [
     "WarmstartError",
     "LibraryError",
@@ -48,6 +51,31 @@ class UnknownTaskError(LibraryError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; we want the plain text.
         return str(self.args[0]) if self.args else "unknown task"
+
+    @classmethod
+    def among(cls, task_id: str, known: Collection[str], where: str) -> UnknownTaskError:
+        """The error for ``task_id`` missing from ``where``, naming the ids it may mean.
+
+        Ids are often namespaced (``lcbench/126025``, ``optuna/<study>``): a known id whose
+        last segment is ``task_id`` comes first, then close spellings (`difflib`); with no
+        such id the message shows a few of the known ones instead.
+
+        Args:
+            task_id: the id asked for.
+            known: every task id there is.
+            where: where they were looked up, for the message.
+        """
+        tail = [k for k in sorted(known) if k.rsplit("/", 1)[-1] == task_id]
+        close = difflib.get_close_matches(task_id, sorted(known), n=3, cutoff=0.6)
+        matches = list(dict.fromkeys([*tail, *close]))[:3]
+        count = f"{len(known)} task" + ("" if len(known) == 1 else "s")
+        message = f"task {task_id!r} is in none of {where} ({count})"
+        if matches:
+            return cls(f"{message}; did you mean {', '.join(map(repr, matches))}?")
+        if known:
+            shown = ", ".join(map(repr, sorted(known)[:3]))
+            return cls(f"{message}; ids look like {shown}")
+        return cls(message)
 
 
 class EmptyLibraryError(LibraryError):

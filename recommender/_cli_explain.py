@@ -77,10 +77,9 @@ def explain_command(
     else:
         from library.exceptions import UnknownTaskError
 
-        if not any(task in lib.task_ids() for lib in libraries):
-            raise UnknownTaskError(
-                f"task {task!r} is in none of the libraries; see `recommend library stats`"
-            )
+        known = {t for lib in libraries for t in lib.task_ids()}
+        if task not in known:
+            raise UnknownTaskError.among(task, known, "the libraries")
         stored = next(
             (lib.task_spaces()[task] for lib in libraries if task in lib.task_spaces()), None
         )

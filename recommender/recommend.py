@@ -568,9 +568,7 @@ class Recommender:
         evaluations = self._evaluations()
         spaces = self._spaces()
         if task is not None and task not in evaluations and task not in spaces:
-            raise UnknownTaskError(
-                f"task {task!r} is in none of the libraries; see `recommend library stats`"
-            )
+            raise UnknownTaskError.among(task, {*evaluations, *spaces}, "the libraries")
         if space is None:
             if task is None or task not in spaces:
                 raise SpaceError("no search space: pass `space=` (a Space or a space.json dict)")
