@@ -77,6 +77,8 @@ def explain_command(
     else:
         from library.exceptions import UnknownTaskError
 
+        assert task is not None  # checked above: one of the two is given
+
         known = {t for lib in libraries for t in lib.task_ids()}
         if task not in known:
             raise UnknownTaskError.among(task, known, "the libraries")
