@@ -47,6 +47,7 @@ from library.query import (
     evaluations_from_rows,
     task_evaluations,
     task_fingerprints,
+    task_summary,
     trial_counts,
     trials_of_task,
 )
@@ -96,6 +97,7 @@ __all__ = [
     "evaluations_from_rows",
     "task_evaluations",
     "task_fingerprints",
+    "task_summary",
     "trial_counts",
     "trials_of_task",
     "Problem",

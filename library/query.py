@@ -33,6 +33,7 @@ __all__ = [
     "best_k_per_task",
     "task_fingerprints",
     "trial_counts",
+    "task_summary",
     "task_evaluations",
     "evaluation_rows",
     "evaluations_from_rows",
@@ -265,6 +266,100 @@ def trial_counts(library: Library) -> dict[str, Any]:
         "files": {"tasks": len(task_files), "trials": len(trial_files)},
         "bytes": int(size),
     }
+
+
+_TASK_COLUMNS = (
+    "task_id",
+    "name",
+    "source",
+    "objective_name",
+    "direction",
+    "n_trials",
+    "n_ok",
+    "best",
+    "top_fidelity",
+    "fingerprint",
+    "featurizer_version",
+)
+
+
+def task_summary(library: Library) -> pd.DataFrame:
+    """One row per task: what it is and what the library knows of it.
+
+    Returns:
+        Columns ``task_id, name, source, objective_name, direction, n_trials, n_ok, best,
+        top_fidelity, fingerprint, featurizer_version``, ordered by ``task_id``: ``best`` is
+        the best ``ok`` objective at the task's highest ``ok`` fidelity (by its direction;
+        NaN without one), ``fingerprint`` whether the task has one. A task with no trials
+        has ``n_trials`` 0; trials whose task was never added get a row too.
+    """
+    tasks = pd.DataFrame(columns=["task_id"])
+    if library.files("tasks"):
+        tasks = sql(
+            library,
+            "SELECT task_id, any_value(name) AS name, any_value(source) AS task_source, "
+            "any_value(objective_name) AS task_objective, any_value(direction) AS task_direction, "
+            "bool_or(fingerprint_values IS NOT NULL) AS fingerprint, "
+            "any_value(featurizer_version) AS featurizer_version "
+            "FROM {source} GROUP BY task_id",
+            table="tasks",
+        ).to_pandas()
+    trials = pd.DataFrame(columns=["task_id"])
+    if library.files("trials"):
+        trials = sql(
+            library,
+            """
+            WITH t AS (
+                SELECT task_id, status, objective_value, objective_name, direction, fidelity,
+                       source,
+                       max(CASE WHEN status = 'ok' THEN fidelity END)
+                           OVER (PARTITION BY task_id) AS top
+                FROM {source}
+            ), scored AS (
+                SELECT *, status = 'ok' AND objective_value IS NOT NULL
+                          AND (top IS NULL OR fidelity = top) AS counts
+                FROM t
+            )
+            SELECT task_id, count(*) AS n_trials, count(*) FILTER (WHERE status = 'ok') AS n_ok,
+                   any_value(objective_name) AS trial_objective,
+                   any_value(direction) AS trial_direction, any_value(source) AS trial_source,
+                   max(objective_value) FILTER (WHERE counts) AS best_max,
+                   min(objective_value) FILTER (WHERE counts) AS best_min,
+                   any_value(top) AS top_fidelity
+            FROM scored GROUP BY task_id
+            """,
+        ).to_pandas()
+    merged = tasks.merge(trials, on="task_id", how="outer")
+    if merged.empty:
+        return pd.DataFrame(columns=list(_TASK_COLUMNS))
+
+    def either(first: str, second: str) -> pd.Series:
+        a = merged[first] if first in merged else pd.Series(None, index=merged.index)
+        b = merged[second] if second in merged else pd.Series(None, index=merged.index)
+        return a.where(a.notna(), b)
+
+    direction = either("task_direction", "trial_direction")
+    best_min = merged.get("best_min", pd.Series(np.nan, index=merged.index))
+    best_max = merged.get("best_max", pd.Series(np.nan, index=merged.index))
+    out = pd.DataFrame(
+        {
+            "task_id": merged["task_id"],
+            "name": merged.get("name"),
+            "source": either("task_source", "trial_source"),
+            "objective_name": either("task_objective", "trial_objective"),
+            "direction": direction,
+            "n_trials": merged.get("n_trials", 0),
+            "n_ok": merged.get("n_ok", 0),
+            "best": np.where(direction == "minimize", best_min, best_max).astype(float),
+            "top_fidelity": merged.get("top_fidelity", np.nan),
+            "fingerprint": merged.get("fingerprint", False),
+            "featurizer_version": merged.get("featurizer_version"),
+        }
+    )
+    out["n_trials"] = out["n_trials"].fillna(0).astype(int)
+    out["n_ok"] = out["n_ok"].fillna(0).astype(int)
+    out["fingerprint"] = out["fingerprint"].fillna(False).astype(bool)
+    return out.sort_values("task_id", ignore_index=True)
 
 
 _EVALUATION_COLUMNS = (

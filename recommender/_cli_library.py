@@ -252,6 +252,54 @@ def stats_command(library_path: str | Path | None, as_json: bool) -> None:
     Console().print(table)
 
 
+@library_group.command("tasks", epilog=_EXIT_HELP)
+@_library_option
+@_json_option
+@click.option(
+    "--match", default=None, help="Only task ids containing this text (case-insensitive)."
+)
+@_errors_to_click
+def tasks_command(library_path: str | Path | None, as_json: bool, match: str | None) -> None:
+    """List the tasks: id, source, objective, trials, best value, fingerprint.
+
+    The ids are what `suggest --task` and `explain --task` take. The best value is the
+    best ok trial at the task's highest fidelity, by the task's direction.
+    """
+    from library.query import task_summary
+
+    library = _open(library_path, create=False)
+    summary = task_summary(library)
+    if match is not None:
+        summary = summary[summary["task_id"].str.contains(match, case=False, regex=False)]
+    if as_json:
+        _echo_json({"path": library.location, "tasks": summary.to_dict("records")})
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(summary):,} tasks in {library.location}")
+    longest = int(summary["task_id"].str.len().max()) if len(summary) else 4
+    # the id is what users copy: as wide as the longest (up to 40), wrapped, never cut
+    table.add_column("task", no_wrap=True, min_width=min(longest, 40))
+    table.add_column("source")
+    table.add_column("objective")
+    table.add_column("trials (ok)", justify="right")
+    table.add_column("best", justify="right")
+    table.add_column("fp", justify="center")  # fingerprint
+    for row in summary.itertuples(index=False):
+        direction = {"maximize": "max", "minimize": "min"}.get(str(row.direction), "")
+        objective = f"{row.objective_name} ({direction})" if direction else str(row.objective_name)
+        table.add_row(
+            str(row.task_id),
+            str(row.source or ""),
+            objective,
+            f"{row.n_trials:,} ({row.n_ok:,})",
+            "-" if row.best != row.best else f"{row.best:.6g}",
+            "yes" if row.fingerprint else "-",
+        )
+    Console().print(table)
+
+
 @library_group.command("validate", epilog=_EXIT_HELP)
 @_library_option
 @_json_option

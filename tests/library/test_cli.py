@@ -146,3 +146,33 @@ def test_library_commands_take_a_uri(synthetic_dir: Path) -> None:
             memory.rm(root, recursive=True)
     code, _, err = _run("stats", "--library", "nosuchfs://bucket/lib")
     assert code == 1 and "UnsupportedStorageError" in err
+
+
+def test_tasks_lists_ids_with_their_best_full_fidelity_value(
+    tmp_path: Path, synthetic_dir: Path
+) -> None:
+    import pandas as pd
+
+    lib = str(tmp_path / "lib")
+    _run("ingest", str(synthetic_dir), "--library", lib)
+    space = json.loads((synthetic_dir / "space.json").read_text())
+    trials = pd.read_parquet(synthetic_dir / "trials.parquet")
+    full = trials[trials["epoch"] == space["fidelity"]["max"]]
+    objective = space["objective"]["name"]
+    assert space["objective"]["direction"] == "minimize"
+    expected = full.groupby("task_id")[objective].min()  # lower epochs are never counted
+
+    code, out, _ = _run("tasks", "--library", lib, "--json")
+    assert code == 0
+    rows = {row["task_id"]: row for row in json.loads(out)["tasks"]}
+    assert sorted(rows) == [f"synthetic/{task}" for task in sorted(expected.index)]
+    for task, best in expected.items():
+        row = rows[f"synthetic/{task}"]
+        assert row["best"] == pytest.approx(float(best), rel=1e-6)
+        assert row["n_trials"] == row["n_ok"] == 120 and row["direction"] == "minimize"
+        assert row["top_fidelity"] == space["fidelity"]["max"] and row["fingerprint"] is False
+
+    code, out, _ = _run("tasks", "--library", lib, "--match", "TASK_1")
+    assert code == 0 and "synthetic/task_1" in out and "synthetic/task_2" not in out
+    code, out, _ = _run("tasks", "--library", str(tmp_path / "missing"))
+    assert code == 1

@@ -19,6 +19,7 @@ from library import (
     read_benchmark,
     task_evaluations,
     task_fingerprints,
+    task_summary,
     trials_of_task,
     validate,
 )
@@ -42,6 +43,24 @@ def test_best_k_maximize(library: Library) -> None:
     best = best_k_per_task(library, 2).to_pandas()
     values = library.read_trials()["objective_value"].to_numpy()
     np.testing.assert_allclose(best["objective_value"], np.sort(values)[::-1][:2])
+
+
+def test_task_summary_counts_every_task_and_orients_best(library: Library) -> None:
+    library.append_trials(make_trials(30, task_id="t1"), objective_name="acc", direction="maximize")
+    failed = make_trials(4, task_id="t2", seed=1).append_column(
+        "status", pa.array(["failed"] * 4, pa.string())
+    )
+    for batch in (make_trials(5, task_id="t2", seed=2), failed):
+        library.append_trials(batch, objective_name="loss", direction="minimize")
+    summary = task_summary(library).set_index("task_id")
+    assert list(summary.index) == ["t0", "t1", "t2"]
+    assert summary.loc["t0", "n_trials"] == 0 and np.isnan(summary.loc["t0", "best"])
+    t1 = library.read_trials(task_ids=["t1"])["objective_value"].to_numpy()
+    assert summary.loc["t1", "best"] == pytest.approx(t1.max())
+    ok = library.read_trials(task_ids=["t2"]).to_pandas()
+    ok = ok[ok["status"] == "ok"]["objective_value"]
+    assert summary.loc["t2", "best"] == pytest.approx(ok.min())  # failed trials never count
+    assert (summary.loc["t2", "n_trials"], summary.loc["t2", "n_ok"]) == (9, 5)
 
 
 def test_trials_of_task_and_unknown(library: Library) -> None:
