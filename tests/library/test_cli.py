@@ -140,6 +140,8 @@ def test_library_commands_take_a_uri(synthetic_dir: Path) -> None:
         stats = json.loads(out)
         assert code == 0 and stats["path"] == uri and stats["n_trials"] == 720
         assert _run("validate", "--library", uri)[0] == 0
+        code, out, _ = _run("tasks", "--library", uri, "--json")
+        assert code == 0 and sum(row["n_trials"] for row in json.loads(out)["tasks"]) == 720
     finally:
         memory = fsspec.filesystem("memory")
         if memory.exists(root):
