@@ -19,9 +19,8 @@ def test_an_unknown_task_with_no_near_id_shows_what_ids_look_like() -> None:
     error = UnknownTaskError.among("zzz", {"b/2", "a/1", "c/3", "d/4"}, "library L")
     assert (
         str(error)
-        == "task 'zzz' is in none of library L (4 tasks); ids look like 'a/1', 'b/2', 'c/3'"
+        == "task 'zzz' is in none of library L (4 tasks); ids look like 'a/1', 'b/2', 'c/3' "
+        "(`recommend library tasks` lists them)"
     )
-    assert str(UnknownTaskError.among("zzz", {"a/1"}, "L")).endswith(
-        "(1 task); ids look like 'a/1'"
-    )
+    assert "(1 task); ids look like 'a/1' (" in str(UnknownTaskError.among("zzz", {"a/1"}, "L"))
     assert str(UnknownTaskError.among("zzz", set(), "L")) == "task 'zzz' is in none of L (0 tasks)"
