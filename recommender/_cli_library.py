@@ -265,6 +265,8 @@ def tasks_command(library_path: str | Path | None, as_json: bool, match: str | N
     The ids are what `suggest --task` and `explain --task` take. The best value is the
     best ok trial at the task's highest fidelity, by the task's direction.
     """
+    import pandas as pd
+
     from library.query import task_summary
 
     library = _open(library_path, create=False)
@@ -279,22 +281,24 @@ def tasks_command(library_path: str | Path | None, as_json: bool, match: str | N
 
     table = Table(title=f"{len(summary):,} tasks in {library.location}")
     longest = int(summary["task_id"].str.len().max()) if len(summary) else 4
-    # the id is what users copy: as wide as the longest (up to 40), wrapped, never cut
+    # the id is what users copy: as wide as the longest (up to 40), never wrapped or cut
     table.add_column("task", no_wrap=True, min_width=min(longest, 40))
     table.add_column("source")
     table.add_column("objective")
     table.add_column("trials (ok)", justify="right")
     table.add_column("best", justify="right")
     table.add_column("fp", justify="center")  # fingerprint
-    for row in summary.itertuples(index=False):
+    shown = summary.astype({"source": object, "objective_name": object})
+    shown = shown.where(shown.notna(), None)  # a task added without a source shows blank
+    for row in shown.itertuples(index=False):
         direction = {"maximize": "max", "minimize": "min"}.get(str(row.direction), "")
-        objective = f"{row.objective_name} ({direction})" if direction else str(row.objective_name)
+        objective = f"{row.objective_name or ''} ({direction})" if direction else ""
         table.add_row(
             str(row.task_id),
-            str(row.source or ""),
-            objective,
+            row.source or "",
+            objective or (row.objective_name or ""),
             f"{row.n_trials:,} ({row.n_ok:,})",
-            "-" if row.best != row.best else f"{row.best:.6g}",
+            "-" if pd.isna(row.best) else f"{row.best:.6g}",
             "yes" if row.fingerprint else "-",
         )
     Console().print(table)

@@ -14,8 +14,9 @@ import fsspec
 import pytest
 from click.testing import CliRunner
 
+from library import Library
 from recommender.cli import cli
-from tests.library.conftest import tree_digest
+from tests.library.conftest import make_trials, tree_digest
 
 
 def _run(*args: str) -> tuple[int, str, str]:
@@ -178,3 +179,13 @@ def test_tasks_lists_ids_with_their_best_full_fidelity_value(
     assert code == 0 and "synthetic/task_1" in out and "synthetic/task_2" not in out
     code, out, _ = _run("tasks", "--library", str(tmp_path / "missing"))
     assert code == 1
+
+
+def test_tasks_shows_a_task_without_trials_as_a_dash_and_null(library: Library) -> None:
+    library.append_trials(make_trials(8, task_id="t1"), objective_name="acc", direction="maximize")
+    code, out, _ = _run("tasks", "--library", library.location)
+    assert code == 0 and "t0" in out and "nan" not in out.lower() and "None" not in out
+    code, out, _ = _run("tasks", "--library", library.location, "--json")
+    rows = {row["task_id"]: row for row in json.loads(out)["tasks"]}
+    assert rows["t0"]["best"] is None and rows["t0"]["n_trials"] == 0
+    assert rows["t1"]["n_ok"] == 8 and rows["t1"]["best"] is not None
