@@ -147,7 +147,7 @@ def _render(report: ExplainReport, html_path: Path | None) -> None:
         picks.add_row(
             str(rank),
             config,
-            f"{s.predicted:.3f} ({s.interval[0]:.2f}..{s.interval[1]:.2f})",
+            s.predicted_text(),
             f"{s.mode}/{s.phase}",
         )
     console.print(picks)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import click
@@ -144,17 +143,10 @@ def suggest_command(
         table.add_row(
             str(rank),
             config,
-            _predicted(s.predicted, s.interval),
+            s.predicted_text(),
             ", ".join(f"{t} ({w:.2f})" for t, w in s.neighbours),
             f"{s.mode}/{s.phase}",
         )
     console = Console()
     console.print(table)
     console.print(f"[dim]{suggestions[-1].reason}[/dim]")
-
-
-def _predicted(mean: float, interval: tuple[float, float]) -> str:
-    """``mean (low..high)``, or a dash when no source predicts (target-only picks)."""
-    if not math.isfinite(mean):
-        return "-"
-    return f"{mean:.3f} ({interval[0]:.2f}..{interval[1]:.2f})"

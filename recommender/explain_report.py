@@ -309,9 +309,12 @@ def figures(report: ExplainReport) -> dict[str, Figure]:
 
     fig = Figure(figsize=(6.4, 3.2))
     ax = fig.subplots()
-    suggestions = report.explanation.suggestions
-    if suggestions:
-        x = np.arange(1, len(suggestions) + 1)
+    ranked = [(r, s) for r, s in enumerate(report.explanation.suggestions, 1) if s.has_prediction]
+    if report.explanation.suggestions and not ranked:
+        ax.text(0.5, 0.5, "no source predicts these picks (target-only)", ha="center")
+    if ranked:
+        x = np.array([r for r, _ in ranked])
+        suggestions = [s for _, s in ranked]
         mean = np.array([s.predicted for s in suggestions])
         low = np.array([s.interval[0] for s in suggestions])
         high = np.array([s.interval[1] for s in suggestions])
@@ -385,9 +388,13 @@ def render_html(report: ExplainReport, *, title: str = "hp-warmstart explanation
         config = ", ".join(f"{k}={_format_value(v)}" for k, v in s.config.items())
         neighbours = ", ".join(f"{t} ({w:.2f})" for t, w in s.neighbours)
         parts.append(
-            f"<tr><td>{rank}</td><td>{esc(config)}</td><td>{s.predicted:.3f}</td>"
-            f"<td>{s.interval[0]:.3f} .. {s.interval[1]:.3f}</td>"
-            f"<td>{esc(s.mode)} / {esc(s.phase)}</td><td>{esc(neighbours)}</td></tr>"
+            f"<tr><td>{rank}</td><td>{esc(config)}</td>"
+            + (
+                f"<td>{s.predicted:.3f}</td><td>{s.interval[0]:.3f} .. {s.interval[1]:.3f}</td>"
+                if s.has_prediction
+                else "<td>-</td><td>-</td>"
+            )
+            + f"<td>{esc(s.mode)} / {esc(s.phase)}</td><td>{esc(neighbours)}</td></tr>"
         )
     parts.append("</table><h2>Guardrail decisions</h2><table><tr><th>step</th><th>mode</th>")
     parts.append("<th>target weight</th><th>dropped</th><th>reason</th></tr>")

@@ -135,3 +135,36 @@ def test_cli_explain_json_and_html(source_library, tmp_path):
     assert neither.exit_code == 2 and "--task ID" in neither.output
     unknown = runner.invoke(cli, [*args, "--task", "nope"])
     assert unknown.exit_code != 0 and "none of the libraries" in str(unknown.exception)
+
+
+def test_cli_explain_a_task_no_source_predicts(tmp_path):
+    """A library of one task: its picks are target-only, so nothing predicts them. The
+    table and the HTML show a dash, the JSON null (strict: no bare NaN)."""
+    library = Library.open(tmp_path / "solo")
+    library.append_tasks([{"task_id": "solo", "space": SVC_SPACE}])
+    configs = Space.from_dict(SVC_SPACE).sample(12, seed=3)
+    library.append_trials(
+        [
+            {
+                "task_id": "solo",
+                "objective_value": source_score(c, 0.0),
+                **{f"param_{k}": v for k, v in c.items()},
+            }
+            for c in configs
+        ],
+        objective_name="accuracy",
+        direction="maximize",
+    )
+    out = tmp_path / "solo.html"
+    args = ["explain", "--library", str(tmp_path / "solo"), "--no-starter", "--task", "solo"]
+    shown = CliRunner().invoke(cli, [*args, "-n", "2", "--importance-sources", "0"])
+    assert shown.exit_code == 0, shown.output
+    assert "target-only" in shown.output and "nan" not in shown.output.lower()
+    result = CliRunner().invoke(
+        cli, [*args, "-n", "2", "--importance-sources", "0", "--json", "--html", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.output, parse_constant=pytest.fail)
+    assert [s["predicted"] for s in payload["suggestions"]] == [None, None]
+    page = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", out.read_text())
+    assert "<td>-</td><td>-</td>" in page and "nan" not in page.lower()
