@@ -289,8 +289,8 @@ def task_summary(library: Library) -> pd.DataFrame:
     Returns:
         Columns ``task_id, name, source, objective_name, direction, n_trials, n_ok, best,
         top_fidelity, fingerprint, featurizer_version``, ordered by ``task_id``: ``best`` is
-        the best ``ok`` objective at the task's highest ``ok`` fidelity (by its direction;
-        NaN without one), ``fingerprint`` whether the task has one. A task with no trials
+        the best ``ok`` objective at the task's highest ``ok`` fidelity (`best_k_per_task`
+        with ``k = 1``; NaN without one), ``fingerprint`` whether the task has one. A task with no trials
         has ``n_trials`` 0; trials whose task was never added get a row too.
     """
     tasks = pd.DataFrame(columns=["task_id"])
@@ -306,29 +306,16 @@ def task_summary(library: Library) -> pd.DataFrame:
         ).to_pandas()
     trials = pd.DataFrame(columns=["task_id"])
     if library.files("trials"):
-        trials = sql(
+        counts = sql(
             library,
-            """
-            WITH t AS (
-                SELECT task_id, status, objective_value, objective_name, direction, fidelity,
-                       source,
-                       max(CASE WHEN status = 'ok' THEN fidelity END)
-                           OVER (PARTITION BY task_id) AS top
-                FROM {source}
-            ), scored AS (
-                SELECT *, status = 'ok' AND objective_value IS NOT NULL
-                          AND (top IS NULL OR fidelity = top) AS counts
-                FROM t
-            )
-            SELECT task_id, count(*) AS n_trials, count(*) FILTER (WHERE status = 'ok') AS n_ok,
-                   any_value(objective_name) AS trial_objective,
-                   any_value(direction) AS trial_direction, any_value(source) AS trial_source,
-                   max(objective_value) FILTER (WHERE counts) AS best_max,
-                   min(objective_value) FILTER (WHERE counts) AS best_min,
-                   any_value(top) AS top_fidelity
-            FROM scored GROUP BY task_id
-            """,
+            "SELECT task_id, count(*) AS n_trials, count(*) FILTER (WHERE status = 'ok') AS n_ok, "
+            "any_value(objective_name) AS trial_objective, "
+            "any_value(direction) AS trial_direction, any_value(source) AS trial_source "
+            "FROM {source} GROUP BY task_id",
         ).to_pandas()
+        best = best_k_per_task(library, 1, columns=()).to_pandas()
+        best = best.rename(columns={"objective_value": "best", "fidelity": "top_fidelity"})
+        trials = counts.merge(best[["task_id", "best", "top_fidelity"]], on="task_id", how="left")
     merged = tasks.merge(trials, on="task_id", how="outer")
     if merged.empty:
         return pd.DataFrame(columns=list(_TASK_COLUMNS))
@@ -338,19 +325,16 @@ def task_summary(library: Library) -> pd.DataFrame:
         b = merged[second] if second in merged else pd.Series(None, index=merged.index)
         return a.where(a.notna(), b)
 
-    direction = either("task_direction", "trial_direction")
-    best_min = merged.get("best_min", pd.Series(np.nan, index=merged.index))
-    best_max = merged.get("best_max", pd.Series(np.nan, index=merged.index))
     out = pd.DataFrame(
         {
             "task_id": merged["task_id"],
             "name": merged.get("name"),
             "source": either("task_source", "trial_source"),
             "objective_name": either("task_objective", "trial_objective"),
-            "direction": direction,
+            "direction": either("task_direction", "trial_direction"),
             "n_trials": merged.get("n_trials", 0),
             "n_ok": merged.get("n_ok", 0),
-            "best": np.where(direction == "minimize", best_min, best_max).astype(float),
+            "best": merged.get("best", np.nan),
             "top_fidelity": merged.get("top_fidelity", np.nan),
             "fingerprint": merged.get("fingerprint", False),
             "featurizer_version": merged.get("featurizer_version"),

@@ -21,8 +21,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import sys
 import time
 from collections.abc import Sequence
@@ -31,6 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from recommender.json_text import to_json
 
 __all__ = ["DemoDataset", "load_demo_dataset", "main", "run_demo"]
 
@@ -377,18 +377,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(result, indent=1, default=_json_default))
+        print(to_json(result, indent=1))
     else:
         _print_rich(result)
     return 0
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return str(value)
 
 
 if __name__ == "__main__":
