@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from recommender.default_box import DefaultBox
 from recommender.space import (
     CategoricalParam,
     Condition,
@@ -54,6 +55,7 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "CategoricalParam",
     "Condition",
+    "DefaultBox",
     "FloatParam",
     "IntParam",
     "Param",

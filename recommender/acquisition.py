@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -575,6 +575,8 @@ def optimize_ensemble_acqf(
     max_combinations: int = 32,
     n_best_combinations: int = 8,
     maxiter: int = 100,
+    bounds: tuple[np.ndarray, np.ndarray] | None = None,
+    admissible: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> OptimizedCandidate:
     """Maximise an `EnsembleLogEI` over a space: gradients, with random candidates as a floor.
 
@@ -609,6 +611,12 @@ def optimize_ensemble_acqf(
         max_combinations: cap on the one-hot combinations optimised.
         n_best_combinations: combinations kept for their best candidates when capping.
         maxiter: L-BFGS-B iterations per run.
+        bounds: ``(lower, upper)`` arrays of ``d`` encoded-column bounds of the search
+            (default: the unit cube), e.g. `DefaultBox.bounds`.
+        admissible: ``X -> (n,) bool``: which encoded points may be returned (e.g.
+            `DefaultBox.contains`). With it, only the one-hot combinations that hold an
+            admissible candidate are optimised, and snapped points it rejects are dropped;
+            the ``fixed_candidates`` must all be admissible.
 
     Returns:
         The `OptimizedCandidate`.
@@ -641,17 +649,22 @@ def optimize_ensemble_acqf(
         n_best_combinations=n_best_combinations,
         rng=rng,
     )
+    if admissible is not None:  # the combinations the admissible region reaches
+        combos = [combo for combo in combos if _matches(cand_X, combo).any()]
+    lower, upper = (np.zeros(d), np.ones(d)) if bounds is None else bounds
     first = next(acqf.members[0].model.parameters())
     tkwargs: dict[str, Any] = {"device": first.device, "dtype": first.dtype}
-    bounds = torch.stack([torch.zeros(d, **tkwargs), torch.ones(d, **tkwargs)])
+    box = torch.stack([torch.as_tensor(lower, **tkwargs), torch.as_tensor(upper, **tkwargs)])
     sobol = torch.quasirandom.SobolEngine(d, scramble=True, seed=int(rng.integers(2**31)))
-    ends: list[np.ndarray] = []
+    ends: list[np.ndarray] = [np.empty((0, d))]
     for combo in combos:
-        starts = _starts(acqf, sobol, combo, cand_X, cand_values, raw_samples, num_restarts)
+        starts = _starts(
+            acqf, sobol, combo, cand_X, cand_values, raw_samples, num_restarts, (lower, upper)
+        )
         batch = torch.as_tensor(starts, **tkwargs).unsqueeze(-2)
         X_opt, _ = optimize_acqf(
             acqf,
-            bounds=bounds,
+            bounds=box,
             q=1,
             num_restarts=len(starts),
             batch_initial_conditions=batch,
@@ -662,9 +675,11 @@ def optimize_ensemble_acqf(
         )
         ends.append(X_opt.detach().reshape(-1, d).cpu().numpy())
     snapped = _round_trip(space, np.clip(np.concatenate(ends), 0.0, 1.0))
-    values = acqf.score(snapped)
-    if len(excluded):
+    values = acqf.score(snapped) if len(snapped) else np.full(1, -np.inf)
+    if len(excluded) and len(snapped):
         values = np.where(_is_excluded(snapped, excluded), -np.inf, values)
+    if admissible is not None and len(snapped):
+        values = np.where(admissible(snapped), values, -np.inf)
     best = int(np.argmax(values))
     if cand_best is not None and cand_value >= values[best]:
         return OptimizedCandidate(
@@ -695,9 +710,12 @@ def _starts(
     cand_values: np.ndarray,
     raw_samples: int,
     num_restarts: int,
+    bounds: tuple[np.ndarray, np.ndarray],
 ) -> np.ndarray:
-    """Start points of one run: best Sobol points and best candidates in ``combo``."""
-    raw = sobol.draw(raw_samples).to(torch.float64).numpy()
+    """Start points of one run: best Sobol points (in ``bounds``) and best candidates in
+    ``combo``."""
+    lower, upper = bounds
+    raw = lower + (upper - lower) * sobol.draw(raw_samples).to(torch.float64).numpy()
     for column, value in combo.items():
         raw[:, column] = value
     raw_values = acqf.score(raw)

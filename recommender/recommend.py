@@ -34,6 +34,7 @@ from recommender.acquisition import (
     optimize_ensemble_acqf,
     proposal_acquisition,
 )
+from recommender.default_box import DefaultBox
 from recommender.first_pick import CrossPredictions
 from recommender.guardrails import GuardrailDecision
 from recommender.json_text import json_safe
@@ -138,6 +139,7 @@ class Explanation:
     sources: tuple[str, ...]
     decisions: tuple[GuardrailDecision, ...]
     suggestions: tuple[Suggestion, ...]
+    limits: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form."""
@@ -145,6 +147,7 @@ class Explanation:
             "target": self.target,
             "n_observed": self.n_observed,
             "sources": list(self.sources),
+            "limits": list(self.limits),
             "decisions": [
                 {
                     "step": d.step,
@@ -225,6 +228,45 @@ def _free_candidates(
         if far.any():
             free &= far
     return free
+
+
+def _default_box(
+    space: Space, default: Mapping[str, Any] | None, max_deviation: float | None
+) -> DefaultBox | None:
+    """The box `suggest`'s ``default`` and ``max_deviation`` ask for, or ``None``."""
+    if default is None and max_deviation is None:
+        return None
+    if default is None or max_deviation is None:
+        given, missing = (
+            ("default", "max_deviation")
+            if max_deviation is None
+            else (
+                "max_deviation",
+                "default",
+            )
+        )
+        raise SpaceError(
+            f"`{given}=` needs `{missing}=` as well: proposals are kept within max_deviation "
+            "of the default configuration"
+        )
+    return DefaultBox.around(space, default, max_deviation)
+
+
+def _inside_box(box: DefaultBox, cand_X: np.ndarray, free: np.ndarray, is_pool: bool) -> np.ndarray:
+    """``free`` restricted to ``box``. Off a pool, when the box holds no free candidate
+    (all near observations), any candidate in the box may repeat one; in pool mode that is
+    an error, as is a pool with no row in the box."""
+    inside = box.contains(cand_X)
+    if (free & inside).any():
+        return free & inside
+    if is_pool:
+        what = "unobserved " if inside.any() else ""
+        raise SpaceError(
+            f"no {what}pool configuration lies within max_deviation={box.max_deviation:g} of "
+            f"the default ({inside.sum()} of {len(cand_X)} in the box); widen max_deviation "
+            "or add pool rows near the default"
+        )
+    return inside
 
 
 def _far_from(X: np.ndarray, rows: np.ndarray, distance: float) -> np.ndarray:
@@ -526,6 +568,8 @@ class Recommender:
         seed: int = 0,
         optimizer: ProposalOptimizer | str | None = None,
         exclude: Iterable[str] = (),
+        default: Mapping[str, Any] | None = None,
+        max_deviation: float | None = None,
     ) -> list[Suggestion]:
         """Propose ``n`` configurations for a task.
 
@@ -551,6 +595,11 @@ class Recommender:
                 when its results are passed as ``observed`` while also being recorded in
                 the library (the runner does this): as a source it would count those
                 results twice and win the ranking weights by construction.
+            default: a trusted configuration; with ``max_deviation``, every proposal stays
+                within ``max_deviation`` of it (`recommender.default_box.DefaultBox`: per
+                parameter on the unit, or log, scale; categoricals keep the default's
+                choice below 1), and the acquisition is maximised inside that box.
+            max_deviation: the box's half-width on the unit scale (needs ``default``).
 
         Returns:
             ``n`` `Suggestion`s, best first.
@@ -558,7 +607,9 @@ class Recommender:
         Raises:
             UnknownTaskError: ``task`` is not in any library.
             SpaceError: no space, an observed config outside it, ``n < 1``, an unknown
-                ``optimizer``, or ``optimizer="gradient"`` with a ``pool``.
+                ``optimizer``, ``optimizer="gradient"`` with a ``pool``, ``default``
+                without ``max_deviation`` (or the reverse), a ``default`` outside the
+                space, or a ``pool`` with no unobserved row inside the default's box.
             EmptyLibraryError: no library holds a usable source task and nothing is observed.
         """
         if n < 1:
@@ -585,6 +636,7 @@ class Recommender:
                 raise SpaceError("no search space: pass `space=` (a Space or a space.json dict)")
             space = spaces[task]
         space = space if isinstance(space, Space) else Space.from_dict(space)
+        box = _default_box(space, default, max_deviation)
         obs_configs, obs_y = self._observations(task, evaluations, observed, direction, space)
         excluded = {*exclude} if task is None else {task, *exclude}
         if fingerprint is None:
@@ -598,10 +650,12 @@ class Recommender:
                 "ingest past trials (`recommend library ingest`) or pass `observed=`"
             )
         cand_configs, cand_X, design_eligible = self._candidates(
-            space, sources, pool, seed, obs_configs, obs_y
+            space, sources, pool, seed, obs_configs, obs_y, box
         )
         obs_X = space.encode(obs_configs) if len(obs_y) else np.empty((0, space.dim))
         free = _free_candidates(cand_X, obs_X, pool is not None, self.min_distance)
+        if box is not None:
+            free = _inside_box(box, cand_X, free, pool is not None)
         if self.surrogate == "multitask":
             return self._suggest_multitask(
                 task, space, sources, fingerprint, cand_configs, cand_X, free, obs_X, obs_y, n, seed
@@ -668,6 +722,7 @@ class Recommender:
                     gp_state=gp_state,
                     pending_X=pending_X,
                     seed=int(np.random.SeedSequence([seed, pick]).generate_state(1)[0]),
+                    box=box,
                 )
                 if result is not None and result.candidate_index is None:
                     result = self._kept_apart(result, obs_X, pending_X)
@@ -702,6 +757,7 @@ class Recommender:
             sources=tuple(e.task_id for e in sources),
             decisions=tuple(decisions),
             suggestions=tuple(suggestions),
+            limits=() if box is None else (box.describe(),),
         )
         return suggestions
 
@@ -820,8 +876,10 @@ class Recommender:
         gp_state: Mapping[str, Any],
         pending_X: Sequence[np.ndarray],
         seed: int,
+        box: DefaultBox | None = None,
     ) -> OptimizedCandidate:
-        """The GP-phase pick by `optimize_ensemble_acqf` (candidate index relative to ``free``)."""
+        """The GP-phase pick by `optimize_ensemble_acqf` (candidate index relative to
+        ``free``), inside ``box`` when one is given."""
         acqf = proposal_acquisition(
             proposal,
             source_models=models,
@@ -836,7 +894,13 @@ class Recommender:
             acqf = acqf.fantasize_pending(np.stack(pending_X))
         exclude = np.concatenate([obs_X, np.reshape(pending_X, (-1, space.dim))])
         return optimize_ensemble_acqf(
-            acqf, space, fixed_candidates=cand_X[free], exclude=exclude, seed=seed
+            acqf,
+            space,
+            fixed_candidates=cand_X[free],
+            exclude=exclude,
+            seed=seed,
+            bounds=None if box is None else box.bounds(),
+            admissible=None if box is None else box.contains,
         )
 
     @staticmethod
@@ -958,11 +1022,13 @@ class Recommender:
         seed: int,
         obs_configs: pd.DataFrame,
         obs_y: np.ndarray,
+        box: DefaultBox | None = None,
     ) -> tuple[pd.DataFrame, np.ndarray, np.ndarray | None]:
         """The candidates, their encoding, and which of them a random-design pick may take
         (``None``: all). Without a pool: ``n_candidates`` configurations (with sources and
         observations, a ``local_share`` of them around the best observed ones, the rest
-        uniform), then each source's 10 best; the random design skips the local ones."""
+        uniform, or uniform in ``box`` with the default first), then each source's 10 best;
+        the random design skips the local ones."""
         eligible = None
         if pool is not None:
             frame = space.to_frame(pool if isinstance(pool, pd.DataFrame) else list(pool))
@@ -972,7 +1038,10 @@ class Recommender:
             local = len(obs_y) > 0 and len(sources) > 0
             n_local = int(round(self.local_share * self.n_candidates)) if local else 0
             n_uniform = self.n_candidates - n_local
-            frame = space.sample_frame(n_uniform, seed=seed)
+            if box is None:
+                frame = space.sample_frame(n_uniform, seed=seed)
+            else:
+                frame = box.sample(n_uniform, seed=seed)
             if n_local:
                 centres = obs_configs.iloc[np.argsort(-obs_y, kind="stable")[:_LOCAL_CENTRES]]
                 local_seed = int(np.random.SeedSequence([seed, 1]).generate_state(1)[0])

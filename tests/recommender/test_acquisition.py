@@ -239,6 +239,29 @@ def test_mixed_space_with_conditional_child_returns_valid_configs() -> None:
     np.testing.assert_allclose(space.encode([config])[0], result.x)
 
 
+@pytest.mark.parametrize("width", [0.05, 0.3, 1.0])
+def test_a_box_bounds_the_gradient_search(width: float) -> None:
+    """With `DefaultBox` bounds, the optimum (gradient or candidate) lies in the box, and
+    below 1 only the default's one-hot combination is searched."""
+    from recommender.default_box import DefaultBox
+
+    space = _mixed_space()
+    X = space.encode(space.sample(25, seed=4))
+    model = fit_gp(X, _mixed_objective(X), maxiter=50)
+    acqf = EnsembleLogEI([EnsembleMember(model, 0.0, 1.0)], [1.0], float(_mixed_objective(X).max()))
+    box = DefaultBox.around(space, {"lr": 1e-3, "layers": 2, "opt": "sgd", "momentum": 0.1}, width)
+    cand_X = space.encode(box.sample(128, seed=5))
+    result = optimize_ensemble_acqf(
+        acqf, space, fixed_candidates=cand_X, seed=0, bounds=box.bounds(), admissible=box.contains
+    )
+    assert box.contains(result.x[None])[0]
+    assert result.value >= float(acqf.score(cand_X).max())
+    assert result.n_combinations == (1 if width < 1 else 3)
+    unboxed = optimize_ensemble_acqf(acqf, space, fixed_candidates=cand_X, seed=0)
+    if width < 1:  # the objective's optimum (momentum 0.8, adam) is outside these boxes
+        assert not box.contains(unboxed.x[None])[0]
+
+
 def test_many_categorical_combinations_are_capped() -> None:
     space = Space.from_dict(
         {
