@@ -73,6 +73,21 @@ __all__ = ["suggest_command"]
     help="Without a pool, no suggestion closer than this (unit-cube distance) to an observed "
     "configuration or to another suggestion; 0 allows repeats.",
 )
+@click.option(
+    "--default",
+    "default_text",
+    default=None,
+    metavar="JSON|FILE",
+    help="A trusted configuration (a JSON object, or a .json file holding one); with "
+    "--max-deviation every suggestion stays near it.",
+)
+@click.option(
+    "--max-deviation",
+    default=None,
+    type=click.FloatRange(0.0),
+    help="Keep suggestions within this distance of --default, per parameter on the unit "
+    "(log) scale; categoricals keep the default's choice below 1.",
+)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print suggestions and the explanation as JSON."
@@ -89,6 +104,8 @@ def suggest_command(
     optimizer: str,
     surrogate: str,
     min_distance: float,
+    default_text: str | None,
+    max_deviation: float | None,
     seed: int,
     as_json: bool,
 ) -> None:
@@ -120,7 +137,16 @@ def suggest_command(
         multitask=MultiTaskOptions(guardrails=not no_guardrails),
         min_distance=min_distance,
     )
-    suggestions = rec.suggest(task, space, n=n, observed=observed, direction=direction, seed=seed)
+    suggestions = rec.suggest(
+        task,
+        space,
+        n=n,
+        observed=observed,
+        direction=direction,
+        seed=seed,
+        default=None if default_text is None else _default_config(default_text),
+        max_deviation=max_deviation,
+    )
     explanation = rec.explain()
     if as_json:
         click.echo(to_json(explanation.to_dict(), indent=1))
@@ -149,4 +175,27 @@ def suggest_command(
         )
     console = Console()
     console.print(table)
+    for limit in explanation.limits:
+        console.print(f"[dim]limit: {limit}[/dim]")
     console.print(f"[dim]{suggestions[-1].reason}[/dim]")
+
+
+def _default_config(text: str) -> dict:
+    """``--default``'s configuration: a JSON object, or a file that holds one."""
+    import json
+
+    path = Path(text)
+    source = f"file {text}" if path.suffix == ".json" and path.is_file() else "--default"
+    try:
+        value = json.loads(path.read_text() if source != "--default" else text)
+    except (OSError, ValueError) as error:
+        raise click.BadParameter(
+            f"{source} is not a JSON object ({error}); e.g. '{{\"learning_rate\": 0.001}}'",
+            param_hint="--default",
+        ) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter(
+            f"{source} must hold a JSON object of parameter values, got {type(value).__name__}",
+            param_hint="--default",
+        )
+    return value
