@@ -143,6 +143,8 @@ class RecommenderProposer:
             then the recommender's ``n_neighbours`` nearest tasks with a comparable
             fingerprint, plus every task recorded without one (`Recommender.suggest`).
             ``None``: the sources with the most trials.
+        near: ``(default, max_deviation)``: suggestions stay within ``max_deviation`` of
+            ``default``, the acquisition maximised inside that box (`Recommender.suggest`).
     """
 
     def __init__(
@@ -153,6 +155,7 @@ class RecommenderProposer:
         seed: int = 0,
         task_id: str | None = None,
         fingerprint: Fingerprint | None = None,
+        near: tuple[dict[str, Any], float] | None = None,
     ) -> None:
         from recommender.space import Space
 
@@ -162,6 +165,7 @@ class RecommenderProposer:
         self._seed = int(seed)
         self._task_id = task_id
         self._fingerprint = fingerprint
+        self._near = {} if near is None else {"default": near[0], "max_deviation": near[1]}
         self._task_in_library = True  # until a suggestion says otherwise
         self._observed: list[tuple[dict[str, Any], float]] = []
         self._n_calls = 0
@@ -188,7 +192,12 @@ class RecommenderProposer:
         if self._task_id is not None and self._task_in_library:
             try:
                 return self._recommender.suggest(
-                    self._task_id, self._space_dict, n=n, seed=seed, fingerprint=self._fingerprint
+                    self._task_id,
+                    self._space_dict,
+                    n=n,
+                    seed=seed,
+                    fingerprint=self._fingerprint,
+                    **self._near,
                 )
             except UnknownTaskError:  # the run records elsewhere: pass its results instead
                 self._task_in_library = False
@@ -200,6 +209,7 @@ class RecommenderProposer:
             seed=seed,
             exclude=() if self._task_id is None else (self._task_id,),
             fingerprint=self._fingerprint,
+            **self._near,
         )
 
     def observe(self, config: dict[str, Any], value: float) -> None:
@@ -615,7 +625,9 @@ def run_search(
             defaults to ``max / eta**2``.
         max_epochs: MLP epochs at full fidelity.
         seed: run seed; every trial, split and proposer seed derives from it.
-        max_deviation: cap on each parameter's distance from the default (unit scale).
+        max_deviation: cap on each parameter's distance from the default (unit scale):
+            the transfer proposer maximises its acquisition inside that box; another
+            proposer's picks (random, Optuna) are projected into it.
         trial_time_limit_s: per-trial wall-clock limit (trial marked ``timeout``).
         memory_limit_mb: per-trial address-space limit (trial marked ``failed``).
         validate_final: compare the best against the default on held-out data and roll
@@ -795,6 +807,9 @@ class _Run:
             seed=seed,
             task_id=self.task_id,
             fingerprint=self.fingerprint,
+            near=None
+            if self.settings.max_deviation is None
+            else (self.default, self.settings.max_deviation),
         )
 
     def _schedule(self) -> Schedule:

@@ -244,3 +244,23 @@ def test_tasks_without_a_fingerprint_stay_sources_beside_the_nearest(
     recommender.suggest(space=space, fingerprint=fingerprint)
     sources = set(recommender.explain().sources)
     assert len(sources) == 3 and set(kept[2:]) <= sources  # 1 nearest + 2 without one
+
+
+def test_a_capped_run_searches_inside_the_box_instead_of_projecting(
+    breast_cancer_csv: Path, tmp_path: Path
+) -> None:
+    """With ``max_deviation``, the transfer proposer's picks come from inside the box around
+    the default (`Recommender.suggest(default=, max_deviation=)`), so the run never has to
+    pull them in; the first, random batch (empty library) is still projected."""
+    from recommender.default_box import DefaultBox
+    from recommender.runner import default_config, default_space
+    from recommender.runner.models import ModelFamily
+    from recommender.space import Space
+
+    result = logreg_run(
+        breast_cancer_csv, tmp_path, budget=4, max_deviation=0.1, default_first=False
+    )
+    space = Space.from_dict(default_space(ModelFamily.LOGREG))
+    box = DefaultBox.around(space, default_config(ModelFamily.LOGREG, n_features=30), 0.1)
+    assert box.contains(space.encode([t.config for t in result.trials])).all()
+    assert [t.projected for t in result.trials[1:]] == [False, False, False]
