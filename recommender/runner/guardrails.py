@@ -394,7 +394,9 @@ def project_to_deviation(
 
     Distances are measured per parameter on the unit scale of the space (log scale for
     ``log`` parameters); categorical parameters count 0 (same) or 1 (different), so they
-    are reset to the default when ``max_deviation < 1``.
+    are reset to the default when ``max_deviation < 1``. In a space with ``conditions``, a
+    parameter that the projection switches off is dropped, and one it switches on takes the
+    default's value, so the result is a valid configuration.
 
     Args:
         config: proposed configuration.
@@ -426,8 +428,33 @@ def project_to_deviation(
         if spec["type"] == "int":
             value = int(min(max(round(value), int(low)), int(high)))
         projected[name] = value
+    projected = _with_activity(projected, default, space.get("conditions", ()))
     changed = projected != dict(config)
     return projected, changed
+
+
+def _with_activity(
+    config: dict[str, Any], default: dict[str, Any], conditions: Any
+) -> dict[str, Any]:
+    """``config`` with the parameters its parents switch off dropped and those they switch
+    on (absent) taken from ``default`` (conditions as in `Space.from_dict`; AND per child)."""
+    rules: dict[str, list[tuple[str, list[Any]]]] = {}
+    for condition in conditions:
+        rules.setdefault(condition["child"], []).append((condition["parent"], condition["values"]))
+    if not rules:
+        return config
+    result = dict(config)
+    for _ in range(len(rules) + 1):  # nested conditions settle within one pass per level
+        before = dict(result)
+        for child, parents in rules.items():
+            on = all(parent in result and result[parent] in values for parent, values in parents)
+            if not on:
+                result.pop(child, None)
+            elif child not in result and child in default:
+                result[child] = default[child]
+        if result == before:
+            break
+    return result
 
 
 @dataclass(frozen=True, slots=True)

@@ -222,3 +222,30 @@ def test_hyperband_brackets_fit_a_small_budget() -> None:
     for index in range(3):
         bracket = schedule.bracket(index)
         assert bracket.n_trials <= 6 and bracket.rungs[-1].fidelity == 9.0
+
+
+def test_projection_keeps_a_conditional_configuration_valid() -> None:
+    """Resetting a categorical parent to the default's choice switches the proposal's own
+    children off and the default's on; the result must be a valid configuration."""
+    from recommender.space import Space
+
+    space = {
+        "parameters": [
+            {"name": "lr", "type": "float", "low": 1e-4, "high": 1e-1, "log": True},
+            {"name": "opt", "type": "categorical", "choices": ["sgd", "adam"]},
+            {"name": "momentum", "type": "float", "low": 0.0, "high": 0.99},
+            {"name": "beta1", "type": "float", "low": 0.8, "high": 0.999},
+        ],
+        "conditions": [
+            {"child": "momentum", "parent": "opt", "values": ["sgd"]},
+            {"child": "beta1", "parent": "opt", "values": ["adam"]},
+        ],
+    }
+    default = {"lr": 1e-3, "opt": "adam", "beta1": 0.9}
+    far = {"lr": 1e-1, "opt": "sgd", "momentum": 0.5}
+    projected, changed = project_to_deviation(far, default, space, max_deviation=0.2)
+    assert changed and projected["opt"] == "adam" and projected["beta1"] == 0.9
+    assert "momentum" not in projected
+    assert Space.from_dict(space).validate(projected) == projected
+    free, _ = project_to_deviation(far, default, space, max_deviation=1.0)
+    assert free["opt"] == "sgd" and free["momentum"] == 0.5 and "beta1" not in free
