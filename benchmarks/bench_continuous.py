@@ -45,10 +45,12 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -61,6 +63,45 @@ from recommender.space import Space  # noqa: E402
 RESULTS = Path(__file__).resolve().parent / "results"
 METHODS = ("ours", "ours-local", "cold", "random")
 BUDGETS = (1, 2, 3, 5, 10, 15, 20, 30)
+
+
+@dataclass(frozen=True)
+class FamilyLibrary:
+    """The generator's tasks written as a benchmark and imported into a library."""
+
+    space: Space
+    library: Library
+    empty: Library
+    full: pd.DataFrame  # every task's full-fidelity trials
+    names: list[str]
+
+    @classmethod
+    def write(
+        cls, work: Path, generator_seed: int, n_tasks: int, n_configs: int, noise: float
+    ) -> FamilyLibrary:
+        """Write the family under ``work`` and import it (plus an empty library)."""
+        directory = write_conditional_benchmark(
+            work / "bench", n_tasks=n_tasks, n_configs=n_configs, seed=generator_seed, noise=noise
+        )
+        bench = read_benchmark(directory)
+        library = Library.open(work / "library")
+        import_benchmark(library, bench)
+        return cls(
+            Space.from_dict(bench.space),
+            library,
+            Library.open(work / "empty"),
+            bench.trials[bench.trials[bench.fidelity_name] == bench.fidelity_max],
+            list(bench.parameter_names),
+        )
+
+    def pool(self, task: ConditionalTask) -> pd.DataFrame:
+        """The task's written configurations."""
+        return self.full[self.full["task_id"] == task.task_id][self.names].reset_index(drop=True)
+
+    def span(self, task: ConditionalTask) -> tuple[float, float]:
+        """The task's optimum and the worst clean error of its written configurations (the
+        regret's normalisation)."""
+        return task.best_clean_error(), float(task.clean_error(self.pool(task)).max())
 
 
 def run_search(
@@ -134,23 +175,10 @@ def main(argv: list[str] | None = None) -> None:
     runs: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        directory = write_conditional_benchmark(
-            work / "bench",
-            n_tasks=args.n_tasks,
-            n_configs=args.n_configs,
-            seed=args.generator_seed,
-            noise=noise,
-        )
-        bench = read_benchmark(directory)
-        space = Space.from_dict(bench.space)
-        names = list(bench.parameter_names)
-        library = Library.open(work / "library")
-        import_benchmark(library, bench)
-        empty = Library.open(work / "empty")
-        full = bench.trials[bench.trials[bench.fidelity_name] == bench.fidelity_max]
+        family = FamilyLibrary.write(work, args.generator_seed, args.n_tasks, args.n_configs, noise)
+        space, library, empty = family.space, family.library, family.empty
         for task in targets:
-            pool = full[full["task_id"] == task.task_id][names].reset_index(drop=True)
-            best, worst = task.best_clean_error(), float(task.clean_error(pool).max())
+            best, worst = family.span(task)
             entry: dict[str, Any] = {"outlier": task.outlier, "optimum": best, "worst": worst}
             for method in methods:
                 curves, times = [], []
