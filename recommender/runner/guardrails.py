@@ -427,6 +427,8 @@ def project_to_deviation(
         value = _from_unit(min(max(clipped, 0.0), 1.0), low, high, log)
         if spec["type"] == "int":
             value = int(min(max(round(value), int(low)), int(high)))
+            if abs(_to_unit(value, low, high, log) - centre) > max_deviation + 1e-9:
+                value += 1 if value < float(default[name]) else -1  # rounding left the box
         projected[name] = value
     projected = _with_activity(projected, default, space.get("conditions", ()))
     changed = projected != dict(config)

@@ -249,3 +249,13 @@ def test_projection_keeps_a_conditional_configuration_valid() -> None:
     assert Space.from_dict(space).validate(projected) == projected
     free, _ = project_to_deviation(far, default, space, max_deviation=1.0)
     assert free["opt"] == "sgd" and free["momentum"] == 0.5 and "beta1" not in free
+
+
+def test_projection_rounds_an_int_towards_the_default() -> None:
+    """The nearest integer to the box's edge can lie outside the box: step back inside."""
+    space = {"parameters": [{"name": "trees", "type": "int", "low": 1, "high": 11}]}
+    # unit scale: 1 step = 0.1; default 5 (unit 0.4), cap 0.16: the edges 6.6 and 3.4 round
+    # to 7 and 3, outside
+    for far, inside in ((11, {5, 6}), (1, {4, 5})):
+        projected, _ = project_to_deviation({"trees": far}, {"trees": 5}, space, max_deviation=0.16)
+        assert projected["trees"] in inside
