@@ -34,6 +34,7 @@ from recommender.acquisition import (
     optimize_ensemble_acqf,
     proposal_acquisition,
 )
+from recommender.branch_search import branch_of
 from recommender.default_box import DefaultBox
 from recommender.first_pick import CrossPredictions
 from recommender.guardrails import GuardrailDecision
@@ -399,6 +400,10 @@ class Recommender:
             pool or random candidates, no gradient optimizer). The ensemble is the
             default because it measured better on LCBench (README, *Known limitations*).
         multitask: `MultiTaskOptions` of the ``"multitask"`` surrogate.
+        batch_believer: in a batch (``n > 1``) on the candidate path (random candidates or
+            a pool), each later GP-phase pick maximises the LogEI after a kriging believer
+            of the batch's earlier picks, as the gradient path does (default). ``False``:
+            the next-best LogEI of the one acquisition (before session 51).
     """
 
     libraries: Library | Sequence[Library]
@@ -412,6 +417,7 @@ class Recommender:
     optimizer: ProposalOptimizer | str = ProposalOptimizer.RANDOM
     surrogate: str = "ensemble"
     multitask: MultiTaskOptions = field(default_factory=MultiTaskOptions)
+    batch_believer: bool = True
     _models: dict[tuple[str, int, Space], SourceModel] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -726,6 +732,21 @@ class Recommender:
                 )
                 if result is not None and result.candidate_index is None:
                     result = self._kept_apart(result, obs_X, pending_X)
+            believe = self.batch_believer and result is None and len(pending_X) > 0
+            if believe and self._acqf_pick(proposal, len(obs_y)):
+                proposal = self._believer_pick(
+                    proposal,
+                    models=models,
+                    cand_X=cand_X,
+                    cand_mean=cand_mean,
+                    free=free,
+                    obs_X=obs_X,
+                    obs_y=obs_y,
+                    obs_mean=obs_mean,
+                    gp_state=gp_state,
+                    pending_X=pending_X,
+                    branch_columns=branch_columns,
+                )
             if result is None or result.candidate_index is not None:
                 if result is not None:  # the best random candidate won
                     proposal = replace(
@@ -848,6 +869,13 @@ class Recommender:
             # gradient search spans every branch, so the pick is the best candidate of
             # the branches allowed (as for hedge picks)
             return False
+        return self._acqf_pick(proposal, n_observed)
+
+    def _acqf_pick(self, proposal: Proposal, n_observed: int) -> bool:
+        """Whether `proposal_acquisition` rebuilds the acquisition this GP-phase pick
+        maximised (for the gradient search and for a batch's kriging believer)."""
+        if proposal.phase not in ("gp", "stacked"):
+            return False
         if self.options.surrogate != "ensemble":
             _LOG.info("surrogate=%r: GP-phase picks use the candidate set", self.options.surrogate)
             return False
@@ -860,6 +888,44 @@ class Recommender:
             )
             return False
         return True
+
+    def _believer_pick(
+        self,
+        proposal: Proposal,
+        *,
+        models: Sequence[SourceModel],
+        cand_X: np.ndarray,
+        cand_mean: np.ndarray,
+        free: np.ndarray,
+        obs_X: np.ndarray,
+        obs_y: np.ndarray,
+        obs_mean: np.ndarray,
+        gp_state: Mapping[str, Any],
+        pending_X: Sequence[np.ndarray],
+        branch_columns: Sequence[int],
+    ) -> Proposal:
+        """A later GP-phase pick of a batch on the candidate path: the argmax over the free
+        candidates of the pick's LogEI after a kriging believer of the batch's earlier picks
+        (`EnsembleLogEI.fantasize_pending`, as the gradient path does), within the branch
+        the pick was confined to or outside the one it avoided."""
+        acqf = proposal_acquisition(
+            proposal,
+            source_models=models,
+            cand_mean=cand_mean,
+            obs_X=obs_X,
+            obs_y=obs_y,
+            obs_mean=obs_mean,
+            gp_state=gp_state,
+            options=self.options,
+        ).fantasize_pending(np.stack(pending_X))
+        allowed = free.copy()
+        if branch_columns and (proposal.branch is not None or proposal.avoided is not None):
+            branch = branch_of(cand_X, branch_columns)
+            allowed &= branch == branch[proposal.index]
+        rows = np.flatnonzero(allowed)
+        scores = acqf.score(cand_X[rows])
+        best = int(np.argmax(scores))
+        return replace(proposal, index=int(rows[best]), acquisition=float(scores[best]))
 
     def _optimize_pick(
         self,
