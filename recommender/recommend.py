@@ -239,12 +239,7 @@ def _default_box(
         return None
     if default is None or max_deviation is None:
         given, missing = (
-            ("default", "max_deviation")
-            if max_deviation is None
-            else (
-                "max_deviation",
-                "default",
-            )
+            ("max_deviation", "default") if default is None else ("default", "max_deviation")
         )
         raise SpaceError(
             f"`{given}=` needs `{missing}=` as well: proposals are kept within max_deviation "
