@@ -30,6 +30,7 @@ from library.exceptions import EmptyLibraryError, SpaceError, UnknownTaskError
 from library.query import TaskEvaluations
 from library.store import Library
 from recommender.acquisition import (
+    EnsembleLogEI,
     OptimizedCandidate,
     optimize_ensemble_acqf,
     proposal_acquisition,
@@ -229,6 +230,35 @@ def _free_candidates(
         if far.any():
             free &= far
     return free
+
+
+@dataclass(frozen=True)
+class _PickContext:
+    """What `proposal_acquisition` needs to rebuild a GP-phase pick's acquisition."""
+
+    models: Sequence[SourceModel]
+    cand_X: np.ndarray
+    cand_mean: np.ndarray
+    obs_X: np.ndarray
+    obs_y: np.ndarray
+    obs_mean: np.ndarray
+    gp_state: Mapping[str, Any]
+
+    def acquisition(
+        self, proposal: Proposal, options: TransferOptions, pending_X: Sequence[np.ndarray]
+    ) -> EnsembleLogEI:
+        """The pick's acquisition, after a kriging believer of ``pending_X`` (if any)."""
+        acqf = proposal_acquisition(
+            proposal,
+            source_models=self.models,
+            cand_mean=self.cand_mean,
+            obs_X=self.obs_X,
+            obs_y=self.obs_y,
+            obs_mean=self.obs_mean,
+            gp_state=self.gp_state,
+            options=options,
+        )
+        return acqf.fantasize_pending(np.stack(pending_X)) if len(pending_X) else acqf
 
 
 def _default_box(
@@ -709,18 +739,13 @@ class Recommender:
             if gp_state.get("explore", 0) > spent_before:  # a restart pick: remember it
                 self._remember_restart(restart_key, cand_X[proposal.index])
             result = None
+            context = _PickContext(models, cand_X, cand_mean, obs_X, obs_y, obs_mean, gp_state)
             if self._use_gradient(mode, pool is not None, proposal, len(obs_y)):
                 result = self._optimize_pick(
                     proposal,
+                    context,
                     space=space,
-                    models=models,
-                    cand_X=cand_X,
-                    cand_mean=cand_mean,
                     free=free,
-                    obs_X=obs_X,
-                    obs_y=obs_y,
-                    obs_mean=obs_mean,
-                    gp_state=gp_state,
                     pending_X=pending_X,
                     seed=int(np.random.SeedSequence([seed, pick]).generate_state(1)[0]),
                     box=box,
@@ -730,17 +755,7 @@ class Recommender:
             believe = self.batch_believer and result is None and len(pending_X) > 0
             if believe and self._acqf_pick(proposal, len(obs_y)):
                 proposal = self._believer_pick(
-                    proposal,
-                    models=models,
-                    cand_X=cand_X,
-                    cand_mean=cand_mean,
-                    free=free,
-                    obs_X=obs_X,
-                    obs_y=obs_y,
-                    obs_mean=obs_mean,
-                    gp_state=gp_state,
-                    pending_X=pending_X,
-                    branch_columns=branch_columns,
+                    proposal, context, free=free, pending_X=pending_X, branch_columns=branch_columns
                 )
             if result is None or result.candidate_index is not None:
                 if result is not None:  # the best random candidate won
@@ -887,15 +902,9 @@ class Recommender:
     def _believer_pick(
         self,
         proposal: Proposal,
+        context: _PickContext,
         *,
-        models: Sequence[SourceModel],
-        cand_X: np.ndarray,
-        cand_mean: np.ndarray,
         free: np.ndarray,
-        obs_X: np.ndarray,
-        obs_y: np.ndarray,
-        obs_mean: np.ndarray,
-        gp_state: Mapping[str, Any],
         pending_X: Sequence[np.ndarray],
         branch_columns: Sequence[int],
     ) -> Proposal:
@@ -903,16 +912,8 @@ class Recommender:
         candidates of the pick's LogEI after a kriging believer of the batch's earlier picks
         (`EnsembleLogEI.fantasize_pending`, as the gradient path does), within the branch
         the pick was confined to or outside the one it avoided."""
-        acqf = proposal_acquisition(
-            proposal,
-            source_models=models,
-            cand_mean=cand_mean,
-            obs_X=obs_X,
-            obs_y=obs_y,
-            obs_mean=obs_mean,
-            gp_state=gp_state,
-            options=self.options,
-        ).fantasize_pending(np.stack(pending_X))
+        acqf = context.acquisition(proposal, self.options, pending_X)
+        cand_X = context.cand_X
         allowed = free.copy()
         if branch_columns and (proposal.branch is not None or proposal.avoided is not None):
             branch = branch_of(cand_X, branch_columns)
@@ -925,39 +926,22 @@ class Recommender:
     def _optimize_pick(
         self,
         proposal: Proposal,
+        context: _PickContext,
         *,
         space: Space,
-        models: Sequence[SourceModel],
-        cand_X: np.ndarray,
-        cand_mean: np.ndarray,
         free: np.ndarray,
-        obs_X: np.ndarray,
-        obs_y: np.ndarray,
-        obs_mean: np.ndarray,
-        gp_state: Mapping[str, Any],
         pending_X: Sequence[np.ndarray],
         seed: int,
         box: DefaultBox | None = None,
     ) -> OptimizedCandidate:
         """The GP-phase pick by `optimize_ensemble_acqf` (candidate index relative to
         ``free``), inside ``box`` when one is given."""
-        acqf = proposal_acquisition(
-            proposal,
-            source_models=models,
-            cand_mean=cand_mean,
-            obs_X=obs_X,
-            obs_y=obs_y,
-            obs_mean=obs_mean,
-            gp_state=gp_state,
-            options=self.options,
-        )
-        if pending_X:
-            acqf = acqf.fantasize_pending(np.stack(pending_X))
-        exclude = np.concatenate([obs_X, np.reshape(pending_X, (-1, space.dim))])
+        acqf = context.acquisition(proposal, self.options, pending_X)
+        exclude = np.concatenate([context.obs_X, np.reshape(pending_X, (-1, space.dim))])
         return optimize_ensemble_acqf(
             acqf,
             space,
-            fixed_candidates=cand_X[free],
+            fixed_candidates=context.cand_X[free],
             exclude=exclude,
             seed=seed,
             bounds=None if box is None else box.bounds(),
