@@ -165,15 +165,20 @@ def run_search(
     return errors, seconds
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the benchmark and write the JSON and the plot."""
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_family_arguments(parser: argparse.ArgumentParser, *, budget: int) -> None:
+    """The family's and the searches' size arguments, shared with `bench_default_box`."""
     parser.add_argument("--generator-seed", type=int, default=2026)
     parser.add_argument("--n-tasks", type=int, default=16)
     parser.add_argument("--n-configs", type=int, default=1000)
     parser.add_argument("--targets", type=int, default=None, help="first N tasks (all)")
     parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--budget", type=int, default=30)
+    parser.add_argument("--budget", type=int, default=budget)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and write the JSON and the plot."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_family_arguments(parser, budget=30)
     parser.add_argument(
         "--methods", default=",".join(METHODS), help=f"also: {', '.join(OPTIONAL_METHODS)}"
     )

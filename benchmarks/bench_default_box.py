@@ -40,7 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_continuous import FamilyLibrary, summarize  # noqa: E402
+from bench_continuous import FamilyLibrary, add_family_arguments, summarize  # noqa: E402
 
 from recommender.bench import ConditionalTask, conditional_tasks, machine_info  # noqa: E402
 from recommender.default_box import DefaultBox  # noqa: E402
@@ -100,12 +100,7 @@ def run_search(
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and write the JSON and the plot."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--generator-seed", type=int, default=2026)
-    parser.add_argument("--n-tasks", type=int, default=16)
-    parser.add_argument("--n-configs", type=int, default=1000)
-    parser.add_argument("--targets", type=int, default=None, help="first N tasks (all)")
-    parser.add_argument("--seeds", type=int, default=2)
-    parser.add_argument("--budget", type=int, default=10)
+    add_family_arguments(parser, budget=10)
     parser.add_argument("--max-deviation", default="0.1,0.25")
     parser.add_argument("--out", type=Path, default=RESULTS / "default_box.json")
     args = parser.parse_args(argv)
