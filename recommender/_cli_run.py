@@ -52,7 +52,8 @@ __all__ = ["run_command"]
 @click.option(
     "--max-deviation",
     type=float,
-    help="Cap each parameter's distance from the default (unit scale, 0..1).",
+    help="Cap each parameter's distance from the default (unit scale, 0..1): the transfer "
+    "proposer searches inside that box; random picks are pulled into it.",
 )
 @click.option(
     "--trial-time-limit",
