@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,3 +72,41 @@ def open_libraries(library_path: str | Path | None, with_starter: bool) -> list[
 
         libraries.append(open_starter_library())
     return libraries
+
+
+#: The core's progress callback: ``callback(stage, done, total)``.
+ProgressCallback = Callable[[str, int, int], None]
+
+
+@contextlib.contextmanager
+def progress_bar(enabled: bool, *, transient: bool = False) -> Iterator[ProgressCallback | None]:
+    """A rich progress bar on stderr (stdout stays for tables and ``--json``), passed to the
+    core as ``callback(stage, done, total)``: one bar per stage. ``None`` when disabled.
+
+    Args:
+        enabled: ``False`` (e.g. with ``--json``) yields ``None``, as does a stderr that is
+            not a terminal (cron, a pipe): a bar there is noise, and an error stays one line.
+        transient: remove the bars when done.
+    """
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    stages: dict[str, TaskID] = {}
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=transient,
+    ) as bar:
+
+        def callback(stage: str, done: int, total: int) -> None:
+            if stage not in stages:
+                stages[stage] = bar.add_task(stage, total=total)
+            bar.update(stages[stage], completed=done, total=total)
+
+        yield callback

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from recommender._cli_common import library_options, open_libraries
+from recommender._cli_common import library_options, open_libraries, progress_bar
 from recommender.json_text import to_json
 
 if TYPE_CHECKING:
@@ -71,7 +71,6 @@ def explain_command(
     from recommender.space import Space
 
     libraries = open_libraries(library_path, with_starter)
-    recommender = Recommender(libraries)
     if space_path is not None:
         space = Space.from_json(space_path)
     else:
@@ -89,7 +88,9 @@ def explain_command(
             raise click.UsageError(f"task {task!r} stores no space; pass --space FILE too")
         space = Space.from_dict(stored)
     fingerprint = _task_fingerprint(libraries, task) if task is not None else None
-    recommender.suggest(task, space, n=n, seed=seed, fingerprint=fingerprint)
+    with progress_bar(not as_json, transient=True) as progress:
+        recommender = Recommender(libraries, progress=progress)
+        recommender.suggest(task, space, n=n, seed=seed, fingerprint=fingerprint)
     report = build_explain_report(
         recommender.explain(),
         libraries,

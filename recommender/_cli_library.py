@@ -3,18 +3,17 @@ compact, export). Commands parse, call the `library` API and render; nothing els
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from library.exceptions import CLIUsageError, WarmstartError
-from recommender._cli_common import LIBRARY_LOCATION
+from recommender._cli_common import LIBRARY_LOCATION, progress_bar
 from recommender.json_text import to_json
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -77,33 +76,6 @@ def _open(library_path: str | Path | None, *, create: bool) -> Any:
 
 def _echo_json(payload: Any) -> None:
     click.echo(to_json(payload, indent=2, sort_keys=True))
-
-
-@contextlib.contextmanager
-def _progress(enabled: bool) -> Iterator[Callable[[str, int, int], None] | None]:
-    """A rich progress bar on stderr, passed to the core as ``callback(stage, done, total)``."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    tasks: dict[str, Any] = {}
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=False,
-    ) as bar:
-
-        def callback(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        yield callback
 
 
 @click.group(
@@ -185,7 +157,7 @@ def ingest_command(
     library = _open(library_path, create=True)
     is_benchmark = file_format == "benchmark" or (file_format == "auto" and source.is_dir())
     if is_benchmark:
-        with _progress(not as_json) as progress:
+        with progress_bar(not as_json) as progress:
             result = import_benchmark(library, source, progress=progress)
         payload = {
             "benchmark": result.benchmark,
@@ -359,7 +331,7 @@ def validate_command(
 def compact_command(library_path: str | Path | None, as_json: bool, wait: bool) -> None:
     """Merge small part files into one per table; safe while others append."""
     library = _open(library_path, create=False)
-    with _progress(not as_json) as progress:
+    with progress_bar(not as_json) as progress:
         results = library.compact(wait=wait, progress=progress)
     payload = [
         {

@@ -14,21 +14,15 @@ Exit codes: 0 ok (quarantined files and cache-warming failures are reported, not
 
 from __future__ import annotations
 
-import contextlib
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from library.exceptions import LibraryLockedError
-from recommender._cli_common import LIBRARY_LOCATION
+from recommender._cli_common import LIBRARY_LOCATION, progress_bar
 from recommender.json_text import to_json
-
-if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
-
-    Progress = Callable[[str, int, int], None]
 
 
 class _LockedError(click.ClickException):
@@ -117,7 +111,7 @@ def refresh_command(
     from recommender.integrations.optuna_files import import_study_file
 
     library = Library.open(library_path)
-    with _progress(enabled=not as_json) as progress:
+    with progress_bar(not as_json, transient=True) as progress:
         try:
             report = refresh(
                 library, drop_dir=drop_dir, study_importer=import_study_file, progress=progress
@@ -151,26 +145,6 @@ def refresh_command(
         _render(payload)
     if report.exit_code:
         sys.exit(int(report.exit_code))
-
-
-@contextlib.contextmanager
-def _progress(*, enabled: bool) -> Iterator[Progress | None]:
-    """A rich progress-bar callback ``(stage, done, total)``, or ``None`` when disabled."""
-    if not enabled:
-        yield None
-        return
-    from rich.progress import Progress as Bar
-    from rich.progress import TaskID
-
-    with Bar(transient=True) as bar:
-        stages: dict[str, TaskID] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in stages:
-                stages[stage] = bar.add_task(stage, total=total)
-            bar.update(stages[stage], completed=done, total=total)
-
-        yield progress
 
 
 def _render(report: dict[str, Any]) -> None:

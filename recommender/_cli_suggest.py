@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from recommender._cli_common import library_options, open_libraries
+from recommender._cli_common import library_options, open_libraries, progress_bar
 from recommender.json_text import to_json
 
 __all__ = ["suggest_command"]
@@ -129,24 +129,26 @@ def suggest_command(
             if observed_path.suffix == ".parquet"
             else pd.read_csv(observed_path)
         )
-    rec = Recommender(
-        libraries,
-        options=TransferOptions(guardrails=not no_guardrails, seed=seed),
-        optimizer=optimizer,
-        surrogate=surrogate,
-        multitask=MultiTaskOptions(guardrails=not no_guardrails),
-        min_distance=min_distance,
-    )
-    suggestions = rec.suggest(
-        task,
-        space,
-        n=n,
-        observed=observed,
-        direction=direction,
-        seed=seed,
-        default=None if default_text is None else _default_config(default_text),
-        max_deviation=max_deviation,
-    )
+    with progress_bar(not as_json, transient=True) as progress:
+        rec = Recommender(
+            libraries,
+            options=TransferOptions(guardrails=not no_guardrails, seed=seed),
+            optimizer=optimizer,
+            surrogate=surrogate,
+            multitask=MultiTaskOptions(guardrails=not no_guardrails),
+            min_distance=min_distance,
+            progress=progress,
+        )
+        suggestions = rec.suggest(
+            task,
+            space,
+            n=n,
+            observed=observed,
+            direction=direction,
+            seed=seed,
+            default=None if default_text is None else _default_config(default_text),
+            max_deviation=max_deviation,
+        )
     explanation = rec.explain()
     if as_json:
         click.echo(to_json(explanation.to_dict(), indent=1))

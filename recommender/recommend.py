@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -429,6 +429,8 @@ class Recommender:
             a pool), each later GP-phase pick maximises the LogEI after a kriging believer
             of the batch's earlier picks, as the gradient path does (default). ``False``:
             the next-best LogEI of the one acquisition (before session 51).
+        progress: called as ``progress(stage, done, total)`` while the source GPs of a new
+            space or source set are fitted or read from the cache (the CLI draws a bar).
     """
 
     libraries: Library | Sequence[Library]
@@ -443,6 +445,9 @@ class Recommender:
     surrogate: str = "ensemble"
     multitask: MultiTaskOptions = field(default_factory=MultiTaskOptions)
     batch_believer: bool = True
+    progress: Callable[[str, int, int], None] | None = field(
+        default=None, compare=False, repr=False
+    )
     _models: dict[tuple[str, int, Space], SourceModel] = field(
         default_factory=dict, init=False, repr=False
     )
@@ -524,11 +529,15 @@ class Recommender:
         this process are encoded in one call (a third of the time of one call per source
         on LCBench's 33 x 2,000 trials)."""
         todo = [e for e in sources if _model_key(e, space) not in self._models]
-        if len(todo) > 1:
+        if todo:
             X_all = space.encode(pd.concat([e.configs for e in todo], ignore_index=True))
             bounds = np.cumsum([len(e.configs) for e in todo])[:-1]
-            for evals, X in zip(todo, np.split(X_all, bounds), strict=True):
+            for done, (evals, X) in enumerate(zip(todo, np.split(X_all, bounds), strict=True)):
                 self._source_model(evals, space, X)
+                if self.progress is not None:
+                    self.progress(
+                        "source GPs (fitted, or read from the cache)", done + 1, len(todo)
+                    )
         return [self._source_model(e, space) for e in sources]
 
     def _select_sources(

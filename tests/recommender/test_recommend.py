@@ -226,3 +226,14 @@ def test_restart_picks_after_a_fallback_end_when_called_once_per_pick(tmp_path: 
     ]
     later = picks[restarts[-1] + 1 :]
     assert later and all(p.mode == "target-only" and p.phase == "branch" for p in later)
+
+
+def test_progress_counts_the_source_gps_of_a_new_source_set(setup) -> None:
+    lib, _, space, tasks = setup
+    calls: list[tuple[str, int, int]] = []
+    rec = Recommender(lib, n_candidates=64, cache_dir=None, progress=lambda *a: calls.append(a))
+    rec.suggest(space=space)
+    assert [(done, total) for _, done, total in calls] == [(i, 4) for i in range(1, 5)]
+    assert "source GPs" in calls[0][0]
+    rec.suggest(space=space, seed=1)  # the same sources: nothing fitted again, no progress
+    assert len(calls) == 4
