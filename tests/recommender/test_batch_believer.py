@@ -1,4 +1,5 @@
-"""`Recommender(batch_believer=True)`: a batch's later picks on the candidate path are chosen given the earlier ones."""
+"""`Recommender(batch_believer=True)`: a batch's later picks on the candidate path are
+chosen given the earlier ones."""
 
 from __future__ import annotations
 
