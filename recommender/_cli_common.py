@@ -13,7 +13,16 @@ import click
 if TYPE_CHECKING:
     from library.store import Library
 
-__all__ = ["LIBRARY_LOCATION", "LibraryLocation", "library_options", "open_libraries"]
+__all__ = [
+    "LIBRARY_LOCATION",
+    "LibraryLocation",
+    "default_config",
+    "library_options",
+    "open_libraries",
+    "progress_bar",
+    "read_observed",
+    "target_options",
+]
 
 
 class LibraryLocation(click.ParamType):
@@ -110,3 +119,75 @@ def progress_bar(enabled: bool, *, transient: bool = False) -> Iterator[Progress
             bar.update(stages[stage], completed=done, total=total)
 
         yield callback
+
+
+def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """What a command knows of the target besides the library: ``--observed FILE``,
+    ``--direction``, ``--default JSON|FILE`` and ``--max-deviation`` (as ``observed_path``,
+    ``direction``, ``default_text`` and ``max_deviation``)."""
+    options = [
+        click.option(
+            "--observed",
+            "observed_path",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="CSV/Parquet of target trials so far: parameter columns plus a `value` column.",
+        ),
+        click.option(
+            "--direction",
+            type=click.Choice(["maximize", "minimize"]),
+            default="maximize",
+            show_default=True,
+            help="Direction of the observed values.",
+        ),
+        click.option(
+            "--default",
+            "default_text",
+            default=None,
+            metavar="JSON|FILE",
+            help="A trusted configuration (a JSON object, or a .json file holding one); with "
+            "--max-deviation every suggestion stays near it.",
+        ),
+        click.option(
+            "--max-deviation",
+            default=None,
+            type=click.FloatRange(0.0),
+            help="Keep suggestions within this distance of --default, per parameter on the "
+            "unit (log) scale; categoricals keep the default's choice below 1.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def read_observed(path: Path | None) -> Any:
+    """``--observed``'s trials as a DataFrame (Parquet by suffix, else CSV), or ``None``."""
+    if path is None:
+        return None
+    import pandas as pd
+
+    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+
+
+def default_config(text: str | None) -> dict[str, Any] | None:
+    """``--default``'s configuration: a JSON object, or a file that holds one (``None``:
+    not given)."""
+    if text is None:
+        return None
+    import json
+
+    path = Path(text)
+    source = f"file {text}" if path.suffix == ".json" and path.is_file() else "--default"
+    try:
+        value = json.loads(path.read_text() if source != "--default" else text)
+    except (OSError, ValueError) as error:
+        raise click.BadParameter(
+            f"{source} is not a JSON object ({error}); e.g. '{{\"learning_rate\": 0.001}}'",
+            param_hint="--default",
+        ) from None
+    if not isinstance(value, dict):
+        raise click.BadParameter(
+            f"{source} must hold a JSON object of parameter values, got {type(value).__name__}",
+            param_hint="--default",
+        )
+    return value

@@ -7,7 +7,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from recommender._cli_common import library_options, open_libraries, progress_bar
+from recommender._cli_common import (
+    default_config,
+    library_options,
+    open_libraries,
+    progress_bar,
+    read_observed,
+    target_options,
+)
 from recommender.json_text import to_json
 
 if TYPE_CHECKING:
@@ -20,6 +27,7 @@ __all__ = ["explain_command"]
 
 @click.command("explain")
 @library_options
+@target_options
 @click.option(
     "--task", default=None, help="A task id in the library (its trials are the observations)."
 )
@@ -57,8 +65,13 @@ def explain_command(
     importance_sources: int,
     seed: int,
     as_json: bool,
+    observed_path: Path | None,
+    direction: str,
+    default_text: str | None,
+    max_deviation: float | None,
 ) -> None:
-    """Explain the recommendations for --task ID and/or --space FILE.
+    """Explain the recommendations for --task ID and/or --space FILE (with the same
+    --observed, --direction, --default and --max-deviation as `recommend suggest`).
 
     Shows the neighbour tasks with their similarity, each suggestion's predicted score with
     a ~95% interval, the guardrail decisions with source weights, and hyperparameter
@@ -90,7 +103,17 @@ def explain_command(
     fingerprint = _task_fingerprint(libraries, task) if task is not None else None
     with progress_bar(not as_json, transient=True) as progress:
         recommender = Recommender(libraries, progress=progress)
-        recommender.suggest(task, space, n=n, seed=seed, fingerprint=fingerprint)
+        recommender.suggest(
+            task,
+            space,
+            n=n,
+            seed=seed,
+            fingerprint=fingerprint,
+            observed=read_observed(observed_path),
+            direction=direction,
+            default=default_config(default_text),
+            max_deviation=max_deviation,
+        )
     report = build_explain_report(
         recommender.explain(),
         libraries,

@@ -6,7 +6,14 @@ from pathlib import Path
 
 import click
 
-from recommender._cli_common import library_options, open_libraries, progress_bar
+from recommender._cli_common import (
+    default_config,
+    library_options,
+    open_libraries,
+    progress_bar,
+    read_observed,
+    target_options,
+)
 from recommender.json_text import to_json
 
 __all__ = ["suggest_command"]
@@ -14,6 +21,7 @@ __all__ = ["suggest_command"]
 
 @click.command("suggest")
 @library_options
+@target_options
 @click.option(
     "--task", default=None, help="A task id in the library: its trials are the observations."
 )
@@ -22,19 +30,6 @@ __all__ = ["suggest_command"]
     "space_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="space.json of the target (needed for a new task).",
-)
-@click.option(
-    "--observed",
-    "observed_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="CSV/Parquet of target trials so far: parameter columns plus a `value` column.",
-)
-@click.option(
-    "--direction",
-    type=click.Choice(["maximize", "minimize"]),
-    default="maximize",
-    show_default=True,
-    help="Direction of the observed values.",
 )
 @click.option(
     "-n",
@@ -73,21 +68,6 @@ __all__ = ["suggest_command"]
     help="Without a pool, no suggestion closer than this (unit-cube distance) to an observed "
     "configuration or to another suggestion; 0 allows repeats.",
 )
-@click.option(
-    "--default",
-    "default_text",
-    default=None,
-    metavar="JSON|FILE",
-    help="A trusted configuration (a JSON object, or a .json file holding one); with "
-    "--max-deviation every suggestion stays near it.",
-)
-@click.option(
-    "--max-deviation",
-    default=None,
-    type=click.FloatRange(0.0),
-    help="Keep suggestions within this distance of --default, per parameter on the unit "
-    "(log) scale; categoricals keep the default's choice below 1.",
-)
 @click.option("--seed", default=0, show_default=True, type=int)
 @click.option(
     "--json", "as_json", is_flag=True, help="Print suggestions and the explanation as JSON."
@@ -113,7 +93,6 @@ def suggest_command(
 
     Exit codes: 0 ok, 1 error (unknown task, bad space, empty library, ...).
     """
-    import pandas as pd
 
     from recommender.multitask_search import MultiTaskOptions
     from recommender.recommend import Recommender
@@ -122,13 +101,7 @@ def suggest_command(
 
     libraries = open_libraries(library_path, with_starter)
     space = Space.from_json(space_path) if space_path else None
-    observed = None
-    if observed_path is not None:
-        observed = (
-            pd.read_parquet(observed_path)
-            if observed_path.suffix == ".parquet"
-            else pd.read_csv(observed_path)
-        )
+    observed = read_observed(observed_path)
     with progress_bar(not as_json, transient=True) as progress:
         rec = Recommender(
             libraries,
@@ -146,7 +119,7 @@ def suggest_command(
             observed=observed,
             direction=direction,
             seed=seed,
-            default=None if default_text is None else _default_config(default_text),
+            default=default_config(default_text),
             max_deviation=max_deviation,
         )
     explanation = rec.explain()
@@ -180,24 +153,3 @@ def suggest_command(
     for limit in explanation.limits:
         console.print(f"[dim]limit: {limit}[/dim]")
     console.print(f"[dim]{suggestions[-1].reason}[/dim]")
-
-
-def _default_config(text: str) -> dict:
-    """``--default``'s configuration: a JSON object, or a file that holds one."""
-    import json
-
-    path = Path(text)
-    source = f"file {text}" if path.suffix == ".json" and path.is_file() else "--default"
-    try:
-        value = json.loads(path.read_text() if source != "--default" else text)
-    except (OSError, ValueError) as error:
-        raise click.BadParameter(
-            f"{source} is not a JSON object ({error}); e.g. '{{\"learning_rate\": 0.001}}'",
-            param_hint="--default",
-        ) from None
-    if not isinstance(value, dict):
-        raise click.BadParameter(
-            f"{source} must hold a JSON object of parameter values, got {type(value).__name__}",
-            param_hint="--default",
-        )
-    return value

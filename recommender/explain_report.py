@@ -381,6 +381,7 @@ def render_html(report: ExplainReport, *, title: str = "hp-warmstart explanation
         f"<h1>{esc(title)}</h1>",
         f"<p>Target: <code>{esc(str(e.target))}</code>; {e.n_observed} observed "
         f"trial(s); {len(e.sources)} source task(s).</p>",
+        *(f"<p>Limit: {esc(limit)}</p>" for limit in e.limits),
         "<h2>Suggestions</h2><table><tr><th>#</th><th>configuration</th>"
         "<th>predicted</th><th>95% interval</th><th>mode / phase</th><th>neighbours</th></tr>",
     ]

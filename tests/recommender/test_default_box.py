@@ -197,3 +197,28 @@ def test_cli_keeps_suggestions_near_the_default(
     assert code == 1 and "unknown parameter(s) ['lr']" in err and len(err.splitlines()) == 1
     code, _, err = _recommend([*base, "--max-deviation", "0.1"], capsys)
     assert code == 1 and "needs `default=`" in err
+
+
+def test_cli_explain_takes_the_same_target_options(
+    setup, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`recommend explain` explains what `suggest` would do with --observed and the box."""
+    root, _, space, _ = setup
+    space_path = tmp_path / "space.json"
+    space_path.write_text(json.dumps(space.to_dict()))
+    observed = tmp_path / "observed.csv"
+    configs = DefaultBox.around(space, DEFAULT, 0.3).sample(6, seed=2)
+    configs.assign(value=np.arange(6.0)).to_csv(observed, index=False)
+    html = tmp_path / "report.html"
+    base = ["explain", "--library", str(root / "lib"), "--space", str(space_path), "-n", "2"]
+    code, out, _ = _recommend(
+        [*base, "--observed", str(observed), "--direction", "minimize", "--html", str(html)]
+        + ["--default", json.dumps(DEFAULT), "--max-deviation", "0.3", "--json"],
+        capsys,
+    )
+    assert code == 0
+    doc = json.loads(out)
+    box = DefaultBox.around(space, DEFAULT, 0.3)
+    assert doc["n_observed"] == 6 and doc["limits"] == [box.describe()]
+    assert box.contains(space.encode([s["config"] for s in doc["suggestions"]])).all()
+    assert "Limit: within 0.3" in html.read_text()
