@@ -164,16 +164,22 @@ def _recommend(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int
     return int(exited.value.code or 0), out, err
 
 
-def test_cli_keeps_suggestions_near_the_default(
-    setup, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _cli_base(command: str, setup, tmp_path: Path) -> list[str]:
+    """``recommend COMMAND --library LIB --space FILE`` for the fixture's library."""
     root, _, space, _ = setup
     space_path = tmp_path / "space.json"
     space_path.write_text(json.dumps(space.to_dict()))
+    return [command, "--library", str(root / "lib"), "--space", str(space_path)]
+
+
+def test_cli_keeps_suggestions_near_the_default(
+    setup, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, _, space, _ = setup
     default_path = tmp_path / "default.json"
     default_path.write_text(json.dumps(DEFAULT))
     box = DefaultBox.around(space, DEFAULT, 0.1)
-    base = ["suggest", "--library", str(root / "lib"), "--space", str(space_path)]
+    base = _cli_base("suggest", setup, tmp_path)
     for given in (str(default_path), json.dumps(DEFAULT)):
         code, out, _ = _recommend(
             [*base, "-n", "3", "--default", given, "--max-deviation", "0.1", "--json"], capsys
@@ -203,14 +209,12 @@ def test_cli_explain_takes_the_same_target_options(
     setup, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`recommend explain` explains what `suggest` would do with --observed and the box."""
-    root, _, space, _ = setup
-    space_path = tmp_path / "space.json"
-    space_path.write_text(json.dumps(space.to_dict()))
+    _, _, space, _ = setup
     observed = tmp_path / "observed.csv"
     configs = DefaultBox.around(space, DEFAULT, 0.3).sample(6, seed=2)
     configs.assign(value=np.arange(6.0)).to_csv(observed, index=False)
     html = tmp_path / "report.html"
-    base = ["explain", "--library", str(root / "lib"), "--space", str(space_path), "-n", "2"]
+    base = [*_cli_base("explain", setup, tmp_path), "-n", "2"]
     code, out, _ = _recommend(
         [*base, "--observed", str(observed), "--direction", "minimize", "--html", str(html)]
         + ["--default", json.dumps(DEFAULT), "--max-deviation", "0.3", "--json"],
