@@ -53,6 +53,7 @@ import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -300,17 +301,24 @@ def _plot(summary: dict[str, Any], methods: list[str], path: Path, seed: int) ->
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(6, 4))
+    plot_curves(
+        axis, summary, methods, f"off-pool search, synthetic conditional family (seed {seed})"
+    )
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def plot_curves(axis: Any, summary: dict[str, Any], methods: Sequence[str], title: str) -> None:
+    """Each method's mean regret curve on a log scale (``summary`` from `summarize`)."""
     for m in methods:
         curve = summary["curve"][m]
         axis.plot(np.arange(1, len(curve) + 1), curve, marker="o", ms=3, label=m)
     axis.set_yscale("log")
     axis.set_xlabel("proposals")
     axis.set_ylabel("mean normalized simple regret")
-    axis.set_title(f"off-pool search, synthetic conditional family (seed {seed})")
-    axis.legend()
-    figure.tight_layout()
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
+    axis.set_title(title)
 
 
 if __name__ == "__main__":

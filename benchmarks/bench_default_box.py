@@ -40,7 +40,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench_continuous import FamilyLibrary, add_family_arguments, summarize  # noqa: E402
+from bench_continuous import (  # noqa: E402
+    FamilyLibrary,
+    add_family_arguments,
+    plot_curves,
+    summarize,
+)
 
 from recommender.bench import ConditionalTask, conditional_tasks, machine_info  # noqa: E402
 from recommender.default_box import DefaultBox  # noqa: E402
@@ -182,14 +187,8 @@ def _plot(results: dict[str, Any], path: Path) -> None:
     figure, axes = plt.subplots(1, len(results), figsize=(5 * len(results), 4), squeeze=False)
     for axis, (width, doc) in zip(axes[0], results.items(), strict=True):
         summary = doc["summary"]
-        for m in METHODS:
-            curve = summary["curve"][m]
-            axis.plot(np.arange(1, len(curve) + 1), curve, marker="o", ms=3, label=m)
+        plot_curves(axis, summary, METHODS, f"max_deviation {width}")
         axis.axhline(summary["default_regret"], color="grey", ls="--", label="the default")
-        axis.set_yscale("log")
-        axis.set_xlabel("proposals")
-        axis.set_ylabel("mean normalized simple regret")
-        axis.set_title(f"max_deviation {width}")
         axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
