@@ -164,27 +164,3 @@ def test_a_cold_batch_spreads_over_branches_whose_bounds_are_close() -> None:
         batch = recommender.suggest(None, space, n=3, observed=observed, direction="minimize")
     assert sorted(s.config["model"] for s in batch) == ["a", "b", "c"]
     assert all(s.phase == "branch" for s in batch)
-
-
-def test_ei_branch_choice_follows_a_rising_branch_that_ucb1_passes_over() -> None:
-    """Branch 0 sits flat at the best value seen; branch 1 rises towards its unexplored
-    end. UCB1 (best observation plus a bonus) stays in branch 0; the branches' own GPs see
-    more to gain in branch 1."""
-    from recommender.branch_search import choose_branch_ei
-
-    flat = np.linspace(0.1, 0.5, 5)
-    rising = np.linspace(0.0, 0.3, 5)
-    obs_X = np.array([[1.0, 0.0, x] for x in flat] + [[0.0, 1.0, x] for x in rising])
-    obs_y = np.concatenate([np.full(5, 1.0), 0.5 + 1.5 * rising])
-    grid = np.linspace(0.0, 1.0, 101)
-    cand_X = np.array([[1.0, 0.0, x] for x in grid] + [[0.0, 1.0, x] for x in grid])
-    free = np.ones(len(cand_X), dtype=bool)
-    columns = (0, 1)
-    cand_branch, obs_branch = branch_of(cand_X, columns), branch_of(obs_X, columns)
-    assert choose_branch(cand_branch, obs_branch, obs_y, free, 2) == 0
-    assert choose_branch_ei(cand_X, free, obs_X, obs_y, columns) == 1
-    # an untried branch still comes first
-    three = np.hstack([cand_X[:, :2], np.zeros((len(cand_X), 1)), cand_X[:, 2:]])
-    three = np.vstack([three, [[0.0, 0.0, 1.0, 0.5]]])
-    obs3 = np.hstack([obs_X[:, :2], np.zeros((len(obs_X), 1)), obs_X[:, 2:]])
-    assert choose_branch_ei(three, np.ones(len(three), bool), obs3, obs_y, (0, 1, 2)) == 2
