@@ -36,8 +36,6 @@ per search, as `recommend run` keeps it):
   `suggest` call, all evaluated before the next call, as `recommend run` fills a rung).
   ``continuous_batch4.json`` was run when the believer was the default (`5fe948a`): its
   ``ours`` is the believer and its ``ours-greedy`` the next-best LogEI.
-* **cold-ei** (opt-in): cold with ``TransferOptions(branch_choice="ei")``: the branch of
-  each pick by the largest LogEI under each branch's GP instead of UCB1.
 
 Writes ``benchmarks/results/continuous.json`` and ``continuous.png`` (about 13 minutes on 2
 cores). Run::
@@ -68,13 +66,11 @@ from recommender.bench import ConditionalTask, conditional_tasks, machine_info  
 from recommender.bench.synthetic import write_conditional_benchmark  # noqa: E402
 from recommender.recommend import Recommender  # noqa: E402
 from recommender.space import Space  # noqa: E402
-from recommender.transfer import TransferOptions  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 METHODS = ("ours", "ours-local", "cold", "random")
-#: opt-in methods: ours with a batch's later picks chosen under a kriging believer; the
-#: cold search choosing its branch by expected improvement (`TransferOptions.branch_choice`)
-OPTIONAL_METHODS = ("ours-believer", "cold-ei")
+#: opt-in method: ours with a batch's later picks chosen under a kriging believer
+OPTIONAL_METHODS = ("ours-believer",)
 BUDGETS = (1, 2, 3, 5, 10, 15, 20, 30)
 
 
@@ -139,8 +135,7 @@ def run_search(
         per_pick = (time.perf_counter() - started) / budget
         return list(task.clean_error(space.to_frame(configs))), [per_pick] * budget
     recommender = Recommender(
-        empty if method.startswith("cold") else library,
-        options=TransferOptions(branch_choice="ei" if method == "cold-ei" else "ucb1"),
+        empty if method == "cold" else library,
         cache_dir=cache,
         local_share=0.25 if method == "ours-local" else Recommender.local_share,
         batch_believer=method == "ours-believer",
@@ -151,7 +146,7 @@ def run_search(
     for pick in range(0, budget, batch):
         n = min(batch, budget - pick)
         started = time.perf_counter()
-        if method.startswith("cold") and not observed:
+        if method == "cold" and not observed:
             configs = space.sample(n, seed=int(rng.integers(2**31)))
         else:
             suggestions = recommender.suggest(

@@ -33,7 +33,6 @@ __all__ = [
     "branch_pick",
     "branch_support",
     "choose_branch",
-    "choose_branch_ei",
     "hedge_branch",
     "stalled_branch",
     "starved_incumbent_branch",
@@ -111,7 +110,6 @@ def branch_pick(
     *,
     exploration: float = 0.5,
     pending: Sequence[int] = (),
-    choice: str = "ucb1",
 ) -> tuple[int, float, str]:
     """The next candidate of a search with branches and no trusted source (see the module).
 
@@ -124,26 +122,21 @@ def branch_pick(
         rng: draws the random candidate of a branch with too few observations.
         exploration: `choose_branch`'s exploration weight.
         pending: candidates chosen earlier in this batch, counted in `choose_branch`.
-        choice: ``"ucb1"`` (`choose_branch`) or ``"ei"`` (`choose_branch_ei`, one pick at
-            a time; a batch's later picks use UCB1).
 
     Returns:
         ``(index, score, note)``: the candidate, its LogEI under the branch's GP (0 for a
         random candidate) and a sentence for the explanation.
     """
     cand_branch, obs_branch = branch_of(cand_X, columns), branch_of(obs_X, columns)
-    if choice == "ei" and not len(pending):
-        branch = choose_branch_ei(cand_X, free, obs_X, obs_y, columns)
-    else:
-        branch = choose_branch(
-            cand_branch,
-            obs_branch,
-            obs_y,
-            free,
-            len(columns),
-            exploration=exploration,
-            pending_branch=cand_branch[list(pending)],
-        )
+    branch = choose_branch(
+        cand_branch,
+        obs_branch,
+        obs_y,
+        free,
+        len(columns),
+        exploration=exploration,
+        pending_branch=cand_branch[list(pending)],
+    )
     pickable = np.flatnonzero(free & (cand_branch == branch))
     inside = obs_branch == branch
     active = np.flatnonzero(cand_X[cand_branch == branch].std(axis=0) > 0)
@@ -156,68 +149,6 @@ def branch_pick(
     best = int(np.argmax(score))
     note = f"branch {branch}: LogEI under a GP of its {int(inside.sum())} observations"
     return int(pickable[best]), float(score[best]), note
-
-
-def _branch_logei(
-    cand_X: np.ndarray, obs_X: np.ndarray, obs_y: np.ndarray, inside: np.ndarray
-) -> np.ndarray | None:
-    """LogEI over the global best of ``cand_X`` (one branch's candidates) under a GP of
-    the branch's observations ``inside``, or ``None`` when there are too few of them or
-    nothing varies among the candidates."""
-    active = np.flatnonzero(cand_X.std(axis=0) > 0)
-    if inside.sum() < MIN_BRANCH_POINTS or not len(active):
-        return None
-    model = fit_gp(obs_X[inside][:, active], obs_y[inside])
-    mean, std = predict(model, cand_X[:, active])
-    return ensemble_scores(mean[None], std[None], np.ones(1), float(obs_y.max()))
-
-
-def choose_branch_ei(
-    cand_X: np.ndarray,
-    free: np.ndarray,
-    obs_X: np.ndarray,
-    obs_y: np.ndarray,
-    columns: Sequence[int],
-) -> int:
-    """The branch to search next by expected improvement over the best observation.
-
-    An untried branch with a free candidate comes first (as in `choose_branch`). Otherwise
-    each branch scores the largest LogEI among its free candidates under a GP of its own
-    observations (on the observations' scale, so scores compare across branches); a branch
-    with fewer than `MIN_BRANCH_POINTS` observations scores the LogEI of a normal with its
-    observations' mean and the standard deviation of all observations.
-
-    Args:
-        cand_X: ``n x d`` encoded candidates.
-        free: ``(n,)`` candidates that may be picked.
-        obs_X: ``t x d`` encoded observations (``t >= 1``).
-        obs_y: ``(t,)`` observations, larger is better.
-        columns: the branching parameter's one-hot columns.
-
-    Returns:
-        The branch index.
-
-    Raises:
-        ValueError: no candidate is free.
-    """
-    cand_branch, obs_branch = branch_of(cand_X, columns), branch_of(obs_X, columns)
-    best, scale = float(obs_y.max()), float(obs_y.std()) or 1.0
-    scores = np.full(len(columns), -np.inf)
-    for b in range(len(columns)):
-        pickable = free & (cand_branch == b)
-        if not pickable.any():
-            continue
-        inside = obs_branch == b
-        if not inside.any():
-            return b
-        logei = _branch_logei(cand_X[pickable], obs_X, obs_y, inside)
-        if logei is None:
-            mean = np.array([[float(obs_y[inside].mean())]])
-            logei = ensemble_scores(mean, np.array([[scale]]), np.ones(1), best)
-        scores[b] = float(np.max(logei))
-    if np.all(scores == -np.inf):
-        raise ValueError("no free candidate in any branch")
-    return int(np.argmax(scores))
 
 
 def branch_support(

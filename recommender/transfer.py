@@ -259,10 +259,6 @@ class TransferOptions:
         branch_hedge_min_sources: the number of sources a hedged branch needs besides
             ``branch_hedge_share``: in a small library one source is a large share, and a
             branch only it prefers is an anecdote.
-        branch_choice: how a search with no trusted source in a branched space chooses the
-            branch of its next pick (`recommender.branch_search`): ``"ucb1"`` (default,
-            UCB1 on each branch's best observation) or ``"ei"`` (the largest LogEI under
-            each branch's own GP, `choose_branch_ei`; screened in session 51, not adopted).
         incumbent_patience: in a space with a branching parameter, when the target's best
             observation lies in a branch that the weighted sources do not favour and the
             last ``incumbent_patience`` picks all went to other branches without beating
@@ -333,7 +329,6 @@ class TransferOptions:
     branch_hedge_share: float | None = 0.1
     branch_hedge_until: int = 10
     branch_hedge_min_sources: int = 1
-    branch_choice: str = "ucb1"
     incumbent_patience: int | None = 3
     stall_patience: int | None = None
 
@@ -391,8 +386,6 @@ class TransferOptions:
             raise ValueError(
                 f"stall_patience must be at least 1 or None, got {self.stall_patience}"
             )
-        if self.branch_choice not in ("ucb1", "ei"):
-            raise ValueError(f"branch_choice must be 'ucb1' or 'ei', got {self.branch_choice!r}")
         if self.branch_hedge_min_sources < 1:
             raise ValueError(
                 f"branch_hedge_min_sources must be at least 1, got {self.branch_hedge_min_sources}"
@@ -1231,14 +1224,7 @@ def propose(
         return replace(stacked, branch=confined, avoided=avoided)
     if branched and not trusted:
         index, logei, note = branch_pick(
-            cand_X,
-            free,
-            obs_X,
-            raw_y,
-            branch_columns,
-            rng,
-            pending=pending,
-            choice=options.branch_choice,
+            cand_X, free, obs_X, raw_y, branch_columns, rng, pending=pending
         )
         decision = replace(decision, reason=f"{decision.reason}; one GP per branch, {note}")
         return Proposal(index, decision, "branch", logei, avoided=avoided)
