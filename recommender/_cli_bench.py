@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from recommender._cli_common import progress_bar
 from recommender.json_text import to_json
 
 if TYPE_CHECKING:
@@ -104,16 +105,6 @@ def transfer_command(
     Exit code 0 on success, 1 on a malformed benchmark directory, 3 with
     --check-goals when a goal does not hold.
     """
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskID,
-        TextColumn,
-        TimeElapsedColumn,
-    )
-
     from recommender.bench import BenchConfig, markdown_table, run_transfer_benchmark, write_results
     from recommender.bench.goals import check_goals as bench_goals
 
@@ -140,22 +131,7 @@ def transfer_command(
         )
     except ValueError as error:
         raise click.BadParameter(str(error)) from None
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=as_json or not console.is_terminal,
-    ) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done)
-
+    with progress_bar(not as_json) as progress:
         name = stem or (benchmark_dir.name + (f"_{adversarial}" if adversarial else ""))
         out_dir.mkdir(parents=True, exist_ok=True)
         partial = out_dir / f"{name}.partial.jsonl"
