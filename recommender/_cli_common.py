@@ -166,7 +166,13 @@ def read_observed(path: Path | None) -> Any:
         return None
     import pandas as pd
 
-    return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    try:
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except (OSError, ValueError) as error:  # a corrupt Parquet file, a malformed CSV
+        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+        raise click.BadParameter(
+            f"{path} cannot be read as {kind} ({error})", param_hint="--observed"
+        ) from None
 
 
 def default_config(text: str | None) -> dict[str, Any] | None:
@@ -177,7 +183,9 @@ def default_config(text: str | None) -> dict[str, Any] | None:
     import json
 
     path = Path(text)
-    source = f"file {text}" if path.suffix == ".json" and path.is_file() else "--default"
+    if path.suffix == ".json" and not path.is_file():
+        raise click.BadParameter(f"no such file: {text}", param_hint="--default")
+    source = f"file {text}" if path.suffix == ".json" else "--default"
     try:
         value = json.loads(path.read_text() if source != "--default" else text)
     except (OSError, ValueError) as error:

@@ -203,6 +203,14 @@ def test_cli_keeps_suggestions_near_the_default(
     assert code == 1 and "unknown parameter(s) ['lr']" in err and len(err.splitlines()) == 1
     code, _, err = _recommend([*base, "--max-deviation", "0.1"], capsys)
     assert code == 1 and "needs `default=`" in err
+    code, _, err = _recommend(
+        [*base, "--default", "nowhere.json", "--max-deviation", "0.1"], capsys
+    )
+    assert code == 2 and "no such file: nowhere.json" in err
+    broken = tmp_path / "observed.parquet"
+    broken.write_bytes(b"PAR1 not really parquet")
+    code, _, err = _recommend([*base, "--observed", str(broken)], capsys)
+    assert code == 2 and "cannot be read as Parquet" in err
 
 
 def test_cli_explain_takes_the_same_target_options(
