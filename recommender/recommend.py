@@ -644,6 +644,8 @@ class Recommender:
                 parameter on the unit, or log, scale; categoricals keep the default's
                 choice below 1), and the acquisition is maximised inside that box.
             max_deviation: the box's half-width on the unit scale (needs ``default``).
+                With no usable source and nothing observed, the picks are the default, then
+                distinct uniform draws in its box (phase ``"random"``, no prediction).
 
         Returns:
             ``n`` `Suggestion`s, best first.
@@ -654,7 +656,8 @@ class Recommender:
                 ``optimizer``, ``optimizer="gradient"`` with a ``pool``, ``default``
                 without ``max_deviation`` (or the reverse), a ``default`` outside the
                 space, or a ``pool`` with no unobserved row inside the default's box.
-            EmptyLibraryError: no library holds a usable source task and nothing is observed.
+            EmptyLibraryError: no library holds a usable source task, nothing is observed
+                and no ``default`` is given.
         """
         if n < 1:
             raise SpaceError(f"`n >= 1` must hold, got n={n}")
@@ -689,6 +692,8 @@ class Recommender:
             usable = self._select_sources(evaluations, space, excluded, capped=False)
             sources = self._nearest_sources(usable, fingerprint)[: self.max_sources]
         if not sources and len(obs_y) == 0 and pool is None:
+            if box is not None:  # nothing to transfer, nothing observed: start at the default
+                return self._box_design(task, box, n, seed)
             raise EmptyLibraryError(
                 "no source task in the libraries shares this space and nothing is observed; "
                 "ingest past trials (`recommend library ingest`) or pass `observed=`"
@@ -802,6 +807,41 @@ class Recommender:
             decisions=tuple(decisions),
             suggestions=tuple(suggestions),
             limits=() if box is None else (box.describe(),),
+        )
+        return suggestions
+
+    def _box_design(self, task: str | None, box: DefaultBox, n: int, seed: int) -> list[Suggestion]:
+        """With no source and no observation: the default, then uniform draws in its box."""
+        reason = (
+            "no source task and nothing observed: the default, then uniform draws within "
+            f"max_deviation={box.max_deviation:g} of it"
+        )
+        frame = box.sample(n, seed=seed)
+        # a box narrower than the ints' and categoricals' steps repeats configurations
+        _, first = np.unique(np.round(box.space.encode(frame), 9), axis=0, return_index=True)
+        frame = frame.iloc[np.sort(first)]
+        suggestions = [
+            Suggestion(
+                config=box.space.validate(
+                    {k: v for k, v in row.items() if v is not None and v == v}
+                ),
+                predicted=float("nan"),
+                interval=(float("nan"), float("nan")),
+                neighbours=(),
+                phase="random",
+                mode="random-init",
+                reason=reason,
+            )
+            for row in frame.to_dict("records")
+        ]
+        decision = GuardrailDecision(step=0, mode="random-init", weights={}, reason=reason)
+        self._last = Explanation(
+            target=task,
+            n_observed=0,
+            sources=(),
+            decisions=(decision,) * len(suggestions),
+            suggestions=tuple(suggestions),
+            limits=(box.describe(),),
         )
         return suggestions
 

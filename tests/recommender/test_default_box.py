@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from library import Library, import_benchmark, read_benchmark
+from library import EmptyLibraryError, Library, import_benchmark, read_benchmark
 from library.exceptions import SpaceError
 from recommender.cli import main
 from recommender.default_box import DefaultBox
@@ -234,3 +234,21 @@ def test_cli_explain_takes_the_same_target_options(
     assert doc["n_observed"] == 6 and doc["limits"] == [box.describe()]
     assert box.contains(space.encode([s["config"] for s in doc["suggestions"]])).all()
     assert "Limit: within 0.3" in html.read_text()
+
+
+def test_an_empty_library_starts_at_the_default(setup, tmp_path: Path) -> None:
+    """Nothing to transfer and nothing observed: with a default the first picks are the
+    default, then draws in its box (without one it stays an EmptyLibraryError)."""
+    _, _, space, _ = setup
+    rec = Recommender(Library.open(tmp_path / "empty"))
+    picks = rec.suggest(space=space, n=4, default=DEFAULT, max_deviation=0.2)
+    box = DefaultBox.around(space, DEFAULT, 0.2)
+    assert picks[0].config == box.default and len(picks) == 4
+    assert box.contains(space.encode([p.config for p in picks])).all()
+    assert {p.phase for p in picks} == {"random"} and not picks[0].has_prediction
+    explanation = rec.explain().to_dict()
+    assert explanation["limits"] == [box.describe()]
+    assert "the default, then uniform draws" in explanation["decisions"][0]["reason"]
+    assert len(rec.suggest(space=space, n=3, default=DEFAULT, max_deviation=0.0)) == 1
+    with pytest.raises(EmptyLibraryError):
+        rec.suggest(space=space, n=2)

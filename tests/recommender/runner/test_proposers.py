@@ -251,7 +251,8 @@ def test_a_capped_run_searches_inside_the_box_instead_of_projecting(
 ) -> None:
     """With ``max_deviation``, the transfer proposer's picks come from inside the box around
     the default (`Recommender.suggest(default=, max_deviation=)`), so the run never has to
-    pull them in; the first, random batch (empty library) is still projected."""
+    pull them in. The first batch (an empty library, nothing observed) starts at the
+    default itself, then draws in its box."""
     from recommender.default_box import DefaultBox
     from recommender.runner import default_config, default_space
     from recommender.runner.models import ModelFamily
@@ -263,4 +264,5 @@ def test_a_capped_run_searches_inside_the_box_instead_of_projecting(
     space = Space.from_dict(default_space(ModelFamily.LOGREG))
     box = DefaultBox.around(space, default_config(ModelFamily.LOGREG, n_features=30), 0.1)
     assert box.contains(space.encode([t.config for t in result.trials])).all()
-    assert [t.projected for t in result.trials[1:]] == [False, False, False]
+    assert [t.projected for t in result.trials] == [False] * 4
+    assert result.trials[0].config == box.default
