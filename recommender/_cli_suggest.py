@@ -91,9 +91,9 @@ def suggest_command(
 ) -> None:
     """Propose N warm-started configurations, with predicted score, interval and neighbours.
 
-    Exit codes: 0 ok, 1 error (unknown task, bad space, empty library, ...).
+    Exit codes: 0 ok, 1 error (unknown task, bad space, empty library, ...), 2 usage (a bad
+    option, an unreadable --observed or --default file).
     """
-
     from recommender.multitask_search import MultiTaskOptions
     from recommender.recommend import Recommender
     from recommender.space import Space
