@@ -113,6 +113,19 @@ class FamilyLibrary:
         return task.best_clean_error(), float(task.clean_error(self.pool(task)).max())
 
 
+def evaluate(
+    task: ConditionalTask,
+    space: Space,
+    config: dict[str, Any],
+    rng: np.random.Generator,
+    noise: float,
+) -> tuple[float, float]:
+    """``config``'s clean error on ``task`` and the noisy objective a search sees (the
+    generator's noise on the task's own scale)."""
+    clean = float(task.clean_error(space.to_frame([config]))[0])
+    return clean, task.offset + task.scale * (clean + rng.normal(0.0, noise * 5))
+
+
 def run_search(
     method: str,
     task: ConditionalTask,
@@ -161,8 +174,7 @@ def run_search(
             configs = [dict(s.config) for s in suggestions]
         seconds.extend([(time.perf_counter() - started) / len(configs)] * len(configs))
         for config in configs:
-            clean = float(task.clean_error(space.to_frame([config]))[0])
-            value = task.offset + task.scale * (clean + rng.normal(0.0, noise * 5))
+            clean, value = evaluate(task, space, config, rng, noise)
             observed.append((config, value))
             errors.append(clean)
     return errors, seconds

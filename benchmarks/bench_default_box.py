@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_continuous import (  # noqa: E402
     FamilyLibrary,
     add_family_arguments,
+    evaluate,
     plot_curves,
     summarize,
 )
@@ -96,8 +97,8 @@ def run_search(
             config = space.validate(config)
         if not box.contains(space.encode([config]))[0]:
             raise AssertionError(f"{method} left the box: {config}")
-        clean = float(task.clean_error(space.to_frame([config]))[0])
-        observed.append((config, task.offset + task.scale * (clean + rng.normal(0.0, noise * 5))))
+        clean, value = evaluate(task, space, config, rng, noise)
+        observed.append((config, value))
         errors.append(clean)
     return errors
 

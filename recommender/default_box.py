@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from library.exceptions import SpaceError
-from recommender.space import CategoricalParam, IntParam, Space
+from recommender.space import CategoricalParam, IntParam, Space, from_unit, to_unit
 
 __all__ = ["DefaultBox"]
 
@@ -87,13 +87,6 @@ class DefaultBox:
     def _default_active(self) -> np.ndarray:
         return self.space.active_mask([self.default])[0]
 
-    def _offsets(self) -> list[int]:
-        offsets, column = [], 0
-        for p in self.space.parameters:
-            offsets.append(column)
-            column += len(p.choices) if isinstance(p, CategoricalParam) else 1
-        return offsets
-
     def contains(self, X: np.ndarray) -> np.ndarray:
         """Which encoded configurations lie in the box.
 
@@ -109,7 +102,9 @@ class DefaultBox:
             return inside
         active = self.space.active_mask(self.space.decode(X))
         centre, default_active = self.centre, self._default_active()
-        for i, (p, offset) in enumerate(zip(self.space.parameters, self._offsets(), strict=True)):
+        for i, (p, offset) in enumerate(
+            zip(self.space.parameters, self.space.column_offsets, strict=True)
+        ):
             if not default_active[i]:
                 continue
             both = active[:, i]
@@ -132,7 +127,9 @@ class DefaultBox:
         """
         lower, upper = np.zeros(self.space.dim), np.ones(self.space.dim)
         centre, default_active = self.centre, self._default_active()
-        for i, (p, offset) in enumerate(zip(self.space.parameters, self._offsets(), strict=True)):
+        for i, (p, offset) in enumerate(
+            zip(self.space.parameters, self.space.column_offsets, strict=True)
+        ):
             if default_active[i] and not isinstance(p, CategoricalParam):
                 lower[offset] = max(0.0, centre[offset] - self.max_deviation)
                 upper[offset] = min(1.0, centre[offset] + self.max_deviation)
@@ -141,10 +138,10 @@ class DefaultBox:
     def sample(self, n: int, *, seed: int | None = None) -> pd.DataFrame:
         """``n`` configurations drawn uniformly in the box (unit scale), as `Space.to_frame`.
 
-        Numeric parameters are uniform in their interval of `bounds` (ints: rounded to
-        the integers inside it), categoricals keep the default's
-        choice below ``max_deviation`` 1 and are uniform otherwise; parameters inactive in
-        the default are uniform over their range. The default itself is the first row.
+        Numeric parameters are uniform in their interval of `bounds` (ints: rounded to the
+        integers inside it), categoricals keep the default's choice below
+        ``max_deviation`` 1 and are uniform otherwise; parameters inactive in the default
+        are uniform over their range. The default itself is the first row.
 
         Args:
             n: number of configurations, ``>= 1``.
@@ -156,7 +153,9 @@ class DefaultBox:
         lower, upper = self.bounds()
         X = lower + (upper - lower) * rng.random((n, self.space.dim))
         centre, default_active = self.centre, self._default_active()
-        for i, (p, offset) in enumerate(zip(self.space.parameters, self._offsets(), strict=True)):
+        for i, (p, offset) in enumerate(
+            zip(self.space.parameters, self.space.column_offsets, strict=True)
+        ):
             if isinstance(p, IntParam) and p.high > p.low:
                 X[:, offset] = _int_units(p, lower[offset], upper[offset], X[:, offset])
             if not isinstance(p, CategoricalParam):
@@ -183,23 +182,12 @@ class DefaultBox:
 def _int_units(p: IntParam, lower: float, upper: float, units: np.ndarray) -> np.ndarray:
     """Unit draws in ``[lower, upper]`` of an int parameter moved to the unit coordinate of
     the nearest integer that lies inside that interval (the default's own is always one)."""
-    low, high = float(p.low), float(p.high)
-
-    def to_value(unit: np.ndarray | float) -> np.ndarray:
-        if p.log:
-            return np.exp(math.log(low) + np.asarray(unit) * (math.log(high) - math.log(low)))
-        return low + np.asarray(unit) * (high - low)
-
-    def to_unit(value: np.ndarray | float) -> np.ndarray:
-        if p.log:
-            return (np.log(value) - math.log(low)) / (math.log(high) - math.log(low))
-        return (np.asarray(value) - low) / (high - low)
-
-    first = math.ceil(float(to_value(lower)) - 1e-9)
-    last = math.floor(float(to_value(upper)) + 1e-9)
-    while first <= last and to_unit(float(first)) < lower - _EDGE:
+    low, high, log = float(p.low), float(p.high), p.log
+    first = math.ceil(float(from_unit(lower, low, high, log)) - 1e-9)
+    last = math.floor(float(from_unit(upper, low, high, log)) + 1e-9)
+    while first <= last and to_unit(first, low, high, log) < lower - _EDGE:
         first += 1
-    while last >= first and to_unit(float(last)) > upper + _EDGE:
+    while last >= first and to_unit(last, low, high, log) > upper + _EDGE:
         last -= 1
-    values = np.clip(np.round(to_value(units)), first, last)
-    return to_unit(values)
+    values = np.clip(np.round(from_unit(units, low, high, log)), first, last)
+    return np.asarray(to_unit(values, low, high, log))

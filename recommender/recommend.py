@@ -822,9 +822,7 @@ class Recommender:
         frame = frame.iloc[np.sort(first)]
         suggestions = [
             Suggestion(
-                config=box.space.validate(
-                    {k: v for k, v in row.items() if v is not None and v == v}
-                ),
+                config=_config_of(row, box.space),
                 predicted=float("nan"),
                 interval=(float("nan"), float("nan")),
                 neighbours=(),

@@ -57,11 +57,33 @@ __all__ = [
     "Condition",
     "Param",
     "Space",
+    "from_unit",
+    "to_unit",
 ]
 
 ChoiceValue = Union[str, int, float, bool]  # noqa: UP007 - used at runtime on py3.10
 
 _DEFAULT_MAX_COMBINATIONS = 256
+
+
+def to_unit(value: Any, low: float, high: float, log: bool) -> Any:
+    """A numeric parameter's value(s) on its unit scale (log scale when ``log``): ``low``
+    is 0, ``high`` is 1; a constant parameter (``low == high``) is 0. Floats in, floats
+    out; arrays in, arrays out."""
+    values = np.asarray(value, dtype=np.float64)
+    if high <= low:
+        return np.zeros_like(values)[()]
+    if log:
+        return ((np.log(values) - math.log(low)) / (math.log(high) - math.log(low)))[()]
+    return ((values - low) / (high - low))[()]
+
+
+def from_unit(unit: Any, low: float, high: float, log: bool) -> Any:
+    """The inverse of `to_unit` (no clipping, no integer rounding)."""
+    units = np.asarray(unit, dtype=np.float64)
+    if log:
+        return np.exp(math.log(low) + units * (math.log(high) - math.log(low)))[()]
+    return (low + units * (high - low))[()]
 
 
 def _is_number(value: object) -> bool:
@@ -503,6 +525,11 @@ class Space:
         return sum(
             len(p.choices) if isinstance(p, CategoricalParam) else 1 for p in self.parameters
         )
+
+    @property
+    def column_offsets(self) -> tuple[int, ...]:
+        """The first encoded column of each parameter, in declaration order."""
+        return self._layout().offsets
 
     @property
     def column_names(self) -> tuple[str, ...]:

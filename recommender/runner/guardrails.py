@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from library.exceptions import RunnerError
+from recommender.space import from_unit, to_unit
 
 __all__ = [
     "TrialLimits",
@@ -369,20 +370,6 @@ class TrialExecutor:
         self.close()
 
 
-def _to_unit(value: float, low: float, high: float, log: bool) -> float:
-    if high <= low:  # a constant parameter
-        return 0.0
-    if log:
-        return (math.log(value) - math.log(low)) / (math.log(high) - math.log(low))
-    return (value - low) / (high - low)
-
-
-def _from_unit(unit: float, low: float, high: float, log: bool) -> float:
-    if log:
-        return math.exp(math.log(low) + unit * (math.log(high) - math.log(low)))
-    return low + unit * (high - low)
-
-
 def project_to_deviation(
     config: dict[str, Any],
     default: dict[str, Any],
@@ -419,15 +406,15 @@ def project_to_deviation(
                 projected[name] = default[name]
             continue
         low, high, log = float(spec["low"]), float(spec["high"]), bool(spec.get("log", False))
-        unit = _to_unit(float(config[name]), low, high, log)
-        centre = _to_unit(float(default[name]), low, high, log)
+        unit = to_unit(float(config[name]), low, high, log)
+        centre = to_unit(float(default[name]), low, high, log)
         clipped = min(max(unit, centre - max_deviation), centre + max_deviation)
         if abs(clipped - unit) < 1e-12:
             continue
-        value = _from_unit(min(max(clipped, 0.0), 1.0), low, high, log)
+        value = float(from_unit(min(max(clipped, 0.0), 1.0), low, high, log))
         if spec["type"] == "int":
             value = int(min(max(round(value), int(low)), int(high)))
-            if abs(_to_unit(value, low, high, log) - centre) > max_deviation + 1e-9:
+            if abs(to_unit(value, low, high, log) - centre) > max_deviation + 1e-9:
                 value += 1 if value < float(default[name]) else -1  # rounding left the box
         projected[name] = value
     projected = _with_activity(projected, default, space.get("conditions", ()))

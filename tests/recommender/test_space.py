@@ -566,3 +566,17 @@ def test_sample_around_is_seeded_and_rejects_bad_input() -> None:
         space.sample_around([], 5, seed=0)
     with pytest.raises(SpaceError, match="scales"):
         space.sample_around(centres, 5, seed=0, scales=(0.0, 0.1))
+
+
+def test_unit_scale_helpers_round_trip_scalars_and_arrays() -> None:
+    from recommender.space import from_unit, to_unit
+
+    assert to_unit(1e-3, 1e-4, 1e-1, True) == pytest.approx(1 / 3)
+    assert isinstance(to_unit(0.5, 0.0, 2.0, False), float)
+    values = np.array([16.0, 64.0, 512.0])
+    np.testing.assert_allclose(from_unit(to_unit(values, 16, 512, True), 16, 512, True), values)
+    assert to_unit(3.0, 3.0, 3.0, False) == 0.0  # a constant parameter
+    space = Space.from_dict(
+        {"parameters": [{"name": "lr", "type": "float", "low": 1e-4, "high": 1e-1, "log": True}]}
+    )
+    assert space.encode([{"lr": 1e-3}])[0, space.column_offsets[0]] == pytest.approx(1 / 3)
