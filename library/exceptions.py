@@ -22,6 +22,7 @@ __all__ = [
     "BenchmarkFormatError",
     "MissingDependencyError",
     "SpaceError",
+    "CostCapError",
     "FeaturizeError",
     "SurrogateFitError",
     "RunnerError",
@@ -114,6 +115,11 @@ class MissingDependencyError(WarmstartError, ImportError):
 
 class SpaceError(WarmstartError, ValueError):
     """A search space or a configuration is invalid (unknown parameter, out of range, ...)."""
+
+
+class CostCapError(WarmstartError, ValueError):
+    """A cost cap (``max_cost``) that cannot be applied: no recorded cost to learn it from,
+    a cost that is not a positive number, or no candidate predicted within the cap."""
 
 
 class FeaturizeError(WarmstartError, ValueError):

@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from library._duck import connect, query_arrow
 from library.exceptions import CorruptFileError, EmptyLibraryError, LibraryError, UnknownTaskError
-from library.schema import PARAM_PREFIX, TASKS_SCHEMA, TrialStatus
+from library.schema import METRIC_PREFIX, PARAM_PREFIX, TASKS_SCHEMA, TrialStatus
 from library.store import _VANISH_RETRIES, Library
 
 __all__ = [
@@ -37,6 +37,7 @@ __all__ = [
     "task_evaluations",
     "evaluation_rows",
     "evaluations_from_rows",
+    "metric_values",
     "sql",
 ]
 
@@ -420,6 +421,51 @@ def evaluation_rows(
         for row in task_fingerprints(library).to_pylist()
     }
     return trials, fingerprints
+
+
+def metric_values(
+    library: Library, metric: str, *, task_ids: Sequence[str]
+) -> dict[str, pd.DataFrame]:
+    """A secondary metric (e.g. ``"time"``) of the ``ok`` trials of each task, at its
+    highest fidelity (the rows `task_evaluations` returns).
+
+    Args:
+        library: the library.
+        metric: the metric's name, stored as the column ``metric_<metric>``.
+        task_ids: the tasks to read.
+
+    Returns:
+        task_id -> DataFrame of the parameter columns (no prefix; NaN when inactive) and a
+        ``value`` column, rows ordered by ``trial_id``; only tasks with at least one finite
+        value, and only those rows. Empty when no trial file has the column.
+    """
+    wanted = sorted(set(task_ids))
+    column = METRIC_PREFIX + metric
+    if not wanted or not library.files("trials"):
+        return {}
+    present = sql(library, "SELECT COLUMNS('^metric_.*$') FROM {source} LIMIT 0").column_names
+    if column not in present:
+        return {}
+    listed = ", ".join("'" + task.replace("'", "''") + "'" for task in wanted)
+    quoted = '"' + column.replace('"', '""') + '"'
+    rows = sql(
+        library,
+        f"""
+        SELECT * EXCLUDE (top_fidelity) FROM (
+            SELECT task_id, trial_id, fidelity, COLUMNS('^{PARAM_PREFIX}.*$'),
+                {quoted} AS value, max(fidelity) OVER (PARTITION BY task_id) AS top_fidelity
+            FROM {{source}}
+            WHERE status = 'ok' AND objective_value IS NOT NULL AND task_id IN ({listed})
+        ) WHERE (fidelity IS NULL OR fidelity = top_fidelity) AND isfinite(value)
+        ORDER BY task_id, trial_id
+        """,
+    ).to_pandas()
+    out: dict[str, pd.DataFrame] = {}
+    for task, frame in rows.groupby("task_id", sort=True):
+        params = [c for c in frame.columns if c.startswith(PARAM_PREFIX) and frame[c].notna().any()]
+        table = frame[[*params, "value"]].rename(columns=lambda c: c.removeprefix(PARAM_PREFIX))
+        out[str(task)] = table.reset_index(drop=True)
+    return out
 
 
 def evaluations_from_rows(
