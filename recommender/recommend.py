@@ -26,7 +26,7 @@ import pandas as pd
 
 from featurizers.fingerprint import Fingerprint
 from featurizers.similarity import TaskSimilarity
-from library.exceptions import EmptyLibraryError, SpaceError, UnknownTaskError
+from library.exceptions import CostCapError, EmptyLibraryError, SpaceError, UnknownTaskError
 from library.query import TaskEvaluations
 from library.store import Library
 from recommender.acquisition import (
@@ -36,6 +36,14 @@ from recommender.acquisition import (
     proposal_acquisition,
 )
 from recommender.branch_search import branch_of
+from recommender.cost_cap import (
+    DEFAULT_CONFIDENCE,
+    CostCap,
+    CostShape,
+    fit_cost_shape,
+    read_costs,
+    split_observed_costs,
+)
 from recommender.default_box import DefaultBox
 from recommender.first_pick import CrossPredictions
 from recommender.guardrails import GuardrailDecision
@@ -98,6 +106,8 @@ class Suggestion:
             ``restart_candidates``).
         mode: the guardrail mode in force (``zero-shot``, ``transfer``, ``target-only`` ...).
         reason: the guardrail decision in words.
+        cost: the cost model's predicted cost with ``max_cost`` (`recommender.cost_cap`),
+            NaN (``None`` in `to_dict`) without a cap.
     """
 
     config: dict[str, Any]
@@ -107,6 +117,7 @@ class Suggestion:
     phase: str
     mode: str
     reason: str
+    cost: float = float("nan")
 
     @property
     def has_prediction(self) -> bool:
@@ -129,6 +140,7 @@ class Suggestion:
             "phase": self.phase,
             "mode": self.mode,
             "reason": self.reason,
+            "cost": json_safe(self.cost),
         }
 
 
@@ -293,6 +305,42 @@ def _inside_box(box: DefaultBox, cand_X: np.ndarray, free: np.ndarray, is_pool: 
             "or add pool rows near the default"
         )
     return inside
+
+
+def _under_cap(
+    cap: CostCap, cand_X: np.ndarray, free: np.ndarray, n: int
+) -> tuple[np.ndarray, CostCap]:
+    """``free`` restricted to the candidates ``cap`` admits, and the cap applied: at a
+    lower confidence when too few free candidates are admitted (`CostCap.relaxed`: the
+    cheapest 1 %, at least ``n``).
+
+    Raises:
+        CostCapError: no free candidate is admitted even by the point prediction.
+    """
+    minimum = max(n, int(np.ceil(0.01 * free.sum())))
+    cap = cap.relaxed(cand_X[free], minimum) if free.any() else cap
+    inside = cap.admissible(cand_X)
+    if (free & inside).any():
+        return free & inside, cap
+    cheapest = float(cap.upper(cand_X[free]).min()) if free.any() else float("nan")
+    raise CostCapError(
+        f"no candidate is predicted to cost <= {cap.limit:g} ({cap.shape.metric}) with "
+        f"probability {cap.confidence:g}: the cheapest of {int(free.sum())} stays below "
+        f"{cheapest:.4g} at that probability; raise max_cost, lower the cost confidence, "
+        "or observe the target's costs to level the prediction"
+    )
+
+
+def _all_of(
+    *checks: Callable[[np.ndarray], np.ndarray] | None,
+) -> Callable[[np.ndarray], np.ndarray] | None:
+    """The points every given check admits (``None``: no check given)."""
+    given = [check for check in checks if check is not None]
+    if not given:
+        return None
+    if len(given) == 1:
+        return given[0]
+    return lambda X: np.logical_and.reduce([check(X) for check in given])
 
 
 def _far_from(X: np.ndarray, rows: np.ndarray, distance: float) -> np.ndarray:
@@ -468,6 +516,8 @@ class Recommender:
     _read: tuple[tuple, dict[str, TaskEvaluations]] | None = field(
         default=None, init=False, repr=False
     )
+    # the cost model's shape for the last (space, metric, source set, library version)
+    _cost: tuple[tuple, CostShape | None] | None = field(default=None, init=False, repr=False)
     # the last multi-task fit, keyed by (space, source set): the next call's warm start
     _multitask_fit: tuple[tuple, MultiTaskFit] | None = field(default=None, init=False, repr=False)
     # the restart picks this Recommender suggested after a guardrail fallback, keyed by
@@ -489,11 +539,15 @@ class Recommender:
     def _libraries(self) -> list[Library]:
         return [self.libraries] if isinstance(self.libraries, Library) else list(self.libraries)
 
-    def _evaluations(self) -> dict[str, TaskEvaluations]:
-        version = tuple(
+    def _version(self) -> tuple:
+        """The libraries' part files: an append or a compaction changes them."""
+        return tuple(
             (str(lib.root), tuple(map(str, lib.files("tasks"))), tuple(map(str, lib.files())))
             for lib in self._libraries()
         )
+
+    def _evaluations(self) -> dict[str, TaskEvaluations]:
+        version = self._version()
         if self._read is not None and self._read[0] == version:
             return self._read[1]
         out: dict[str, TaskEvaluations] = {}
@@ -614,6 +668,10 @@ class Recommender:
         exclude: Iterable[str] = (),
         default: Mapping[str, Any] | None = None,
         max_deviation: float | None = None,
+        max_cost: float | None = None,
+        cost_metric: str = "time",
+        observed_costs: Sequence[float] | None = None,
+        cost_confidence: float = DEFAULT_CONFIDENCE,
     ) -> list[Suggestion]:
         """Propose ``n`` configurations for a task.
 
@@ -646,6 +704,18 @@ class Recommender:
             max_deviation: the box's half-width on the unit scale (needs ``default``).
                 With no usable source and nothing observed, the picks are the default, then
                 distinct uniform draws in its box (phase ``"random"``, no prediction).
+            max_cost: a budget cap per proposal: only configurations whose
+                ``cost_metric`` is predicted within it with probability ``cost_confidence``
+                are proposed (`recommender.cost_cap`: a cost model learned from the
+                sources' recorded metric, levelled on the target's observed costs when
+                there are any, else on the sources' median).
+            cost_metric: the library metric that measures cost (column ``metric_<name>``).
+                An ``observed`` DataFrame's column of that name holds the observations' costs.
+            observed_costs: the cost of each ``observed`` trial (NaN: not recorded), when
+                ``observed`` is a list of pairs. A library ``task``'s own recorded costs
+                count too.
+            cost_confidence: the probability, under the cost model's error, that a
+                proposal's cost is within ``max_cost`` (0.5: the point prediction).
 
         Returns:
             ``n`` `Suggestion`s, best first.
@@ -656,6 +726,10 @@ class Recommender:
                 ``optimizer``, ``optimizer="gradient"`` with a ``pool``, ``default``
                 without ``max_deviation`` (or the reverse), a ``default`` outside the
                 space, or a ``pool`` with no unobserved row inside the default's box.
+            CostCapError: ``max_cost`` is not a positive number, ``cost_confidence`` is
+                not in ``[0.5, 1)``, no source records
+                ``cost_metric``, an observed cost is not positive, or no candidate is
+                predicted within the cap.
             EmptyLibraryError: no library holds a usable source task, nothing is observed
                 and no ``default`` is given.
         """
@@ -684,6 +758,7 @@ class Recommender:
             space = spaces[task]
         space = space if isinstance(space, Space) else Space.from_dict(space)
         box = _default_box(space, default, max_deviation)
+        observed, costs = split_observed_costs(observed, observed_costs, max_cost, cost_metric)
         obs_configs, obs_y = self._observations(task, evaluations, observed, direction, space)
         excluded = {*exclude} if task is None else {task, *exclude}
         if fingerprint is None:
@@ -691,9 +766,22 @@ class Recommender:
         else:  # the nearest among every usable task, not among those with the most trials
             usable = self._select_sources(evaluations, space, excluded, capped=False)
             sources = self._nearest_sources(usable, fingerprint)[: self.max_sources]
+        cap = None
+        if max_cost is not None:
+            n_own = len(obs_y) - (0 if observed is None else len(observed))
+            cap = self._cost_cap(
+                space,
+                sources,
+                task,
+                max_cost,
+                cost_metric,
+                target_rows=(obs_configs.iloc[n_own:], costs),
+                confidence=cost_confidence,
+            )
+        limits = tuple(limit.describe() for limit in (box, cap) if limit is not None)
         if not sources and len(obs_y) == 0 and pool is None:
             if box is not None:  # nothing to transfer, nothing observed: start at the default
-                return self._box_design(task, box, n, seed)
+                return self._finish(self._box_design(task, box, n, seed), cap, space, limits)
             raise EmptyLibraryError(
                 "no source task in the libraries shares this space and nothing is observed; "
                 "ingest past trials (`recommend library ingest`) or pass `observed=`"
@@ -705,10 +793,17 @@ class Recommender:
         free = _free_candidates(cand_X, obs_X, pool is not None, self.min_distance)
         if box is not None:
             free = _inside_box(box, cand_X, free, pool is not None)
+        if cap is not None:
+            free, cap = _under_cap(cap, cand_X, free, n)
+            limits = tuple(limit.describe() for limit in (box, cap) if limit is not None)
+        admissible = _all_of(
+            None if box is None else box.contains, None if cap is None else cap.admissible
+        )
         if self.surrogate == "multitask":
-            return self._suggest_multitask(
+            picks = self._suggest_multitask(
                 task, space, sources, fingerprint, cand_configs, cand_X, free, obs_X, obs_y, n, seed
             )
+            return self._finish(picks, cap, space, limits)
         models = self._source_models(sources, space)
         rng = np.random.default_rng(seed)
         cand_mean, cand_std = predict_source_means(models, cand_X), LazySourceStd(models, cand_X)
@@ -766,7 +861,8 @@ class Recommender:
                     free=free,
                     pending_X=pending_X,
                     seed=int(np.random.SeedSequence([seed, pick]).generate_state(1)[0]),
-                    box=box,
+                    bounds=None if box is None else box.bounds(),
+                    admissible=admissible,
                 )
                 if result is not None and result.candidate_index is None:
                     result = self._kept_apart(result, obs_X, pending_X)
@@ -806,9 +902,73 @@ class Recommender:
             sources=tuple(e.task_id for e in sources),
             decisions=tuple(decisions),
             suggestions=tuple(suggestions),
-            limits=() if box is None else (box.describe(),),
         )
+        return self._finish(suggestions, cap, space, limits)
+
+    def _finish(
+        self,
+        suggestions: list[Suggestion],
+        cap: CostCap | None,
+        space: Space,
+        limits: tuple[str, ...],
+    ) -> list[Suggestion]:
+        """``suggestions`` with their predicted cost under ``cap``; the explanation gets
+        them and the ``limits`` in force."""
+        if cap is not None and suggestions:
+            costs = cap.predict(space.encode([s.config for s in suggestions]))
+            suggestions = [
+                replace(s, cost=float(c)) for s, c in zip(suggestions, costs, strict=True)
+            ]
+        if self._last is not None:
+            self._last = replace(self._last, suggestions=tuple(suggestions), limits=limits)
         return suggestions
+
+    def _cost_cap(
+        self,
+        space: Space,
+        sources: Sequence[TaskEvaluations],
+        task: str | None,
+        max_cost: float,
+        metric: str,
+        *,
+        target_rows: tuple[pd.DataFrame, np.ndarray | None],
+        confidence: float,
+    ) -> CostCap:
+        """The cost cap of this call: the shape fitted on the sources' recorded
+        ``metric`` (kept while the space, sources and libraries stay the same), levelled on
+        the target's recorded costs: its library rows (``task``) and ``target_rows``
+        (the observations passed in, with their costs or ``None``)."""
+        key = (
+            space,
+            metric,
+            tuple((e.task_id, len(e.objective)) for e in sources),
+            self._version(),
+        )
+        if self._cost is None or self._cost[0] != key:
+            tables = read_costs(self._libraries(), metric, [e.task_id for e in sources])
+            self._cost = (key, fit_cost_shape(space, tables, metric))
+        shape = self._cost[1]
+        if shape is None:
+            raise CostCapError(
+                f"max_cost needs recorded costs: none of the {len(sources)} source task(s) has "
+                f"a '{metric}' metric (library column metric_{metric}); record it with the "
+                "trials, or name another metric (cost_metric= / --cost-metric)"
+            )
+        X_parts: list[np.ndarray] = []
+        cost_parts: list[np.ndarray] = []
+        if task is not None:
+            own = read_costs(self._libraries(), metric, [task]).get(task)
+            if own is not None:
+                X_parts.append(space.encode(space.to_frame(own.drop(columns=["value"]))))
+                cost_parts.append(own["value"].to_numpy(dtype=np.float64))
+        configs, costs = target_rows
+        if costs is not None:
+            X_parts.append(space.encode(configs))
+            cost_parts.append(costs)
+        if not X_parts:
+            return CostCap.for_target(max_cost, shape, confidence=confidence)
+        X, observed = np.vstack(X_parts), np.concatenate(cost_parts)
+        return CostCap.for_target(max_cost, shape, X, observed, confidence=confidence)
 
     def _box_design(self, task: str | None, box: DefaultBox, n: int, seed: int) -> list[Suggestion]:
         """With no source and no observation: the default, then uniform draws in its box."""
@@ -983,10 +1143,12 @@ class Recommender:
         free: np.ndarray,
         pending_X: Sequence[np.ndarray],
         seed: int,
-        box: DefaultBox | None = None,
+        bounds: tuple[np.ndarray, np.ndarray] | None = None,
+        admissible: Callable[[np.ndarray], np.ndarray] | None = None,
     ) -> OptimizedCandidate:
         """The GP-phase pick by `optimize_ensemble_acqf` (candidate index relative to
-        ``free``), inside ``box`` when one is given."""
+        ``free``), within ``bounds`` and the ``admissible`` region when given (a default's
+        box, a cost cap)."""
         acqf = context.acquisition(proposal, self.options, pending_X)
         exclude = np.concatenate([context.obs_X, np.reshape(pending_X, (-1, space.dim))])
         return optimize_ensemble_acqf(
@@ -995,8 +1157,8 @@ class Recommender:
             fixed_candidates=context.cand_X[free],
             exclude=exclude,
             seed=seed,
-            bounds=None if box is None else box.bounds(),
-            admissible=None if box is None else box.contains,
+            bounds=bounds,
+            admissible=admissible,
         )
 
     @staticmethod

@@ -1,0 +1,329 @@
+"""A cap on each proposal's predicted cost: the transfer core's budget cap.
+
+`Recommender.suggest(max_cost=..., cost_metric="time")` proposes only configurations whose
+cost the library predicts at or below ``max_cost`` (seconds of training, say, when the
+library records a ``time`` metric). The cost model is
+
+``log cost(x, task) = f(x) + b_task``:
+
+* the shape ``f`` is learned from the source tasks' recorded metric, each task's log costs
+  centred on their mean, so tasks on larger datasets or slower machines share one shape
+  (scikit-learn's `HistGradientBoostingRegressor`, at most ``max_per_task`` trials per
+  task, so the fit does not grow with the library);
+* the target's level ``b`` is the mean residual of its own observed costs when it has any
+  (the runner's finished trials, an ``--observed`` file's cost column), else the median
+  level of the sources: zero-shot, the cap is the library's guess for a typical task.
+
+A configuration is admitted when the cost it stays below with probability ``confidence``
+is within the cap: ``exp(f(x) + b + z * sigma) <= max_cost``, ``z`` the normal quantile of
+``confidence``, ``sigma`` the log-scale error of the prediction: the shape's out-of-fold
+error on tasks it was not fitted on (`CostShape.error`), plus the level's: the spread of
+the sources' levels zero-shot, the shape's error over the square root of the observed
+costs' count once there are some. ``confidence=0.5`` admits by the point prediction. When
+no candidate is admitted (zero-shot on a library of tasks whose costs differ widely), the
+confidence is lowered, not below 0.5, until the cheapest 1 % of the candidates by
+prediction are (`CostCap.relaxed`); the explanation shows the confidence used.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import norm
+from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.model_selection import GroupKFold
+
+from library.exceptions import CostCapError
+from library.query import metric_values
+from library.store import Library
+from recommender.space import Space
+
+#: the default probability that an admitted configuration's cost is within the cap
+DEFAULT_CONFIDENCE = 0.8
+
+__all__ = [
+    "DEFAULT_CONFIDENCE",
+    "CostShape",
+    "CostCap",
+    "check_limit",
+    "fit_cost_shape",
+    "positive_costs",
+    "read_costs",
+    "split_observed_costs",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class CostShape:
+    """The shape ``f`` of the cost model, fitted on the sources' recorded costs.
+
+    Attributes:
+        metric: the library metric it models (``metric_<metric>``).
+        regressor: ``f``: encoded configuration -> log cost minus its task's level.
+        levels: task_id -> the task's mean log cost (its level ``b``).
+        n_trials: trials the fit used.
+        error: standard deviation of ``f``'s log-scale error on a task left out of its
+            fit (each held-out task levelled on its own costs; grouped 3-fold by task), or
+            the in-sample error when fewer than two tasks have costs.
+    """
+
+    metric: str
+    regressor: HistGradientBoostingRegressor
+    levels: Mapping[str, float]
+    n_trials: int
+    error: float
+
+    def log_shape(self, X: np.ndarray) -> np.ndarray:
+        """``f`` at encoded configurations ``X`` (``n x d``)."""
+        return self.regressor.predict(np.asarray(X, dtype=np.float64))
+
+    def residual_level(self, X: np.ndarray, costs: np.ndarray) -> float:
+        """The level ``b`` of a task with observed ``costs`` at encoded ``X``."""
+        return float(np.mean(np.log(costs) - self.log_shape(X)))
+
+
+def check_limit(limit: Any) -> None:
+    """Raise `CostCapError` unless ``limit`` (``max_cost``) is a positive number."""
+    if not (isinstance(limit, int | float) and math.isfinite(limit) and limit > 0):
+        raise CostCapError(f"max_cost must be a positive number, got {limit!r}")
+
+
+def positive_costs(costs: np.ndarray, what: str) -> np.ndarray:
+    """``costs`` as float64, checked: finite and > 0 (NaN marks an unrecorded cost).
+
+    Raises:
+        CostCapError: a cost that is not a positive number.
+    """
+    values = np.asarray(costs, dtype=np.float64)
+    bad = np.flatnonzero(~np.isnan(values) & ~(np.isfinite(values) & (values > 0)))
+    if len(bad):
+        raise CostCapError(
+            f"{what} costs must be positive numbers (NaN: not recorded); got "
+            f"{float(values[bad[0]]):g} at row {int(bad[0])} (0-based), {len(bad)} bad in all"
+        )
+    return values
+
+
+def fit_cost_shape(
+    space: Space,
+    tables: Mapping[str, pd.DataFrame],
+    metric: str,
+    *,
+    max_per_task: int = 400,
+    seed: int = 0,
+) -> CostShape | None:
+    """Fit the cost model's shape on each task's recorded costs.
+
+    Args:
+        space: the search space (configurations are encoded in it).
+        tables: task_id -> parameter columns plus a ``value`` column of costs
+            (`library.metric_values`); rows with a non-positive or missing cost are skipped.
+        metric: the metric's name (kept for the explanation).
+        max_per_task: trials used per task at most (a seeded uniform subsample).
+        seed: seed of the subsample and of the regressor.
+
+    Returns:
+        The shape, or ``None`` when no task has a usable cost.
+    """
+    rng = np.random.default_rng(seed)
+    X_parts: list[np.ndarray] = []
+    y_parts: list[np.ndarray] = []
+    levels: dict[str, float] = {}
+    for task, table in sorted(tables.items()):
+        costs = table["value"].to_numpy(dtype=np.float64)
+        keep = np.flatnonzero(np.isfinite(costs) & (costs > 0))
+        if len(keep) == 0:
+            continue
+        if len(keep) > max_per_task:
+            keep = np.sort(rng.choice(keep, size=max_per_task, replace=False))
+        logs = np.log(costs[keep])
+        levels[task] = float(logs.mean())
+        X_parts.append(space.encode(table.drop(columns=["value"]).iloc[keep]))
+        y_parts.append(logs - levels[task])
+    if not levels:
+        return None
+    X, y = np.vstack(X_parts), np.concatenate(y_parts)
+    groups = np.repeat(np.arange(len(y_parts)), [len(part) for part in y_parts])
+    regressor = _regressor(seed).fit(X, y)
+    return CostShape(metric, regressor, levels, len(y), _shape_error(X, y, groups, regressor, seed))
+
+
+def _regressor(seed: int) -> HistGradientBoostingRegressor:
+    return HistGradientBoostingRegressor(max_iter=100, random_state=seed)
+
+
+def _shape_error(
+    X: np.ndarray,
+    y: np.ndarray,
+    groups: np.ndarray,
+    fitted: HistGradientBoostingRegressor,
+    seed: int,
+) -> float:
+    """Log-scale error of the shape on tasks left out of its fit (grouped by task, each
+    held-out task's residuals centred: its level is estimated apart)."""
+    n_groups = len(np.unique(groups))
+    if n_groups < 2:
+        return float(np.std(y - fitted.predict(X)))
+    residuals = np.empty_like(y)
+    for train, test in GroupKFold(n_splits=min(3, n_groups)).split(X, y, groups):
+        residuals[test] = y[test] - _regressor(seed).fit(X[train], y[train]).predict(X[test])
+    for group in np.unique(groups):
+        residuals[groups == group] -= residuals[groups == group].mean()
+    return float(np.std(residuals))
+
+
+@dataclass(frozen=True, eq=False)
+class CostCap:
+    """Keep proposals whose predicted cost is at most ``limit``.
+
+    Attributes:
+        limit: the largest predicted cost allowed (the metric's unit).
+        shape: the fitted shape `fit_cost_shape` returned.
+        level: the target's level ``b`` (log scale).
+        level_from: where ``level`` came from, in words.
+        sigma: the log-scale error of a prediction (shape and level).
+        confidence: the probability, under that error, that an admitted configuration's
+            cost is within ``limit``.
+    """
+
+    limit: float
+    shape: CostShape
+    level: float
+    level_from: str
+    sigma: float
+    confidence: float
+
+    @classmethod
+    def for_target(
+        cls,
+        limit: float,
+        shape: CostShape,
+        target_X: np.ndarray | None = None,
+        target_costs: np.ndarray | None = None,
+        *,
+        confidence: float = DEFAULT_CONFIDENCE,
+    ) -> CostCap:
+        """The cap for a target with observed costs (``target_costs`` at ``target_X``,
+        NaN where not recorded) or none.
+
+        Raises:
+            CostCapError: ``limit`` is not a positive number, or ``confidence`` is not in
+                ``[0.5, 1)``.
+        """
+        check_limit(limit)
+        if not 0.5 <= confidence < 1.0:
+            raise CostCapError(f"cost confidence must be in [0.5, 1), got {confidence!r}")
+        if target_costs is not None and target_X is not None:
+            known = np.isfinite(target_costs)
+            if known.any():
+                level = shape.residual_level(target_X[known], target_costs[known])
+                n_known = int(known.sum())
+                trials = "trial" if n_known == 1 else "trials"
+                sigma = shape.error * math.sqrt(1.0 + 1.0 / n_known)
+                return cls(
+                    float(limit),
+                    shape,
+                    level,
+                    f"{n_known} observed target {trials}",
+                    sigma,
+                    confidence,
+                )
+        levels = np.array(list(shape.levels.values()))
+        return cls(
+            float(limit),
+            shape,
+            float(np.median(levels)),
+            f"median of {len(levels)} source task(s)",
+            float(math.hypot(shape.error, np.std(levels))),
+            confidence,
+        )
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        """Predicted (median) cost of encoded configurations ``X`` (``n x d``)."""
+        return np.exp(self.shape.log_shape(X) + self.level)
+
+    def upper(self, X: np.ndarray) -> np.ndarray:
+        """The cost each configuration stays below with probability ``confidence``."""
+        return self.predict(X) * math.exp(float(norm.ppf(self.confidence)) * self.sigma)
+
+    def admissible(self, X: np.ndarray) -> np.ndarray:
+        """``(n,)`` mask: which encoded configurations are within the cap at ``confidence``."""
+        return self.upper(X) <= self.limit
+
+    def relaxed(self, X: np.ndarray, minimum: int) -> CostCap:
+        """This cap, or the same at the largest lower confidence (not below 0.5) that
+        admits ``minimum`` of the encoded configurations ``X``: zero-shot, the level's
+        uncertainty can put every candidate's bound over the cap, and the cheapest ones
+        by prediction are then the best bet."""
+        if self.admissible(X).sum() >= minimum or self.sigma <= 0:
+            return self
+        kth = np.sort(self.predict(X))[min(minimum, len(X)) - 1]
+        confidence = float(norm.cdf(math.log(self.limit / kth) / self.sigma))
+        return replace(self, confidence=min(self.confidence, max(0.5, confidence)))
+
+    def describe(self) -> str:
+        """The cap in words, for the explanation."""
+        return (
+            f"predicted {self.shape.metric} <= {self.limit:g} with probability "
+            f"{self.confidence:g} (cost model on {len(self.shape.levels)} task(s), "
+            f"{self.shape.n_trials} trials, log-scale error {self.sigma:.2f}; target level "
+            f"from the {self.level_from})"
+        )
+
+
+def read_costs(
+    libraries: Sequence[Library], metric: str, task_ids: Sequence[str]
+) -> dict[str, pd.DataFrame]:
+    """`library.metric_values` of ``task_ids`` over layered libraries (the first library
+    holding a task's costs wins, as for its trials)."""
+    out: dict[str, pd.DataFrame] = {}
+    for library in libraries:
+        todo = [task for task in task_ids if task not in out]
+        if todo:
+            out.update(metric_values(library, metric, task_ids=todo))
+    return out
+
+
+def split_observed_costs(
+    observed: pd.DataFrame | Sequence[tuple[Mapping[str, Any], float]] | None,
+    observed_costs: Sequence[float] | None,
+    max_cost: float | None,
+    metric: str,
+) -> tuple[Any, np.ndarray | None]:
+    """`Recommender.suggest`'s observations and their costs, apart.
+
+    A DataFrame's ``metric`` column holds the costs when a cap is asked for and
+    ``observed_costs`` is not given; it is dropped from the observations.
+
+    Returns:
+        ``(observed, costs)``: ``costs`` is ``None`` without a cap or without costs, else
+        one per observation (NaN: not recorded).
+
+    Raises:
+        CostCapError: ``observed_costs`` without ``max_cost``, a ``max_cost`` that is not a
+            positive number, costs of another length than the observations, or a cost
+            that is not a positive number.
+    """
+    if max_cost is None:
+        if observed_costs is not None:
+            raise CostCapError("`observed_costs=` needs `max_cost=`: costs only serve the cap")
+        return observed, None
+    check_limit(max_cost)
+    if isinstance(observed, pd.DataFrame) and metric in observed.columns:
+        if observed_costs is None:
+            observed_costs = observed[metric].to_numpy(dtype=np.float64)
+        observed = observed.drop(columns=[metric])
+    if observed_costs is None:
+        return observed, None
+    n_observed = 0 if observed is None else len(observed)
+    if len(observed_costs) != n_observed:
+        raise CostCapError(
+            f"observed_costs has {len(observed_costs)} value(s) for {n_observed} observation(s); "
+            "give one cost per observation, NaN where it was not recorded"
+        )
+    return observed, positive_costs(np.asarray(observed_costs, dtype=np.float64), "observed")
