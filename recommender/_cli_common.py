@@ -123,8 +123,10 @@ def progress_bar(enabled: bool, *, transient: bool = False) -> Iterator[Progress
 
 def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """What a command knows of the target besides the library: ``--observed FILE``,
-    ``--direction``, ``--default JSON|FILE`` and ``--max-deviation`` (as ``observed_path``,
-    ``direction``, ``default_text`` and ``max_deviation``)."""
+    ``--direction``, ``--default JSON|FILE``, ``--max-deviation``, ``--max-cost``,
+    ``--cost-metric`` and ``--cost-confidence`` (as ``observed_path``, ``direction``,
+    ``default_text``, ``max_deviation``, ``max_cost``, ``cost_metric`` and
+    ``cost_confidence``)."""
     options = [
         click.option(
             "--observed",
@@ -153,6 +155,29 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.FloatRange(0.0),
             help="Keep suggestions within this distance of --default, per parameter on the "
             "unit (log) scale; categoricals keep the default's choice below 1.",
+        ),
+        click.option(
+            "--max-cost",
+            default=None,
+            type=click.FloatRange(0.0, min_open=True),
+            help="Budget cap per suggestion: only configurations whose --cost-metric the "
+            "library predicts at or below this (levelled on --observed's costs when it has "
+            "that column).",
+        ),
+        click.option(
+            "--cost-metric",
+            default="time",
+            show_default=True,
+            help="The library metric that measures a trial's cost (column metric_<name>); an "
+            "--observed column of that name holds the target's costs.",
+        ),
+        click.option(
+            "--cost-confidence",
+            default=0.8,
+            show_default=True,
+            type=click.FloatRange(0.5, 1.0, max_open=True),
+            help="With --max-cost: the probability, under the cost model's error, that a "
+            "suggestion's cost is within the cap (0.5: the point prediction).",
         ),
     ]
     for option in reversed(options):

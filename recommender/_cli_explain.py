@@ -69,9 +69,13 @@ def explain_command(
     direction: str,
     default_text: str | None,
     max_deviation: float | None,
+    max_cost: float | None,
+    cost_metric: str,
+    cost_confidence: float,
 ) -> None:
     """Explain the recommendations for --task ID and/or --space FILE (with the same
-    --observed, --direction, --default and --max-deviation as `recommend suggest`).
+    --observed, --direction, --default, --max-deviation and --max-cost options as
+    `recommend suggest`).
 
     Shows the neighbour tasks with their similarity, each suggestion's predicted score with
     a ~95% interval, the guardrail decisions with source weights, and hyperparameter
@@ -113,6 +117,9 @@ def explain_command(
             direction=direction,
             default=default_config(default_text),
             max_deviation=max_deviation,
+            max_cost=max_cost,
+            cost_metric=cost_metric,
+            cost_confidence=cost_confidence,
         )
     report = build_explain_report(
         recommender.explain(),

@@ -86,6 +86,9 @@ def suggest_command(
     min_distance: float,
     default_text: str | None,
     max_deviation: float | None,
+    max_cost: float | None,
+    cost_metric: str,
+    cost_confidence: float,
     seed: int,
     as_json: bool,
 ) -> None:
@@ -121,6 +124,9 @@ def suggest_command(
             seed=seed,
             default=default_config(default_text),
             max_deviation=max_deviation,
+            max_cost=max_cost,
+            cost_metric=cost_metric,
+            cost_confidence=cost_confidence,
         )
     explanation = rec.explain()
     if as_json:
@@ -137,17 +143,20 @@ def suggest_command(
     table.add_column("predicted (95% CI)", justify="right")
     table.add_column("neighbours")
     table.add_column("mode")
+    if max_cost is not None:
+        table.add_column(f"predicted {cost_metric}", justify="right")
     for rank, s in enumerate(suggestions, 1):
         config = ", ".join(
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.config.items()
         )
-        table.add_row(
+        cells = [
             str(rank),
             config,
             s.predicted_text(),
             ", ".join(f"{t} ({w:.2f})" for t, w in s.neighbours),
             f"{s.mode}/{s.phase}",
-        )
+        ]
+        table.add_row(*cells, *([f"{s.cost:.4g}"] if max_cost is not None else []))
     console = Console()
     console.print(table)
     for limit in explanation.limits:

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from click.testing import CliRunner
 from sklearn.datasets import load_wine
 
 from featurizers import dataset_feature_names
-from recommender.cli import main
-
-
-def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(args)
-    captured = capsys.readouterr()
-    return int(exit_info.value.code or 0), captured.out, captured.err
+from tests.cli import recommend
 
 
 def test_featurize_csv_json(tmp_path, capsys) -> None:  # noqa: ANN001
     path = tmp_path / "wine.csv"
     load_wine(as_frame=True).frame.to_csv(path, index=False)
-    code, out, _ = _run(["featurize", str(path), "--target", "target", "--json"], capsys)
+    code, out, _ = recommend(["featurize", str(path), "--target", "target", "--json"], capsys)
     assert code == 0
     payload = json.loads(out)
     assert tuple(payload["names"]) == dataset_feature_names("classification")
@@ -30,16 +22,16 @@ def test_featurize_csv_json(tmp_path, capsys) -> None:  # noqa: ANN001
 
 
 def test_featurize_builtin_table(capsys) -> None:  # noqa: ANN001
-    code, out, _ = _run(["featurize", "sklearn:diabetes"], capsys)
+    code, out, _ = recommend(["featurize", "sklearn:diabetes"], capsys)
     assert code == 0 and "lm_linear_r2" in out
 
 
 def test_featurize_errors_are_one_line(tmp_path, capsys) -> None:  # noqa: ANN001
     path = tmp_path / "wine.csv"
     load_wine(as_frame=True).frame.to_csv(path, index=False)
-    code, _, err = _run(["featurize", str(path), "--target", "nope"], capsys)
+    code, _, err = recommend(["featurize", str(path), "--target", "nope"], capsys)
     assert code != 0 and "FeaturizeError" in err and "nope" in err and len(err.splitlines()) == 1
-    code, _, err = _run(["featurize", str(path)], capsys)
+    code, _, err = recommend(["featurize", str(path)], capsys)
     assert code != 0 and "--target is required" in err
 
 

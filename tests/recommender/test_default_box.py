@@ -11,11 +11,11 @@ import pytest
 
 from library import EmptyLibraryError, Library, import_benchmark, read_benchmark
 from library.exceptions import SpaceError
-from recommender.cli import main
 from recommender.default_box import DefaultBox
 from recommender.recommend import Recommender
 from recommender.runner import project_to_deviation
 from recommender.space import Space
+from tests.cli import recommend
 from tests.synthetic import write_synthetic_benchmark
 
 DEFAULT = {"learning_rate": 1e-3, "num_layers": 2, "optimizer": "adam", "beta1": 0.9}
@@ -156,14 +156,6 @@ def test_default_and_max_deviation_go_together(setup) -> None:
         rec.suggest(space=space, max_deviation=0.1)
 
 
-def _recommend(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run the `recommend` entry point: (exit code, stdout, stderr)."""
-    with pytest.raises(SystemExit) as exited:
-        main(args)
-    out, err = capsys.readouterr()
-    return int(exited.value.code or 0), out, err
-
-
 def _cli_base(command: str, setup, tmp_path: Path) -> list[str]:
     """``recommend COMMAND --library LIB --space FILE`` for the fixture's library."""
     root, _, space, _ = setup
@@ -181,7 +173,7 @@ def test_cli_keeps_suggestions_near_the_default(
     box = DefaultBox.around(space, DEFAULT, 0.1)
     base = _cli_base("suggest", setup, tmp_path)
     for given in (str(default_path), json.dumps(DEFAULT)):
-        code, out, _ = _recommend(
+        code, out, _ = recommend(
             [*base, "-n", "3", "--default", given, "--max-deviation", "0.1", "--json"], capsys
         )
         assert code == 0
@@ -189,27 +181,25 @@ def test_cli_keeps_suggestions_near_the_default(
         configs = [s["config"] for s in doc["suggestions"]]
         assert len(configs) == 3 and box.contains(space.encode(configs)).all()
         assert doc["limits"] == [box.describe()]
-    code, out, _ = _recommend(
+    code, out, _ = recommend(
         [*base, "--default", json.dumps(DEFAULT), "--max-deviation", "0.1"], capsys
     )
     assert code == 0 and "limit: within 0.1" in out
-    code, _, err = _recommend(
+    code, _, err = recommend(
         [*base, "--default", "{learning_rate: 1}", "--max-deviation", "0.1"], capsys
     )
     assert code == 2 and "--default is not a JSON object" in err
-    code, _, err = _recommend(
+    code, _, err = recommend(
         [*base, "--default", json.dumps({**DEFAULT, "lr": 1}), "--max-deviation", "0.1"], capsys
     )
     assert code == 1 and "unknown parameter(s) ['lr']" in err and len(err.splitlines()) == 1
-    code, _, err = _recommend([*base, "--max-deviation", "0.1"], capsys)
+    code, _, err = recommend([*base, "--max-deviation", "0.1"], capsys)
     assert code == 1 and "needs `default=`" in err
-    code, _, err = _recommend(
-        [*base, "--default", "nowhere.json", "--max-deviation", "0.1"], capsys
-    )
+    code, _, err = recommend([*base, "--default", "nowhere.json", "--max-deviation", "0.1"], capsys)
     assert code == 2 and "no such file: nowhere.json" in err
     broken = tmp_path / "observed.parquet"
     broken.write_bytes(b"PAR1 not really parquet")
-    code, _, err = _recommend([*base, "--observed", str(broken)], capsys)
+    code, _, err = recommend([*base, "--observed", str(broken)], capsys)
     assert code == 2 and "cannot be read as Parquet" in err
 
 
@@ -223,7 +213,7 @@ def test_cli_explain_takes_the_same_target_options(
     configs.assign(value=np.arange(6.0)).to_csv(observed, index=False)
     html = tmp_path / "report.html"
     base = [*_cli_base("explain", setup, tmp_path), "-n", "2"]
-    code, out, _ = _recommend(
+    code, out, _ = recommend(
         [*base, "--observed", str(observed), "--direction", "minimize", "--html", str(html)]
         + ["--default", json.dumps(DEFAULT), "--max-deviation", "0.3", "--json"],
         capsys,
