@@ -59,7 +59,9 @@ __all__ = ["run_command"]
     "--trial-time-limit",
     "trial_time_limit",
     type=float,
-    help="Seconds per trial; slower trials are killed and marked timeout.",
+    help="Seconds per trial; slower trials are killed and marked timeout. The transfer "
+    "proposer also proposes only configurations the library predicts to train within it "
+    "(from recorded train_seconds; dropped with a warning when the library has none).",
 )
 @click.option("--memory-limit-mb", type=int, help="Address-space limit per trial (MiB).")
 @click.option(

@@ -145,6 +145,11 @@ class RecommenderProposer:
             ``None``: the sources with the most trials.
         near: ``(default, max_deviation)``: suggestions stay within ``max_deviation`` of
             ``default``, the acquisition maximised inside that box (`Recommender.suggest`).
+        cost_cap: ``(max_cost, metric)``: suggestions whose ``metric`` the library predicts
+            within ``max_cost`` (`Recommender.suggest`'s ``max_cost``; the run passes its
+            per-trial time limit and ``train_seconds``), levelled on the costs `observe`
+            is given. When no source records the metric, the cap is dropped with a warning
+            (the time limit still stops a trial that runs over).
     """
 
     def __init__(
@@ -156,6 +161,7 @@ class RecommenderProposer:
         task_id: str | None = None,
         fingerprint: Fingerprint | None = None,
         near: tuple[dict[str, Any], float] | None = None,
+        cost_cap: tuple[float, str] | None = None,
     ) -> None:
         from recommender.space import Space
 
@@ -166,19 +172,28 @@ class RecommenderProposer:
         self._task_id = task_id
         self._fingerprint = fingerprint
         self._near = {} if near is None else {"default": near[0], "max_deviation": near[1]}
+        self._cost_cap = cost_cap
         self._task_in_library = True  # until a suggestion says otherwise
         self._observed: list[tuple[dict[str, Any], float]] = []
+        self._costs: list[float] = []  # of each observation, NaN when not recorded
         self._n_calls = 0
         self.fallbacks = 0
 
     def suggest(self, n: int) -> list[dict[str, Any]]:
         """``n`` warm-started configurations (random while nothing can be transferred)."""
-        from library.exceptions import EmptyLibraryError
+        from library.exceptions import CostCapError, EmptyLibraryError
 
         self._n_calls += 1
         seed = _child_seed(self._seed, self._n_calls)
         try:
-            suggestions = self._suggest_for_task(n, seed)
+            try:
+                suggestions = self._suggest_for_task(n, seed)
+            except CostCapError as error:
+                if self._cost_cap is None:
+                    raise
+                logger.warning("cost cap dropped for this run: %s", error)
+                self._cost_cap = None
+                suggestions = self._suggest_for_task(n, seed)
         except EmptyLibraryError as error:
             self.fallbacks += 1
             logger.warning("recommender has nothing to transfer (%s); random batch", error)
@@ -189,8 +204,11 @@ class RecommenderProposer:
         """Suggestions for the run's task by id while the libraries hold it, else from `observed`."""
         from library.exceptions import UnknownTaskError
 
+        cap: dict[str, Any] = {}
+        if self._cost_cap is not None:
+            cap = {"max_cost": self._cost_cap[0], "cost_metric": self._cost_cap[1]}
         if self._task_id is not None and self._task_in_library:
-            try:
+            try:  # the task's own recorded costs level the cap
                 return self._recommender.suggest(
                     self._task_id,
                     self._space_dict,
@@ -198,6 +216,7 @@ class RecommenderProposer:
                     seed=seed,
                     fingerprint=self._fingerprint,
                     **self._near,
+                    **cap,
                 )
             except UnknownTaskError:  # the run records elsewhere: pass its results instead
                 self._task_in_library = False
@@ -210,16 +229,29 @@ class RecommenderProposer:
             exclude=() if self._task_id is None else (self._task_id,),
             fingerprint=self._fingerprint,
             **self._near,
+            **cap,
+            **({"observed_costs": list(self._costs)} if cap and self._observed else {}),
         )
 
-    def observe(self, config: dict[str, Any], value: float) -> None:
-        """Remember a full-fidelity result (passed as ``observed`` to later suggestions)."""
+    def observe(self, config: dict[str, Any], value: float, cost: float | None = None) -> None:
+        """Remember a full-fidelity result (passed as ``observed`` to later suggestions),
+        with its cost in the cap's metric when known."""
         self._observed.append((dict(config), float(value)))
+        self._costs.append(float("nan") if cost is None else float(cost))
 
     def fast_forward(self, n: int) -> None:
         """Keep the random fallback in step on resume."""
         self._random.fast_forward(n)
         self._n_calls += 1
+
+
+def _observe(proposer: Proposer, trial: TrialRecord, value: float) -> None:
+    """Pass a full-fidelity result to the proposer; the transfer proposer also gets the
+    trial's training seconds (its cost cap's metric)."""
+    if isinstance(proposer, RecommenderProposer):
+        proposer.observe(dict(trial.config), value, cost=trial.train_seconds)
+    else:
+        proposer.observe(dict(trial.config), value)
 
 
 class RunPreempted(RunnerError):
@@ -810,6 +842,9 @@ class _Run:
             near=None
             if self.settings.max_deviation is None
             else (self.default, self.settings.max_deviation),
+            cost_cap=None
+            if self.settings.trial_time_limit_s is None
+            else (self.settings.trial_time_limit_s, "train_seconds"),
         )
 
     def _schedule(self) -> Schedule:
@@ -888,7 +923,7 @@ class _Run:
         self._base_elapsed = float(base_elapsed)
         for trial in trials:  # replay what earlier sessions learnt
             if trial.status == "ok" and trial.full_fidelity and trial.value is not None:
-                self.proposer.observe(dict(trial.config), float(trial.value))
+                _observe(self.proposer, trial, float(trial.value))
         fast_forward = getattr(self.proposer, "fast_forward", None)
         if callable(fast_forward):
             for (_, rung), plan in sorted(plans.items()):
@@ -1069,7 +1104,7 @@ class _Run:
         if record.status != "ok":
             logger.warning("trial %s %s: %s", record.key, record.status, record.error)
         elif record.full_fidelity and record.value is not None:
-            self.proposer.observe(dict(record.config), float(record.value))
+            _observe(self.proposer, record, float(record.value))
         if self.progress is not None:
             self.progress(record, len(self.trials), self.budget.max_trials)
         return record

@@ -266,3 +266,38 @@ def test_a_capped_run_searches_inside_the_box_instead_of_projecting(
     assert box.contains(space.encode([t.config for t in result.trials])).all()
     assert [t.projected for t in result.trials] == [False] * 4
     assert result.trials[0].config == box.default
+
+
+def test_the_transfer_proposer_keeps_to_its_cost_cap(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Under a per-trial cost cap the proposer asks for configurations predicted within
+    it, levelled on the costs it observes; a library without the metric drops the cap."""
+    from library import Library, import_benchmark, read_benchmark
+    from recommender.recommend import Recommender
+    from recommender.runner.run import RecommenderProposer
+    from tests.synthetic import write_synthetic_benchmark
+
+    bench = write_synthetic_benchmark(tmp_path / "bench", n_tasks=4, n_configs=30, seed=2)
+    library = Library.open(tmp_path / "lib")
+    import_benchmark(library, bench)
+    space = read_benchmark(bench).space
+    recommender = Recommender(library, cache_dir=tmp_path / "cache")
+    # the library's time is 0.9 per layer at full fidelity: 1.0 admits one layer only
+    proposer = RecommenderProposer(recommender, space, seed=1, cost_cap=(1.0, "time"))
+    assert {c["num_layers"] for c in proposer.suggest(3)} == {1}
+    # on a machine 4x slower than the library's, 4.0 admits one layer too, once seen
+    slow = RecommenderProposer(recommender, space, seed=1, cost_cap=(4.0, "time"))
+    for config in slow.suggest(3):
+        slow.observe(config, -float(config["num_layers"]), cost=3.6 * config["num_layers"])
+    slow.observe(config, -1.0)  # a cost not recorded
+    assert {c["num_layers"] for c in slow.suggest(3)} == {1}
+    explanation = recommender.explain()
+    assert "3 observed target trials" in explanation.limits[0]
+    assert all(3.0 < s.cost <= 4.0 for s in explanation.suggestions)
+    uncapped = RecommenderProposer(recommender, space, seed=1, cost_cap=(1.0, "energy"))
+    with caplog.at_level(logging.WARNING, logger="recommender.runner.run"):
+        assert len(uncapped.suggest(2)) == 2
+        uncapped.suggest(1)
+    dropped = [r for r in caplog.records if "cost cap dropped" in r.getMessage()]
+    assert len(dropped) == 1 and "metric_energy" in dropped[0].getMessage()
