@@ -20,9 +20,12 @@ is within the cap: ``exp(f(x) + b + z * sigma) <= max_cost``, ``z`` the normal q
 error on tasks it was not fitted on (`CostShape.error`), plus the level's: the spread of
 the sources' levels zero-shot, the shape's error over the square root of the observed
 costs' count once there are some. ``confidence=0.5`` admits by the point prediction. When
-no candidate is admitted (zero-shot on a library of tasks whose costs differ widely), the
-confidence is lowered, not below 0.5, until the cheapest 1 % of the candidates by
-prediction are (`CostCap.relaxed`); the explanation shows the confidence used.
+too few candidates are admitted (zero-shot on a library of tasks whose costs differ
+widely), the confidence is lowered, not below 0.5, until the cheapest 1 % of the
+candidates by prediction are (`CostCap.relaxed`). If even the point prediction puts them
+over the cap, zero-shot the cheapest 1 % are proposed anyway (the target may be a far
+cheaper task than the library's typical one); with the target's own costs it is a
+`CostCapError`. The explanation shows what was applied.
 """
 
 from __future__ import annotations
@@ -185,18 +188,22 @@ class CostCap:
         limit: the largest predicted cost allowed (the metric's unit).
         shape: the fitted shape `fit_cost_shape` returned.
         level: the target's level ``b`` (log scale).
-        level_from: where ``level`` came from, in words.
+        n_observed: the target's observed costs that gave ``level`` (0: zero-shot, the
+            sources' median level).
         sigma: the log-scale error of a prediction (shape and level).
         confidence: the probability, under that error, that an admitted configuration's
             cost is within ``limit``.
+        cheapest: set by `relaxed` zero-shot when no configuration is predicted within
+            ``limit``: those predicted at or below this cost (the cheapest) are admitted.
     """
 
     limit: float
     shape: CostShape
     level: float
-    level_from: str
+    n_observed: int
     sigma: float
     confidence: float
+    cheapest: float | None = None
 
     @classmethod
     def for_target(
@@ -223,25 +230,11 @@ class CostCap:
             if known.any():
                 level = shape.residual_level(target_X[known], target_costs[known])
                 n_known = int(known.sum())
-                trials = "trial" if n_known == 1 else "trials"
                 sigma = shape.error * math.sqrt(1.0 + 1.0 / n_known)
-                return cls(
-                    float(limit),
-                    shape,
-                    level,
-                    f"{n_known} observed target {trials}",
-                    sigma,
-                    confidence,
-                )
+                return cls(float(limit), shape, level, n_known, sigma, confidence)
         levels = np.array(list(shape.levels.values()))
-        return cls(
-            float(limit),
-            shape,
-            float(np.median(levels)),
-            f"median of {len(levels)} source task(s)",
-            float(math.hypot(shape.error, np.std(levels))),
-            confidence,
-        )
+        sigma = float(math.hypot(shape.error, np.std(levels)))
+        return cls(float(limit), shape, float(np.median(levels)), 0, sigma, confidence)
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predicted (median) cost of encoded configurations ``X`` (``n x d``)."""
@@ -252,27 +245,49 @@ class CostCap:
         return self.predict(X) * math.exp(float(norm.ppf(self.confidence)) * self.sigma)
 
     def admissible(self, X: np.ndarray) -> np.ndarray:
-        """``(n,)`` mask: which encoded configurations are within the cap at ``confidence``."""
+        """``(n,)`` mask: which encoded configurations are within the cap at ``confidence``
+        (or, after a zero-shot `relaxed`, among the cheapest by prediction)."""
+        if self.cheapest is not None:
+            return self.predict(X) <= self.cheapest
         return self.upper(X) <= self.limit
 
     def relaxed(self, X: np.ndarray, minimum: int) -> CostCap:
-        """This cap, or the same at the largest lower confidence (not below 0.5) that
-        admits ``minimum`` of the encoded configurations ``X``: zero-shot, the level's
-        uncertainty can put every candidate's bound over the cap, and the cheapest ones
-        by prediction are then the best bet."""
-        if self.admissible(X).sum() >= minimum or self.sigma <= 0:
+        """This cap, or one that admits ``minimum`` of the encoded configurations ``X``
+        (the cheapest by prediction): the same at a lower confidence, not below 0.5 (the
+        point prediction). Below that, zero-shot (the level only the sources' median: the
+        target may be a far cheaper task than the library's typical one, and the cap the
+        user's knowledge of that), the ``minimum`` cheapest by prediction; with the
+        target's own costs, the cap at 0.5, which may admit fewer."""
+        if self.admissible(X).sum() >= minimum:
             return self
-        kth = np.sort(self.predict(X))[min(minimum, len(X)) - 1]
-        confidence = float(norm.cdf(math.log(self.limit / kth) / self.sigma))
+        kth = float(np.sort(self.predict(X))[min(minimum, len(X)) - 1])
+        if kth > self.limit and not self.n_observed:
+            return replace(self, cheapest=kth)
+        if kth > self.limit or self.sigma <= 0:
+            return replace(self, confidence=0.5)
+        # a hair inside, so that the k-th cheapest passes despite rounding
+        confidence = float(norm.cdf(math.log(self.limit / kth) / self.sigma - 1e-9))
         return replace(self, confidence=min(self.confidence, max(0.5, confidence)))
+
+    def _level_from(self) -> str:
+        if self.n_observed:
+            trials = "trial" if self.n_observed == 1 else "trials"
+            return f"{self.n_observed} observed target {trials}"
+        return f"median of {len(self.shape.levels)} source task(s)"
 
     def describe(self) -> str:
         """The cap in words, for the explanation."""
+        if self.cheapest is not None:
+            return (
+                f"no configuration is predicted to cost <= {self.limit:g} "
+                f"({self.shape.metric}; level from the {self._level_from()}): the cheapest "
+                f"by prediction instead, predicted <= {self.cheapest:.4g}"
+            )
         return (
             f"predicted {self.shape.metric} <= {self.limit:g} with probability "
             f"{self.confidence:g} (cost model on {len(self.shape.levels)} task(s), "
             f"{self.shape.n_trials} trials, log-scale error {self.sigma:.2f}; target level "
-            f"from the {self.level_from})"
+            f"from the {self._level_from()})"
         )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -371,6 +372,7 @@ def render_html(report: ExplainReport, *, title: str = "hp-warmstart explanation
     """The report as one self-contained HTML document (plots as base64 PNG data URIs)."""
     e = report.explanation
     esc = html.escape
+    costed = any(math.isfinite(s.cost) for s in e.suggestions)  # a cost cap was applied
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -383,7 +385,9 @@ def render_html(report: ExplainReport, *, title: str = "hp-warmstart explanation
         f"trial(s); {len(e.sources)} source task(s).</p>",
         *(f"<p>Limit: {esc(limit)}</p>" for limit in e.limits),
         "<h2>Suggestions</h2><table><tr><th>#</th><th>configuration</th>"
-        "<th>predicted</th><th>95% interval</th><th>mode / phase</th><th>neighbours</th></tr>",
+        "<th>predicted</th><th>95% interval</th><th>mode / phase</th><th>neighbours</th>"
+        + ("<th>predicted cost</th>" if costed else "")
+        + "</tr>",
     ]
     for rank, s in enumerate(e.suggestions, 1):
         config = ", ".join(f"{k}={_format_value(v)}" for k, v in s.config.items())
@@ -395,7 +399,9 @@ def render_html(report: ExplainReport, *, title: str = "hp-warmstart explanation
                 if s.has_prediction
                 else "<td>-</td><td>-</td>"
             )
-            + f"<td>{esc(s.mode)} / {esc(s.phase)}</td><td>{esc(neighbours)}</td></tr>"
+            + f"<td>{esc(s.mode)} / {esc(s.phase)}</td><td>{esc(neighbours)}</td>"
+            + (f"<td>{s.cost:.4g}</td>" if costed else "")
+            + "</tr>"
         )
     parts.append("</table><h2>Guardrail decisions</h2><table><tr><th>step</th><th>mode</th>")
     parts.append("<th>target weight</th><th>dropped</th><th>reason</th></tr>")

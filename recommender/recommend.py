@@ -315,7 +315,8 @@ def _under_cap(
     cheapest 1 %, at least ``n``).
 
     Raises:
-        CostCapError: no free candidate is admitted even by the point prediction.
+        CostCapError: the target's own costs put every free candidate over the cap, even
+            by the point prediction.
     """
     minimum = max(n, int(np.ceil(0.01 * free.sum())))
     cap = cap.relaxed(cand_X[free], minimum) if free.any() else cap
@@ -326,8 +327,8 @@ def _under_cap(
     raise CostCapError(
         f"no candidate is predicted to cost <= {cap.limit:g} ({cap.shape.metric}) with "
         f"probability {cap.confidence:g}: the cheapest of {int(free.sum())} stays below "
-        f"{cheapest:.4g} at that probability; raise max_cost, lower the cost confidence, "
-        "or observe the target's costs to level the prediction"
+        f"{cheapest:.4g} at that probability, given {cap.n_observed} observed cost(s) of "
+        "the target; raise max_cost"
     )
 
 

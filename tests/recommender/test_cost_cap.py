@@ -85,7 +85,14 @@ def test_the_shape_is_shared_and_the_level_comes_from_the_target() -> None:
     assert 0.5 <= relaxed.confidence < tight.confidence
     assert relaxed.admissible(grid).tolist() == [True, True] + [False] * 8
     assert f"probability {relaxed.confidence:g}" in relaxed.describe()
-    assert tight.relaxed(grid, 9).confidence == 0.5  # the 9th cheapest is over the cap
+    # the 9th cheapest is predicted over the cap: zero-shot, the 9 cheapest are admitted;
+    # with the target's costs, the point prediction (here none)
+    below = tight.relaxed(grid, 9)
+    assert below.admissible(grid).tolist() == [True] * 9 + [False]
+    assert "no configuration is predicted to cost <=" in below.describe()
+    impossible = CostCap.for_target(1.0, shape, seen, np.exp(2.0 + 2.0 * seen[:, 0]))
+    assert impossible.relaxed(grid, 1).confidence == 0.5
+    assert not impossible.relaxed(grid, 1).admissible(grid).any()
     roomy = CostCap.for_target(100.0, shape)
     assert roomy.relaxed(grid, 10) is roomy
     # unrecorded (NaN) costs are skipped; with none recorded the sources' median stays
@@ -171,8 +178,12 @@ def test_bad_cost_input_is_a_clear_error(setup) -> None:
         CostCapError, match="observed costs must be positive numbers.*got -2 at row 1"
     ):
         rec.suggest(None, space, observed=pairs, observed_costs=[1.0, -2.0], max_cost=1.0)
-    with pytest.raises(CostCapError, match="no candidate is predicted to cost <= 0.1.*cheapest"):
+    with pytest.raises(CostCapError, match="no candidate is predicted to cost <= 0.1.*60 observed"):
         rec.suggest(tasks[0], space, max_cost=0.1)
+    # zero-shot the level is the library's guess: the cheapest candidates, not an error
+    cheapest = rec.suggest(None, space, n=2, max_cost=0.1)
+    assert {s.config["num_layers"] for s in cheapest} == {1}
+    assert "no configuration is predicted to cost <= 0.1" in rec.explain().limits[0]
     # without a cap, a cost column is an unknown parameter, as before
     frame = space.to_frame(configs).assign(value=[1.0, 2.0], time=[1.0, 2.0])
     with pytest.raises(SpaceError, match="unknown parameter.*time"):
@@ -209,3 +220,18 @@ def test_cli_observed_file_carries_costs(
     args = ["suggest", "--library", str(lib.root), "--space", str(space_path), "--json"]
     code, out, _ = recommend([*args, "--observed", str(path), "--max-cost", "5"], capsys)
     assert code == 0 and "3 observed target trials" in json.loads(out)["limits"][0]
+
+
+def test_cli_explain_shows_the_cap_and_each_suggestions_cost(
+    setup, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, lib, _, tasks = setup
+    page = tmp_path / "explain.html"
+    args = ["explain", "--library", str(lib.root), "--task", tasks[-1], "-n", "2"]
+    code, _, _ = recommend(
+        [*args, "--max-cost", str(ONE_LAYER_CAP), "--importance-sources", "0", "--html", str(page)],
+        capsys,
+    )
+    html = page.read_text()
+    assert code == 0 and "<th>predicted cost</th>" in html
+    assert f"Limit: predicted time &lt;= {ONE_LAYER_CAP:g}" in html
