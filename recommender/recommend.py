@@ -517,7 +517,7 @@ class Recommender:
     _read: tuple[tuple, dict[str, TaskEvaluations]] | None = field(
         default=None, init=False, repr=False
     )
-    # the cost model's shape for the last (space, metric, source set, library version)
+    # the cost model's shape for the last (space, metric, source set)
     _cost: tuple[tuple, CostShape | None] | None = field(default=None, init=False, repr=False)
     # the last multi-task fit, keyed by (space, source set): the next call's warm start
     _multitask_fit: tuple[tuple, MultiTaskFit] | None = field(default=None, init=False, repr=False)
@@ -728,9 +728,9 @@ class Recommender:
                 without ``max_deviation`` (or the reverse), a ``default`` outside the
                 space, or a ``pool`` with no unobserved row inside the default's box.
             CostCapError: ``max_cost`` is not a positive number, ``cost_confidence`` is
-                not in ``[0.5, 1)``, no source records
-                ``cost_metric``, an observed cost is not positive, or no candidate is
-                predicted within the cap.
+                not in ``[0.5, 1)``, no source records ``cost_metric``, an observed cost
+                is not positive, or the target's own costs put every candidate over the
+                cap (zero-shot the cheapest candidates are proposed instead).
             EmptyLibraryError: no library holds a usable source task, nothing is observed
                 and no ``default`` is given.
         """
@@ -936,15 +936,12 @@ class Recommender:
         confidence: float,
     ) -> CostCap:
         """The cost cap of this call: the shape fitted on the sources' recorded
-        ``metric`` (kept while the space, sources and libraries stay the same), levelled on
+        ``metric`` (kept while the space and the sources stay the same), levelled on
         the target's recorded costs: its library rows (``task``) and ``target_rows``
         (the observations passed in, with their costs or ``None``)."""
-        key = (
-            space,
-            metric,
-            tuple((e.task_id, len(e.objective)) for e in sources),
-            self._version(),
-        )
+        # the sources' trial counts stand for their data, as for the source GPs (the
+        # libraries' version would change with every trial a run records on its own task)
+        key = (space, metric, tuple((e.task_id, len(e.objective)) for e in sources))
         if self._cost is None or self._cost[0] != key:
             tables = read_costs(self._libraries(), metric, [e.task_id for e in sources])
             self._cost = (key, fit_cost_shape(space, tables, metric))

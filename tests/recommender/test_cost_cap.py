@@ -131,6 +131,14 @@ def test_the_cap_holds_zero_shot_in_a_pool_and_on_the_gradient_path(setup) -> No
     assert pick.config["num_layers"] == 1 and pick.cost <= ONE_LAYER_CAP
 
 
+def test_the_multitask_surrogate_keeps_to_the_cap(setup) -> None:
+    root, lib, space, tasks = setup
+    rec = Recommender(lib, cache_dir=root / "cache", surrogate="multitask")
+    picks = rec.suggest(tasks[-1], space, n=2, seed=0, max_cost=ONE_LAYER_CAP)
+    assert all(s.config["num_layers"] == 1 and s.cost <= ONE_LAYER_CAP for s in picks)
+    assert rec.explain().limits[0].startswith("predicted time")
+
+
 def test_observed_costs_level_the_cap(setup) -> None:
     root, lib, space, _ = setup
     rec = Recommender(lib, cache_dir=root / "cache")
