@@ -37,7 +37,9 @@ __all__ = [
     "task_evaluations",
     "evaluation_rows",
     "evaluations_from_rows",
+    "metric_column",
     "metric_values",
+    "RUNTIME_METRIC",
     "sql",
 ]
 
@@ -423,6 +425,17 @@ def evaluation_rows(
     return trials, fingerprints
 
 
+#: the metric name of each trial's recorded wall time, the ``runtime_s`` column (the runner,
+#: the Ray integration and importers with a runtime column fill it)
+RUNTIME_METRIC = "runtime_s"
+
+
+def metric_column(metric: str) -> str:
+    """The trials column of a metric: ``runtime_s`` for `RUNTIME_METRIC`, else
+    ``metric_<metric>``."""
+    return RUNTIME_METRIC if metric == RUNTIME_METRIC else METRIC_PREFIX + metric
+
+
 def metric_values(
     library: Library, metric: str, *, task_ids: Sequence[str]
 ) -> dict[str, pd.DataFrame]:
@@ -431,7 +444,8 @@ def metric_values(
 
     Args:
         library: the library.
-        metric: the metric's name, stored as the column ``metric_<metric>``.
+        metric: the metric's name (column `metric_column`: ``metric_<metric>``, or the
+            trial's wall time ``runtime_s`` for `RUNTIME_METRIC`).
         task_ids: the tasks to read.
 
     Returns:
@@ -440,10 +454,10 @@ def metric_values(
         value, and only those rows. Empty when no trial file has the column.
     """
     wanted = sorted(set(task_ids))
-    column = METRIC_PREFIX + metric
+    column = metric_column(metric)
     if not wanted or not library.files("trials"):
         return {}
-    present = sql(library, "SELECT COLUMNS('^metric_.*$') FROM {source} LIMIT 0").column_names
+    present = sql(library, "SELECT * FROM {source} LIMIT 0").column_names
     if column not in present:
         return {}
     listed = ", ".join("'" + task.replace("'", "''") + "'" for task in wanted)

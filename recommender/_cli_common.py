@@ -166,9 +166,10 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
         ),
         click.option(
             "--cost-metric",
-            default="time",
+            default="runtime_s",
             show_default=True,
-            help="The library metric that measures a trial's cost (column metric_<name>); an "
+            help="The library metric that measures a trial's cost: runtime_s (each trial's "
+            "recorded wall time) or a recorded metric (column metric_<name>); an "
             "--observed column of that name holds the target's costs.",
         ),
         click.option(

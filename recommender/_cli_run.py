@@ -61,7 +61,8 @@ __all__ = ["run_command"]
     type=float,
     help="Seconds per trial; slower trials are killed and marked timeout. The transfer "
     "proposer also proposes only configurations the library predicts to train within it "
-    "(from recorded train_seconds; dropped with a warning when the library has none).",
+    "(from the trials' recorded wall time, runtime_s; dropped with a warning when the "
+    "library has none).",
 )
 @click.option("--memory-limit-mb", type=int, help="Address-space limit per trial (MiB).")
 @click.option(

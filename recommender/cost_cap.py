@@ -1,8 +1,9 @@
 """A cap on each proposal's predicted cost: the transfer core's budget cap.
 
-`Recommender.suggest(max_cost=..., cost_metric="time")` proposes only configurations whose
-cost the library predicts at or below ``max_cost`` (seconds of training, say, when the
-library records a ``time`` metric). The cost model is
+`Recommender.suggest(max_cost=..., cost_metric="runtime_s")` proposes only configurations
+whose cost the library predicts at or below ``max_cost``: by default each trial's recorded
+wall time (``runtime_s``, which the runner, the Ray integration and runtime-mapped imports
+fill), or any metric the trials record (``metric_<name>``, e.g. LCBench's ``time``). The cost model is
 
 ``log cost(x, task) = f(x) + b_task``:
 

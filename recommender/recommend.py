@@ -27,7 +27,7 @@ import pandas as pd
 from featurizers.fingerprint import Fingerprint
 from featurizers.similarity import TaskSimilarity
 from library.exceptions import CostCapError, EmptyLibraryError, SpaceError, UnknownTaskError
-from library.query import TaskEvaluations
+from library.query import RUNTIME_METRIC, TaskEvaluations, metric_column
 from library.store import Library
 from recommender.acquisition import (
     EnsembleLogEI,
@@ -670,7 +670,7 @@ class Recommender:
         default: Mapping[str, Any] | None = None,
         max_deviation: float | None = None,
         max_cost: float | None = None,
-        cost_metric: str = "time",
+        cost_metric: str = RUNTIME_METRIC,
         observed_costs: Sequence[float] | None = None,
         cost_confidence: float = DEFAULT_CONFIDENCE,
     ) -> list[Suggestion]:
@@ -710,8 +710,10 @@ class Recommender:
                 are proposed (`recommender.cost_cap`: a cost model learned from the
                 sources' recorded metric, levelled on the target's observed costs when
                 there are any, else on the sources' median).
-            cost_metric: the library metric that measures cost (column ``metric_<name>``).
-                An ``observed`` DataFrame's column of that name holds the observations' costs.
+            cost_metric: the library metric that measures cost (`library.metric_column`:
+                ``metric_<name>``, or by default ``runtime_s``, each trial's recorded wall
+                time). An ``observed`` DataFrame's column of that name holds the
+                observations' costs.
             observed_costs: the cost of each ``observed`` trial (NaN: not recorded), when
                 ``observed`` is a list of pairs. A library ``task``'s own recorded costs
                 count too.
@@ -946,10 +948,15 @@ class Recommender:
             tables = read_costs(self._libraries(), metric, [e.task_id for e in sources])
             self._cost = (key, fit_cost_shape(space, tables, metric))
         shape = self._cost[1]
+        if shape is None and not sources:
+            raise CostCapError(
+                "max_cost needs the recorded costs of source tasks, and no library task "
+                "shares this space"
+            )
         if shape is None:
             raise CostCapError(
                 f"max_cost needs recorded costs: none of the {len(sources)} source task(s) has "
-                f"a '{metric}' metric (library column metric_{metric}); record it with the "
+                f"a '{metric}' metric (library column {metric_column(metric)}); record it with the "
                 "trials, or name another metric (cost_metric= / --cost-metric)"
             )
         X_parts: list[np.ndarray] = []

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-__all__ = ["write_synthetic_benchmark"]
+__all__ = ["write_synthetic_benchmark", "synthetic_library"]
 
 _EPOCHS = (1, 3, 9)
 
@@ -125,3 +126,15 @@ def write_synthetic_benchmark(
     pq.write_table(table, directory / "trials.parquet")
     (directory / "space.json").write_text(json.dumps(space, indent=2))
     return directory
+
+
+def synthetic_library(root: Path, **benchmark: Any) -> tuple[Any, Any, list[str]]:
+    """A library at ``root / "lib"`` holding `write_synthetic_benchmark(root / "bench",
+    **benchmark)`: ``(library, space, sorted task ids)``."""
+    from library import Library, import_benchmark, read_benchmark
+    from recommender.space import Space
+
+    bench_dir = write_synthetic_benchmark(root / "bench", **benchmark)
+    library = Library.open(root / "lib")
+    import_benchmark(library, bench_dir)
+    return library, Space.from_dict(read_benchmark(bench_dir).space), sorted(library.task_ids())

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 
 from library.exceptions import RunnerError, SpaceError
+from library.query import RUNTIME_METRIC
 from library.store import is_uri
 from recommender.runner.data import TabularData, load_tabular
 from recommender.runner.evaluate import (
@@ -147,8 +148,8 @@ class RecommenderProposer:
             ``default``, the acquisition maximised inside that box (`Recommender.suggest`).
         cost_cap: ``(max_cost, metric)``: suggestions whose ``metric`` the library predicts
             within ``max_cost`` (`Recommender.suggest`'s ``max_cost``; the run passes its
-            per-trial time limit and ``train_seconds``), levelled on the costs `observe`
-            is given. When no source records the metric, the cap is dropped with a warning
+            per-trial time limit and ``runtime_s``, the trials' wall time), levelled on the
+            costs `observe` is given. When no source records the metric, the cap is dropped with a warning
             (the time limit still stops a trial that runs over).
     """
 
@@ -247,9 +248,9 @@ class RecommenderProposer:
 
 def _observe(proposer: Proposer, trial: TrialRecord, value: float) -> None:
     """Pass a full-fidelity result to the proposer; the transfer proposer also gets the
-    trial's training seconds (its cost cap's metric)."""
+    trial's wall time (its cost cap's metric, ``runtime_s``)."""
     if isinstance(proposer, RecommenderProposer):
-        proposer.observe(dict(trial.config), value, cost=trial.train_seconds)
+        proposer.observe(dict(trial.config), value, cost=trial.runtime_s)
     else:
         proposer.observe(dict(trial.config), value)
 
@@ -844,7 +845,7 @@ class _Run:
             else (self.default, self.settings.max_deviation),
             cost_cap=None
             if self.settings.trial_time_limit_s is None
-            else (self.settings.trial_time_limit_s, "train_seconds"),
+            else (self.settings.trial_time_limit_s, RUNTIME_METRIC),
         )
 
     def _schedule(self) -> Schedule:

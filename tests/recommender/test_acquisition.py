@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from library import Library, import_benchmark, read_benchmark
 from library.exceptions import SpaceError
 from library.query import task_evaluations
 from recommender.acquisition import (
@@ -19,7 +18,7 @@ from recommender.recommend import ProposalOptimizer, Recommender
 from recommender.space import Space
 from recommender.surrogate import fit_gp, fit_source_model, predict, predict_sources
 from recommender.transfer import TransferOptions, ensemble_scores, propose, source_quantiles
-from tests.synthetic import write_synthetic_benchmark
+from tests.synthetic import synthetic_library
 
 
 def _quadratic(X: np.ndarray, centre: float) -> np.ndarray:
@@ -301,12 +300,7 @@ def test_kriging_believer_lowers_acquisition_at_pending_point() -> None:
 
 @pytest.fixture(scope="module")
 def library_setup(tmp_path_factory: pytest.TempPathFactory):
-    root = tmp_path_factory.mktemp("acq")
-    bench_dir = write_synthetic_benchmark(root / "bench", n_tasks=3, n_configs=30, seed=3)
-    lib = Library.open(root / "lib")
-    import_benchmark(lib, bench_dir)
-    space = Space.from_dict(read_benchmark(bench_dir).space)
-    return lib, space, sorted(lib.task_ids())
+    return synthetic_library(tmp_path_factory.mktemp("acq"), n_tasks=3, n_configs=30, seed=3)
 
 
 def test_suggest_with_gradient_optimizer_returns_valid_configs(library_setup) -> None:

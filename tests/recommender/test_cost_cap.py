@@ -10,13 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from library import Library, import_benchmark, metric_values, read_benchmark
+from library import metric_values
 from library.exceptions import CostCapError, SpaceError
 from recommender.cost_cap import CostCap, fit_cost_shape, split_observed_costs
 from recommender.recommend import Recommender
 from recommender.space import Space
 from tests.cli import recommend
-from tests.synthetic import write_synthetic_benchmark
+from tests.synthetic import synthetic_library
 
 # `tests.synthetic`: time = 0.1 * epoch * num_layers (+ up to 0.01), at epoch 9 below
 ONE_LAYER_CAP = 0.95  # one layer: 0.90-0.91; two: 1.80-1.81
@@ -25,11 +25,7 @@ ONE_LAYER_CAP = 0.95  # one layer: 0.90-0.91; two: 1.80-1.81
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("cost")
-    bench_dir = write_synthetic_benchmark(root / "bench", n_tasks=4, n_configs=60, seed=2)
-    lib = Library.open(root / "lib")
-    import_benchmark(lib, bench_dir)
-    space = Space.from_dict(read_benchmark(bench_dir).space)
-    return root, lib, space, sorted(lib.task_ids())
+    return root, *synthetic_library(root, n_tasks=4, n_configs=60, seed=2)
 
 
 def _time(config: dict) -> float:
@@ -106,7 +102,7 @@ def test_suggestions_stay_under_the_cap_which_binds(setup) -> None:
     free = rec.suggest(tasks[-1], space, n=5, seed=0)
     assert max(_time(s.config) for s in free) > ONE_LAYER_CAP  # the cap below binds
     assert all(math.isnan(s.cost) for s in free)
-    capped = rec.suggest(tasks[-1], space, n=5, seed=0, max_cost=ONE_LAYER_CAP)
+    capped = rec.suggest(tasks[-1], space, n=5, seed=0, cost_metric="time", max_cost=ONE_LAYER_CAP)
     for s in capped:
         assert s.config["num_layers"] == 1 and s.cost <= ONE_LAYER_CAP
         assert s.to_dict()["cost"] == pytest.approx(s.cost)
@@ -118,15 +114,23 @@ def test_suggestions_stay_under_the_cap_which_binds(setup) -> None:
 def test_the_cap_holds_zero_shot_in_a_pool_and_on_the_gradient_path(setup) -> None:
     root, lib, space, tasks = setup
     rec = Recommender(lib, cache_dir=root / "cache")
-    zero = rec.suggest(None, space, n=3, seed=1, max_cost=ONE_LAYER_CAP)
+    zero = rec.suggest(None, space, n=3, seed=1, cost_metric="time", max_cost=ONE_LAYER_CAP)
     assert all(s.config["num_layers"] == 1 for s in zero)
     assert "median of 4 source task(s)" in rec.explain().limits[0]
     pool = space.sample_frame(200, seed=5)
-    picks = rec.suggest(None, space, n=3, pool=pool, seed=1, max_cost=ONE_LAYER_CAP)
+    picks = rec.suggest(
+        None, space, n=3, pool=pool, seed=1, cost_metric="time", max_cost=ONE_LAYER_CAP
+    )
     assert all(s.config["num_layers"] == 1 for s in picks)
     observed = [(c, float(c["num_layers"])) for c in space.sample(6, seed=2)]
     (pick,) = rec.suggest(
-        None, space, observed=observed, seed=3, optimizer="gradient", max_cost=ONE_LAYER_CAP
+        None,
+        space,
+        observed=observed,
+        seed=3,
+        optimizer="gradient",
+        cost_metric="time",
+        max_cost=ONE_LAYER_CAP,
     )
     assert pick.config["num_layers"] == 1 and pick.cost <= ONE_LAYER_CAP
 
@@ -134,7 +138,7 @@ def test_the_cap_holds_zero_shot_in_a_pool_and_on_the_gradient_path(setup) -> No
 def test_the_multitask_surrogate_keeps_to_the_cap(setup) -> None:
     root, lib, space, tasks = setup
     rec = Recommender(lib, cache_dir=root / "cache", surrogate="multitask")
-    picks = rec.suggest(tasks[-1], space, n=2, seed=0, max_cost=ONE_LAYER_CAP)
+    picks = rec.suggest(tasks[-1], space, n=2, seed=0, cost_metric="time", max_cost=ONE_LAYER_CAP)
     assert all(s.config["num_layers"] == 1 and s.cost <= ONE_LAYER_CAP for s in picks)
     assert rec.explain().limits[0].startswith("predicted time")
 
@@ -149,7 +153,14 @@ def test_observed_costs_level_the_cap(setup) -> None:
     )
     cap = 2 * 9.0 + 0.5
     picks = rec.suggest(
-        None, space, n=4, observed=frame, direction="minimize", max_cost=cap, seed=0
+        None,
+        space,
+        n=4,
+        observed=frame,
+        direction="minimize",
+        cost_metric="time",
+        max_cost=cap,
+        seed=0,
     )
     for s in picks:  # predicted on the target's scale, not the library's
         assert s.config["num_layers"] <= 2 and s.cost > 6.0 * s.config["num_layers"]
@@ -162,6 +173,7 @@ def test_observed_costs_level_the_cap(setup) -> None:
         observed=pairs,
         observed_costs=list(frame["time"]),
         direction="minimize",
+        cost_metric="time",
         max_cost=cap,
         seed=0,
     )
@@ -181,15 +193,24 @@ def test_bad_cost_input_is_a_clear_error(setup) -> None:
     with pytest.raises(CostCapError, match="needs `max_cost=`"):
         rec.suggest(None, space, observed=pairs, observed_costs=[1.0, 2.0])
     with pytest.raises(CostCapError, match="1 value.*for 2 observation"):
-        rec.suggest(None, space, observed=pairs, observed_costs=[1.0], max_cost=1.0)
+        rec.suggest(
+            None, space, observed=pairs, observed_costs=[1.0], cost_metric="time", max_cost=1.0
+        )
     with pytest.raises(
         CostCapError, match="observed costs must be positive numbers.*got -2 at row 1"
     ):
-        rec.suggest(None, space, observed=pairs, observed_costs=[1.0, -2.0], max_cost=1.0)
+        rec.suggest(
+            None,
+            space,
+            observed=pairs,
+            observed_costs=[1.0, -2.0],
+            cost_metric="time",
+            max_cost=1.0,
+        )
     with pytest.raises(CostCapError, match="no candidate is predicted to cost <= 0.1.*60 observed"):
-        rec.suggest(tasks[0], space, max_cost=0.1)
+        rec.suggest(tasks[0], space, cost_metric="time", max_cost=0.1)
     # zero-shot the level is the library's guess: the cheapest candidates, not an error
-    cheapest = rec.suggest(None, space, n=2, max_cost=0.1)
+    cheapest = rec.suggest(None, space, n=2, cost_metric="time", max_cost=0.1)
     assert {s.config["num_layers"] for s in cheapest} == {1}
     assert "no configuration is predicted to cost <= 0.1" in rec.explain().limits[0]
     # without a cap, a cost column is an unknown parameter, as before
@@ -202,12 +223,16 @@ def test_bad_cost_input_is_a_clear_error(setup) -> None:
 def test_cli_suggest_takes_a_cost_cap(setup, capsys: pytest.CaptureFixture[str]) -> None:
     _, lib, _, tasks = setup
     base = ["suggest", "--library", str(lib.root), "--task", tasks[-1], "-n", "2"]
-    code, out, _ = recommend([*base, "--max-cost", str(ONE_LAYER_CAP), "--json"], capsys)
+    code, out, _ = recommend(
+        [*base, "--cost-metric", "time", "--max-cost", str(ONE_LAYER_CAP), "--json"], capsys
+    )
     doc = json.loads(out)
     assert code == 0 and all(s["config"]["num_layers"] == 1 for s in doc["suggestions"])
     assert all(s["cost"] <= ONE_LAYER_CAP for s in doc["suggestions"])
     assert doc["limits"][0].startswith("predicted time")
-    code, out, _ = recommend([*base, "--max-cost", str(ONE_LAYER_CAP)], capsys)
+    code, out, _ = recommend(
+        [*base, "--cost-metric", "time", "--max-cost", str(ONE_LAYER_CAP)], capsys
+    )
     assert code == 0 and "predicted time" in out and "limit: predicted time <=" in out
     code, _, err = recommend([*base, "--max-cost", "1", "--cost-metric", "energy"], capsys)
     assert code == 1 and "metric_energy" in err and len(err.strip().splitlines()) == 1
@@ -226,7 +251,9 @@ def test_cli_observed_file_carries_costs(
     space_path = tmp_path / "space.json"
     space_path.write_text(json.dumps(space.to_dict()))
     args = ["suggest", "--library", str(lib.root), "--space", str(space_path), "--json"]
-    code, out, _ = recommend([*args, "--observed", str(path), "--max-cost", "5"], capsys)
+    code, out, _ = recommend(
+        [*args, "--observed", str(path), "--cost-metric", "time", "--max-cost", "5"], capsys
+    )
     assert code == 0 and "3 observed target trials" in json.loads(out)["limits"][0]
 
 
@@ -237,9 +264,41 @@ def test_cli_explain_shows_the_cap_and_each_suggestions_cost(
     page = tmp_path / "explain.html"
     args = ["explain", "--library", str(lib.root), "--task", tasks[-1], "-n", "2"]
     code, _, _ = recommend(
-        [*args, "--max-cost", str(ONE_LAYER_CAP), "--importance-sources", "0", "--html", str(page)],
+        [
+            *args,
+            "--cost-metric",
+            "time",
+            "--max-cost",
+            str(ONE_LAYER_CAP),
+            "--importance-sources",
+            "0",
+            "--html",
+            str(page),
+        ],
         capsys,
     )
     html = page.read_text()
     assert code == 0 and "<th>predicted cost</th>" in html
     assert f"Limit: predicted time &lt;= {ONE_LAYER_CAP:g}" in html
+
+
+def test_by_default_the_cost_is_each_trials_recorded_wall_time(tmp_path: Path) -> None:
+    """``runtime_s`` (the runner's, the Ray integration's, the starter library's) needs no
+    metric column: the bundled starter library is capped out of the box."""
+    from recommender.runner import default_space
+    from recommender.runner.models import ModelFamily
+    from recommender.starter import open_starter_library
+
+    starter = open_starter_library()
+    tasks = starter.task_ids()[:5]
+    assert all(
+        len(t) and (t["value"] > 0).all()
+        for t in metric_values(starter, "runtime_s", task_ids=tasks).values()
+    )
+    rec = Recommender(starter, cache_dir=tmp_path / "cache")
+    space = default_space(ModelFamily.HGB)
+    free = rec.suggest(space=space, n=4, seed=0)
+    capped = rec.suggest(space=space, n=4, seed=0, max_cost=0.2)
+    assert "predicted runtime_s <= 0.2" in rec.explain().limits[0]
+    assert all(s.cost <= 0.2 for s in capped)
+    assert [s.config for s in capped] != [s.config for s in free]

@@ -9,14 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from library import EmptyLibraryError, Library, import_benchmark, read_benchmark
+from library import EmptyLibraryError, Library
 from library.exceptions import SpaceError
 from recommender.default_box import DefaultBox
 from recommender.recommend import Recommender
 from recommender.runner import project_to_deviation
-from recommender.space import Space
 from tests.cli import recommend
-from tests.synthetic import write_synthetic_benchmark
+from tests.synthetic import synthetic_library
 
 DEFAULT = {"learning_rate": 1e-3, "num_layers": 2, "optimizer": "adam", "beta1": 0.9}
 
@@ -24,13 +23,7 @@ DEFAULT = {"learning_rate": 1e-3, "num_layers": 2, "optimizer": "adam", "beta1":
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("box")
-    bench_dir = write_synthetic_benchmark(
-        root / "bench", n_tasks=4, n_configs=40, seed=1, direction="minimize"
-    )
-    lib = Library.open(root / "lib")
-    import_benchmark(lib, bench_dir)
-    space = Space.from_dict(read_benchmark(bench_dir).space)
-    return root, lib, space, sorted(lib.task_ids())
+    return root, *synthetic_library(root, n_tasks=4, n_configs=40, seed=1, direction="minimize")
 
 
 def _unit(value: float, low: float, high: float) -> float:

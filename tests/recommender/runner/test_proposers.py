@@ -301,3 +301,22 @@ def test_the_transfer_proposer_keeps_to_its_cost_cap(
         uncapped.suggest(1)
     dropped = [r for r in caplog.records if "cost cap dropped" in r.getMessage()]
     assert len(dropped) == 1 and "metric_energy" in dropped[0].getMessage()
+
+
+def test_a_runs_trial_time_limit_caps_its_transfer_proposals(
+    breast_cancer_csv: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With a library task that recorded runtimes the cap holds; with none it is dropped."""
+    import pandas as pd
+
+    def dropped() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "cost cap dropped" in r.getMessage()]
+
+    with caplog.at_level(logging.WARNING, logger="recommender.runner.run"):
+        logreg_run(breast_cancer_csv, tmp_path, budget=5, trial_time_limit_s=60.0)
+        assert len(dropped()) == 1 and "no library task" in dropped()[0]  # no other task yet
+        caplog.clear()
+        subset = tmp_path / "subset.csv"
+        pd.read_csv(breast_cancer_csv).iloc[:300].to_csv(subset, index=False)
+        second = logreg_run(subset, tmp_path, budget=3, trial_time_limit_s=60.0)
+    assert [t.status for t in second.trials] == ["ok"] * 3 and dropped() == []
