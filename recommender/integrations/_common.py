@@ -17,7 +17,10 @@ from library.store import Library
 from recommender.space import Space
 
 __all__ = [
+    "SUGGEST_OPTIONS",
     "as_space",
+    "check_suggest_options",
+    "observed_cost",
     "derive_task_id",
     "ensure_task",
     "open_libraries",
@@ -26,6 +29,50 @@ __all__ = [
 ]
 
 LibraryLike = Library | str | Path
+
+#: `Recommender.suggest` options an integration passes through (it sets the others itself)
+SUGGEST_OPTIONS = frozenset(
+    {
+        "default",
+        "max_deviation",
+        "max_cost",
+        "cost_metric",
+        "cost_confidence",
+        "optimizer",
+        "exclude",
+    }
+)
+
+
+def check_suggest_options(options: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``suggest_options`` of an integration, checked: only `SUGGEST_OPTIONS`.
+
+    Raises:
+        SpaceError: an option the integration sets itself, or no `suggest` option at all.
+    """
+    options = dict(options or {})
+    unknown = sorted(set(options) - SUGGEST_OPTIONS)
+    if unknown:
+        raise SpaceError(
+            f"suggest_options {unknown} are not passed through; allowed: {sorted(SUGGEST_OPTIONS)}"
+        )
+    return options
+
+
+def observed_cost(
+    options: Mapping[str, Any], runtime_s: float | None, recorded: Mapping[str, Any]
+) -> float:
+    """The cost of one finished trial for ``options``' cost cap (NaN: unknown): its wall
+    time for the default ``runtime_s`` metric, else its value of that metric in
+    ``recorded`` (an Optuna trial's user attributes, a Tune result)."""
+    from library.query import RUNTIME_METRIC
+
+    metric = str(options.get("cost_metric", RUNTIME_METRIC))
+    value = runtime_s if metric == RUNTIME_METRIC else recorded.get(metric)
+    try:
+        return float(value) if value is not None else math.nan
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def open_libraries(

@@ -40,7 +40,14 @@ from optuna.trial import FrozenTrial, TrialState
 from featurizers.fingerprint import Fingerprint
 from library.exceptions import EmptyLibraryError, LibraryError, SpaceError
 from library.store import Library
-from recommender.integrations._common import as_space, ensure_task, open_libraries, same_config
+from recommender.integrations._common import (
+    as_space,
+    check_suggest_options,
+    ensure_task,
+    observed_cost,
+    open_libraries,
+    same_config,
+)
 from recommender.recommend import Explanation, Recommender
 from recommender.space import CategoricalParam, IntParam, Space
 
@@ -107,6 +114,11 @@ class WarmStartSampler(BaseSampler):
         n_candidates: random candidates the recommender scores per trial.
         recommender: reuse this `Recommender` (and the source GPs it has already fitted)
             instead of building one from ``library`` and ``starter``.
+        suggest_options: passed to every `Recommender.suggest` of the warm phase: a
+            trusted ``default`` and ``max_deviation``, a budget cap ``max_cost`` (with
+            ``cost_metric`` and ``cost_confidence``; the completed trials' costs level it:
+            their durations for the default ``runtime_s``, else their user attribute named
+            like the metric), ``optimizer`` or ``exclude``.
 
     Raises:
         SpaceError: from `sample_relative`, when the space cannot be converted.
@@ -124,7 +136,9 @@ class WarmStartSampler(BaseSampler):
         seed: int | None = None,
         n_candidates: int = 2048,
         recommender: Recommender | None = None,
+        suggest_options: Mapping[str, Any] | None = None,
     ) -> None:
+        self._options = check_suggest_options(suggest_options)
         if isinstance(n_warm_trials, bool) or not isinstance(n_warm_trials, int):
             raise SpaceError(f"n_warm_trials must be an int, got {n_warm_trials!r}")
         if n_warm_trials < 0:
@@ -199,6 +213,7 @@ class WarmStartSampler(BaseSampler):
         )
         trials = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.RUNNING))
         observed: list[tuple[dict[str, Any], float]] = []
+        costs: list[float] = []
         running: list[dict[str, Any]] = []
         for other in trials:
             if other.number == trial.number:
@@ -209,6 +224,8 @@ class WarmStartSampler(BaseSampler):
             if other.state == TrialState.COMPLETE and other.value is not None:
                 if math.isfinite(other.value):
                     observed.append((config, float(other.value)))
+                    seconds = other.duration.total_seconds() if other.duration else None
+                    costs.append(observed_cost(self._options, seconds, other.user_attrs))
             elif other.state == TrialState.RUNNING:
                 running.append(config)
         try:
@@ -220,6 +237,8 @@ class WarmStartSampler(BaseSampler):
                 direction=direction,
                 fingerprint=self._fingerprint,
                 seed=self._seed + trial.number,
+                observed_costs=costs if "max_cost" in self._options and observed else None,
+                **self._options,
             )
         except EmptyLibraryError:  # nothing to transfer and nothing observed yet
             return {}

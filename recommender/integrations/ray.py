@@ -42,7 +42,9 @@ from library.exceptions import EmptyLibraryError, SpaceError
 from library.store import Library
 from recommender.integrations._common import (
     as_space,
+    check_suggest_options,
     ensure_task,
+    observed_cost,
     open_libraries,
     same_config,
     trial_rows,
@@ -109,9 +111,15 @@ class WarmStartSearcher(Searcher):
         seed: seed of the recommender's draws (trial ``k`` uses ``seed + k``).
         n_candidates: random candidates scored per suggestion.
         recommender: reuse an existing `Recommender` (and its fitted source GPs).
+        suggest_options: passed to every `Recommender.suggest`: a trusted ``default`` and
+            ``max_deviation``, a budget cap ``max_cost`` (with ``cost_metric`` and
+            ``cost_confidence``; finished trials level it: a recorded task's own runtimes,
+            else each result's ``time_total_s`` for the default ``runtime_s`` metric or its
+            key named like the metric), ``optimizer`` or ``exclude``.
 
     Raises:
-        SpaceError: an invalid space or mode.
+        SpaceError: an invalid space or mode, or an option `Recommender.suggest` does not
+            take from an integration.
     """
 
     def __init__(
@@ -127,7 +135,9 @@ class WarmStartSearcher(Searcher):
         seed: int = 0,
         n_candidates: int = 2048,
         recommender: Recommender | None = None,
+        suggest_options: Mapping[str, Any] | None = None,
     ) -> None:
+        self._options = check_suggest_options(suggest_options)
         if mode not in (None, "max", "min"):
             raise SpaceError(f"mode must be 'max' or 'min', got {mode!r}")
         super().__init__(metric=metric, mode=mode)
@@ -140,6 +150,7 @@ class WarmStartSearcher(Searcher):
         self._n_suggested = 0
         self._pending: dict[str, dict[str, Any]] = {}
         self._observed: list[tuple[dict[str, Any], float]] = []
+        self._costs: list[float] = []  # of each observation, for a cost cap (NaN: unknown)
         self.explanations: dict[str, Explanation] = {}
 
     # ------------------------------------------------------------------ Tune API
@@ -178,6 +189,8 @@ class WarmStartSearcher(Searcher):
                 direction="maximize" if self._mode == "max" else "minimize",
                 fingerprint=self._fingerprint,
                 seed=seed,
+                observed_costs=self._observed_costs(),
+                **self._options,
             )
         except EmptyLibraryError:  # nothing to transfer and nothing observed yet
             config = self._space.sample(1, seed=seed)[0]
@@ -203,6 +216,8 @@ class WarmStartSearcher(Searcher):
             value = float(result[self._metric])
         if value is not None and math.isfinite(value):
             self._observed.append((config, value))
+            runtime = (result or {}).get("time_total_s")
+            self._costs.append(observed_cost(self._options, runtime, result or {}))
         if self._recording:
             runtime = (result or {}).get("time_total_s")
             self._library.append_trials(  # type: ignore[union-attr]
@@ -213,6 +228,13 @@ class WarmStartSearcher(Searcher):
             )
 
     # ------------------------------------------------------------------ state
+    def _observed_costs(self) -> list[float] | None:
+        """``observed_costs=`` for a cost cap on the observations passed (a recorded task's
+        runtimes are read from the library instead)."""
+        if "max_cost" not in self._options or self._recording or not self._observed:
+            return None
+        return list(self._costs)
+
     @property
     def _recording(self) -> bool:
         return self._library is not None and self._task_id is not None
@@ -234,6 +256,7 @@ class WarmStartSearcher(Searcher):
         return {
             "space": None if self._space is None else self._space.to_dict(),
             "observed": list(self._observed),
+            "costs": list(self._costs),
             "pending": dict(self._pending),
             "n_suggested": self._n_suggested,
             "metric": self._metric,
@@ -244,6 +267,8 @@ class WarmStartSearcher(Searcher):
         """Restore `get_state`."""
         self._space = None if state["space"] is None else Space.from_dict(state["space"])
         self._observed = list(state["observed"])
+        # a checkpoint from before the cost cap: costs unknown
+        self._costs = list(state.get("costs", [math.nan] * len(self._observed)))
         self._pending = dict(state["pending"])
         self._n_suggested = int(state["n_suggested"])
         self._metric, self._mode = state["metric"], state["mode"]

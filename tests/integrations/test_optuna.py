@@ -189,3 +189,46 @@ def test_space_conversion_round_trips_and_rejects_conditions():
         to_optuna_distributions(conditional)
     with pytest.raises(SpaceError, match="n_warm_trials"):
         WarmStartSampler(None, n_warm_trials=-1)
+
+
+def test_suggest_options_reach_the_recommender_and_costs_level_the_cap(tmp_path):
+    """A budget cap on a library whose trials recorded a cost: the warm trials stay under
+    it, levelled on the completed trials' user attribute named like the metric."""
+    from tests.integrations.conftest import write_source_library
+
+    library = write_source_library(tmp_path / "lib")
+    rows = [  # the same tasks again with a cost that grows with C
+        {**row, "metric_energy": float(row["param_C"]) ** 0.5}
+        for row in library.read_trials().to_pylist()
+    ]
+    costly = Library.open(tmp_path / "costly")
+    costly.append_tasks(library.read_tasks())
+    costly.append_trials(
+        [
+            {
+                k: v
+                for k, v in r.items()
+                if k in ("task_id", "objective_value", "param_C", "param_gamma", "metric_energy")
+            }
+            for r in rows
+        ],
+        objective_name="accuracy",
+        direction="maximize",
+        source="test",
+    )
+    options = {"max_cost": 1.0, "cost_metric": "energy", "cost_confidence": 0.5}
+    sampler = WarmStartSampler(
+        costly, n_warm_trials=4, space=SVC_SPACE, seed=0, suggest_options=options
+    )
+
+    def objective(trial: optuna.Trial) -> float:
+        value = _objective(trial)
+        trial.set_user_attr("energy", trial.params["C"] ** 0.5)
+        return value
+
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=4)
+    assert all(t.params["C"] <= 1.5 for t in study.trials)  # sqrt(C) <= 1, give or take
+    assert "3 observed target trials" in sampler.explanations[3].limits[0]
+    with pytest.raises(SpaceError, match="not passed through"):
+        WarmStartSampler(costly, suggest_options={"direction": "minimize"})

@@ -83,3 +83,27 @@ def test_searcher_state_round_trips_and_avoids_pending(source_library, tmp_path)
     restored.restore(str(path))
     assert restored.get_state() == searcher.get_state()
     assert restored.get_state()["observed"] == [(a, 0.9)]
+
+
+def test_searcher_passes_suggest_options_through(source_library):
+    """A trusted default's box reaches `Recommender.suggest`; finished trials keep their cost
+    (the Tune result key named like ``cost_metric``) for a cost cap."""
+    from recommender.default_box import DefaultBox
+    from recommender.recommend import Recommender
+
+    default = {"C": 1.0, "gamma": 0.1}
+    options = {"default": default, "max_deviation": 0.1, "cost_metric": "energy"}
+    searcher = WarmStartSearcher(
+        SVC_SPACE,
+        metric="accuracy",
+        mode="max",
+        recommender=Recommender(source_library),
+        suggest_options=options,
+    )
+    space = Space.from_dict(SVC_SPACE)
+    configs = [searcher.suggest(f"t{i}") for i in range(3)]
+    assert DefaultBox.around(space, default, 0.1).contains(space.encode(configs)).all()
+    searcher.on_trial_complete("t0", {"accuracy": 0.9, "energy": 2.0})
+    assert searcher.get_state()["costs"] == [2.0]
+    with pytest.raises(SpaceError, match=r"suggest_options \['n'\] are not passed through"):
+        WarmStartSearcher(SVC_SPACE, suggest_options={"n": 3})
