@@ -37,8 +37,10 @@ from sklearn.utils.validation import check_is_fitted
 from library.exceptions import EmptyLibraryError, FeaturizeError
 from recommender.integrations._common import (
     as_space,
+    check_suggest_options,
     derive_task_id,
     ensure_task,
+    observed_cost,
     open_libraries,
     trial_rows,
 )
@@ -114,6 +116,11 @@ class WarmStartSearchCV(MetaEstimatorMixin, BaseEstimator):
         Also transfer from the bundled starter library (read-only).
     error_score : 'raise' or float, default=np.nan
         Score of a failing fit; NaN-scored configurations are recorded as failed trials.
+    suggest_options : dict or None, default=None
+        Passed to every `Recommender.suggest`: a trusted ``default`` and
+        ``max_deviation``, a budget cap ``max_cost`` (with ``cost_metric`` and
+        ``cost_confidence``; for the default ``runtime_s`` the configurations' summed
+        fold fit times level it), ``optimizer`` or ``exclude``.
 
     Attributes
     ----------
@@ -160,6 +167,7 @@ class WarmStartSearchCV(MetaEstimatorMixin, BaseEstimator):
         n_batch: int = 1,
         starter: bool = False,
         error_score: Any = np.nan,
+        suggest_options: Mapping[str, Any] | None = None,
     ) -> None:
         self.estimator = estimator
         self.space = space
@@ -172,6 +180,7 @@ class WarmStartSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_batch = n_batch
         self.starter = starter
         self.error_score = error_score
+        self.suggest_options = suggest_options
 
     # ------------------------------------------------------------------ tags
     def __sklearn_tags__(self) -> Any:
@@ -241,6 +250,7 @@ class WarmStartSearchCV(MetaEstimatorMixin, BaseEstimator):
         task_id = self._record_task(writable, space, fingerprint)
         rng = np.random.default_rng(seed)
         recommender = Recommender(sources, n_candidates=2048)
+        options = check_suggest_options(self.suggest_options)
 
         results: list[dict[str, Any]] = []
         explanations = []
@@ -248,7 +258,7 @@ class WarmStartSearchCV(MetaEstimatorMixin, BaseEstimator):
             k = min(n_batch, n_iter - len(results))
             round_seed = int(rng.integers(np.iinfo(np.int32).max))
             suggestions, explanation = self._propose(
-                recommender, space, k, results, task_id, writable, fingerprint, round_seed
+                recommender, space, k, results, task_id, writable, fingerprint, round_seed, options
             )
             if explanation is not None:
                 explanations.append(explanation)
@@ -343,11 +353,16 @@ class WarmStartSearchCV(MetaEstimatorMixin, BaseEstimator):
         writable: Any,
         fingerprint: Any,
         seed: int,
+        options: Mapping[str, Any],
     ) -> tuple[list[Any], Explanation | None]:
         """``k`` suggestions and their explanation; random configurations (and no
         explanation) when nothing can transfer yet."""
         recorded = writable is not None and task_id is not None
-        observed = [(r["config"], float(r["mean"])) for r in results if np.isfinite(r["mean"])]
+        finished = [r for r in results if np.isfinite(r["mean"])]
+        observed = [(r["config"], float(r["mean"])) for r in finished]
+        costs = None  # a recorded task's runtimes come from the library
+        if "max_cost" in options and observed and not recorded:
+            costs = [observed_cost(options, r["fit_time"], {}) for r in finished]
         try:
             suggestions = recommender.suggest(
                 task_id if recorded else None,
@@ -357,6 +372,8 @@ class WarmStartSearchCV(MetaEstimatorMixin, BaseEstimator):
                 direction="maximize",
                 fingerprint=fingerprint,
                 seed=seed,
+                observed_costs=costs,
+                **options,
             )
         except EmptyLibraryError:
             return space.sample(k, seed=seed), None

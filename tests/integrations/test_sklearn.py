@@ -138,3 +138,48 @@ def test_optuna_distributions_are_accepted_as_space(cancer, tmp_path):
         LogisticRegression(max_iter=200), space, n_iter=2, cv=2, library=Library.open(tmp_path)
     ).fit(X, y)
     assert 1e-2 <= search.best_params_["C"] <= 1e2
+
+
+def test_suggest_options_keep_the_search_near_a_default(cancer, source_library):
+    """``suggest_options`` reach `Recommender.suggest`: every warm pick in the default's box."""
+    from library.exceptions import SpaceError
+    from recommender.default_box import DefaultBox
+
+    X, y = cancer
+    default = {"C": 1.0, "gamma": 0.1}
+    search = WarmStartSearchCV(
+        SVC(),
+        SVC_SPACE,
+        n_iter=3,
+        cv=2,
+        library=source_library,
+        random_state=0,
+        suggest_options={"default": default, "max_deviation": 0.1},
+    ).fit(X, y)
+    space = Space.from_dict(SVC_SPACE)
+    box = DefaultBox.around(space, default, 0.1)
+    assert box.contains(space.encode(list(search.cv_results_["params"]))).all()
+    assert search.explanations_[0].limits == (box.describe(),)
+    with pytest.raises(SpaceError, match="not passed through"):
+        WarmStartSearchCV(SVC(), SVC_SPACE, suggest_options={"n": 2}).fit(X, y)
+
+
+def test_a_cost_cap_is_levelled_on_the_searchs_fit_times(cancer):
+    """Without a library of its own the search passes its configurations' fit times as the
+    observed costs of a ``runtime_s`` cap over the starter library's SVM tasks."""
+    from recommender.runner import default_space
+    from recommender.runner.models import ModelFamily
+
+    X, y = cancer
+    search = WarmStartSearchCV(
+        SVC(),
+        default_space(ModelFamily.SVM),
+        n_iter=3,
+        n_batch=1,
+        cv=2,
+        starter=True,
+        random_state=0,
+        suggest_options={"max_cost": 10.0},
+    ).fit(X, y)
+    assert "predicted runtime_s <= 10" in search.explanations_[0].limits[0]
+    assert "2 observed target trials" in search.explanations_[-1].limits[0]
