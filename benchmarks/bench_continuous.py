@@ -62,7 +62,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from library import Library, import_benchmark, read_benchmark  # noqa: E402
-from recommender.bench import ConditionalTask, conditional_tasks, machine_info  # noqa: E402
+from recommender.bench import ConditionalTask, conditional_tasks, write_script_results  # noqa: E402
 from recommender.bench.synthetic import write_conditional_benchmark  # noqa: E402
 from recommender.recommend import Recommender  # noqa: E402
 from recommender.space import Space  # noqa: E402
@@ -241,15 +241,8 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
     summary = summarize(runs, methods, args.budget)
-    payload = {
-        "config": vars(args) | {"out": str(args.out), "noise": noise},
-        "machine": machine_info(),
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "summary": summary,
-        "per_target": runs,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(payload, indent=1))
+    config = vars(args) | {"out": str(args.out), "noise": noise}
+    write_script_results(args.out, config, started, summary=summary, per_target=runs)
     _plot(summary, methods, args.out.with_suffix(".png"), args.generator_seed)
     print(json.dumps({k: summary[k] for k in ("mean_regret", "ratios") if k in summary}, indent=1))
 

@@ -47,7 +47,7 @@ from scipy.stats import spearmanr
 
 from library import Library, import_benchmark, read_benchmark
 from library.importers import Benchmark
-from recommender.bench import machine_info
+from recommender.bench import write_script_results
 from recommender.cost_cap import DEFAULT_CONFIDENCE, CostCap, CostShape, fit_cost_shape, read_costs
 from recommender.gp_cache import warm_cache
 from recommender.recommend import Recommender
@@ -284,15 +284,8 @@ def main(argv: list[str] | None = None) -> None:
                     flush=True,
                 )
     summary = summarize(runs, args.budget, names)
-    payload = {
-        "config": vars(args) | {"out": str(args.out), "benchmark": str(args.benchmark)},
-        "machine": machine_info(),
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "summary": summary,
-        "per_target": runs,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(payload, indent=1))
+    config = vars(args) | {"out": str(args.out), "benchmark": str(args.benchmark)}
+    write_script_results(args.out, config, started, summary=summary, per_target=runs)
     _plot(summary, args.out.with_suffix(".png"))
     print(
         json.dumps({k: summary[k] for k in ("regret", "violation_share", "cost_model")}, indent=1)

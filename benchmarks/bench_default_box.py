@@ -48,7 +48,7 @@ from bench_continuous import (  # noqa: E402
     summarize,
 )
 
-from recommender.bench import ConditionalTask, conditional_tasks, machine_info  # noqa: E402
+from recommender.bench import ConditionalTask, conditional_tasks, write_script_results  # noqa: E402
 from recommender.default_box import DefaultBox  # noqa: E402
 from recommender.recommend import Recommender  # noqa: E402
 from recommender.runner import project_to_deviation  # noqa: E402
@@ -165,14 +165,8 @@ def main(argv: list[str] | None = None) -> None:
                 float(np.mean([e["default_regret"] for e in runs.values()])), 4
             )
             results[f"{width:g}"] = {"summary": summary, "per_target": runs}
-    payload = {
-        "config": vars(args) | {"out": str(args.out), "noise": noise},
-        "machine": machine_info(),
-        "wall_seconds": round(time.perf_counter() - started, 1),
-        "by_max_deviation": results,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(payload, indent=1))
+    config = vars(args) | {"out": str(args.out), "noise": noise}
+    write_script_results(args.out, config, started, by_max_deviation=results)
     _plot(results, args.out.with_suffix(".png"))
     for key, doc in results.items():
         summary = doc["summary"]

@@ -7,6 +7,7 @@ from recommender.bench.harness import (
     machine_info,
     run_transfer_benchmark,
     summarise_runs,
+    write_script_results,
 )
 from recommender.bench.methods import METHODS
 from recommender.bench.problem import (
@@ -33,6 +34,7 @@ __all__ = [
     "conditional_outlier_tasks",
     "conditional_tasks",
     "machine_info",
+    "write_script_results",
     "markdown_table",
     "normalized_regret",
     "perturb_sources",

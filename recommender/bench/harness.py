@@ -272,6 +272,26 @@ def summarise_runs(results: list[dict[str, Any]], cfg: BenchConfig) -> dict[str,
     return summary
 
 
+def write_script_results(
+    path: Path, config: dict[str, Any], started: float, **sections: Any
+) -> dict[str, Any]:
+    """Write a benchmark script's results JSON: ``config``, `machine_info`, the wall
+    seconds since ``started`` (a ``time.perf_counter()``), then ``sections``.
+
+    Returns:
+        The payload written.
+    """
+    payload = {
+        "config": config,
+        "machine": machine_info(),
+        "wall_seconds": round(time.perf_counter() - started, 1),
+        **sections,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=1))
+    return payload
+
+
 def machine_info() -> dict[str, Any]:
     """The machine and library versions a run used (recorded in every results file)."""
     import botorch
