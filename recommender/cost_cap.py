@@ -2,10 +2,9 @@
 
 `Recommender.suggest(max_cost=..., cost_metric="runtime_s")` proposes only configurations
 whose cost the library predicts at or below ``max_cost``: by default each trial's recorded
-wall time (``runtime_s``, which the runner, the Ray integration and runtime-mapped imports
-fill), or any metric the trials record (``metric_<name>``, e.g. LCBench's ``time``). The cost model is
-
-``log cost(x, task) = f(x) + b_task``:
+wall time (``runtime_s``, which the runner, the integrations and runtime-mapped imports
+fill), or any metric the trials record (``metric_<name>``, e.g. LCBench's ``time``). The
+cost model is ``log cost(x, task) = f(x) + b_task``:
 
 * the shape ``f`` is learned from the source tasks' recorded metric, each task's log costs
   centred on their mean, so tasks on larger datasets or slower machines share one shape
@@ -32,6 +31,7 @@ cheaper task than the library's typical one); with the target's own costs it is 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -67,7 +67,7 @@ class CostShape:
     """The shape ``f`` of the cost model, fitted on the sources' recorded costs.
 
     Attributes:
-        metric: the library metric it models (``metric_<metric>``).
+        metric: the library metric it models (`library.metric_column` names its column).
         regressor: ``f``: encoded configuration -> log cost minus its task's level.
         levels: task_id -> the task's mean log cost (its level ``b``).
         n_trials: trials the fit used.
@@ -93,7 +93,8 @@ class CostShape:
 
 def check_limit(limit: Any) -> None:
     """Raise `CostCapError` unless ``limit`` (``max_cost``) is a positive number."""
-    if not (isinstance(limit, int | float) and math.isfinite(limit) and limit > 0):
+    number = isinstance(limit, numbers.Real) and not isinstance(limit, bool)
+    if not (number and math.isfinite(limit) and limit > 0):
         raise CostCapError(f"max_cost must be a positive number, got {limit!r}")
 
 
