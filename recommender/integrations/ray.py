@@ -150,7 +150,9 @@ class WarmStartSearcher(Searcher):
         self._n_suggested = 0
         self._pending: dict[str, dict[str, Any]] = {}
         self._observed: list[tuple[dict[str, Any], float]] = []
-        self._costs: list[float] = []  # of each observation, for a cost cap (NaN: unknown)
+        # the cost of each observation, for a cost cap (None, not NaN, when unknown: the
+        # state compares equal after a round trip)
+        self._costs: list[float | None] = []
         self.explanations: dict[str, Explanation] = {}
 
     # ------------------------------------------------------------------ Tune API
@@ -217,7 +219,8 @@ class WarmStartSearcher(Searcher):
         if value is not None and math.isfinite(value):
             self._observed.append((config, value))
             runtime = (result or {}).get("time_total_s")
-            self._costs.append(observed_cost(self._options, runtime, result or {}))
+            cost = observed_cost(self._options, runtime, result or {})
+            self._costs.append(None if math.isnan(cost) else cost)
         if self._recording:
             runtime = (result or {}).get("time_total_s")
             self._library.append_trials(  # type: ignore[union-attr]
@@ -233,7 +236,7 @@ class WarmStartSearcher(Searcher):
         runtimes are read from the library instead)."""
         if "max_cost" not in self._options or self._recording or not self._observed:
             return None
-        return list(self._costs)
+        return [math.nan if cost is None else cost for cost in self._costs]
 
     @property
     def _recording(self) -> bool:
@@ -268,7 +271,7 @@ class WarmStartSearcher(Searcher):
         self._space = None if state["space"] is None else Space.from_dict(state["space"])
         self._observed = list(state["observed"])
         # a checkpoint from before the cost cap: costs unknown
-        self._costs = list(state.get("costs", [math.nan] * len(self._observed)))
+        self._costs = list(state.get("costs", [None] * len(self._observed)))
         self._pending = dict(state["pending"])
         self._n_suggested = int(state["n_suggested"])
         self._metric, self._mode = state["metric"], state["mode"]
