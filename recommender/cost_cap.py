@@ -23,9 +23,10 @@ costs' count once there are some. ``confidence=0.5`` admits by the point predict
 too few candidates are admitted (zero-shot on a library of tasks whose costs differ
 widely), the confidence is lowered, not below 0.5, until the cheapest 1 % of the
 candidates by prediction are (`CostCap.relaxed`). If even the point prediction puts them
-over the cap, zero-shot the cheapest 1 % are proposed anyway (the target may be a far
-cheaper task than the library's typical one); with the target's own costs it is a
-`CostCapError`. The explanation shows what was applied.
+over the cap, the cheapest 1 % by prediction are proposed (zero-shot the target may be a
+far cheaper task than the library's typical one; with its own costs, the model's
+predictions are drawn towards the task's mean), unless, with the target's costs, the
+point prediction admits a few. The explanation shows what was applied.
 """
 
 from __future__ import annotations
@@ -195,7 +196,7 @@ class CostCap:
         sigma: the log-scale error of a prediction (shape and level).
         confidence: the probability, under that error, that an admitted configuration's
             cost is within ``limit``.
-        cheapest: set by `relaxed` zero-shot when no configuration is predicted within
+        cheapest: set by `relaxed` when too few configurations are predicted within
             ``limit``: those predicted at or below this cost (the cheapest) are admitted.
     """
 
@@ -256,16 +257,21 @@ class CostCap:
     def relaxed(self, X: np.ndarray, minimum: int) -> CostCap:
         """This cap, or one that admits ``minimum`` of the encoded configurations ``X``
         (the cheapest by prediction): the same at a lower confidence, not below 0.5 (the
-        point prediction). Below that, zero-shot (the level only the sources' median: the
-        target may be a far cheaper task than the library's typical one, and the cap the
-        user's knowledge of that), the ``minimum`` cheapest by prediction; with the
-        target's own costs, the cap at 0.5, which may admit fewer."""
+        point prediction). Below that, the ``minimum`` cheapest by prediction: zero-shot
+        the level is only the sources' median (the target may be a far cheaper task than
+        the library's typical one, and the cap the user's knowledge of that), and with
+        the target's own costs the model's predictions are drawn towards the task's mean
+        (a cap near the cheapest configurations can be predicted out of reach when it is
+        not). With the target's costs, the cap at 0.5 is kept when it admits any."""
         if self.admissible(X).sum() >= minimum:
             return self
         kth = float(np.sort(self.predict(X))[min(minimum, len(X)) - 1])
-        if kth > self.limit and not self.n_observed:
+        if kth > self.limit:
+            point = replace(self, confidence=0.5)
+            if self.n_observed and point.admissible(X).any():
+                return point
             return replace(self, cheapest=kth)
-        if kth > self.limit or self.sigma <= 0:
+        if self.sigma <= 0:
             return replace(self, confidence=0.5)
         # a hair inside, so that the k-th cheapest passes despite rounding
         confidence = float(norm.cdf(math.log(self.limit / kth) / self.sigma - 1e-9))

@@ -310,26 +310,13 @@ def _inside_box(box: DefaultBox, cand_X: np.ndarray, free: np.ndarray, is_pool: 
 def _under_cap(
     cap: CostCap, cand_X: np.ndarray, free: np.ndarray, n: int
 ) -> tuple[np.ndarray, CostCap]:
-    """``free`` restricted to the candidates ``cap`` admits, and the cap applied: at a
-    lower confidence when too few free candidates are admitted (`CostCap.relaxed`: the
-    cheapest 1 %, at least ``n``).
-
-    Raises:
-        CostCapError: the target's own costs put every free candidate over the cap, even
-            by the point prediction.
-    """
-    minimum = max(n, int(np.ceil(0.01 * free.sum())))
-    cap = cap.relaxed(cand_X[free], minimum) if free.any() else cap
-    inside = cap.admissible(cand_X)
-    if (free & inside).any():
-        return free & inside, cap
-    cheapest = float(cap.upper(cand_X[free]).min()) if free.any() else float("nan")
-    raise CostCapError(
-        f"no candidate is predicted to cost <= {cap.limit:g} ({cap.shape.metric}) with "
-        f"probability {cap.confidence:g}: the cheapest of {int(free.sum())} stays below "
-        f"{cheapest:.4g} at that probability, given {cap.n_observed} observed cost(s) of "
-        "the target; raise max_cost"
-    )
+    """``free`` restricted to the candidates ``cap`` admits, and the cap applied: relaxed
+    when too few free candidates are admitted (`CostCap.relaxed`: the cheapest 1 %, at
+    least ``n``), so some always are."""
+    if not free.any():
+        return free, cap
+    cap = cap.relaxed(cand_X[free], max(n, int(np.ceil(0.01 * free.sum()))))
+    return free & cap.admissible(cand_X), cap
 
 
 def _all_of(
@@ -730,9 +717,9 @@ class Recommender:
                 without ``max_deviation`` (or the reverse), a ``default`` outside the
                 space, or a ``pool`` with no unobserved row inside the default's box.
             CostCapError: ``max_cost`` is not a positive number, ``cost_confidence`` is
-                not in ``[0.5, 1)``, no source records ``cost_metric``, an observed cost
-                is not positive, or the target's own costs put every candidate over the
-                cap (zero-shot the cheapest candidates are proposed instead).
+                not in ``[0.5, 1)``, no source records ``cost_metric``, or an observed
+                cost is not positive. A cap that no candidate is predicted to meet is not
+                an error: the cheapest by prediction are proposed, as the explanation says.
             EmptyLibraryError: no library holds a usable source task, nothing is observed
                 and no ``default`` is given.
         """
