@@ -146,7 +146,7 @@ def run_target(job: dict[str, Any]) -> dict[str, Any]:
                     cost_metric=metric,
                     cost_confidence=confidence or DEFAULT_CONFIDENCE,
                 )
-                picked.append(_row_of(configs, suggestion.config, space))
+                picked.append(_row_of(encoded, space.encode([suggestion.config])[0]))
             seconds.append((time.perf_counter() - started) / budget)
             if (
                 confidence == DEFAULT_CONFIDENCE
@@ -171,25 +171,21 @@ def run_target(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _row_of(configs: pd.DataFrame, config: dict[str, Any], space: Space) -> int:
-    """The pool row a suggestion names (pool mode returns pool rows)."""
-    distance = np.abs(space.encode(configs) - space.encode([config])).sum(axis=1)
-    return int(np.argmin(distance))
+def _row_of(encoded: np.ndarray, x: np.ndarray) -> int:
+    """The row of the encoded pool a suggestion (encoded ``x``) names (pool mode returns
+    pool rows)."""
+    return int(np.argmin(np.abs(encoded - x).sum(axis=1)))
 
 
 def _accuracy(cap: CostCap, encoded: np.ndarray, cost: np.ndarray) -> dict[str, float]:
     """How well ``cap``'s model predicts a pool's costs."""
-    predicted = cap.predict(encoded)
+    predicted, admitted = cap.predict(encoded), cap.admissible(encoded)
     return {
         "spearman": round(float(spearmanr(predicted, cost).statistic), 4),
         "median_ratio": round(float(np.median(predicted / cost)), 4),
-        "share_admitted": round(float(cap.admissible(encoded).mean()), 4),
+        "share_admitted": round(float(admitted.mean()), 4),
         "share_admitted_over_cap": round(
-            float(
-                (cap.admissible(encoded) & (cost > cap.limit)).sum()
-                / max(1, cap.admissible(encoded).sum())
-            ),
-            4,
+            float((admitted & (cost > cap.limit)).sum() / max(1, admitted.sum())), 4
         ),
     }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -124,9 +125,34 @@ def progress_bar(enabled: bool, *, transient: bool = False) -> Iterator[Progress
 def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """What a command knows of the target besides the library: ``--observed FILE``,
     ``--direction``, ``--default JSON|FILE``, ``--max-deviation``, ``--max-cost``,
-    ``--cost-metric`` and ``--cost-confidence`` (as ``observed_path``, ``direction``,
-    ``default_text``, ``max_deviation``, ``max_cost``, ``cost_metric`` and
-    ``cost_confidence``)."""
+    ``--cost-metric`` and ``--cost-confidence``. The command receives them as one
+    ``target`` keyword: the matching `Recommender.suggest` keyword arguments, the
+    ``--observed`` file read and the ``--default`` parsed (an unreadable one is a usage
+    error)."""
+
+    @functools.wraps(command)
+    def with_target(
+        *args: Any,
+        observed_path: Path | None,
+        direction: str,
+        default_text: str | None,
+        max_deviation: float | None,
+        max_cost: float | None,
+        cost_metric: str,
+        cost_confidence: float,
+        **kwargs: Any,
+    ) -> Any:
+        target = {
+            "observed": read_observed(observed_path),
+            "direction": direction,
+            "default": default_config(default_text),
+            "max_deviation": max_deviation,
+            "max_cost": max_cost,
+            "cost_metric": cost_metric,
+            "cost_confidence": cost_confidence,
+        }
+        return command(*args, target=target, **kwargs)
+
     options = [
         click.option(
             "--observed",
@@ -181,9 +207,10 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "suggestion's cost is within the cap (0.5: the point prediction).",
         ),
     ]
+    decorated: Callable[..., Any] = with_target
     for option in reversed(options):
-        command = option(command)
-    return command
+        decorated = option(decorated)
+    return decorated
 
 
 def read_observed(path: Path | None) -> Any:

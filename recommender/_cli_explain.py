@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from recommender._cli_common import (
-    default_config,
-    library_options,
-    open_libraries,
-    progress_bar,
-    read_observed,
-    target_options,
-)
+from recommender._cli_common import library_options, open_libraries, progress_bar, target_options
 from recommender.json_text import to_json
 
 if TYPE_CHECKING:
@@ -65,13 +58,7 @@ def explain_command(
     importance_sources: int,
     seed: int,
     as_json: bool,
-    observed_path: Path | None,
-    direction: str,
-    default_text: str | None,
-    max_deviation: float | None,
-    max_cost: float | None,
-    cost_metric: str,
-    cost_confidence: float,
+    target: dict[str, Any],
 ) -> None:
     """Explain the recommendations for --task ID and/or --space FILE (with the same
     --observed, --direction, --default, --max-deviation and --max-cost options as
@@ -113,13 +100,7 @@ def explain_command(
             n=n,
             seed=seed,
             fingerprint=fingerprint,
-            observed=read_observed(observed_path),
-            direction=direction,
-            default=default_config(default_text),
-            max_deviation=max_deviation,
-            max_cost=max_cost,
-            cost_metric=cost_metric,
-            cost_confidence=cost_confidence,
+            **target,
         )
     report = build_explain_report(
         recommender.explain(),

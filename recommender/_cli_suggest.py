@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
-from recommender._cli_common import (
-    default_config,
-    library_options,
-    open_libraries,
-    progress_bar,
-    read_observed,
-    target_options,
-)
+from recommender._cli_common import library_options, open_libraries, progress_bar, target_options
 from recommender.json_text import to_json
 
 __all__ = ["suggest_command"]
@@ -76,19 +70,13 @@ def suggest_command(
     library_path: str | Path | None,
     task: str | None,
     space_path: Path | None,
-    observed_path: Path | None,
-    direction: str,
+    target: dict[str, Any],
     n: int,
     no_guardrails: bool,
     with_starter: bool,
     optimizer: str,
     surrogate: str,
     min_distance: float,
-    default_text: str | None,
-    max_deviation: float | None,
-    max_cost: float | None,
-    cost_metric: str,
-    cost_confidence: float,
     seed: int,
     as_json: bool,
 ) -> None:
@@ -104,7 +92,6 @@ def suggest_command(
 
     libraries = open_libraries(library_path, with_starter)
     space = Space.from_json(space_path) if space_path else None
-    observed = read_observed(observed_path)
     with progress_bar(not as_json, transient=True) as progress:
         rec = Recommender(
             libraries,
@@ -115,19 +102,7 @@ def suggest_command(
             min_distance=min_distance,
             progress=progress,
         )
-        suggestions = rec.suggest(
-            task,
-            space,
-            n=n,
-            observed=observed,
-            direction=direction,
-            seed=seed,
-            default=default_config(default_text),
-            max_deviation=max_deviation,
-            max_cost=max_cost,
-            cost_metric=cost_metric,
-            cost_confidence=cost_confidence,
-        )
+        suggestions = rec.suggest(task, space, n=n, seed=seed, **target)
     explanation = rec.explain()
     if as_json:
         click.echo(to_json(explanation.to_dict(), indent=1))
@@ -143,8 +118,9 @@ def suggest_command(
     table.add_column("predicted (95% CI)", justify="right")
     table.add_column("neighbours")
     table.add_column("mode")
-    if max_cost is not None:
-        table.add_column(f"predicted {cost_metric}", justify="right")
+    capped = target["max_cost"] is not None
+    if capped:
+        table.add_column(f"predicted {target['cost_metric']}", justify="right")
     for rank, s in enumerate(suggestions, 1):
         config = ", ".join(
             f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.config.items()
@@ -156,7 +132,7 @@ def suggest_command(
             ", ".join(f"{t} ({w:.2f})" for t, w in s.neighbours),
             f"{s.mode}/{s.phase}",
         ]
-        table.add_row(*cells, *([f"{s.cost:.4g}"] if max_cost is not None else []))
+        table.add_row(*cells, *([f"{s.cost:.4g}"] if capped else []))
     console = Console()
     console.print(table)
     for limit in explanation.limits:

@@ -768,10 +768,9 @@ class Recommender:
                 target_rows=(obs_configs.iloc[n_own:], costs),
                 confidence=cost_confidence,
             )
-        limits = tuple(limit.describe() for limit in (box, cap) if limit is not None)
         if not sources and len(obs_y) == 0 and pool is None:
             if box is not None:  # nothing to transfer, nothing observed: start at the default
-                return self._finish(self._box_design(task, box, n, seed), cap, space, limits)
+                return self._finish(self._box_design(task, box, n, seed), space, box, cap)
             raise EmptyLibraryError(
                 "no source task in the libraries shares this space and nothing is observed; "
                 "ingest past trials (`recommend library ingest`) or pass `observed=`"
@@ -785,7 +784,6 @@ class Recommender:
             free = _inside_box(box, cand_X, free, pool is not None)
         if cap is not None:
             free, cap = _under_cap(cap, cand_X, free, n)
-            limits = tuple(limit.describe() for limit in (box, cap) if limit is not None)
         admissible = _all_of(
             None if box is None else box.contains, None if cap is None else cap.admissible
         )
@@ -793,7 +791,7 @@ class Recommender:
             picks = self._suggest_multitask(
                 task, space, sources, fingerprint, cand_configs, cand_X, free, obs_X, obs_y, n, seed
             )
-            return self._finish(picks, cap, space, limits)
+            return self._finish(picks, space, box, cap)
         models = self._source_models(sources, space)
         rng = np.random.default_rng(seed)
         cand_mean, cand_std = predict_source_means(models, cand_X), LazySourceStd(models, cand_X)
@@ -893,17 +891,18 @@ class Recommender:
             decisions=tuple(decisions),
             suggestions=tuple(suggestions),
         )
-        return self._finish(suggestions, cap, space, limits)
+        return self._finish(suggestions, space, box, cap)
 
     def _finish(
         self,
         suggestions: list[Suggestion],
-        cap: CostCap | None,
         space: Space,
-        limits: tuple[str, ...],
+        box: DefaultBox | None,
+        cap: CostCap | None,
     ) -> list[Suggestion]:
         """``suggestions`` with their predicted cost under ``cap``; the explanation gets
-        them and the ``limits`` in force."""
+        them and the limits in force (``box`` and ``cap`` as applied)."""
+        limits = tuple(limit.describe() for limit in (box, cap) if limit is not None)
         if cap is not None and suggestions:
             costs = cap.predict(space.encode([s.config for s in suggestions]))
             suggestions = [
@@ -991,7 +990,6 @@ class Recommender:
             sources=(),
             decisions=(decision,) * len(suggestions),
             suggestions=tuple(suggestions),
-            limits=(box.describe(),),
         )
         return suggestions
 
