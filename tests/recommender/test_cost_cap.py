@@ -308,3 +308,47 @@ def test_by_default_the_cost_is_each_trials_recorded_wall_time(tmp_path: Path) -
     assert "predicted runtime_s <= 0.2" in rec.explain().limits[0]
     assert all(s.cost <= 0.2 for s in capped)
     assert [s.config for s in capped] != [s.config for s in free]
+
+
+def _noisy_tables(noises: list[float], seed: int = 0) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(seed)
+    tables = {}
+    for i, noise in enumerate(noises):
+        x = rng.uniform(0, 1, 150)
+        log_cost = 0.5 * i + 2.0 * x + noise * rng.standard_normal(150)
+        tables[f"t{i}"] = pd.DataFrame({"x": x, "value": np.exp(log_cost)})
+    return tables
+
+
+def test_the_targets_own_costs_set_its_error_shrunk_to_the_sources() -> None:
+    """A target whose costs follow the shape closely gets a tighter bound than the pooled
+    error, one whose costs scatter a wider one; how far they move it depends on how much
+    the sources' own errors differ."""
+    space = Space.from_dict(
+        {"parameters": [{"name": "x", "type": "float", "low": 0.0, "high": 1.0}]}
+    )
+    shape = fit_cost_shape(space, _noisy_tables([0.05, 0.1, 0.2, 0.4, 0.8, 0.3]), "time")
+    assert shape is not None and 0 < shape.prior_strength < math.inf
+    x = np.linspace(0.05, 0.95, 12)
+    X = space.encode(pd.DataFrame({"x": x}))
+    exact = np.exp(1.0 + shape.log_shape(X))
+    scatter = exact * np.exp(np.tile([-1.0, 1.0], 6))
+    tight = CostCap.for_target(5.0, shape, X, exact)
+    wide = CostCap.for_target(5.0, shape, X, scatter)
+    pooled = shape.error * math.sqrt(1 + 1 / 12)
+    assert tight.sigma < pooled < wide.sigma
+    # the prior's weight: 12 costs move the error part of the way, not all of it
+    assert tight.sigma > 0.1 * pooled and wide.sigma < 1.0 * math.sqrt(1 + 1 / 12)
+    # a single cost says nothing about the error: the pooled error stays
+    one = CostCap.for_target(5.0, shape, X[:1], exact[:1])
+    assert one.sigma == pytest.approx(shape.error * math.sqrt(2))
+    # sources that share one error leave the pooled error for every target
+    alike = fit_cost_shape(space, _noisy_tables([0.3] * 6), "time")
+    assert alike is not None
+    assert CostCap.for_target(5.0, alike, X, exact).sigma > 0.8 * alike.error
+    # two sources cannot tell how errors differ between tasks
+    two = fit_cost_shape(space, _noisy_tables([0.05, 0.8]), "time")
+    assert two is not None and two.prior_strength == math.inf
+    assert CostCap.for_target(5.0, two, X, exact).sigma == pytest.approx(
+        two.error * math.sqrt(1 + 1 / 12)
+    )
