@@ -24,14 +24,14 @@ and the shape's error is the target's own: how far its observed costs stray from
 shape, shrunk towards the out-of-fold error as a scaled inverse-chi-squared prior would
 (the shape fits some tasks far better than others: on LCBench its error on a held-out
 task ranges from 0.21 to 0.84; the prior's strength, `CostShape.prior_strength`, comes
-from how much the held-out sources' errors differ). ``confidence=0.5`` admits by the point prediction. When
-too few candidates are admitted (zero-shot on a library of tasks whose costs differ
-widely), the confidence is lowered, not below 0.5, until the cheapest 1 % of the
-candidates by prediction are (`CostCap.relaxed`). If even the point prediction puts them
-over the cap, the cheapest 1 % by prediction are proposed (zero-shot the target may be a
-far cheaper task than the library's typical one; with its own costs, the model's
-predictions are drawn towards the task's mean), unless, with the target's costs, the
-point prediction admits a few. The explanation shows what was applied.
+from how much the held-out sources' errors differ). ``confidence=0.5`` admits by the
+point prediction. When too few candidates are admitted (zero-shot on a library of tasks
+whose costs differ widely), the confidence is lowered, not below 0.5, until the cheapest
+1 % of the candidates by prediction are (`CostCap.relaxed`). If even the point
+prediction puts them over the cap, the cheapest 1 % by prediction are proposed (zero-shot
+the target may be a far cheaper task than the library's typical one; with its own costs,
+the model's predictions are drawn towards the task's mean), unless, with the target's
+costs, the point prediction admits a few. The explanation shows what was applied.
 """
 
 from __future__ import annotations
