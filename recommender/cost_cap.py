@@ -338,6 +338,11 @@ class CostCap:
             return f"{self.n_observed} observed target {trials}"
         return f"median of {len(self.shape.levels)} source task(s)"
 
+    def _error_from(self) -> str:
+        if self.n_observed >= 2 and math.isfinite(self.shape.prior_strength):
+            return "the target's costs, shrunk towards the sources'"
+        return "the sources'"
+
     def describe(self) -> str:
         """The cap in words, for the explanation."""
         if self.cheapest is not None:
@@ -349,8 +354,8 @@ class CostCap:
         return (
             f"predicted {self.shape.metric} <= {self.limit:g} with probability "
             f"{self.confidence:g} (cost model on {len(self.shape.levels)} task(s), "
-            f"{self.shape.n_trials} trials, log-scale error {self.sigma:.2f}; target level "
-            f"from the {self._level_from()})"
+            f"{self.shape.n_trials} trials, log-scale error {self.sigma:.2f} from "
+            f"{self._error_from()}; target level from the {self._level_from()})"
         )
 
 

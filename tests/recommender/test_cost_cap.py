@@ -337,11 +337,13 @@ def test_the_targets_own_costs_set_its_error_shrunk_to_the_sources() -> None:
     wide = CostCap.for_target(5.0, shape, X, scatter)
     pooled = shape.error * math.sqrt(1 + 1 / 12)
     assert tight.sigma < pooled < wide.sigma
+    assert "from the target's costs, shrunk towards the sources'" in tight.describe()
     # the prior's weight: 12 costs move the error part of the way, not all of it
     assert tight.sigma > 0.1 * pooled and wide.sigma < 1.0 * math.sqrt(1 + 1 / 12)
     # a single cost says nothing about the error: the pooled error stays
     one = CostCap.for_target(5.0, shape, X[:1], exact[:1])
     assert one.sigma == pytest.approx(shape.error * math.sqrt(2))
+    assert "from the sources'; target level" in one.describe()
     # sources that share one error leave the pooled error for every target
     alike = fit_cost_shape(space, _noisy_tables([0.3] * 6), "time")
     assert alike is not None
