@@ -158,10 +158,7 @@ def run_target(job: dict[str, Any]) -> dict[str, Any]:
                 levelled = _cap_for(space, shape, cap, five, list(cost[picked[:5]]))
                 out["model"]["after_5"] = _accuracy(levelled, encoded, cost)
             found = np.where(feasible[picked], value[picked], -np.inf)
-            so_far = np.maximum.accumulate(found)
-            curves.append(
-                [1.0 if not np.isfinite(v) else (best - v) / (best - worst) for v in so_far]
-            )
+            curves.append(_constrained_regret(np.maximum.accumulate(found), best, worst))
             violations.append((~feasible[picked]).astype(float).tolist())
         out[method] = {
             "regret": curves,
@@ -171,17 +168,25 @@ def run_target(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _constrained_regret(so_far: np.ndarray, best: float, worst: float) -> list[float]:
+    """(best feasible - best feasible found) / (best feasible - worst): 1 until a feasible
+    configuration is found, 0 once one is where every configuration scores the same."""
+    span = best - worst
+    return [1.0 if not np.isfinite(v) else (best - v) / span if span > 0 else 0.0 for v in so_far]
+
+
 def _row_of(encoded: np.ndarray, x: np.ndarray) -> int:
     """The row of the encoded pool a suggestion (encoded ``x``) names (pool mode returns
     pool rows)."""
     return int(np.argmin(np.abs(encoded - x).sum(axis=1)))
 
 
-def _accuracy(cap: CostCap, encoded: np.ndarray, cost: np.ndarray) -> dict[str, float]:
+def _accuracy(cap: CostCap, encoded: np.ndarray, cost: np.ndarray) -> dict[str, float | None]:
     """How well ``cap``'s model predicts a pool's costs."""
     predicted, admitted = cap.predict(encoded), cap.admissible(encoded)
+    constant = np.ptp(predicted) == 0 or np.ptp(cost) == 0  # no ranking to compare
     return {
-        "spearman": round(float(spearmanr(predicted, cost).statistic), 4),
+        "spearman": None if constant else round(float(spearmanr(predicted, cost).statistic), 4),
         "median_ratio": round(float(np.median(predicted / cost)), 4),
         "share_admitted": round(float(admitted.mean()), 4),
         "share_admitted_over_cap": round(
@@ -220,9 +225,15 @@ def summarize(runs: dict[str, dict[str, Any]], budget: int, names: list[str]) ->
         rows = [r["model"][stage] for r in runs.values() if stage in r["model"]]
         if rows:
             summary.setdefault("cost_model", {})[stage] = {
-                k: round(float(np.median([row[k] for row in rows])), 4) for k in rows[0]
+                k: _median([row[k] for row in rows]) for k in rows[0]
             }
     return summary
+
+
+def _median(values: list[float | None]) -> float | None:
+    """The median of the defined values (``None``: undefined, e.g. a constant cost)."""
+    defined = [v for v in values if v is not None]
+    return round(float(np.median(defined)), 4) if defined else None
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -284,7 +295,9 @@ def main(argv: list[str] | None = None) -> None:
     write_script_results(args.out, config, started, summary=summary, per_target=runs)
     _plot(summary, args.out.with_suffix(".png"))
     print(
-        json.dumps({k: summary[k] for k in ("regret", "violation_share", "cost_model")}, indent=1)
+        json.dumps(
+            {k: summary.get(k) for k in ("regret", "violation_share", "cost_model")}, indent=1
+        )
     )
 
 
