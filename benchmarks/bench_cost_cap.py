@@ -38,11 +38,14 @@ import json
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 from scipy.stats import spearmanr
 
 from library import Library, import_benchmark, read_benchmark
@@ -56,6 +59,10 @@ from recommender.space import Space
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_BENCHMARK = ROOT.parent / "shared" / "benchmarks" / "lcbench"
+
+
+def _one_thread() -> None:
+    torch.set_num_threads(1)
 
 
 def methods(confidences: list[float]) -> dict[str, float | None]:
@@ -278,8 +285,16 @@ def main(argv: list[str] | None = None) -> None:
             for t in targets
         ]
         runs: dict[str, dict[str, Any]] = {}
-        with ProcessPoolExecutor(args.workers) as pool:
-            for target, result in zip(targets, pool.map(run_target, jobs), strict=True):
+        with ExitStack() as stack:
+            if args.workers > 1:  # spawned, one torch thread each: a fork after the GP fits'
+                # OpenMP threads can deadlock (it did without OMP_NUM_THREADS=1)
+                pool = ProcessPoolExecutor(
+                    args.workers, mp_context=get_context("spawn"), initializer=_one_thread
+                )
+                results = stack.enter_context(pool).map(run_target, jobs)
+            else:
+                results = map(run_target, jobs)
+            for target, result in zip(targets, results, strict=True):
                 runs[target] = result
                 print(
                     target,

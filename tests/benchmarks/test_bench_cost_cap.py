@@ -83,7 +83,8 @@ def test_constant_costs_leave_the_cost_models_ranking_undefined(tmp_path: Path) 
     Spearman correlation is reported as undefined (null), not NaN."""
     bench = _write_benchmark(tmp_path / "flat", constant_time=True)
     out = tmp_path / "flat.json"
-    args = ["--benchmark", str(bench), "--seeds", "1", "--budget", "2", "--workers", "1"]
+    # two workers: the pool's processes start after the parent's GP fits
+    args = ["--benchmark", str(bench), "--seeds", "1", "--budget", "2", "--workers", "2"]
     run_script("bench_cost_cap.py", [*args, "--confidences", "0.8", "--out", str(out)])
     summary = _no_nan(out.read_text())["summary"]
     assert summary["cost_model"]["zero_shot"]["spearman"] is None
