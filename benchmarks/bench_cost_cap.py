@@ -45,12 +45,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import torch
 from scipy.stats import spearmanr
 
 from library import Library, import_benchmark, read_benchmark
 from library.importers import Benchmark
-from recommender.bench import write_script_results
+from recommender.bench import single_threaded, write_script_results
 from recommender.cost_cap import DEFAULT_CONFIDENCE, CostCap, CostShape, fit_cost_shape, read_costs
 from recommender.gp_cache import warm_cache
 from recommender.recommend import Recommender
@@ -59,10 +58,6 @@ from recommender.space import Space
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 DEFAULT_BENCHMARK = ROOT.parent / "shared" / "benchmarks" / "lcbench"
-
-
-def _one_thread() -> None:
-    torch.set_num_threads(1)
 
 
 def methods(confidences: list[float]) -> dict[str, float | None]:
@@ -289,7 +284,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.workers > 1:  # spawned, one torch thread each: a fork after the GP fits'
                 # OpenMP threads can deadlock (it did without OMP_NUM_THREADS=1)
                 pool = ProcessPoolExecutor(
-                    args.workers, mp_context=get_context("spawn"), initializer=_one_thread
+                    args.workers, mp_context=get_context("spawn"), initializer=single_threaded
                 )
                 results = stack.enter_context(pool).map(run_target, jobs)
             else:

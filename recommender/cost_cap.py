@@ -83,7 +83,7 @@ class CostShape:
             fit (each held-out task levelled on its own costs; grouped 3-fold by task), or
             the in-sample error when fewer than two tasks have costs.
         prior_strength: how many of a target's observed costs weigh as much as ``error``
-            in its own shape error (`target_error`): the degrees of freedom of the scaled
+            in its own shape error (`fit_target`): the degrees of freedom of the scaled
             inverse-chi-squared law the held-out sources' error variances follow (fitted
             to the spread of their logarithms); ``inf`` (``error`` for every task) with
             fewer than three tasks or no spread beyond their sampling noise.
@@ -100,25 +100,28 @@ class CostShape:
         """``f`` at encoded configurations ``X`` (``n x d``)."""
         return self.regressor.predict(np.asarray(X, dtype=np.float64))
 
-    def residual_level(self, X: np.ndarray, costs: np.ndarray) -> float:
-        """The level ``b`` of a task with observed ``costs`` at encoded ``X``."""
-        return float(np.mean(np.log(costs) - self.log_shape(X)))
+    def learns_error(self, n_costs: int) -> bool:
+        """Whether a task's ``n_costs`` observed costs set its own shape error (two or
+        more, and a prior of finite strength), else the pooled ``error`` stands."""
+        return n_costs >= 2 and math.isfinite(self.prior_strength)
 
-    def target_error(self, X: np.ndarray, costs: np.ndarray) -> float:
-        """The shape's log-scale error on a task with observed ``costs`` at encoded ``X``.
+    def fit_target(self, X: np.ndarray, costs: np.ndarray) -> tuple[float, float]:
+        """The level ``b`` and the shape's log-scale error of a task with observed
+        ``costs`` at encoded ``X``.
 
-        The posterior scale of the error variance under a scaled inverse-chi-squared prior
-        with ``prior_strength`` degrees of freedom and scale ``error**2``, after the
-        costs' residuals about their mean (``n - 1`` degrees of freedom):
-        ``(nu * error**2 + SS) / (nu + n - 1)``. One cost, or an infinite strength, gives
-        ``error``.
+        The level is the costs' mean residual from the shape. The error is the posterior
+        scale of the error variance under a scaled inverse-chi-squared prior with
+        ``prior_strength`` degrees of freedom and scale ``error**2``, after the residuals
+        about their mean (``n - 1`` degrees of freedom): ``(nu * error**2 + SS) / (nu + n
+        - 1)``; ``error`` itself unless `learns_error`.
         """
         residuals = np.log(costs) - self.log_shape(X)
-        if len(residuals) < 2 or math.isinf(self.prior_strength):
-            return self.error
-        squares = float(np.sum((residuals - residuals.mean()) ** 2))
+        level = float(residuals.mean())
+        if not self.learns_error(len(residuals)):
+            return level, self.error
+        squares = float(np.sum((residuals - level) ** 2))
         nu = self.prior_strength
-        return math.sqrt((nu * self.error**2 + squares) / (nu + len(residuals) - 1))
+        return level, math.sqrt((nu * self.error**2 + squares) / (nu + len(residuals) - 1))
 
 
 def check_limit(limit: Any) -> None:
@@ -183,10 +186,10 @@ def fit_cost_shape(
     if not levels:
         return None
     X, y = np.vstack(X_parts), np.concatenate(y_parts)
-    groups = np.repeat(np.arange(len(y_parts)), [len(part) for part in y_parts])
+    sizes = np.array([len(part) for part in y_parts])
+    groups = np.repeat(np.arange(len(y_parts)), sizes)
     regressor = _regressor(seed).fit(X, y)
     error, task_errors = _shape_error(X, y, groups, regressor, seed)
-    sizes = np.array([len(part) for part in y_parts])
     strength = _prior_strength(task_errors, sizes)
     return CostShape(metric, regressor, levels, len(y), error, strength)
 
@@ -214,8 +217,9 @@ def _shape_error(
         residuals[test] = y[test] - _regressor(seed).fit(X[train], y[train]).predict(X[test])
     task_errors = []
     for group in np.unique(groups):
-        residuals[groups == group] -= residuals[groups == group].mean()
-        task_errors.append(float(np.std(residuals[groups == group])))
+        mine = groups == group
+        residuals[mine] -= residuals[mine].mean()
+        task_errors.append(float(np.std(residuals[mine])))
     return float(np.std(residuals)), np.array(task_errors)
 
 
@@ -285,10 +289,9 @@ class CostCap:
         if target_costs is not None and target_X is not None:
             known = np.isfinite(target_costs)
             if known.any():
-                X, costs = target_X[known], target_costs[known]
-                level = shape.residual_level(X, costs)
+                level, error = shape.fit_target(target_X[known], target_costs[known])
                 n_known = int(known.sum())
-                sigma = shape.target_error(X, costs) * math.sqrt(1.0 + 1.0 / n_known)
+                sigma = error * math.sqrt(1.0 + 1.0 / n_known)
                 return cls(float(limit), shape, level, n_known, sigma, confidence)
         levels = np.array(list(shape.levels.values()))
         sigma = float(math.hypot(shape.error, np.std(levels)))
@@ -339,7 +342,7 @@ class CostCap:
         return f"median of {len(self.shape.levels)} source task(s)"
 
     def _error_from(self) -> str:
-        if self.n_observed >= 2 and math.isfinite(self.shape.prior_strength):
+        if self.shape.learns_error(self.n_observed):
             return "the target's costs, shrunk towards the sources'"
         return "the sources'"
 

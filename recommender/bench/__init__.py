@@ -6,6 +6,7 @@ from recommender.bench.harness import (
     BenchConfig,
     machine_info,
     run_transfer_benchmark,
+    single_threaded,
     summarise_runs,
     write_script_results,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "markdown_table",
     "normalized_regret",
     "perturb_sources",
+    "single_threaded",
     "plot_regret",
     "run_transfer_benchmark",
     "summarise_runs",

@@ -203,7 +203,7 @@ def _run_target(target_id: str) -> dict[str, Any]:
     return out
 
 
-def _single_threaded() -> None:
+def single_threaded() -> None:
     """One torch thread per worker: ``workers`` processes each running torch's default
     thread pool oversubscribe the cores (measured: a 30-pick rgpe run took 39 s instead
     of 3 s with 2 workers on 2 cores)."""
@@ -407,7 +407,7 @@ def run_transfer_benchmark(
     results: list[dict[str, Any]] = []
     if cfg.workers > 1 and len(targets) > 1:
         context = multiprocessing.get_context("fork")
-        with context.Pool(cfg.workers, initializer=_single_threaded) as pool:
+        with context.Pool(cfg.workers, initializer=single_threaded) as pool:
             for done, res in enumerate(pool.imap_unordered(_run_target, targets)):
                 results.append(res)
                 _append_partial(partial_path, res)
