@@ -24,14 +24,27 @@ and the shape's error is the target's own: how far its observed costs stray from
 shape, shrunk towards the out-of-fold error as a scaled inverse-chi-squared prior would
 (the shape fits some tasks far better than others: on LCBench its error on a held-out
 task ranges from 0.21 to 0.84; the prior's strength, `CostShape.prior_strength`, comes
-from how much the held-out sources' errors differ). ``confidence=0.5`` admits by the
-point prediction. When too few candidates are admitted (zero-shot on a library of tasks
-whose costs differ widely), the confidence is lowered, not below 0.5, until the cheapest
-1 % of the candidates by prediction are (`CostCap.relaxed`). If even the point
-prediction puts them over the cap, the cheapest 1 % by prediction are proposed (zero-shot
-the target may be a far cheaper task than the library's typical one; with its own costs,
-the model's predictions are drawn towards the task's mean), unless, with the target's
-costs, the point prediction admits a few. The explanation shows what was applied.
+from how much the held-out sources' errors differ).
+
+A task's costs stray from the shape smoothly, not independently: where the target's
+observed costs sit above the shape, its neighbours' costs do too. So, with observed
+costs, ``b`` is a Gaussian process over the configurations instead of one number
+(`recommender.cost_residual`): a random level, with the sources' level spread as its
+prior, plus a smooth deviation and noise whose variances sum to the target's shape error
+squared, in proportions and with Matérn lengthscales learned from the sources' held-out
+residuals (`CostShape.residual_kernel`). Near the target's observed costs its prediction
+follows them and its error shrinks; far from them it is the level-only model above. On
+LCBench (`benchmarks/results/screens/cost_residual/`) it halves the regret that the cap's
+filter alone leaves, and the share of admitted configurations over the cap does not grow.
+
+``confidence=0.5`` admits by the point prediction. When too few candidates are admitted
+(zero-shot on a library of tasks whose costs differ widely), the confidence is lowered,
+not below 0.5, until the cheapest 1 % of the candidates by prediction are
+(`CostCap.relaxed`). If even the point prediction puts them over the cap, the cheapest 1 %
+by prediction are proposed (zero-shot the target may be a far cheaper task than the
+library's typical one; with its own costs, the model's predictions are drawn towards the
+task's mean), unless, with the target's costs, the point prediction admits a few. The
+explanation shows what was applied.
 """
 
 from __future__ import annotations
@@ -48,11 +61,13 @@ from scipy.optimize import brentq
 from scipy.special import polygamma
 from scipy.stats import norm
 from sklearn.ensemble import HistGradientBoostingRegressor
+from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.model_selection import GroupKFold
 
 from library.exceptions import CostCapError
 from library.query import metric_values
 from library.store import Library
+from recommender.cost_residual import ResidualKernel, fit_residual_kernel
 from recommender.space import Space
 
 #: the default probability that an admitted configuration's cost is within the cap
@@ -87,6 +102,9 @@ class CostShape:
             inverse-chi-squared law the held-out sources' error variances follow (fitted
             to the spread of their logarithms); ``inf`` (``error`` for every task) with
             fewer than three tasks or no spread beyond their sampling noise.
+        residual_kernel: how smoothly a task's costs stray from the shape
+            (`recommender.cost_residual`), learned from the sources' held-out residuals;
+            ``None`` (each cost strays independently) with fewer than two such tasks.
     """
 
     metric: str
@@ -95,6 +113,7 @@ class CostShape:
     n_trials: int
     error: float
     prior_strength: float = math.inf
+    residual_kernel: ResidualKernel | None = None
 
     def log_shape(self, X: np.ndarray) -> np.ndarray:
         """``f`` at encoded configurations ``X`` (``n x d``)."""
@@ -189,38 +208,35 @@ def fit_cost_shape(
     sizes = np.array([len(part) for part in y_parts])
     groups = np.repeat(np.arange(len(y_parts)), sizes)
     regressor = _regressor(seed).fit(X, y)
-    error, task_errors = _shape_error(X, y, groups, regressor, seed)
+    residuals = _held_out_residuals(X, y, groups, seed)
+    if residuals is None:  # one task: its in-sample error
+        error = float(np.std(y - regressor.predict(X)))
+        return CostShape(metric, regressor, levels, len(y), error)
+    task_errors = np.array([np.std(residuals[groups == g]) for g in range(len(sizes))])
     strength = _prior_strength(task_errors, sizes)
-    return CostShape(metric, regressor, levels, len(y), error, strength)
+    kernel = fit_residual_kernel(X, residuals, groups, seed=seed)
+    return CostShape(metric, regressor, levels, len(y), float(np.std(residuals)), strength, kernel)
 
 
 def _regressor(seed: int) -> HistGradientBoostingRegressor:
     return HistGradientBoostingRegressor(max_iter=100, random_state=seed)
 
 
-def _shape_error(
-    X: np.ndarray,
-    y: np.ndarray,
-    groups: np.ndarray,
-    fitted: HistGradientBoostingRegressor,
-    seed: int,
-) -> tuple[float, np.ndarray]:
-    """Log-scale error of the shape on tasks left out of its fit (grouped by task, each
-    held-out task's residuals centred: its level is estimated apart), pooled and per task
-    (in the order of ``groups``' values); with one task, the in-sample error and no
-    per-task errors."""
+def _held_out_residuals(
+    X: np.ndarray, y: np.ndarray, groups: np.ndarray, seed: int
+) -> np.ndarray | None:
+    """The shape's residuals on tasks left out of its fit (grouped 3-fold by task), each
+    task's centred (its level is estimated apart); ``None`` with one task."""
     n_groups = len(np.unique(groups))
     if n_groups < 2:
-        return float(np.std(y - fitted.predict(X))), np.empty(0)
+        return None
     residuals = np.empty_like(y)
     for train, test in GroupKFold(n_splits=min(3, n_groups)).split(X, y, groups):
         residuals[test] = y[test] - _regressor(seed).fit(X[train], y[train]).predict(X[test])
-    task_errors = []
     for group in np.unique(groups):
         mine = groups == group
         residuals[mine] -= residuals[mine].mean()
-        task_errors.append(float(np.std(residuals[mine])))
-    return float(np.std(residuals)), np.array(task_errors)
+    return residuals
 
 
 def _prior_strength(task_errors: np.ndarray, sizes: np.ndarray) -> float:
@@ -251,11 +267,18 @@ class CostCap:
         level: the target's level ``b`` (log scale).
         n_observed: the target's observed costs that gave ``level`` (0: zero-shot, the
             sources' median level).
-        sigma: the log-scale error of a prediction (shape and level).
+        sigma: the log-scale error of a prediction (shape and level) away from the
+            target's observed costs.
         confidence: the probability, under that error, that an admitted configuration's
             cost is within ``limit``.
         cheapest: set by `relaxed` when too few configurations are predicted within
             ``limit``: those predicted at or below this cost (the cheapest) are admitted.
+        residual: with observed costs and the shape's `ResidualKernel`, the target's
+            residual GP (`ResidualKernel.posterior`, about ``prior_level``): predictions
+            follow the target's deviations from the shape near its observed costs, and
+            their error shrinks there; ``None``: the level ``level`` and the error
+            ``sigma`` everywhere.
+        prior_level: the level the residual GP is centred on (the sources' median).
     """
 
     limit: float
@@ -265,6 +288,8 @@ class CostCap:
     sigma: float
     confidence: float
     cheapest: float | None = None
+    residual: GaussianProcessRegressor | None = None
+    prior_level: float = 0.0
 
     @classmethod
     def for_target(
@@ -286,24 +311,59 @@ class CostCap:
         check_limit(limit)
         if not 0.5 <= confidence < 1.0:
             raise CostCapError(f"cost confidence must be in [0.5, 1), got {confidence!r}")
+        levels = np.array(list(shape.levels.values()))
+        prior_level = float(np.median(levels))
         if target_costs is not None and target_X is not None:
             known = np.isfinite(target_costs)
             if known.any():
-                level, error = shape.fit_target(target_X[known], target_costs[known])
+                X, costs = target_X[known], target_costs[known]
+                level, error = shape.fit_target(X, costs)
                 n_known = int(known.sum())
                 sigma = error * math.sqrt(1.0 + 1.0 / n_known)
-                return cls(float(limit), shape, level, n_known, sigma, confidence)
-        levels = np.array(list(shape.levels.values()))
+                residual = None
+                if shape.residual_kernel is not None:
+                    residual = shape.residual_kernel.posterior(
+                        X,
+                        np.log(costs) - shape.log_shape(X) - prior_level,
+                        error=error,
+                        level_var=float(np.var(levels)),
+                    )
+                return cls(
+                    float(limit),
+                    shape,
+                    level,
+                    n_known,
+                    sigma,
+                    confidence,
+                    residual=residual,
+                    prior_level=prior_level,
+                )
         sigma = float(math.hypot(shape.error, np.std(levels)))
-        return cls(float(limit), shape, float(np.median(levels)), 0, sigma, confidence)
+        return cls(float(limit), shape, prior_level, 0, sigma, confidence)
+
+    def _log_prediction(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and standard deviation of the log cost at encoded ``X``."""
+        shape = self.shape.log_shape(X)
+        if self.residual is None:
+            return shape + self.level, np.full(len(shape), self.sigma)
+        mean, std = self.residual.predict(np.asarray(X, dtype=np.float64), return_std=True)
+        return shape + self.prior_level + mean, std
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         """Predicted (median) cost of encoded configurations ``X`` (``n x d``)."""
-        return np.exp(self.shape.log_shape(X) + self.level)
+        return np.exp(self._log_prediction(X)[0])
 
     def upper(self, X: np.ndarray) -> np.ndarray:
         """The cost each configuration stays below with probability ``confidence``."""
-        return self.predict(X) * math.exp(float(norm.ppf(self.confidence)) * self.sigma)
+        mean, std = self._log_prediction(X)
+        return np.exp(mean + float(norm.ppf(self.confidence)) * std)
+
+    def within(self, X: np.ndarray) -> np.ndarray:
+        """``(n,)`` probability that each encoded configuration's cost is within ``limit``."""
+        mean, std = self._log_prediction(X)
+        gap = math.log(self.limit) - mean
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(std > 0, norm.cdf(gap / np.where(std > 0, std, 1.0)), gap >= 0)
 
     def admissible(self, X: np.ndarray) -> np.ndarray:
         """``(n,)`` mask: which encoded configurations are within the cap at ``confidence``
@@ -313,27 +373,26 @@ class CostCap:
         return self.upper(X) <= self.limit
 
     def relaxed(self, X: np.ndarray, minimum: int) -> CostCap:
-        """This cap, or one that admits ``minimum`` of the encoded configurations ``X``
-        (the cheapest by prediction): the same at a lower confidence, not below 0.5 (the
-        point prediction). Below that, the ``minimum`` cheapest by prediction: zero-shot
-        the level is only the sources' median (the target may be a far cheaper task than
-        the library's typical one, and the cap the user's knowledge of that), and with
-        the target's own costs the model's predictions are drawn towards the task's mean
-        (a cap near the cheapest configurations can be predicted out of reach when it is
-        not). With the target's costs, the cap at 0.5 is kept when it admits any."""
+        """This cap, or one that admits ``minimum`` of the encoded configurations ``X``:
+        the same at a lower confidence, not below 0.5 (the point prediction). Below that,
+        the ``minimum`` cheapest by prediction: zero-shot the level is only the sources'
+        median (the target may be a far cheaper task than the library's typical one, and
+        the cap the user's knowledge of that), and with the target's own costs the
+        model's predictions are drawn towards the task's mean (a cap near the cheapest
+        configurations can be predicted out of reach when it is not). With the target's
+        costs, the cap at 0.5 is kept when it admits any."""
         if self.admissible(X).sum() >= minimum:
             return self
-        kth = float(np.sort(self.predict(X))[min(minimum, len(X)) - 1])
+        k = min(minimum, len(X))
+        kth = float(np.sort(self.predict(X))[k - 1])
         if kth > self.limit:
             point = replace(self, confidence=0.5)
             if self.n_observed and point.admissible(X).any():
                 return point
             return replace(self, cheapest=kth)
-        if self.sigma <= 0:
-            return replace(self, confidence=0.5)
-        # a hair inside, so that the k-th cheapest passes despite rounding
-        confidence = float(norm.cdf(math.log(self.limit / kth) / self.sigma - 1e-9))
-        return replace(self, confidence=min(self.confidence, max(0.5, confidence)))
+        # the k-th most likely to fit passes, a hair inside against rounding
+        chance = float(np.sort(self.within(X))[::-1][k - 1]) - 1e-9
+        return replace(self, confidence=min(self.confidence, max(0.5, chance)))
 
     def _level_from(self) -> str:
         if self.n_observed:
@@ -342,9 +401,14 @@ class CostCap:
         return f"median of {len(self.shape.levels)} source task(s)"
 
     def _error_from(self) -> str:
-        if self.shape.learns_error(self.n_observed):
-            return "the target's costs, shrunk towards the sources'"
-        return "the sources'"
+        source = (
+            "the target's costs, shrunk towards the sources'"
+            if self.shape.learns_error(self.n_observed)
+            else "the sources'"
+        )
+        if self.residual is not None:
+            return f"{source}; less near its observed costs, which the prediction follows"
+        return source
 
     def describe(self) -> str:
         """The cap in words, for the explanation."""
