@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -28,6 +27,7 @@ import numpy as np
 
 from library.exceptions import BenchmarkFormatError
 from library.importers import Benchmark, read_benchmark
+from library.provenance import code_version
 from recommender.bench.methods import METHODS, MethodInput, run_method
 from recommender.bench.problem import SourceData, build_problems, normalized_regret, perturb_sources
 from recommender.first_pick import cross_predictions
@@ -298,14 +298,9 @@ def machine_info() -> dict[str, Any]:
     import gpytorch
     import torch
 
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-    except OSError:
-        commit = ""
     return {
-        "commit": commit,
+        # ``git describe --always --dirty``: a run on uncommitted changes says so
+        "commit": code_version() or "",
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "processor": platform.processor() or platform.machine(),
