@@ -27,10 +27,14 @@ from scipy.optimize import minimize
 from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-__all__ = ["ResidualKernel", "fit_residual_kernel"]
+__all__ = ["MAX_CONDITIONING", "MIN_RESIDUALS", "ResidualKernel", "fit_residual_kernel"]
 
 #: a source task needs this many held-out residuals to inform the kernel
 MIN_RESIDUALS = 10
+
+#: the target's observed costs a residual GP conditions on at most (a seeded subsample
+#: beyond: the GP's cost grows with their cube, and a library task may hold thousands)
+MAX_CONDITIONING = 256
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,10 +66,14 @@ class ResidualKernel:
             level_var: the prior variance of the target's level about the prior level.
 
         Returns:
-            A fitted scikit-learn GP (no hyperparameter search); its ``predict(X,
+            A fitted scikit-learn GP (no hyperparameter search) on at most
+            `MAX_CONDITIONING` of the observations (a seeded subsample); its ``predict(X,
             return_std=True)`` is the residual's mean and the standard deviation of a new
             cost's residual (noise included).
         """
+        if len(residuals) > MAX_CONDITIONING:
+            keep = np.random.default_rng(0).choice(len(residuals), MAX_CONDITIONING, replace=False)
+            X, residuals = X[np.sort(keep)], residuals[np.sort(keep)]
         variance = error**2
         kernel = (
             ConstantKernel(max(level_var, 1e-12), "fixed")

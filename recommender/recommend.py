@@ -695,8 +695,8 @@ class Recommender:
             max_cost: a budget cap per proposal: only configurations whose
                 ``cost_metric`` is predicted within it with probability ``cost_confidence``
                 are proposed (`recommender.cost_cap`: a cost model learned from the
-                sources' recorded metric, levelled on the target's observed costs when
-                there are any, else on the sources' median).
+                sources' recorded metric, conditioned on the target's observed costs
+                when there are any, else levelled on the sources' median).
             cost_metric: the library metric that measures cost (`library.metric_column`:
                 ``metric_<name>``, or by default ``runtime_s``, each trial's recorded wall
                 time). An ``observed`` DataFrame's column of that name holds the

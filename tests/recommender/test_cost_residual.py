@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from recommender.cost_cap import CostCap, fit_cost_shape
-from recommender.cost_residual import fit_residual_kernel
+from recommender.cost_residual import MAX_CONDITIONING, fit_residual_kernel
 from recommender.space import Space
 
 SPACE = Space.from_dict({"parameters": [{"name": "x", "type": "float", "low": 0.0, "high": 1.0}]})
@@ -88,3 +88,16 @@ def test_near_the_targets_costs_the_cap_follows_them() -> None:
     assert np.allclose(cap.within(near) >= 0.8, cap.admissible(near))
     # zero-shot there is nothing to condition on: the level-only model
     assert CostCap.for_target(20.0, shape).residual is None
+
+
+def test_a_target_with_thousands_of_costs_conditions_on_a_bounded_subsample() -> None:
+    shape = fit_cost_shape(SPACE, _bumpy_tables(), "time")
+    assert shape is not None and shape.residual_kernel is not None
+    x = np.random.default_rng(3).uniform(0, 1, 3000)
+    X = SPACE.encode(pd.DataFrame({"x": x}))
+    costs = np.exp(1.0 + 2.0 * x + 0.6 * np.sin(5.0 * x + 2.0))
+    cap = CostCap.for_target(20.0, shape, X, costs)
+    assert cap.residual is not None and len(cap.residual.X_train_) == MAX_CONDITIONING
+    assert cap.n_observed == 3000  # the level and the error still use every cost
+    again = CostCap.for_target(20.0, shape, X, costs)  # the subsample is seeded
+    assert np.array_equal(cap.predict(X[:50]), again.predict(X[:50]))
