@@ -343,7 +343,7 @@ def test_the_targets_own_costs_set_its_error_shrunk_to_the_sources() -> None:
     # a single cost says nothing about the error: the pooled error stays
     one = CostCap.for_target(5.0, shape, X[:1], exact[:1])
     assert one.sigma == pytest.approx(shape.error * math.sqrt(2))
-    assert "from the sources'; target level" in one.describe()
+    assert "from the sources'; less near its observed costs" in one.describe()
     # sources that share one error leave the pooled error for every target
     alike = fit_cost_shape(space, _noisy_tables([0.3] * 6), "time")
     assert alike is not None
