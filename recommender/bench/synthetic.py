@@ -114,6 +114,38 @@ def _sample_configs(rng: np.random.Generator, n: int) -> pd.DataFrame:
     return configs
 
 
+#: each learner's size-like child: how much it costs differs from task to task
+_SIZE_CHILD = {"svm": "svm_cost", "rf": "rf_trees", "xgb": "xgb_depth", "glmnet": "glmnet_s"}
+
+
+def _log_time(configs: pd.DataFrame, latent: np.ndarray) -> np.ndarray:
+    """Noise-free log training time (seconds, full data) of each configuration on a task.
+
+    The learner and its size-like children set a shape every task shares (more trees,
+    deeper boosting, a larger SVM cost, a radial kernel: slower); the task's latent sets
+    its level (a larger dataset) and how much its learner's size-like child costs on it,
+    a deviation from the shared shape that is the task's own.
+    """
+
+    def unit(name: str) -> np.ndarray:
+        return np.nan_to_num(_unit(name, configs[name].to_numpy(dtype=np.float64)), nan=0.0)
+
+    learner = configs["learner"].to_numpy()
+    radial = (configs["svm_kernel"] == "radial").to_numpy()
+    shape = {
+        "svm": 1.0 + 1.5 * unit("svm_cost") + 0.7 * radial,
+        "rf": 0.5 + 2.0 * unit("rf_trees") + 1.0 * unit("rf_mtry") - 0.5 * unit("rf_min_node"),
+        "xgb": 0.5 + 1.5 * unit("xgb_depth") - 1.0 * unit("xgb_eta") + 0.5 * unit("xgb_subsample"),
+        "glmnet": -0.5 + 0.8 * unit("glmnet_s"),
+    }
+    log_time = np.select([learner == name for name in _LEARNERS], [shape[n] for n in _LEARNERS])
+    size = np.select(
+        [learner == name for name in _LEARNERS], [unit(_SIZE_CHILD[n]) for n in _LEARNERS]
+    )
+    hist = (configs["imputation"] == "hist").to_numpy()
+    return log_time + 0.2 * hist + 0.8 * latent[0] + 0.8 * latent[1] * size
+
+
 def _task_objective(
     configs: pd.DataFrame,
     latent: np.ndarray,
@@ -236,7 +268,10 @@ def write_conditional_benchmark(
     Args:
         path: directory to create (parents too).
         n_tasks: number of tasks (``task_00`` ...).
-        n_configs: configurations per task, each evaluated at 3 fidelities.
+        n_configs: configurations per task, each evaluated at 3 fidelities, with an
+            error (the objective) and a training ``time`` proportional to the fidelity
+            (`_log_time`: the learner and its size-like children set it, the task its
+            level and its own deviation; +-20 % jitter).
         outlier_share: share of tasks whose optima ignore the family's latent structure.
         noise: standard deviation of the evaluation noise, relative to the task's scale.
         seed: seed of every random draw.
@@ -330,6 +365,7 @@ def _draw_tasks(
         )
         configs = _sample_configs(rng, n_configs)
         clean = drawn.clean_error(configs)
+        full_time = np.exp(_log_time(configs, latent))
         frames = []
         for fidelity in _FIDELITIES:
             penalty = 0.3 * (1.0 - fidelity)
@@ -341,7 +377,10 @@ def _draw_tasks(
             frame.insert(0, "task_id", drawn.task_id)
             frame["train_fraction"] = fidelity
             frame["error"] = value.astype(np.float32)
-            frame["time"] = (fidelity * rng.uniform(1.0, 10.0, n_configs)).astype(np.float32)
+            # the same draw as before the cost structure (the objective's stream is kept),
+            # shrunk to run-to-run jitter of about +-20 %
+            jitter = rng.uniform(1.0, 10.0, n_configs) ** 0.15
+            frame["time"] = (fidelity * full_time * jitter).astype(np.float32)
             frames.append(frame)
         yield drawn, frames
 

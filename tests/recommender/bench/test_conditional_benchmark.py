@@ -38,6 +38,34 @@ def test_generator_writes_a_conditional_minimised_benchmark(conditional_dir: Pat
     assert encoded.shape == (len(table), 21) and np.isfinite(encoded).all()
 
 
+def test_training_time_follows_the_configuration_and_the_task(conditional_dir: Path):
+    """The `time` metric has a shape the tasks share, so a cost cap can be measured on this
+    space: a cost model fitted on the other tasks ranks a held-out task's times; each task
+    sits at its own level, and time scales with the fidelity."""
+    from scipy.stats import spearmanr
+
+    from recommender.cost_cap import fit_cost_shape
+
+    benchmark = read_benchmark(conditional_dir)
+    space = Space.from_dict(benchmark.space)
+    tables = {}
+    for task in benchmark.task_ids:
+        table = benchmark.task_table(task, full_fidelity=True)
+        tables[task] = table[list(space.names)].assign(value=table["time"].to_numpy(float))
+    held_out, *sources = benchmark.task_ids
+    shape = fit_cost_shape(space, {task: tables[task] for task in sources}, "time")
+    assert shape is not None
+    table = tables[held_out]
+    predicted = shape.log_shape(space.encode(table[list(space.names)]))
+    assert spearmanr(predicted, table["value"]).statistic > 0.7
+    levels = [np.log(t["value"]).mean() for t in tables.values()]
+    assert np.ptp(levels) > 0.3
+    trials = benchmark.task_table(held_out, full_fidelity=False)
+    half = trials[trials[benchmark.fidelity_name] == 0.5]["time"].to_numpy()
+    full = trials[trials[benchmark.fidelity_name] == 1.0]["time"].to_numpy()
+    assert 0.3 < np.median(half / full) < 0.7
+
+
 def test_generator_is_deterministic(tmp_path: Path):
     first = write_conditional_benchmark(tmp_path / "a", n_tasks=2, n_configs=30, seed=5)
     second = write_conditional_benchmark(tmp_path / "b", n_tasks=2, n_configs=30, seed=5)
