@@ -33,7 +33,7 @@ costs, ``b`` is a Gaussian process over the configurations instead of one number
 prior, plus a smooth deviation and noise whose variances sum to the target's shape error
 squared, in proportions and with Matérn lengthscales learned from the sources' held-out
 residuals (`CostShape.residual_kernel`). Near the target's observed costs its prediction
-follows them and its error shrinks; far from them it is the level-only model above. On
+follows them and its error shrinks; far from them it is close to the level-only model. On
 LCBench (`benchmarks/results/screens/cost_residual/`) it halves the regret that the cap's
 filter alone leaves, with about as many admitted configurations over the cap (fewer at
 confidence 0.8; at 0.95 with a tight cap, up to 3 points more).

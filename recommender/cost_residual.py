@@ -14,8 +14,8 @@ the share of the residual variance that is smooth rather than noise, shared by a
 by maximum marginal likelihood (each task an independent GP). `ResidualKernel.posterior`
 then conditions a target's GP on its observed residuals: a random level (the sources'
 level spread as its prior) plus the smooth part and the noise, scaled by the target's own
-shape error. Far from the target's observations its prediction is the level-only model's;
-near them it follows the target's deviations, and its error shrinks.
+shape error. Far from the target's observations its prediction is close to the
+level-only model's; near them it follows the target's deviations, and its error shrinks.
 """
 
 from __future__ import annotations
@@ -72,8 +72,9 @@ class ResidualKernel:
             cost's residual (noise included).
         """
         if len(residuals) > MAX_CONDITIONING:
-            keep = np.random.default_rng(0).choice(len(residuals), MAX_CONDITIONING, replace=False)
-            X, residuals = X[np.sort(keep)], residuals[np.sort(keep)]
+            rng = np.random.default_rng(0)
+            keep = np.sort(rng.choice(len(residuals), MAX_CONDITIONING, replace=False))
+            X, residuals = X[keep], residuals[keep]
         variance = error**2
         kernel = (
             ConstantKernel(max(level_var, 1e-12), "fixed")
@@ -97,8 +98,9 @@ def fit_residual_kernel(
 
     Each task's residuals (centred on their mean) are divided by their standard
     deviation, so that tasks whose costs follow the shape loosely do not outweigh the
-    others; the lengthscales and the smooth share maximise the summed marginal likelihood
-    of the tasks, each an independent GP with unit variance. Bounded: at most
+    others; the lengthscales, the smooth part's variance and the noise's maximise the
+    summed marginal likelihood of the tasks (each an independent GP), and the smooth
+    share is the smooth part's share of their sum. Bounded: at most
     ``max_tasks`` tasks (a seeded choice) of ``per_task`` residuals each.
 
     Args:
