@@ -361,17 +361,22 @@ class CostCap:
 
     def within(self, X: np.ndarray) -> np.ndarray:
         """``(n,)`` probability that each encoded configuration's cost is within ``limit``."""
-        mean, std = self._log_prediction(X)
-        gap = math.log(self.limit) - mean
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(std > 0, norm.cdf(gap / np.where(std > 0, std, 1.0)), gap >= 0)
+        return self._chance(*self._log_prediction(X))
 
     def admissible(self, X: np.ndarray) -> np.ndarray:
         """``(n,)`` mask: which encoded configurations are within the cap at ``confidence``
         (or, after a zero-shot `relaxed`, among the cheapest by prediction)."""
+        return self._admitted(*self._log_prediction(X))
+
+    def _chance(self, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+        gap = math.log(self.limit) - mean
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(std > 0, norm.cdf(gap / np.where(std > 0, std, 1.0)), gap >= 0)
+
+    def _admitted(self, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         if self.cheapest is not None:
-            return self.predict(X) <= self.cheapest
-        return self.upper(X) <= self.limit
+            return np.exp(mean) <= self.cheapest
+        return np.exp(mean + float(norm.ppf(self.confidence)) * std) <= self.limit
 
     def relaxed(self, X: np.ndarray, minimum: int) -> CostCap:
         """This cap, or one that admits ``minimum`` of the encoded configurations ``X``:
@@ -382,17 +387,18 @@ class CostCap:
         model's predictions are drawn towards the task's mean (a cap near the cheapest
         configurations can be predicted out of reach when it is not). With the target's
         costs, the cap at 0.5 is kept when it admits any."""
-        if self.admissible(X).sum() >= minimum:
+        mean, std = self._log_prediction(X)  # one prediction for every test below
+        if self._admitted(mean, std).sum() >= minimum:
             return self
         k = min(minimum, len(X))
-        kth = float(np.sort(self.predict(X))[k - 1])
+        kth = float(np.sort(np.exp(mean))[k - 1])
         if kth > self.limit:
             point = replace(self, confidence=0.5)
-            if self.n_observed and point.admissible(X).any():
+            if self.n_observed and point._admitted(mean, std).any():
                 return point
             return replace(self, cheapest=kth)
         # the k-th most likely to fit passes, a hair inside against rounding
-        chance = float(np.sort(self.within(X))[::-1][k - 1]) - 1e-9
+        chance = float(np.sort(self._chance(mean, std))[::-1][k - 1]) - 1e-9
         return replace(self, confidence=min(self.confidence, max(0.5, chance)))
 
     def _level_from(self) -> str:
