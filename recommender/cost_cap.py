@@ -356,8 +356,7 @@ class CostCap:
 
     def upper(self, X: np.ndarray) -> np.ndarray:
         """The cost each configuration stays below with probability ``confidence``."""
-        mean, std = self._log_prediction(X)
-        return np.exp(mean + float(norm.ppf(self.confidence)) * std)
+        return self._upper(*self._log_prediction(X))
 
     def within(self, X: np.ndarray) -> np.ndarray:
         """``(n,)`` probability that each encoded configuration's cost is within ``limit``."""
@@ -373,10 +372,13 @@ class CostCap:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(std > 0, norm.cdf(gap / np.where(std > 0, std, 1.0)), gap >= 0)
 
+    def _upper(self, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+        return np.exp(mean + float(norm.ppf(self.confidence)) * std)
+
     def _admitted(self, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         if self.cheapest is not None:
             return np.exp(mean) <= self.cheapest
-        return np.exp(mean + float(norm.ppf(self.confidence)) * std) <= self.limit
+        return self._upper(mean, std) <= self.limit
 
     def relaxed(self, X: np.ndarray, minimum: int) -> CostCap:
         """This cap, or one that admits ``minimum`` of the encoded configurations ``X``:

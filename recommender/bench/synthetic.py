@@ -138,10 +138,9 @@ def _log_time(configs: pd.DataFrame, latent: np.ndarray) -> np.ndarray:
         "xgb": 0.5 + 1.5 * unit("xgb_depth") - 1.0 * unit("xgb_eta") + 0.5 * unit("xgb_subsample"),
         "glmnet": -0.5 + 0.8 * unit("glmnet_s"),
     }
-    log_time = np.select([learner == name for name in _LEARNERS], [shape[n] for n in _LEARNERS])
-    size = np.select(
-        [learner == name for name in _LEARNERS], [unit(_SIZE_CHILD[n]) for n in _LEARNERS]
-    )
+    chosen = [learner == name for name in _LEARNERS]
+    log_time = np.select(chosen, [shape[n] for n in _LEARNERS])
+    size = np.select(chosen, [unit(_SIZE_CHILD[n]) for n in _LEARNERS])
     hist = (configs["imputation"] == "hist").to_numpy()
     return log_time + 0.2 * hist + 0.8 * latent[0] + 0.8 * latent[1] * size
 
