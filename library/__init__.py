@@ -9,7 +9,8 @@ Concepts:
   canonical JSON (``params_json``), which `trial_id` hashes with task, fidelity and seed.
 * Queries (`best_k_per_task`, `task_evaluations`, `trial_counts`, ...) run DuckDB over the
   files; `Library.compact` merges small files while writers keep appending.
-* `read_benchmark` / `import_benchmark` read the shared benchmark format (FORMAT.md);
+* `read_benchmark` / `import_benchmark` read the shared benchmark format (FORMAT.md),
+  `write_benchmark` writes it (validated by reading it back before it lands);
   `import_trials` reads CSV / Parquet / JSON lines through a `ColumnMapping`.
 * `validate` lists every `Problem`; nothing is repaired silently.
 * A URI (``s3://bucket/lib``, ``gs://...``, ``memory://...``) opens the same layout on an
@@ -17,6 +18,7 @@ Concepts:
 """
 
 from library.base import Store
+from library.benchmark_writer import benchmark_table, write_benchmark
 from library.exceptions import (
     BenchmarkFormatError,
     CorruptFileError,
@@ -111,6 +113,8 @@ __all__ = [
     "import_benchmark",
     "import_trials",
     "read_benchmark",
+    "benchmark_table",
+    "write_benchmark",
     "ImportResult",
     "library_task_id",
     "export_table",

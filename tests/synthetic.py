@@ -8,14 +8,13 @@ an objective whose optimum moves smoothly from task to task, so transfer helps.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+from library import write_benchmark
 
 __all__ = ["write_synthetic_benchmark", "synthetic_library"]
 
@@ -49,7 +48,6 @@ def write_synthetic_benchmark(
         raise ValueError(f"direction must be 'minimize' or 'maximize', got {direction!r}")
     rng = np.random.default_rng(seed)
     directory = Path(path)
-    directory.mkdir(parents=True, exist_ok=True)
     objective = "loss" if direction == "minimize" else "score"
     space = {
         "name": "synthetic",
@@ -116,15 +114,7 @@ def write_synthetic_benchmark(
                     }
                 )
             )
-    trials = pd.concat(frames, ignore_index=True)
-    table = pa.Table.from_pandas(trials, preserve_index=False)
-    table = table.set_column(
-        table.schema.get_field_index("optimizer"),
-        "optimizer",
-        table["optimizer"].cast(pa.string()),
-    )
-    pq.write_table(table, directory / "trials.parquet")
-    (directory / "space.json").write_text(json.dumps(space, indent=2))
+    write_benchmark(directory, space, pd.concat(frames, ignore_index=True))
     return directory
 
 

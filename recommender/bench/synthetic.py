@@ -16,7 +16,6 @@ seed is a fresh check of a method (the README quotes the seed it used).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +23,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
+
+from library.benchmark_writer import write_benchmark
 
 __all__ = [
     "PREFERENCES",
@@ -289,14 +288,8 @@ def write_conditional_benchmark(
         ValueError: an unknown ``preference``.
     """
     directory = Path(path)
-    directory.mkdir(parents=True, exist_ok=True)
     drawn = list(_draw_tasks(n_tasks, n_configs, outlier_share, noise, seed, preference))
     trials = pd.concat([frame for _, frames in drawn for frame in frames], ignore_index=True)
-    table = pa.Table.from_pandas(trials, preserve_index=False)
-    for name in ("learner", "imputation", "svm_kernel"):
-        index = table.schema.get_field_index(name)
-        table = table.set_column(index, name, table[name].cast(pa.string()))
-    pq.write_table(table, directory / "trials.parquet")
     conditions = [
         {"child": child, "parent": "learner", "values": [learner]}
         for learner, children in _CHILDREN.items()
@@ -318,7 +311,7 @@ def write_conditional_benchmark(
         "source": f"synthetic (recommender/bench/synthetic.py, seed={seed}{suffix})",
         "outlier_tasks": [task.task_id for task, _ in drawn if task.outlier],
     }
-    (directory / "space.json").write_text(json.dumps(space, indent=2))
+    write_benchmark(directory, space, trials)
     return directory
 
 
