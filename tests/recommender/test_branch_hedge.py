@@ -195,3 +195,63 @@ def test_recommender_suggest_shows_hedge_picks_in_a_library_that_disagrees(
 def test_min_sources_must_be_positive() -> None:
     with pytest.raises(ValueError, match="branch_hedge_min_sources must be at least 1"):
         TransferOptions(branch_hedge_min_sources=0)
+
+
+def _configs(models: list[str], seed: int) -> list[dict]:
+    """One sampled configuration of each learner in ``models``, in that order."""
+    pool = SPACE.sample(200, seed=seed)
+    out, used = [], set()
+    for model in models:
+        index = next(i for i, c in enumerate(pool) if c["model"] == model and i not in used)
+        used.add(index)
+        out.append(pool[index])
+    return out
+
+
+def test_second_look_gives_a_supported_branch_tried_once_another_pick(
+    disagreeing_sources: list[SourceModel],
+) -> None:
+    """After ten observations, eight in learner a and one each in b and c (both supported
+    by a quarter of the sources), the second look picks b or c again; without it, or
+    before its step, the ensemble picks; once every supported branch has two picks,
+    there is no second look."""
+    observed = _configs(["a"] * 8 + ["b", "c"], seed=3)
+    options = TransferOptions(branch_hedge_share=0.2, branch_second_look=10)
+    proposal, branch = _pick(disagreeing_sources, observed, "c", options)
+    assert proposal.phase == "hedge" and "second look" in proposal.decision.reason
+    assert branch[proposal.index] in (1, 2)
+
+    for opts in (
+        TransferOptions(branch_hedge_share=0.2, branch_second_look=None),
+        TransferOptions(branch_hedge_share=0.2, branch_second_look=11),
+    ):
+        proposal, _ = _pick(disagreeing_sources, observed, "c", opts)
+        assert proposal.phase != "hedge"
+
+    twice = _configs(["a"] * 6 + ["b", "c", "b", "c"], seed=3)
+    proposal, _ = _pick(disagreeing_sources, twice, "c", options)
+    assert proposal.phase != "hedge"
+    b_twice = _configs(["a"] * 7 + ["b", "c", "b"], seed=3)
+    proposal, branch = _pick(disagreeing_sources, b_twice, "c", options)
+    assert proposal.phase == "hedge" and branch[proposal.index] == 2  # c, tried once
+
+
+def test_second_look_only_revisits_a_branch_first_tried_by_the_early_picks(
+    disagreeing_sources: list[SourceModel],
+) -> None:
+    """A branch whose one pick came after the first ``branch_hedge_until`` observations
+    (the search's own choice, not a one-shot verdict of the early picks) gets no second
+    look, and an untried one no late first look; a branch tried once early does."""
+    options = TransferOptions(branch_hedge_share=0.2, branch_second_look=10)
+    observed = _configs(["a"] * 10 + ["b"], seed=3)  # b first tried at pick 11, c never
+    proposal, _ = _pick(disagreeing_sources, observed, "c", options)
+    assert proposal.phase != "hedge"
+    observed = _configs(["a"] * 9 + ["c", "a", "b"], seed=3)  # c at pick 10, b at 12
+    proposal, branch = _pick(disagreeing_sources, observed, "c", options)
+    assert proposal.phase == "hedge" and "second look" in proposal.decision.reason
+    assert branch[proposal.index] == 2
+
+
+def test_second_look_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="branch_second_look must be at least 1"):
+        TransferOptions(branch_second_look=0)
