@@ -143,10 +143,10 @@ def write_benchmark(
             ``path`` is changed.
     """
     directory = Path(path)
+    table = benchmark_table(space, trials)  # the columns are checked before they are counted
     content = dict(space)
     for key, value in _counts(space, trials).items():
         content.setdefault(key, value)
-    table = benchmark_table(content, trials)
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:

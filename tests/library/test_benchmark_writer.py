@@ -94,6 +94,7 @@ def test_given_counts_are_kept(tmp_path: Path) -> None:
     ("change", "message"),
     [
         (lambda t: t.drop(columns=["size"]), "no column 'size'"),
+        (lambda t: t.drop(columns=["task_id"]), "no column 'task_id'"),
         (lambda t: t.assign(extra=1.0), "column 'extra' is not declared"),
         (lambda t: t.assign(loss=np.where(t.index == 3, np.nan, t["loss"])), "NaN"),
         (lambda t: t.assign(size="big"), "'size' is not numeric"),
