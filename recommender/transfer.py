@@ -294,9 +294,9 @@ class TransferOptions:
             it. At most one extra pick per branch, after the early picks; a branch first
             tried later, by the search's own choice, is not revisited. 10 (the default,
             session 56): the budgets up to 10 are unchanged by construction; on cached
-            predictions of the real conditional benchmark and eight synthetic draws (132
-            targets) regret at t = 20 / 30 fell by 0.0023 +/- 0.0011 / 0.0023 +/- 0.0018
-            pooled, at a cost of 0.0025 +/- 0.0007 at t = 11. Evidence:
+            predictions of the real conditional benchmark and ten synthetic draws (164
+            targets) regret at t = 20 / 30 fell by 0.0017 +/- 0.0010 / 0.0018 +/- 0.0015
+            pooled, at a cost of 0.0036 +/- 0.0008 at t = 11. Evidence:
             ``docs/transfer_options.md``.
         surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
             ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on

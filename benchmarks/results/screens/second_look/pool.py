@@ -8,7 +8,10 @@ semantics adopted as ``branch_second_look=10``; the screen named it with a tempo
 ``syn<N>`` is ``recommend bench make-synthetic --seed N`` (16 tasks; ``syn8_<N>``:
 ``--tasks 8``), ``synind`` the same with ``--seed 2026 --preference independent``.
 
-    python pool.py sl10e keel,syn2026,syn1,syn2,syn3,syn6,synind,syn8_80,syn8_81
+    python pool.py sl10e keel,syn2026,syn1,syn2,syn3,syn4,syn5,syn6,synind,syn8_80,syn8_81
+
+``sle_syn4.json`` and ``sle_syn5.json`` were screened after the adoption: their
+``default`` is ``{"branch_second_look": null}`` (the old behaviour) and ``sl10e`` is ``{}``.
 
 Prints, per draw, the variant minus the default paired over targets (mean over seeds) at
 t = 20 / 30 and the number of targets it changed, then every target pooled.
