@@ -34,7 +34,8 @@ __all__ = ["benchmark_table", "write_benchmark"]
 
 def _string_column(values: pd.Series) -> pa.Array:
     """A categorical column: every value as a string, null where inactive."""
-    return pa.array([None if pd.isna(value) else str(value) for value in values], type=pa.string())
+    text = values.where(values.isna(), values.astype(str))  # as `Space` reads them back
+    return pa.array(text, type=pa.string(), from_pandas=True)
 
 
 def _numeric_column(trials: pd.DataFrame, name: str, dtype: type[np.generic]) -> pa.Array:

@@ -817,7 +817,7 @@ def _hedge_pick(
     quantiles: np.ndarray | None,
     weights: np.ndarray,
     free: np.ndarray,
-    obs_X: np.ndarray,
+    picks_X: np.ndarray,
     obs_mean: np.ndarray,
     pending: Sequence[int],
     branch_columns: Sequence[int],
@@ -829,13 +829,17 @@ def _hedge_pick(
     second look, `TransferOptions.branch_second_look`): in such a branch that the target
     has tried exactly once, within its first ``revisit`` picks.
 
+    ``picks_X`` are all the target's observations in order (which branches it tried, and
+    when); ``obs_mean`` the sources' predictions at the (possibly subsampled) ones the
+    models use.
+
     Within that branch, the pick maximises the weighted improvement over the target's
     observations (and pending picks) under each source hypothesis, on the regret scale:
     the portfolio's criterion (`hypothesis_improvement`), so the sources that favour the
     branch choose where in it to look.
     """
     n_branches = len(branch_columns)
-    cand_branch, tried = _branch_sequence(cand_X, obs_X, pending, branch_columns)
+    cand_branch, tried = _branch_sequence(cand_X, picks_X, pending, branch_columns)
     counts = np.bincount(tried, minlength=n_branches)
     if revisit is None:
         covered = counts > 0
@@ -1190,7 +1194,7 @@ def propose(
             quantiles,
             np.full(n_src, 1.0 / n_src),
             free,
-            obs_X,
+            picks_X,
             obs_mean,
             pending,
             branch_columns,

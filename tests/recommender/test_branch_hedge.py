@@ -255,3 +255,16 @@ def test_second_look_only_revisits_a_branch_first_tried_by_the_early_picks(
 def test_second_look_must_be_positive() -> None:
     with pytest.raises(ValueError, match="branch_second_look must be at least 1"):
         TransferOptions(branch_second_look=0)
+
+
+def test_second_look_counts_every_pick_when_the_target_gp_keeps_a_subsample(
+    disagreeing_sources: list[SourceModel],
+) -> None:
+    """Branches b and c were tried four times each; the target GP keeping only 6 of the 16
+    observations (`TransferOptions.max_target_points`) must not make one of them look
+    tried once."""
+    observed = _configs(["a"] * 2 + ["b", "c"] + ["b"] * 3 + ["c"] * 3 + ["a"] * 4, seed=3)
+    for kept in (1000, 6):
+        options = TransferOptions(branch_hedge_share=0.2, max_target_points=kept)
+        proposal, _ = _pick(disagreeing_sources, observed, "c", options)
+        assert proposal.phase != "hedge"

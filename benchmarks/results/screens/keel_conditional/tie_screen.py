@@ -11,7 +11,6 @@ import screen_transfer_options as screen
 Z = float(os.environ["TIE_Z"])
 state: dict = {}
 orig_rw, orig_rl, orig_op = tr.rank_weights, g.ranking_losses, g._ordered_pairs
-STATS = {"pairs": 0, "tied": 0}
 
 def rw(src_mean, src_std, y, **kw):
     m = kw.get("target_model")
