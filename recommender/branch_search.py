@@ -34,6 +34,7 @@ __all__ = [
     "branch_support",
     "choose_branch",
     "hedge_branch",
+    "plateau_branches",
     "stalled_branch",
     "starved_incumbent_branch",
 ]
@@ -239,6 +240,38 @@ def starved_incumbent_branch(
     if (np.asarray(branch_sequence[-patience:]) == incumbent).any():
         return None
     return incumbent
+
+
+def plateau_branches(obs_branch: np.ndarray, obs_y: np.ndarray, ties: int) -> tuple[int, ...]:
+    """The branches where at least ``ties`` observations equal the target's best value.
+
+    A metric measured at a finite resolution (the error on a few hundred validation rows,
+    say) is flat over much of a branch: every configuration there scores the same. Once
+    several of the branch's configurations have returned the target's best value exactly,
+    more of them will most likely return it again, while the sources, which rank that
+    branch first and are never contradicted by tied observations, keep pointing there.
+    Such a branch is flat at the incumbent; a better value, if any, lies in another branch.
+    A continuous metric never ties, so nothing is named there.
+
+    Args:
+        obs_branch: the branch of each observation (`branch_of`).
+        obs_y: the observations (larger is better), aligned with ``obs_branch``.
+        ties: observations at the best value that make a branch flat (at least 2).
+
+    Returns:
+        The flat branches, in increasing order (empty when none).
+
+    Raises:
+        ValueError: ``ties`` below 2.
+    """
+    if ties < 2:
+        raise ValueError(f"ties must be at least 2, got {ties}")
+    obs_y = np.asarray(obs_y, dtype=np.float64)
+    if len(obs_y) < ties or not np.isfinite(obs_y).any():
+        return ()
+    at_best = obs_y == np.nanmax(obs_y)
+    counts = np.bincount(np.asarray(obs_branch)[at_best])
+    return tuple(int(b) for b in np.flatnonzero(counts >= ties))
 
 
 def stalled_branch(branch_sequence: np.ndarray, obs_y: np.ndarray, patience: int) -> int | None:

@@ -1075,9 +1075,9 @@ class Recommender:
         """Whether this pick maximises the ensemble LogEI with gradients."""
         if mode is ProposalOptimizer.RANDOM or has_pool or proposal.phase not in ("gp", "stacked"):
             return False
-        if proposal.branch is not None or proposal.avoided is not None:
-            # confined to the incumbent's branch, or kept out of a stalled one: the
-            # gradient search spans every branch, so the pick is the best candidate of
+        if proposal.branch is not None or proposal.avoided is not None or proposal.flat:
+            # confined to the incumbent's branch, or kept out of a stalled or flat one:
+            # the gradient search spans every branch, so the pick is the best candidate of
             # the branches allowed (as for hedge picks)
             return False
         return self._acqf_pick(proposal, n_observed)
@@ -1112,11 +1112,12 @@ class Recommender:
         """A later GP-phase pick of a batch on the candidate path: the argmax over the free
         candidates of the pick's LogEI after a kriging believer of the batch's earlier picks
         (`EnsembleLogEI.fantasize_pending`, as the gradient path does), within the branch
-        the pick was confined to or outside the one it avoided."""
+        the pick was confined to or outside the ones it avoided."""
         acqf = context.acquisition(proposal, self.options, pending_X)
         cand_X = context.cand_X
         allowed = free.copy()
-        if branch_columns and (proposal.branch is not None or proposal.avoided is not None):
+        kept = proposal.branch is not None or proposal.avoided is not None or proposal.flat
+        if branch_columns and kept:
             branch = branch_of(cand_X, branch_columns)
             allowed &= branch == branch[proposal.index]
         rows = np.flatnonzero(allowed)
