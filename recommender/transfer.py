@@ -1080,10 +1080,10 @@ def propose(
     )
     if not flat:
         return proposal
-    names = ", ".join(map(str, flat))
+    names = ("branch " if len(flat) == 1 else "branches ") + ", ".join(map(str, flat))
     note = (
-        f"branch {names} left, flat at the incumbent: {options.branch_plateau_ties} or more "
-        "of its observations equal the target's best value"
+        f"{names} left, flat at the incumbent: {options.branch_plateau_ties} or more "
+        f"observations in {'it' if len(flat) == 1 else 'each'} equal the target's best value"
     )
     decision = replace(proposal.decision, reason=f"{proposal.decision.reason}; {note}")
     return replace(proposal, decision=decision, flat=flat)
