@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from library import Library, import_benchmark, read_benchmark
@@ -148,26 +149,17 @@ def test_recommender_batch_keeps_out_of_a_flat_branch(tmp_path: Path) -> None:
     favourite = recommender.suggest(None, space, n=1, direction="minimize", exclude=[target])[
         0
     ].config["learner"]
-    observed, flat = [], []
+    parts, flat = [], None
     for learner, group in rows.groupby("learner"):
         group = group.head(6) if learner == favourite else group.tail(2)  # others: poor
-        pairs = [(_config(row, space), row[bench.objective]) for _, row in group.iterrows()]
-        observed += pairs[4:] if learner == favourite else pairs
-        flat += pairs[:4] if learner == favourite else []
-    best = min(value for _, value in observed + flat)
-    observed += [(config, best) for config, _ in flat]  # the branch's four best tie the best
+        parts.append(group.iloc[4:] if learner == favourite else group)
+        flat = group.iloc[:4] if learner == favourite else flat
+    best = pd.concat([*parts, flat])[bench.objective].min()  # the four tie the best seen
+    observed = pd.concat([*parts, flat.assign(**{bench.objective: best})])
+    observed = observed[list(space.names)].assign(value=observed[bench.objective])
     picks = recommender.suggest(
         None, space, n=2, observed=observed, direction="minimize", exclude=[target]
     )
     assert {p.phase for p in picks} <= {"gp", "stacked"}  # the gradient search's phases
     assert [p.config["learner"] for p in picks].count(favourite) == 0
     assert all("flat at the incumbent" in p.reason for p in picks)
-
-
-def _config(row, space: Space) -> dict:
-    """A trial row's active parameters."""
-    return {
-        name: row[name]
-        for name in space.names
-        if not (isinstance(row[name], float) and np.isnan(row[name]))
-    }
