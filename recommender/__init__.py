@@ -29,7 +29,7 @@ _LAZY: dict[str, str] = {
     "ensemble_acquisition": "recommender.acquisition",
     "optimize_ensemble_acqf": "recommender.acquisition",
     "stacked_acquisition": "recommender.acquisition",
-    "TransferOptions": "recommender.transfer",
+    "TransferOptions": "recommender.transfer_options",
     "SearchTrace": "recommender.transfer",
     "run_pool_search": "recommender.transfer",
     "stacked_prior": "recommender.transfer",

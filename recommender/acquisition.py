@@ -57,13 +57,12 @@ from recommender.guardrails import GuardrailDecision
 from recommender.space import CategoricalParam, Space
 from recommender.surrogate import SourceModel, gp_from_state
 from recommender.transfer import (
-    TARGET_SCALES,
     Proposal,
-    TransferOptions,
     check_ensemble_variance,
     loc_scale,
     stacked_prior,
 )
+from recommender.transfer_options import TARGET_SCALES, TransferOptions
 
 __all__ = [
     "EnsembleLogEI",

@@ -37,7 +37,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +60,6 @@ from recommender.ensemble import (
     member_std,
 )
 from recommender.first_pick import (
-    FIRST_PICK_CRITERIA,
     CrossPredictions,
     FirstPickChoice,
     cached_choose_first_pick,
@@ -79,7 +77,6 @@ from recommender.guardrails import (
 from recommender.surrogate import (
     LazySourceStd,
     SourceModel,
-    copula_normalize,
     fit_gp,
     gp_from_state,
     predict,
@@ -88,6 +85,7 @@ from recommender.surrogate import (
     resolve_tkwargs,
     subsample_indices,
 )
+from recommender.transfer_options import TARGET_SCALES, TransferOptions
 
 __all__ = [
     "ENSEMBLE_VARIANCES",
@@ -110,322 +108,6 @@ __all__ = [
 ]
 
 _LOG = logging.getLogger(__name__)
-
-# how the target's observations are scaled before its GP and the stacked line see them
-TARGET_SCALES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "raw": lambda y: y,
-    "copula": copula_normalize,
-}
-
-
-@dataclass(frozen=True, slots=True)
-class TransferOptions:
-    """Options of the transfer search.
-
-    Attributes:
-        guardrails: drop mis-ranking sources and fall back to the target GP when transfer
-            loses.
-        seed: seed of the ranking-loss samples.
-        n_samples: posterior samples for the ranking-loss weights.
-        portfolio_picks: picks made by the hypothesis portfolio before the GP ensemble takes
-            over (1: only the zero-shot pick and the rest of a zero-shot batch). Evidence:
-            ``docs/transfer_options.md``.
-        mixture_variance_steps: while the target has fewer observations than this, the
-            ensemble's LogEI uses the mixture variance (members' disagreement included:
-            explore where the sources disagree); afterwards ``ensemble_variance``.
-            Evidence: ``docs/transfer_options.md``.
-        mixture_top: while the mixture variance is in use, its LogEI ranks only the
-            candidates in this top share by the independent-member LogEI (explore the
-            members' disagreement among picks the ensemble already finds plausible); the
-            rest keep their independent-member LogEI, which ranks them below (1: no
-            restriction). Evidence: ``docs/transfer_options.md``.
-        min_target_points: target points needed before the target GP joins the ensemble.
-        kappa: risk aversion of the zero-shot pick (see `zero_shot_scores`; the regret scale
-            of each source's quantile table). Evidence: ``docs/transfer_options.md``.
-        fallback_share: target-GP weight from which the guardrail falls back to target-only
-            (1.0, the default since session 38: only when the target GP wins every ranking
-            sample, as in RGPE; 0.5 fell back on chance with small libraries and clustered
-            observations). Evidence: ``docs/transfer_options.md``.
-        explore_steps: steps (numbers of target observations) at which, with guardrails on
-            and a trusted library, one probe pick (``probe``) replaces the transfer pick
-            (e.g. ``(5,)``, the default until session 38: the sixth pick): evidence for the
-            guardrail when every source agrees and is wrong, since the first picks then land
-            where the target is worst and its scores there are ordered near randomly
-            relative to the sources. Off by default (``()``): the refuted-consensus test
-            holds a negated library without it, and it cost picks on related ones.
-            Evidence: ``docs/transfer_options.md``.
-        max_target_points: target observations kept for the target GP (best fifth plus a
-            random spread) so a fully observed task stays cheap.
-        max_rank_points: observations used for the ranking-loss weights (pairs grow as n^2).
-        chance_z: opt-in noise-source rule (`rank_weights`): from ``chance_from`` target
-            observations on, drop a source whose ranking of them does not beat a coin flip
-            by ``chance_z`` standard errors of Kendall's tau. Off by default. Evidence:
-            ``docs/transfer_options.md``.
-        chance_from: observations from which ``chance_z`` applies (8).
-        consensus_rho, consensus_isolated_share, consensus_min_sources, consensus_peers,
-            consensus_z: the no-consensus guardrail (`guardrails.no_consensus`). When at
-            least ``consensus_isolated_share`` (0.9) of a library of at least
-            ``consensus_min_sources`` (5) sources agrees with fewer than
-            ``consensus_peers`` (1: no) other sources (Spearman correlation over the
-            candidates below ``consensus_rho``, 0.5; 0 disables), no source is trusted
-            yet: the search starts cold and from ``chance_from`` observations admits only
-            sources that beat a coin flip by ``consensus_z`` (2) standard errors of
-            Kendall's tau. It needs no target data.
-            Evidence: ``docs/transfer_options.md``.
-        refute_share: the refuted-consensus guardrail (`guardrails.refuted_consensus`): when
-            at least this share (0.5; 0 disables) of a library of at least
-            ``consensus_min_sources`` sources mis-orders most of the target's observed
-            pairs, the library is untrusted as under no consensus (cold start until
-            ``chance_from`` observations, then only sources that beat a coin flip by
-            ``consensus_z`` standard errors). Evidence: ``docs/transfer_options.md``.
-        refute_p: below 1, the refuted-consensus guardrail also needs the library's mean
-            mis-ordered share to be significant at this level against its permutation null
-            (`guardrails.refuted_consensus`; 0.1, the default since session 38; 1: no such
-            test): related sources agree with each other, so on a few clustered
-            observations they mis-order most pairs together by chance. Evidence:
-            ``docs/transfer_options.md``.
-        probe_candidates: probe and contrast-restart picks are the free candidate farthest
-            from the observations among this many drawn at random from their candidate set
-            (1,024: a maximin pick). Evidence: ``docs/transfer_options.md``.
-        restart_candidates: the picks of a cold restart that has no contrast to test (a
-            library without consensus) and of a search with neither a target GP nor a
-            trusted source: the farthest from the observations among this many random free
-            candidates. 1 (default): the next free candidate of a seeded random order
-            (`_design_pick`), exactly the initial design of a cold GP with the same seed,
-            so a rejected library costs at most a cold start. Evidence:
-            ``docs/transfer_options.md``.
-        probe: what the ``explore_steps`` pick is. ``"contrast"`` (default, `contrast_pick`):
-            among the lowest ``probe_share`` of the candidates by the sources' weighted
-            mean, the one farthest from the observations (a related library is confirmed, a
-            negated one scores well there). ``"maximin"``: a space-filling pick. Evidence:
-            ``docs/transfer_options.md``.
-        probe_share: the share of the candidates the contrast probe chooses among (0.1).
-        refute_min_evidence: observations before the refuted-consensus guardrail judges (5;
-            with three observations in the sources' favourite region their order is near a
-            coin flip). Evidence: ``docs/transfer_options.md``.
-        refuted_restart: the design of the cold restart after the refuted-consensus
-            guardrail fired. ``"contrast"`` (default): contrast picks (`contrast_pick`, equal
-            source weights), since when most sources get the target's pairs backwards its
-            good region is more likely where they agree it is poor. ``"maximin"``:
-            space-filling picks. A library without consensus restarts with
-            ``restart_candidates`` picks. Evidence: ``docs/transfer_options.md``.
-        zero_shot_criterion: the first pick's criterion (`recommender.first_pick`):
-            ``"regret-lcb"``, ``"copula-mean"``, ``"typical-copula"`` or ``"auto"``
-            (default: the regret LCB unless a leave-one-source-out test on the library
-            prefers the typicality-weighted copula mean by ``zero_shot_switch_t`` standard
-            errors; `choose_first_pick`). Evidence: ``docs/transfer_options.md``.
-        zero_shot_switch_t: the test's threshold (1.645, one-sided 5 %).
-        stack_from: from this many target observations on (``None``: never), GP-phase picks
-            of a trusted library maximise LogEI under the residual-stacked model
-            (`stacked_prior`, `_stacked_pick`) instead of the RGPE ensemble: the residual GP
-            moves the prediction where the target disagrees with the sources and keeps their
-            shape elsewhere (in the ensemble the target's data act only through the
-            weights). Evidence: ``docs/transfer_options.md``.
-        stack_until: from this many target observations on (``None``: never) the GP phase
-            returns to the RGPE ensemble: by then the target GP is a member with enough
-            data to earn its weight, and one global line on the sources no longer helps
-            (LCBench t = 21-30 regret -0.0004 to -0.0007, about two standard errors; the
-            synthetic family level). Must exceed ``stack_from``. Evidence:
-            ``docs/transfer_options.md``.
-        stack_refit: fit the residual GP by marginal likelihood (``True``) or give it the
-            target GP's fitted kernel and noise, standardised on the residuals (``False``,
-            `surrogate.gp_from_state`: no second fit). Evidence:
-            ``docs/transfer_options.md``.
-        target_scale: the scale of the target's observations for its GP and the stacked line
-            (`TARGET_SCALES`, `_target_gp`): ``"raw"`` (standardised, the default),
-            ``"copula"`` (Gaussian-copula ranks, as the sources) or ``"auto"`` (raw or
-            copula, whichever GP's leave-one-out means mis-order fewer observed pairs; fits
-            two GPs per pick). Ranking weights and guardrails only see the order, so they do
-            not change. Evidence: ``docs/transfer_options.md``.
-        stack_scale: the scale of the target's observations for the stacked line and its
-            residual GP: ``"target"`` (the target GP's, ``target_scale``) or one of
-            `TARGET_SCALES` (``"copula"``: ranks, the scale of the source means the line
-            regresses on). Evidence: ``docs/transfer_options.md``.
-        ensemble_variance: the ensemble's variance after the mixture-variance steps
-            (`ENSEMBLE_VARIANCES`, `ensemble_scores`): ``"within"`` (default since session
-            40: ``sum_m w_m s_m^2``) or ``"independent"`` (RGPE's ``sum_m w_m^2 s_m^2``,
-            the default before). Evidence: ``docs/transfer_options.md``.
-        branch_hedge_share: in a space with a branching parameter (``branch_columns`` of
-            `propose`), a branch that at least this share of the sources (weighted
-            equally) put their best candidate in, and that the target has not tried, gets
-            a pick (phase ``"hedge"``) before the ensemble's, most supported first, while
-            the target has fewer than ``branch_hedge_until`` observations: the target's
-            best learner may be one that few sources prefer, and picks all in one branch
-            tell the ranking weights nothing about the others (`recommender.branch_search.
-            hedge_branch`). ``None``: no hedge picks. 0.1 (the default): on four draws
-            of the conditional benchmark, regret at t = 5 / 10 fell by 0.008 / 0.012 on
-            average, and by 0.25 / 0.18 on a benchmark whose tasks disagree on the best
-            learner. Evidence: ``docs/transfer_options.md``.
-        branch_hedge_until: observations after which no hedge pick is made.
-        branch_hedge_min_sources: the number of sources a hedged branch needs besides
-            ``branch_hedge_share``: in a small library one source is a large share, and a
-            branch only it prefers is an anecdote.
-        incumbent_patience: in a space with a branching parameter, when the target's best
-            observation lies in a branch that the weighted sources do not favour and the
-            last ``incumbent_patience`` picks all went to other branches without beating
-            it, the next pick is confined to the incumbent's branch (the ensemble's or the
-            stacked model's best candidate there; off the pools, the best of the candidate
-            set, as for hedge picks). One observation in the right branch, even the best so
-            far, did not keep a search there while the sources' favourite branch kept
-            improving a little (`recommender.branch_search.starved_incumbent_branch`).
-            ``None``: no such pick. 3 (the default, chosen before screening: at least one
-            pick in four while the incumbent's branch holds the best): on cached
-            predictions of 18 conditional libraries it changed 54 of 548 runs, no group
-            of held-out libraries worse pooled by more than a standard error, and took
-            the one target that carried draw 5's late cost from 0.162 to 0.066 at
-            t = 30. Evidence: ``docs/transfer_options.md``.
-        stall_patience: in a space with a branching parameter, in a search with source
-            tasks (its target-only fallbacks included; a cold search is unchanged), when
-            the last ``stall_patience`` picks all lie in one branch and none of them
-            beat the target's best so far, the next pick avoids that branch (the
-            ensemble's, the stacked model's or the per-branch search's best candidate in
-            the others; off the pools, the best of the candidate set). A search that has
-            found the best of the sources' favourite branch otherwise keeps refining it
-            while the target's optimum lies in another (`recommender.branch_search.stalled_branch`). ``None``
-            (the default): no such pick. Not adopted as the default: with 5, on cached
-            predictions of 11 held-out conditional libraries it changed 103 of 336 runs,
-            as many for the better as for the worse at t = 30 (-0.0005 +/- 0.0006), and
-            cost t = 10 (+0.0005 +/- 0.0003). Evidence: ``docs/transfer_options.md``.
-        branch_second_look: in a space with a branching parameter, from this many target
-            observations on (``None``: never), a branch the hedge supports (as for
-            ``branch_hedge_share``) whose one pick so far was among the first
-            ``branch_hedge_until`` gets a second (phase ``"hedge"``, most supported
-            first): one configuration can miss a good branch on a noisy target, and a
-            search that then follows the sources' favourite branch does not return to
-            it. At most one extra pick per branch, after the early picks; a branch first
-            tried later, by the search's own choice, is not revisited. 10 (the default,
-            session 56): the budgets up to 10 are unchanged by construction; on cached
-            predictions of the real conditional benchmark and ten synthetic draws (164
-            targets) regret at t = 20 / 30 fell by 0.0017 +/- 0.0010 / 0.0018 +/- 0.0015
-            pooled, at a cost of 0.0036 +/- 0.0008 at t = 11. Evidence:
-            ``docs/transfer_options.md``.
-        branch_plateau_ties: in a space with a branching parameter, once this many target
-            observations in one branch equal the target's best value exactly, the picks
-            leave that branch while the value stays the best (``None``: never; the note
-            says "flat at the incumbent"). A metric measured at a finite resolution is
-            flat over much of a branch, and the sources, never contradicted by tied
-            observations, keep the search there: on the real conditional benchmark one
-            target spent 22 of 30 picks on logistic regressions that all scored 0.1867
-            (`recommender.branch_search.plateau_branches`). A continuous metric never ties,
-            so nothing changes there. 4 (the default, session 57): on cached predictions of
-            the real conditional benchmark (20 targets x 3 seeds) regret at t = 10 / 20 /
-            30 fell by 0.0037 / 0.0073 +/- 0.0045 / 0.0060 +/- 0.0048 (five targets moved,
-            four for the better). Evidence: ``docs/transfer_options.md``.
-        surrogate: ``"ensemble"`` (RGPE-style weighted ensemble, the default) or
-            ``"augmented"`` (target GP over ``[x, weighted source mean]``; measured worse on
-            LCBench, kept for experiments).
-    """
-
-    guardrails: bool = True
-    seed: int = 0
-    n_samples: int = 256
-    portfolio_picks: int = 1
-    min_target_points: int = 3
-    kappa: float = 1.0
-    fallback_share: float = 1.0
-    surrogate: str = "ensemble"
-    max_target_points: int = 1000
-    explore_steps: tuple[int, ...] = ()
-    max_rank_points: int = 100
-    mixture_variance_steps: int = 10
-    chance_z: float = 0.0
-    chance_from: int = 8
-    consensus_rho: float = 0.5
-    consensus_isolated_share: float = 0.9
-    consensus_min_sources: int = 5
-    consensus_peers: int = 1
-    consensus_z: float = 2.0
-    refute_share: float = 0.5
-    refute_p: float = 0.1
-    probe_candidates: int = 1024
-    restart_candidates: int = 1
-    probe: str = "contrast"
-    probe_share: float = 0.1
-    refute_min_evidence: int = 5
-    refuted_restart: str = "contrast"
-    zero_shot_criterion: str = "auto"
-    zero_shot_switch_t: float = 1.645
-    stack_from: int | None = 10
-    stack_refit: bool = False
-    stack_until: int | None = 20
-    target_scale: str = "raw"
-    mixture_top: float = 1.0
-    stack_scale: str = "target"
-    ensemble_variance: str = "within"
-    branch_hedge_share: float | None = 0.1
-    branch_hedge_until: int = 10
-    branch_hedge_min_sources: int = 1
-    incumbent_patience: int | None = 3
-    stall_patience: int | None = None
-    branch_second_look: int | None = 10
-    branch_plateau_ties: int | None = 4
-
-    def __post_init__(self) -> None:
-        if self.zero_shot_criterion not in ("auto", *FIRST_PICK_CRITERIA):
-            raise ValueError(
-                "zero_shot_criterion must be 'auto' or one of "
-                f"{', '.join(FIRST_PICK_CRITERIA)}, got {self.zero_shot_criterion!r}"
-            )
-        if not 0.0 < self.mixture_top <= 1.0:
-            raise ValueError(f"mixture_top must be in (0, 1], got {self.mixture_top!r}")
-        if not 0.0 < self.refute_p <= 1.0:
-            raise ValueError(
-                f"refute_p must be in (0, 1] (1: no permutation test), got {self.refute_p!r}"
-            )
-        if self.probe not in ("maximin", "contrast"):
-            raise ValueError(f"probe must be 'maximin' or 'contrast', got {self.probe!r}")
-        if self.refuted_restart not in ("maximin", "contrast"):
-            raise ValueError(
-                f"refuted_restart must be 'maximin' or 'contrast', got {self.refuted_restart!r}"
-            )
-        if self.stack_scale not in ("target", *TARGET_SCALES):
-            raise ValueError(
-                f"stack_scale must be 'target' or one of {', '.join(TARGET_SCALES)}, got "
-                f"{self.stack_scale!r}"
-            )
-        if (
-            self.stack_from is not None
-            and self.stack_until is not None
-            and self.stack_until <= self.stack_from
-        ):
-            raise ValueError(
-                f"stack_until ({self.stack_until}) must exceed stack_from ({self.stack_from}), "
-                "or be None to stack to the end of the search"
-            )
-        if self.target_scale not in ("auto", *TARGET_SCALES):
-            raise ValueError(
-                f"target_scale must be 'auto' or one of {', '.join(TARGET_SCALES)}, got "
-                f"{self.target_scale!r}"
-            )
-        check_ensemble_variance(self.ensemble_variance, name="ensemble_variance")
-        if self.consensus_peers < 1:
-            raise ValueError(f"consensus_peers must be at least 1, got {self.consensus_peers}")
-        if not 0 < self.probe_share <= 1:
-            raise ValueError(f"probe_share must be in (0, 1], got {self.probe_share}")
-        if self.branch_hedge_share is not None and not 0 < self.branch_hedge_share <= 1:
-            raise ValueError(
-                f"branch_hedge_share must be in (0, 1] or None, got {self.branch_hedge_share}"
-            )
-        if self.incumbent_patience is not None and self.incumbent_patience < 1:
-            raise ValueError(
-                f"incumbent_patience must be at least 1 or None, got {self.incumbent_patience}"
-            )
-        if self.stall_patience is not None and self.stall_patience < 1:
-            raise ValueError(
-                f"stall_patience must be at least 1 or None, got {self.stall_patience}"
-            )
-        if self.branch_second_look is not None and self.branch_second_look < 1:
-            raise ValueError(
-                f"branch_second_look must be at least 1 or None, got {self.branch_second_look}"
-            )
-        if self.branch_plateau_ties is not None and self.branch_plateau_ties < 2:
-            raise ValueError(
-                f"branch_plateau_ties must be at least 2 or None, got {self.branch_plateau_ties}"
-            )
-        if self.branch_hedge_min_sources < 1:
-            raise ValueError(
-                f"branch_hedge_min_sources must be at least 1, got {self.branch_hedge_min_sources}"
-            )
 
 
 @dataclass
@@ -1020,6 +702,18 @@ def propose(
 ) -> Proposal:
     """Choose the next candidate given the target's observations.
 
+    The phases, in order; the first that has a pick makes it:
+
+    1. ``free`` loses the branches flat at the target's best value
+       (`TransferOptions.branch_plateau_ties`), unless nothing else is free.
+    2. The guardrails weigh the sources on the target's observations (`_prepare`; with
+       no source and too few observations: a random initial design pick).
+    3. A restart pick after the sources were rejected (`_restart_phase`), a probe pick
+       (`_probe_phase`), the zero-shot / portfolio pick (`_portfolio_phase`), a hedge
+       pick in a branch the target has not tried (`_hedge_phase`).
+    4. The model's pick (`_model_phase`), kept inside or outside a branch by the branch
+       rules (`_branch_rules`).
+
     Args:
         cand_X: ``n x d`` encoded candidates.
         cand_mean: ``S x n`` source predictions at the candidates (``cand_std`` likewise;
@@ -1045,24 +739,13 @@ def propose(
             branches (`TransferOptions.branch_hedge_share`); ``()``: one GP over the whole
             encoding, no hedge.
 
-    In a space with branches, a branch flat at the target's best value
-    (`TransferOptions.branch_plateau_ties`) is taken out of ``free`` first, unless
-    nothing else is free.
-
     Returns:
         The `Proposal`.
     """
-    flat: tuple[int, ...] = ()
-    if options.branch_plateau_ties is not None and len(branch_columns) > 1 and len(obs_y):
-        flat = plateau_branches(
-            branch_of(obs_X, branch_columns), obs_y, options.branch_plateau_ties
-        )
-        outside = free & ~np.isin(branch_of(cand_X, branch_columns), flat)
-        if flat and outside.any() and (free & ~outside).any():
-            free = outside
-        else:
-            flat = ()
-    proposal = _propose(
+    free, flat = _flat_branches(
+        cand_X, obs_X, obs_y, free, branch_columns, options.branch_plateau_ties
+    )
+    step = _prepare(
         cand_X=cand_X,
         cand_mean=cand_mean,
         cand_std=cand_std,
@@ -1078,18 +761,109 @@ def propose(
         quantiles=quantiles,
         branch_columns=branch_columns,
     )
+    proposal = step if isinstance(step, Proposal) else _phase_pick(step)
     if not flat:
         return proposal
-    names = ("branch " if len(flat) == 1 else "branches ") + ", ".join(map(str, flat))
-    note = (
-        f"{names} left, flat at the incumbent: {options.branch_plateau_ties} or more "
-        f"observations in {'it' if len(flat) == 1 else 'each'} equal the target's best value"
-    )
+    note = _flat_note(flat, options.branch_plateau_ties or 0)
     decision = replace(proposal.decision, reason=f"{proposal.decision.reason}; {note}")
     return replace(proposal, decision=decision, flat=flat)
 
 
-def _propose(
+def _flat_branches(
+    cand_X: np.ndarray,
+    obs_X: np.ndarray,
+    obs_y: np.ndarray,
+    free: np.ndarray,
+    branch_columns: Sequence[int],
+    ties: int | None,
+) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``free`` without the branches whose ``ties`` or more observations equal the
+    target's best value (`recommender.branch_search.plateau_branches`), and those branches;
+    ``free`` unchanged and ``()`` when there are none, or nothing else (or nothing in
+    them) is free."""
+    if ties is None or len(branch_columns) < 2 or not len(obs_y):
+        return free, ()
+    flat = plateau_branches(branch_of(obs_X, branch_columns), obs_y, ties)
+    outside = free & ~np.isin(branch_of(cand_X, branch_columns), flat)
+    if flat and outside.any() and (free & ~outside).any():
+        return outside, flat
+    return free, ()
+
+
+def _flat_note(flat: tuple[int, ...], ties: int) -> str:
+    """The explanation's note on the branches `_flat_branches` took out."""
+    one = len(flat) == 1
+    names = ("branch " if one else "branches ") + ", ".join(map(str, flat))
+    return (
+        f"{names} left, flat at the incumbent: {ties} or more observations in "
+        f"{'it' if one else 'each'} equal the target's best value"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One `propose` call's inputs and the guardrails' verdict on them, read by each phase.
+
+    ``obs_X``, ``obs_y``, ``obs_mean`` and ``obs_std`` are the observations the models use
+    (at most ``max_target_points``, `subsample_indices`), ``obs_y`` on the target GP's
+    scale once it is fitted and ``raw_y`` as given; ``picks_X`` / ``picks_y`` are every
+    observation in order (the branch rules). ``target`` is the target GP (``None``: too
+    few observations, or a target-only search with one GP per branch); ``untrusted`` says
+    the library is on probation (no consensus, or refuted: ``refuted``).
+    """
+
+    cand_X: np.ndarray
+    cand_mean: np.ndarray
+    cand_std: np.ndarray | LazySourceStd
+    free: np.ndarray
+    obs_X: np.ndarray
+    obs_y: np.ndarray
+    raw_y: np.ndarray
+    obs_mean: np.ndarray
+    obs_std: np.ndarray
+    picks_X: np.ndarray
+    picks_y: np.ndarray
+    options: TransferOptions
+    rng: np.random.Generator
+    gp_state: dict
+    pending: Sequence[int]
+    quantiles: np.ndarray | None
+    branch_columns: Sequence[int]
+    target: SingleTaskGP | None
+    decision: GuardrailDecision
+    untrusted: bool
+    refuted: bool
+
+    @property
+    def n_src(self) -> int:
+        """Number of source tasks."""
+        return len(self.cand_mean)
+
+    @property
+    def t(self) -> int:
+        """Number of target observations."""
+        return len(self.picks_y)
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the sources are in use (not a target-only search)."""
+        return self.decision.mode != "target-only" and self.n_src > 0
+
+    @property
+    def branched(self) -> bool:
+        """Whether a target-only search would fit one GP per branch (`branch_pick`)."""
+        return (
+            len(self.branch_columns) > 1
+            and bool(self.free.any())
+            and self.t >= self.options.min_target_points
+        )
+
+    def noted(self, note: str) -> GuardrailDecision:
+        """The decision with ``note`` appended to its reason (``note`` starts with "; ")."""
+        return replace(self.decision, reason=self.decision.reason + note)
+
+
+def _prepare(
     *,
     cand_X: np.ndarray,
     cand_mean: np.ndarray,
@@ -1102,14 +876,14 @@ def _propose(
     options: TransferOptions,
     rng: np.random.Generator,
     gp_state: dict,
-    pending: Sequence[int] = (),
-    quantiles: np.ndarray | None = None,
-    branch_columns: Sequence[int] = (),
-) -> Proposal:
-    """`propose` after the flat branches are taken out of ``free``."""
-    n_src = len(cand_mean)
-    t = len(obs_y)
-    picks_X, picks_y = obs_X, obs_y  # every observation in order (the branch rules)
+    pending: Sequence[int],
+    quantiles: np.ndarray | None,
+    branch_columns: Sequence[int],
+) -> _Step | Proposal:
+    """The target GP and the guardrails' decision (`_guarded_decision`), or, with no
+    source and fewer than ``min_target_points`` observations, a random design pick."""
+    n_src, t = len(cand_mean), len(obs_y)
+    picks_X, picks_y = obs_X, obs_y
     if t > options.max_target_points:  # bounded cost: keep the best region and a spread
         keep = subsample_indices(
             obs_y, options.max_target_points // 5, options.max_target_points, rng
@@ -1121,22 +895,68 @@ def _propose(
             obs_std[:, keep],
         )
     if n_src == 0 and t < options.min_target_points:
-        choice = _design_pick(free, gp_state, options)
         decision = GuardrailDecision(
             step=t, mode="random-init", weights={}, reason="no source tasks: random initial design"
         )
-        return Proposal(choice, decision, "random", 0.0)
-    # a target-only search of a branched space fits one GP per branch (`branch_pick`)
+        return Proposal(_design_pick(free, gp_state, options), decision, "random", 0.0)
+    # a target-only search of a branched space fits one GP per branch (`branch_pick`);
+    # with sources the guardrails need the whole-space target GP even when branched
     branched = len(branch_columns) > 1 and bool(free.any()) and t >= options.min_target_points
-    target, scale, raw_y = None, options.target_scale, obs_y
+    target, raw_y, scale_note = None, obs_y, ""
     if t >= options.min_target_points and not (branched and n_src == 0):
-        # (with sources the guardrails need the whole-space target GP even when branched)
         target, obs_y, scale = _target_gp(obs_X, obs_y, options.target_scale, gp_state)
+        if options.target_scale == "auto":
+            scale_note = f"; target GP on the {scale} scale (fewer leave-one-out mis-ordered pairs)"
+    decision, untrusted, refuted = _guarded_decision(
+        cand_mean, obs_X, obs_y, obs_mean, obs_std, target, t, options, rng, gp_state, scale_note
+    )
+    return _Step(
+        cand_X=cand_X,
+        cand_mean=cand_mean,
+        cand_std=cand_std,
+        free=free,
+        obs_X=obs_X,
+        obs_y=obs_y,
+        raw_y=raw_y,
+        obs_mean=obs_mean,
+        obs_std=obs_std,
+        picks_X=picks_X,
+        picks_y=picks_y,
+        options=options,
+        rng=rng,
+        gp_state=gp_state,
+        pending=pending,
+        quantiles=quantiles,
+        branch_columns=branch_columns,
+        target=target,
+        decision=decision,
+        untrusted=untrusted,
+        refuted=refuted,
+    )
+
+
+def _guarded_decision(
+    cand_mean: np.ndarray,
+    obs_X: np.ndarray,
+    obs_y: np.ndarray,
+    obs_mean: np.ndarray,
+    obs_std: np.ndarray,
+    target: SingleTaskGP | None,
+    t: int,
+    options: TransferOptions,
+    rng: np.random.Generator,
+    gp_state: dict,
+    scale_note: str,
+) -> tuple[GuardrailDecision, bool, bool]:
+    """The guardrails' decision on the sources (`rank_weights`), whether the library is
+    untrusted (no consensus among the sources, `no_consensus`, once per candidate set; or
+    refuted by the target, `refuted_consensus`) and whether it was refuted. An untrusted
+    library before ``chance_from`` observations gives a target-only decision."""
+    n_src = len(cand_mean)
     rank_idx = np.arange(len(obs_y))
     if len(rank_idx) > options.max_rank_points:  # pairs grow quadratically: rank on a subset
         rank_idx = np.sort(rng.choice(rank_idx, size=options.max_rank_points, replace=False))
-    untrusted, why = False, ""
-    refuted = False
+    untrusted, why, refuted = False, "", False
     if options.guardrails and n_src:
         if gp_state.get("consensus_of") is not cand_mean:  # once per candidate set
             gp_state["consensus_of"] = cand_mean
@@ -1173,9 +993,8 @@ def _propose(
         chance_z=max(options.chance_z, options.consensus_z) if untrusted else options.chance_z,
         chance_from=options.chance_from,
     )
-    if target is not None and options.target_scale == "auto":
-        note = f"; target GP on the {scale} scale (fewer leave-one-out mis-ordered pairs)"
-        decision = replace(decision, reason=decision.reason + note)
+    if scale_note:
+        decision = replace(decision, reason=decision.reason + scale_note)
     if untrusted and t < options.chance_from:
         # no source agrees with another, or the target refutes what most of them say:
         # start cold (restart design, then the target GP) and admit a source only
@@ -1191,205 +1010,308 @@ def _propose(
             target_weight=1.0,
             n_sources=n_src,
         )
-    w_src = decision.source_weights
-    contrast = partial(
-        contrast_pick, cand_X, cand_mean, free=free, obs_X=obs_X, rng=rng, share=options.probe_share
+    return decision, untrusted, refuted
+
+
+def _phase_pick(step: _Step) -> Proposal:
+    """The pick of the first phase that makes one; the model's pick otherwise."""
+    for phase in (_restart_phase, _probe_phase, _portfolio_phase, _hedge_phase):
+        proposal = phase(step)
+        if proposal is not None:
+            return proposal
+    return _model_phase(*_branch_rules(step))
+
+
+def _contrast(step: _Step, weights: np.ndarray) -> int:
+    """`contrast_pick` among ``step``'s free candidates, weighing the sources by ``weights``."""
+    options = step.options
+    return contrast_pick(
+        step.cand_X,
+        step.cand_mean,
+        weights,
+        free=step.free,
+        obs_X=step.obs_X,
+        rng=step.rng,
+        share=options.probe_share,
+        draws=options.probe_candidates,
     )
-    if (
-        decision.mode == "target-only"
-        and n_src
+
+
+def _restart_phase(step: _Step) -> Proposal | None:
+    """A restart pick after the sources were rejected, or ``None``.
+
+    The picks the sources drove are a biased design: spend ``min_target_points`` restart
+    picks (contrast picks against a refuted library, the cold GP's random design
+    otherwise) before trusting a target-only GP, so the worst case is a cold start that
+    lost that many picks.
+    """
+    options, gp_state = step.options, step.gp_state
+    if not (
+        step.decision.mode == "target-only"
+        and step.n_src
         and gp_state.get("explore", 0) < options.min_target_points
     ):
-        # The sources were rejected: the picks they drove are a biased design. Spend
-        # `min_target_points` restart picks (contrast picks against a refuted library,
-        # cold GP's random design otherwise) before trusting a target-only GP, so the
-        # worst case is a cold start that lost that many picks.
-        gp_state["explore"] = gp_state.get("explore", 0) + 1
-        if options.refuted_restart == "contrast" and refuted:
-            index = contrast(np.zeros(n_src), draws=options.probe_candidates)
-            design = "a contrast pick, where the refuted sources agree the target is poor"
-        else:
-            index = _restart_pick(cand_X, free, obs_X, rng, options, gp_state)
-            design = "random" if options.restart_candidates == 1 else "space-filling"
-        note = f"; restart pick {gp_state['explore']} of {options.min_target_points}: {design}"
-        return Proposal(index, replace(decision, reason=decision.reason + note), "explore", 0.0)
-    if (
+        return None
+    gp_state["explore"] = gp_state.get("explore", 0) + 1
+    if options.refuted_restart == "contrast" and step.refuted:
+        index = _contrast(step, np.zeros(step.n_src))
+        design = "a contrast pick, where the refuted sources agree the target is poor"
+    else:
+        index = _restart_pick(step.cand_X, step.free, step.obs_X, step.rng, options, gp_state)
+        design = "random" if options.restart_candidates == 1 else "space-filling"
+    note = f"; restart pick {gp_state['explore']} of {options.min_target_points}: {design}"
+    return Proposal(index, step.noted(note), "explore", 0.0)
+
+
+def _probe_phase(step: _Step) -> Proposal | None:
+    """A probe pick at ``explore_steps`` (with guardrails, a trusted library, no batch),
+    or ``None``: one pick from a region the sources did not choose gives the ranking
+    guardrail evidence (negated sources then mis-rank it)."""
+    options = step.options
+    if not (
         options.guardrails
-        and n_src
-        and t in options.explore_steps
-        and not pending
-        and not untrusted
+        and step.n_src
+        and step.t in options.explore_steps
+        and not step.pending
+        and not step.untrusted
     ):
-        # hedge: one probe pick gives the ranking guardrail evidence from a region the
-        # sources did not choose (negated sources then mis-rank it); an untrusted library
-        # needs no test
-        if options.probe == "contrast":
-            index = contrast(w_src, draws=options.probe_candidates)
-            note = "; this pick probes the sources where they agree the target is poor"
-        else:
-            index = _maximin(cand_X, free, obs_X, rng, options.probe_candidates)
-            note = "; this pick probes the sources far from the observations"
-        return Proposal(index, replace(decision, reason=decision.reason + note), "explore", 0.0)
-    if n_src and t < options.portfolio_picks and decision.mode != "target-only":
-        weights = _normalised(w_src)
-        reg_mean, chosen_mean = _regret_hypotheses(cand_mean, obs_mean, quantiles, pending)
-        first_choice: FirstPickChoice | None = gp_state.get("first_pick")
-        criterion = (
-            first_choice.criterion if first_choice is not None else options.zero_shot_criterion
+        return None
+    if options.probe == "contrast":
+        index = _contrast(step, step.decision.source_weights)
+        note = "; this pick probes the sources where they agree the target is poor"
+    else:
+        index = _maximin(step.cand_X, step.free, step.obs_X, step.rng, options.probe_candidates)
+        note = "; this pick probes the sources far from the observations"
+    return Proposal(index, step.noted(note), "explore", 0.0)
+
+
+def _portfolio_phase(step: _Step) -> Proposal | None:
+    """The zero-shot pick and the portfolio over source hypotheses (the first
+    ``portfolio_picks`` picks of a library in use), or ``None``."""
+    options, decision, free = step.options, step.decision, step.free
+    if not (step.n_src and step.t < options.portfolio_picks and decision.mode != "target-only"):
+        return None
+    weights = _normalised(decision.source_weights)
+    reg_mean, chosen_mean = _regret_hypotheses(
+        step.cand_mean, step.obs_mean, step.quantiles, step.pending
+    )
+    first_choice: FirstPickChoice | None = step.gp_state.get("first_pick")
+    criterion = first_choice.criterion if first_choice is not None else options.zero_shot_criterion
+    criterion = "regret-lcb" if criterion == "auto" else criterion
+
+    def first() -> tuple[int, float]:
+        return first_pick_argmax(
+            criterion,
+            step.cand_mean,
+            step.cand_std,
+            step.quantiles,
+            weights,
+            free,
+            kappa=options.kappa,
         )
-        criterion = "regret-lcb" if criterion == "auto" else criterion
 
-        def first() -> tuple[int, float]:
-            return first_pick_argmax(
-                criterion, cand_mean, cand_std, quantiles, weights, free, kappa=options.kappa
-            )
+    if chosen_mean.shape[1] == 0:
+        index, best_score = first()
+        if first_choice is not None:
+            decision = step.noted("; " + first_choice.reason)
+        return Proposal(index, decision, "portfolio", best_score)
+    score = hypothesis_improvement(reg_mean, chosen_mean, weights)
+    if score[free].max() <= 1e-12:
+        index, best_score = first()
+        return Proposal(index, decision, "portfolio", best_score)
+    score = np.where(free, score, -np.inf)
+    index = int(np.argmax(score))
+    return Proposal(index, decision, "portfolio", float(score[index]))
 
-        if chosen_mean.shape[1] == 0:
-            index, best_score = first()
-            if first_choice is not None:
-                decision = replace(decision, reason=decision.reason + "; " + first_choice.reason)
-            return Proposal(index, decision, "portfolio", best_score)
-        score = hypothesis_improvement(reg_mean, chosen_mean, weights)
-        if score[free].max() <= 1e-12:
-            index, best_score = first()
-            return Proposal(index, decision, "portfolio", best_score)
-        score = np.where(free, score, -np.inf)
-        index = int(np.argmax(score))
-        return Proposal(index, decision, "portfolio", float(score[index]))
-    # a space with branches searched with source tasks (the stall rule, target-only
-    # fallbacks included), and with the sources in use (the hedge and incumbent picks)
-    branched_with_sources = len(branch_columns) > 1 and n_src > 0
-    branch_transfer = branched_with_sources and decision.mode != "target-only"
-    # hedge rounds: untried supported branches during the early picks, then the second look
+
+def _hedge_phase(step: _Step) -> Proposal | None:
+    """A hedge pick of a library in use in a space with branches (`_hedge_pick`): an
+    untried supported branch during the first ``branch_hedge_until`` picks, then the
+    second look (`TransferOptions.branch_second_look`); ``None`` when there is none."""
+    options, n_src = step.options, step.n_src
+    if not (
+        len(step.branch_columns) > 1 and step.trusted and options.branch_hedge_share is not None
+    ):
+        return None
     rounds: list[int | None] = []
-    if branch_transfer and options.branch_hedge_share is not None:
-        if t < options.branch_hedge_until:
-            rounds.append(None)
-        if options.branch_second_look is not None and t >= options.branch_second_look:
-            rounds.append(options.branch_hedge_until)
+    if step.t < options.branch_hedge_until:
+        rounds.append(None)
+    if options.branch_second_look is not None and step.t >= options.branch_second_look:
+        rounds.append(options.branch_hedge_until)
+    # equal weights: a branch's support is (its sources) / n_src, so "at least
+    # min_sources sources" is a support above (min_sources - 0.5) / n_src
+    share = max(options.branch_hedge_share, (options.branch_hedge_min_sources - 0.5) / n_src)
     for revisit in rounds:
         hedge = _hedge_pick(
-            cand_X,
-            cand_mean,
-            quantiles,
+            step.cand_X,
+            step.cand_mean,
+            step.quantiles,
             np.full(n_src, 1.0 / n_src),
-            free,
-            picks_X,
-            obs_mean,
-            pending,
-            branch_columns,
-            # equal weights: a branch's support is (its sources) / n_src, so "at least
-            # min_sources sources" is a support above (min_sources - 0.5) / n_src
-            max(
-                options.branch_hedge_share or 0.0, (options.branch_hedge_min_sources - 0.5) / n_src
-            ),
+            step.free,
+            step.picks_X,
+            step.obs_mean,
+            step.pending,
+            step.branch_columns,
+            share,
             revisit=revisit,
         )
         if hedge is not None:
             index, score_at, note = hedge
-            decision = replace(decision, reason=f"{decision.reason}; {note}")
-            return Proposal(index, decision, "hedge", score_at)
-    confined: int | None = None
-    avoided: int | None = None
-    if branched_with_sources:
-        cand_branch, sequence = _branch_sequence(cand_X, picks_X, pending, branch_columns)
-        note = ""
-        if branch_transfer and options.incumbent_patience is not None:
-            free, confined, note = _incumbent_branch_mask(
-                cand_branch, sequence, picks_y, free, cand_mean, w_src, options.incumbent_patience
-            )
-        if confined is None and options.stall_patience is not None:
-            free, avoided, note = _stalled_branch_mask(
-                cand_branch, sequence, picks_y, free, options.stall_patience
-            )
-        if note:
-            decision = replace(decision, reason=f"{decision.reason}; {note}")
-    if options.surrogate == "augmented" and decision.mode != "target-only" and w_src.sum() > 0:
-        # target GP over [x, m(x)]: m is the ranking-weighted source mean; the GP learns
-        # (through m's lengthscale) how far to trust it, and corrects it where it is wrong.
-        w = w_src / w_src.sum()
-        reg_cand = regret_mean(cand_mean, quantiles)
-        reg_obs = regret_mean(obs_mean, quantiles)
-        cand_aug = np.hstack([cand_X, np.clip(w @ reg_cand, 0, 1)[:, None]])
-        obs_aug = np.hstack([obs_X, np.clip(w @ reg_obs, 0, 1)[:, None]])
-        model = fit_gp(obs_aug, obs_y, init_state=gp_state.get("aug_state"))
-        gp_state["aug_state"] = model.state_dict()
-        mean, std = predict(model, cand_aug)
-        score = ensemble_scores(mean[None], std[None], np.ones(1), float(obs_y.max()))
-        score = np.where(free, score, -np.inf)
-        index = int(np.argmax(score))
-        return Proposal(index, decision, "gp", float(score[index]), confined, avoided)
-    trusted = decision.mode != "target-only" and n_src > 0
-    stacking = (options.stack_from is not None and t >= options.stack_from) and (
-        options.stack_until is None or t < options.stack_until
+            return Proposal(index, step.noted(f"; {note}"), "hedge", score_at)
+    return None
+
+
+def _branch_rules(step: _Step) -> tuple[_Step, int | None, int | None]:
+    """The model pick's branch rules in a space with branches and a library: with the
+    library in use, the incumbent's branch when the sources outvote the target
+    (`_incumbent_branch_mask`, ``incumbent_patience``); otherwise, out of a stalled
+    branch (`_stalled_branch_mask`, ``stall_patience``; target-only fallbacks included).
+    """
+    options = step.options
+    if not (len(step.branch_columns) > 1 and step.n_src > 0):
+        return step, None, None
+    cand_branch, sequence = _branch_sequence(
+        step.cand_X, step.picks_X, step.pending, step.branch_columns
     )
-    if trusted and target is not None and stacking:
+    free, confined, avoided, note = step.free, None, None, ""
+    if step.trusted and options.incumbent_patience is not None:
+        free, confined, note = _incumbent_branch_mask(
+            cand_branch,
+            sequence,
+            step.picks_y,
+            free,
+            step.cand_mean,
+            step.decision.source_weights,
+            options.incumbent_patience,
+        )
+    if confined is None and options.stall_patience is not None:
+        free, avoided, note = _stalled_branch_mask(
+            cand_branch, sequence, step.picks_y, free, options.stall_patience
+        )
+    if note:
+        step = replace(step, free=free, decision=step.noted(f"; {note}"))
+    return step, confined, avoided
+
+
+def _model_phase(step: _Step, branch: int | None, avoided: int | None) -> Proposal:
+    """The pick of the model in force: the augmented GP (``surrogate="augmented"``), the
+    residual-stacked GP (``stack_from`` to ``stack_until``), one GP per branch (a
+    target-only search of a branched space), a restart pick (no GP yet and no trusted
+    source), or LogEI under the ensemble of the target GP and the weighted sources.
+    ``branch`` and ``avoided`` are `_branch_rules`' verdict, recorded in the `Proposal`."""
+    options, decision = step.options, step.decision
+    w_src = decision.source_weights
+    if options.surrogate == "augmented" and decision.mode != "target-only" and w_src.sum() > 0:
+        index, score = _augmented_pick(step)
+        return Proposal(index, decision, "gp", score, branch, avoided)
+    stacking = (options.stack_from is not None and step.t >= options.stack_from) and (
+        options.stack_until is None or step.t < options.stack_until
+    )
+    if step.trusted and step.target is not None and stacking:
         stacked = _stacked_pick(
             decision,
-            cand_X,
-            cand_mean,
-            cand_std,
-            free,
-            obs_X,
-            _stack_values(obs_y, raw_y, options.stack_scale, gp_state),
-            obs_mean,
-            gp_state,
+            step.cand_X,
+            step.cand_mean,
+            step.cand_std,
+            step.free,
+            step.obs_X,
+            _stack_values(step.obs_y, step.raw_y, options.stack_scale, step.gp_state),
+            step.obs_mean,
+            step.gp_state,
             refit=options.stack_refit,
             stack_scale=options.stack_scale,
         )
-        return replace(stacked, branch=confined, avoided=avoided)
-    if branched and not trusted:
+        return replace(stacked, branch=branch, avoided=avoided)
+    if step.branched and not step.trusted:
         index, logei, note = branch_pick(
-            cand_X, free, obs_X, raw_y, branch_columns, rng, pending=pending
+            step.cand_X,
+            step.free,
+            step.obs_X,
+            step.raw_y,
+            step.branch_columns,
+            step.rng,
+            pending=step.pending,
         )
-        decision = replace(decision, reason=f"{decision.reason}; one GP per branch, {note}")
-        return Proposal(index, decision, "branch", logei, avoided=avoided)
-    if target is None and not trusted:  # too few points for a GP, no trusted source: explore
         return Proposal(
-            _restart_pick(cand_X, free, obs_X, rng, options, gp_state),
-            decision,
-            "explore",
-            0.0,
-            avoided=avoided,
+            index, step.noted(f"; one GP per branch, {note}"), "branch", logei, avoided=avoided
         )
+    if step.target is None and not step.trusted:  # too few points, no trusted source
+        index = _restart_pick(step.cand_X, step.free, step.obs_X, step.rng, options, step.gp_state)
+        return Proposal(index, decision, "explore", 0.0, avoided=avoided)
+    index, score = _ensemble_pick(step)
+    return Proposal(index, decision, "gp", score, branch, avoided)
+
+
+def _augmented_pick(step: _Step) -> tuple[int, float]:
+    """LogEI of a target GP over ``[x, m(x)]``, ``m`` the ranking-weighted source mean on
+    the regret scale: the GP learns (through m's lengthscale) how far to trust it, and
+    corrects it where it is wrong (``surrogate="augmented"``)."""
+    w_src = step.decision.source_weights
+    w = w_src / w_src.sum()
+    reg_cand = regret_mean(step.cand_mean, step.quantiles)
+    reg_obs = regret_mean(step.obs_mean, step.quantiles)
+    cand_aug = np.hstack([step.cand_X, np.clip(w @ reg_cand, 0, 1)[:, None]])
+    obs_aug = np.hstack([step.obs_X, np.clip(w @ reg_obs, 0, 1)[:, None]])
+    model = fit_gp(obs_aug, step.obs_y, init_state=step.gp_state.get("aug_state"))
+    step.gp_state["aug_state"] = model.state_dict()
+    mean, std = predict(model, cand_aug)
+    score = ensemble_scores(mean[None], std[None], np.ones(1), float(step.obs_y.max()))
+    score = np.where(step.free, score, -np.inf)
+    index = int(np.argmax(score))
+    return index, float(score[index])
+
+
+def _ensemble_pick(step: _Step) -> tuple[int, float]:
+    """LogEI under the ensemble of the target GP (weight ``target_weight``) and the
+    weighted sources (all of them, equally, when every weight is 0), each standardised on
+    its predictions; with the mixture variance while the target has fewer than
+    ``mixture_variance_steps`` observations, among the top ``mixture_top`` share only."""
+    options, decision, obs_y = step.options, step.decision, step.obs_y
     members_mean: list[np.ndarray] = []
     members_std: list[np.ndarray | LazyMemberStd] = []
     member_obs: list[np.ndarray] = []
     member_weights: list[float] = []
-    if target is not None:
-        t_mean, t_std = predict(target, cand_X)
+    if step.target is not None:
+        t_mean, t_std = predict(step.target, step.cand_X)
         y_mu, y_sd = loc_scale(obs_y)
         members_mean.append((t_mean - y_mu) / y_sd)
         members_std.append(t_std / y_sd)
         member_obs.append((obs_y - y_mu) / y_sd)
         member_weights.append(decision.target_weight)
-    if trusted:
+    if step.trusted:
+        w_src = decision.source_weights
         if w_src.sum() <= 0:
-            w_src = np.full(n_src, 1.0 / n_src)
+            w_src = np.full(step.n_src, 1.0 / step.n_src)
         for s in np.flatnonzero(w_src > 0):
-            mu_s, sd_s = loc_scale(cand_mean[s])
-            members_mean.append((cand_mean[s] - mu_s) / sd_s)
-            members_std.append(member_std(cand_std, s, float(sd_s)))
-            member_obs.append((obs_mean[s] - mu_s) / sd_s)
+            mu_s, sd_s = loc_scale(step.cand_mean[s])
+            members_mean.append((step.cand_mean[s] - mu_s) / sd_s)
+            members_std.append(member_std(step.cand_std, s, float(sd_s)))
+            member_obs.append((step.obs_mean[s] - mu_s) / sd_s)
             member_weights.append(float(w_src[s]))
     w = np.asarray(member_weights, dtype=np.float64)
     w = w / w.sum()
     best = float(np.max(w @ np.stack(member_obs)))
     mean = np.stack(members_mean)
-    mixture = t < options.mixture_variance_steps
-    gp_state.pop("mixture_floor", None)  # a floor belongs to the step that computed it
+    mixture = step.t < options.mixture_variance_steps
+    step.gp_state.pop("mixture_floor", None)  # a floor belongs to the step that computed it
     if not (mixture and options.mixture_top < 1.0):
-        index, best_score = ensemble_argmax(
-            mean, members_std, w, best, free, mixture=mixture, variance=options.ensemble_variance
+        return ensemble_argmax(
+            mean,
+            members_std,
+            w,
+            best,
+            step.free,
+            mixture=mixture,
+            variance=options.ensemble_variance,
         )
-        return Proposal(index, decision, "gp", best_score, confined, avoided)
     # explore disagreement among plausible picks: the floor needs every candidate's score
     std = np.stack([s.dense() if isinstance(s, LazyMemberStd) else s for s in members_std])
     plain = ensemble_scores(mean, std, w, best)
-    floor = gp_state["mixture_floor"] = float(np.quantile(plain[free], 1.0 - options.mixture_top))
+    floor = float(np.quantile(plain[step.free], 1.0 - options.mixture_top))
+    step.gp_state["mixture_floor"] = floor
     score = ensemble_scores(
         mean, std, w, best, mixture=mixture, floor=floor, variance=options.ensemble_variance
     )
-    score = np.where(free, score, -np.inf)
+    score = np.where(step.free, score, -np.inf)
     index = int(np.argmax(score))
-    return Proposal(index, decision, "gp", float(score[index]), confined, avoided)
+    return index, float(score[index])
