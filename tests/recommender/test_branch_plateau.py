@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from library import Library, import_benchmark, read_benchmark
+from library import Library, import_benchmark, read_benchmark, write_benchmark
 from recommender.bench import write_conditional_benchmark
 from recommender.branch_search import branch_of, plateau_branches
 from recommender.recommend import Recommender
@@ -55,14 +55,18 @@ def _favour_a(configs: list[dict]) -> np.ndarray:
     )
 
 
+def _source_trials() -> list[list[dict]]:
+    """150 configurations of each of three source tasks scored by `_favour_a`."""
+    return [SPACE.sample(150, seed=20 + i) for i in range(3)]
+
+
 @pytest.fixture(scope="module")
 def sources_for_a() -> list[SourceModel]:
     """Three sources that all put their best configuration in learner a."""
-    models = []
-    for i in range(3):
-        configs = SPACE.sample(150, seed=20 + i)
-        models.append(fit_source_model(f"s{i}", SPACE.encode(configs), _favour_a(configs), seed=0))
-    return models
+    return [
+        fit_source_model(f"s{i}", SPACE.encode(configs), _favour_a(configs), seed=0)
+        for i, configs in enumerate(_source_trials())
+    ]
 
 
 def _in_branch(model: str, n: int, seed: int) -> list[dict]:
@@ -134,10 +138,10 @@ def test_flat_ties_must_be_at_least_two() -> None:
 
 
 def test_recommender_batch_keeps_out_of_a_flat_branch(tmp_path: Path) -> None:
-    """Through the public API, off the pools (the gradient search spans every branch): a
-    library task replayed as a new one, its four best configurations of the sources'
-    favourite learner set to the task's best value (a flat branch); both GP-phase picks
-    of a batch avoid that learner and say why."""
+    """Through the public API, off the pools (random candidates): a library task replayed
+    as a new one, its four best configurations of the sources' favourite learner set to
+    the task's best value (a flat branch); both GP-phase picks of a batch avoid that
+    learner and say why."""
     bench_dir = write_conditional_benchmark(tmp_path / "bench", n_tasks=6, n_configs=150, seed=3)
     bench = read_benchmark(bench_dir)
     library = Library.open(tmp_path / "lib")
@@ -160,6 +164,35 @@ def test_recommender_batch_keeps_out_of_a_flat_branch(tmp_path: Path) -> None:
     picks = recommender.suggest(
         None, space, n=2, observed=observed, direction="minimize", exclude=[target]
     )
-    assert {p.phase for p in picks} <= {"gp", "stacked"}  # the gradient search's phases
+    assert {p.phase for p in picks} <= {"gp", "stacked"}  # GP-phase picks
     assert [p.config["learner"] for p in picks].count(favourite) == 0
     assert all("flat at the incumbent" in p.reason for p in picks)
+
+
+def test_the_gradient_search_keeps_out_of_a_flat_branch(tmp_path: Path) -> None:
+    """The gradient search spans every branch, the flat one included: the scenario of
+    `test_the_search_leaves_the_sources_favourite_branch_once_it_is_flat` through
+    `Recommender.suggest` with ``optimizer="gradient"``, whose pick must still leave
+    learner a (where the sources promise the most)."""
+    tasks = [
+        SPACE.to_frame(configs).assign(
+            task_id=f"s{i}", config_id=range(150), score=_favour_a(configs)
+        )
+        for i, configs in enumerate(_source_trials())
+    ]
+    space = SPACE.to_dict() | {
+        "name": "favour-a",
+        "objective": {"name": "score", "direction": "maximize"},
+        "metrics": ["score"],
+    }
+    write_benchmark(tmp_path / "bench", space, pd.concat(tasks, ignore_index=True))
+    library = Library.open(tmp_path / "lib")
+    import_benchmark(library, tmp_path / "bench")
+    observed = _in_branch("a", 4, seed=1) + _in_branch("b", 1, seed=2) + _in_branch("c", 1, 3)
+    frame = SPACE.to_frame(observed).assign(value=[0.2, 0.2, 0.2, 0.2, 0.1, 0.05])
+    for ties, stays in ((4, False), (None, True)):
+        options = TransferOptions(branch_plateau_ties=ties)
+        recommender = Recommender(library, cache_dir=None, n_candidates=256, options=options)
+        (pick,) = recommender.suggest(None, SPACE, n=1, observed=frame, optimizer="gradient")
+        assert (pick.config["model"] == "a") is stays
+        assert ("flat at the incumbent" in pick.reason) is not stays
