@@ -53,15 +53,12 @@ from botorch.utils.transforms import t_batch_mode_transform
 from torch import Tensor
 
 from library.exceptions import SpaceError
+from recommender.ensemble import check_ensemble_variance, loc_scale
 from recommender.guardrails import GuardrailDecision
 from recommender.space import CategoricalParam, Space
+from recommender.stacking import stacked_prior
 from recommender.surrogate import SourceModel, gp_from_state
-from recommender.transfer import (
-    Proposal,
-    check_ensemble_variance,
-    loc_scale,
-    stacked_prior,
-)
+from recommender.transfer import Proposal
 from recommender.transfer_options import TARGET_SCALES, TransferOptions
 
 __all__ = [

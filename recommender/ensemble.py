@@ -26,7 +26,9 @@ __all__ = [
     "check_ensemble_variance",
     "ensemble_argmax",
     "ensemble_scores",
+    "loc_scale",
     "member_std",
+    "normalised_weights",
 ]
 
 #: The ensemble's variances after the mixture-variance steps (`ensemble_scores`).
@@ -207,3 +209,20 @@ def ensemble_argmax(
         lambda rows: scores(mean[:, rows], np.stack([_values(s, rows) for s in stds])),
         block=block,
     )
+
+
+def loc_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation over the last axis, the scale 1 where it is 0.
+
+    How the ensemble puts sources (over the candidates) and the target (over its
+    observations) on one standardised scale; a constant row stays constant instead of
+    dividing by zero.
+    """
+    sd = values.std(axis=-1)
+    return values.mean(axis=-1), np.where(sd > 0, sd, 1.0)
+
+
+def normalised_weights(weights: np.ndarray) -> np.ndarray:
+    """``weights`` scaled to sum to 1; uniform when they are all 0."""
+    total = weights.sum()
+    return weights / total if total > 0 else np.full(len(weights), 1.0 / len(weights))

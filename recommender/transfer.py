@@ -42,22 +42,24 @@ from pathlib import Path
 import numpy as np
 from botorch.models import SingleTaskGP
 
-from recommender.branch_search import (
-    branch_of,
-    branch_pick,
-    branch_support,
-    hedge_branch,
-    plateau_branches,
-    stalled_branch,
-    starved_incumbent_branch,
+from recommender.branch_rules import (
+    branch_sequence,
+    flat_branches,
+    flat_note,
+    hedge_pick,
+    incumbent_branch_mask,
+    stalled_branch_mask,
 )
+from recommender.branch_search import branch_pick
 from recommender.ensemble import (
     ENSEMBLE_VARIANCES,
     LazyMemberStd,
     check_ensemble_variance,
     ensemble_argmax,
     ensemble_scores,
+    loc_scale,
     member_std,
+    normalised_weights,
 )
 from recommender.first_pick import (
     CrossPredictions,
@@ -74,15 +76,15 @@ from recommender.guardrails import (
     ranking_losses,
     refuted_consensus,
 )
+from recommender.portfolio import hypothesis_improvement, regret_hypotheses
+from recommender.stacking import StackedPrior, stack_values, stacked_pick, stacked_prior
 from recommender.surrogate import (
     LazySourceStd,
     SourceModel,
     fit_gp,
-    gp_from_state,
     predict,
     predict_sources,
     regret_mean,
-    resolve_tkwargs,
     subsample_indices,
 )
 from recommender.transfer_options import TARGET_SCALES, TransferOptions
@@ -117,142 +119,6 @@ class SearchTrace:
     picks: list[int] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     decisions: list[GuardrailDecision] = field(default_factory=list)
-
-
-def hypothesis_improvement(
-    mean: np.ndarray, chosen_mean: np.ndarray, weights: np.ndarray
-) -> np.ndarray:
-    """Weighted improvement over the best chosen candidate under each source hypothesis.
-
-    Args:
-        mean: ``S x n`` source predictions at the candidates.
-        chosen_mean: ``S x k`` source predictions at the ``k >= 1`` points chosen so far.
-        weights: ``(S,)`` source weights.
-
-    Returns:
-        ``(n,)``: sum_s w_s * max(0, mean[s, i] - max_j chosen_mean[s, j]).
-    """
-    incumbent = chosen_mean.max(axis=1, keepdims=True)
-    return weights @ np.maximum(mean - incumbent, 0.0)
-
-
-def loc_scale(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation over the last axis, the scale 1 where it is 0.
-
-    How the ensemble puts sources (over the candidates) and the target (over its
-    observations) on one standardised scale; a constant row stays constant instead of
-    dividing by zero.
-    """
-    sd = values.std(axis=-1)
-    return values.mean(axis=-1), np.where(sd > 0, sd, 1.0)
-
-
-@dataclass(frozen=True, slots=True)
-class StackedPrior:
-    """The weighted source mean as a prior mean of the target (`stacked_prior`).
-
-    Scales: each source standardised by its predictions over the candidates (``loc``,
-    ``scale``, as in the ensemble), the target by its observations' mean and standard
-    deviation (``target``). On these scales the prior is ``offset + slope * sum_s w_s z_s(x)``.
-
-    Attributes:
-        weights: ``(S,)`` the source weights, normalised (equal when none is positive).
-        loc: ``(S,)`` each source's mean over the candidates.
-        scale: ``(S,)`` its standard deviation there (1 where it is 0).
-        offset: intercept of the line.
-        slope: its slope, at least 0 (0: the sources say nothing about the target).
-        target: ``(m,)`` the standardised observations.
-        residual: ``(m,)`` the standardised observations minus the prior at them.
-    """
-
-    weights: np.ndarray
-    loc: np.ndarray
-    scale: np.ndarray
-    offset: float
-    slope: float
-    target: np.ndarray
-    residual: np.ndarray
-
-
-def stacked_prior(
-    cand_mean: np.ndarray, obs_mean: np.ndarray, obs_y: np.ndarray, weights: np.ndarray
-) -> StackedPrior:
-    """Fit the line from the sources' weighted standardised mean to the target's data.
-
-    Least squares with the slope clipped at 0 (a source that predicts the target backwards
-    is the guardrails' business, not the prior's).
-
-    Args:
-        cand_mean: ``S x n`` source means at the candidates (their standardisation).
-        obs_mean: ``S x m`` source means at the target's observations.
-        obs_y: ``(m,)`` the observations.
-        weights: ``(S,)`` source weights (normalised here; all 0: equal weights).
-
-    Returns:
-        The `StackedPrior`.
-    """
-    weights = _normalised(np.asarray(weights, dtype=np.float64))
-    loc, scale = loc_scale(cand_mean)
-    prior_obs = weights @ ((obs_mean - loc[:, None]) / scale[:, None])
-    y_loc, y_scale = loc_scale(obs_y)
-    target = (obs_y - y_loc) / y_scale
-    centred = prior_obs - prior_obs.mean()
-    spread = float(centred @ centred)
-    slope = max(float(centred @ (target - target.mean())) / spread, 0.0) if spread > 0 else 0.0
-    offset = float(target.mean() - slope * prior_obs.mean())
-    residual = target - offset - slope * prior_obs
-    if np.ptp(residual) <= 1e-9:  # the line explains the data: a constant, exactly
-        residual = np.zeros_like(residual)
-    return StackedPrior(weights, loc, scale, offset, slope, target, residual)
-
-
-def _stacked_pick(
-    decision: GuardrailDecision,
-    cand_X: np.ndarray,
-    cand_mean: np.ndarray,
-    cand_std: np.ndarray | LazySourceStd,
-    free: np.ndarray,
-    obs_X: np.ndarray,
-    obs_y: np.ndarray,
-    obs_mean: np.ndarray,
-    gp_state: dict,
-    *,
-    refit: bool,
-    stack_scale: str = "target",
-) -> Proposal:
-    """LogEI of the residual-stacked model (`TransferOptions.stack_from`).
-
-    The prior (`stacked_prior`) plus a GP on the residuals, as an ensemble whose members
-    are the residual GP (weight 1, shifted by the offset) and each weighted source
-    (weight ``slope * w_s``): mean ``offset + r(x) + slope sum_s w_s z_s(x)``, variance
-    ``s_r(x)^2 + slope^2 sum_s w_s^2 s_s(x)^2`` (independent members, as RGPE). The
-    residual GP is fitted (``refit``) or takes the target GP's hyperparameters from
-    ``gp_state["state"]`` (`TransferOptions.stack_refit`). ``obs_y`` is on
-    ``stack_scale`` (`TransferOptions.stack_scale`), which the explanation names unless it
-    is the target GP's.
-    """
-    prior = stacked_prior(cand_mean, obs_mean, obs_y, decision.source_weights)
-    w = prior.weights
-    if refit:
-        residual = fit_gp(obs_X, prior.residual, init_state=gp_state.get("stack_state"))
-    else:
-        residual = gp_from_state(obs_X, prior.residual, gp_state["state"], resolve_tkwargs())
-    gp_state["stack_state"] = residual.state_dict()
-    r_mean, r_std = predict(residual, cand_X)
-    used = np.flatnonzero(w > 0) if prior.slope > 0 else np.array([], dtype=int)
-    means = [r_mean + prior.offset]
-    means += [(cand_mean[s] - prior.loc[s]) / prior.scale[s] for s in used]
-    stds = [r_std] + [member_std(cand_std, s, prior.scale[s]) for s in used]
-    weights = np.array([1.0, *(prior.slope * w[used])])
-    index, score = ensemble_argmax(np.stack(means), stds, weights, float(prior.target.max()), free)
-    note = (
-        f"; residual-stacked GP: a GP on the target's residuals from its line on the "
-        f"weighted sources (slope {prior.slope:.2f} on standardised scales)"
-    )
-    if stack_scale != "target":
-        note += f"; the line and its residual GP on the {stack_scale} scale of the target"
-    decision = replace(decision, reason=decision.reason + note)
-    return Proposal(index, decision, "stacked", score)
 
 
 def source_quantiles(source_models: Sequence[SourceModel]) -> np.ndarray | None:
@@ -324,12 +190,6 @@ def _restart_pick(
     return _maximin(cand_X, free, obs_X, rng, options.restart_candidates)
 
 
-def _normalised(weights: np.ndarray) -> np.ndarray:
-    """``weights`` scaled to sum to 1; uniform when they are all 0."""
-    total = weights.sum()
-    return weights / total if total > 0 else np.full(len(weights), 1.0 / len(weights))
-
-
 def contrast_pick(
     cand_X: np.ndarray,
     cand_mean: np.ndarray,
@@ -365,7 +225,7 @@ def contrast_set(
     """
     loc, scale = loc_scale(cand_mean)
     z = (cand_mean - loc[:, None]) / scale[:, None]
-    score = _normalised(weights) @ z[:, among]  # the sources' weighted verdict
+    score = normalised_weights(weights) @ z[:, among]  # the sources' weighted verdict
     return among[np.argsort(score, kind="stable")[: max(1, int(share * len(among)))]]
 
 
@@ -500,159 +360,6 @@ class Proposal:
     flat: tuple[int, ...] = ()
 
 
-def _regret_hypotheses(
-    cand_mean: np.ndarray,
-    obs_mean: np.ndarray,
-    quantiles: np.ndarray | None,
-    pending: Sequence[int],
-) -> tuple[np.ndarray, np.ndarray]:
-    """The sources' predictions on the regret scale (1 = a source's best, 0 = its worst) at
-    the candidates, and at what is chosen so far (the observations, then the pending
-    picks): what the portfolio and the hedge picks compare hypotheses on."""
-    reg_mean = regret_mean(cand_mean, quantiles)
-    chosen = np.concatenate([regret_mean(obs_mean, quantiles), reg_mean[:, list(pending)]], axis=1)
-    return reg_mean, chosen
-
-
-def _hedge_pick(
-    cand_X: np.ndarray,
-    cand_mean: np.ndarray,
-    quantiles: np.ndarray | None,
-    weights: np.ndarray,
-    free: np.ndarray,
-    picks_X: np.ndarray,
-    obs_mean: np.ndarray,
-    pending: Sequence[int],
-    branch_columns: Sequence[int],
-    share: float,
-    revisit: int | None = None,
-) -> tuple[int, float, str] | None:
-    """A pick in a branch that enough sources put their best in and the target has not
-    tried (`recommender.branch_search.hedge_branch`), or ``None``. With ``revisit`` (the
-    second look, `TransferOptions.branch_second_look`): in such a branch that the target
-    has tried exactly once, within its first ``revisit`` picks.
-
-    ``picks_X`` are all the target's observations in order (which branches it tried, and
-    when); ``obs_mean`` the sources' predictions at the (possibly subsampled) ones the
-    models use.
-
-    Within that branch, the pick maximises the weighted improvement over the target's
-    observations (and pending picks) under each source hypothesis, on the regret scale:
-    the portfolio's criterion (`hypothesis_improvement`), so the sources that favour the
-    branch choose where in it to look.
-    """
-    n_branches = len(branch_columns)
-    cand_branch, tried = _branch_sequence(cand_X, picks_X, pending, branch_columns)
-    counts = np.bincount(tried, minlength=n_branches)
-    if revisit is None:
-        covered = counts > 0
-    else:  # only a one-shot verdict of the first picks is looked at again
-        covered = (counts != 1) | (np.bincount(tried[:revisit], minlength=n_branches) == 0)
-    support = branch_support(cand_mean, weights, cand_branch, free, n_branches)
-    branch = hedge_branch(support, covered, cand_branch, free, share)
-    if branch is None:
-        return None
-    reg_mean, chosen = _regret_hypotheses(cand_mean, obs_mean, quantiles, pending)
-    inside = free & (cand_branch == branch)
-    if chosen.shape[1]:
-        score = hypothesis_improvement(reg_mean, chosen, weights)
-    else:
-        score = weights @ reg_mean
-    if score[inside].max() <= 1e-12:  # every hypothesis is satisfied: the best mean in it
-        score = weights @ reg_mean
-    score = np.where(inside, score, -np.inf)
-    index = int(np.argmax(score))
-    tried_note = "untried" if counts[branch] == 0 else "a second look after one pick"
-    note = (
-        f"a hedge pick in branch {branch}, {tried_note}, where {support[branch]:.0%} of the "
-        "sources put their best configuration"
-    )
-    return index, float(score[index]), note
-
-
-def _branch_sequence(
-    cand_X: np.ndarray, obs_X: np.ndarray, pending: Sequence[int], branch_columns: Sequence[int]
-) -> tuple[np.ndarray, np.ndarray]:
-    """The branch of every candidate, and of the target's picks in order: its
-    observations, then the pending picks."""
-    cand_branch = branch_of(cand_X, branch_columns)
-    return cand_branch, np.concatenate(
-        [branch_of(obs_X, branch_columns), cand_branch[list(pending)]]
-    )
-
-
-def _incumbent_branch_mask(
-    cand_branch: np.ndarray,
-    sequence: np.ndarray,
-    obs_y: np.ndarray,
-    free: np.ndarray,
-    cand_mean: np.ndarray,
-    w_src: np.ndarray,
-    patience: int,
-) -> tuple[np.ndarray, int | None, str]:
-    """``free`` restricted to the incumbent's branch, the branch and a note, when the last
-    ``patience`` picks all left it (`recommender.branch_search.starved_incumbent_branch`)
-    and the weighted sources put their best elsewhere (`branch_support`): the sources are
-    outvoting the target's evidence. Otherwise ``free`` unchanged, ``None``, ``""``.
-    ``cand_branch`` and ``sequence`` come from `_branch_sequence`.
-
-    When the sources' favourite *is* the incumbent's branch, the picks that left it were
-    the target's own evidence at work (its GP exploring), and are left alone."""
-    branch = starved_incumbent_branch(sequence, obs_y, patience)
-    if branch is None or w_src.sum() <= 0:
-        return free, None, ""
-    inside = free & (cand_branch == branch)
-    if not inside.any():
-        return free, None, ""
-    support = branch_support(
-        cand_mean, w_src / w_src.sum(), cand_branch, free, int(cand_branch.max()) + 1
-    )
-    favourite = int(np.argmax(support))
-    if favourite == branch:
-        return free, None, ""
-    note = (
-        f"this pick stays in branch {branch}, the target's best so far, which the last "
-        f"{patience} picks left without beating it for branch {favourite}, the weighted "
-        "sources' favourite"
-    )
-    return inside, branch, note
-
-
-def _stalled_branch_mask(
-    cand_branch: np.ndarray,
-    sequence: np.ndarray,
-    obs_y: np.ndarray,
-    free: np.ndarray,
-    patience: int,
-) -> tuple[np.ndarray, int | None, str]:
-    """``free`` without the branch the last ``patience`` picks all went to without beating
-    the target's best (`recommender.branch_search.stalled_branch`), that branch and a
-    note; ``free`` unchanged, ``None``, ``""`` when there is none or no free candidate
-    lies outside it. ``cand_branch`` and ``sequence`` come from `_branch_sequence`."""
-    branch = stalled_branch(sequence, obs_y, patience)
-    if branch is None:
-        return free, None, ""
-    outside = free & (cand_branch != branch)
-    if not outside.any():
-        return free, None, ""
-    note = (
-        f"this pick leaves branch {branch}: the last {patience} picks went there without "
-        "beating the target's best"
-    )
-    return outside, branch, note
-
-
-def _stack_values(
-    obs_y: np.ndarray, raw_y: np.ndarray, stack_scale: str, gp_state: dict
-) -> np.ndarray:
-    """The target's values for the stacked line (`TransferOptions.stack_scale`): the target
-    GP's (``obs_y``) or ``raw_y`` on ``stack_scale``, named in ``gp_state["stack_scale"]``
-    so `acquisition.proposal_acquisition` rebuilds the same model."""
-    name = gp_state.get("scale", "raw") if stack_scale == "target" else stack_scale
-    gp_state["stack_scale"] = name
-    return obs_y if stack_scale == "target" else TARGET_SCALES[stack_scale](raw_y)
-
-
 def _target_gp(
     obs_X: np.ndarray, obs_y: np.ndarray, scale: str, gp_state: dict
 ) -> tuple[SingleTaskGP, np.ndarray, str]:
@@ -706,8 +413,9 @@ def propose(
 
     1. ``free`` loses the branches flat at the target's best value
        (`TransferOptions.branch_plateau_ties`), unless nothing else is free.
-    2. The guardrails weigh the sources on the target's observations (`_prepare`; with
-       no source and too few observations: a random initial design pick).
+    2. The target GP and the guardrails' weights of the sources on the target's
+       observations (`_target_gp`, `_guarded_decision`); with no source and too few
+       observations, a random initial design pick instead of what follows.
     3. A restart pick after the sources were rejected (`_restart_phase`), a probe pick
        (`_probe_phase`), the zero-shot / portfolio pick (`_portfolio_phase`), a hedge
        pick in a branch the target has not tried (`_hedge_phase`).
@@ -742,62 +450,79 @@ def propose(
     Returns:
         The `Proposal`.
     """
-    free, flat = _flat_branches(
+    free, flat = flat_branches(
         cand_X, obs_X, obs_y, free, branch_columns, options.branch_plateau_ties
     )
-    step = _prepare(
-        cand_X=cand_X,
-        cand_mean=cand_mean,
-        cand_std=cand_std,
-        free=free,
-        obs_X=obs_X,
-        obs_y=obs_y,
-        obs_mean=obs_mean,
-        obs_std=obs_std,
-        options=options,
-        rng=rng,
-        gp_state=gp_state,
-        pending=pending,
-        quantiles=quantiles,
-        branch_columns=branch_columns,
-    )
-    proposal = step if isinstance(step, Proposal) else _phase_pick(step)
+    n_src, t = len(cand_mean), len(obs_y)
+    picks_X, picks_y = obs_X, obs_y  # every observation in order (the branch rules)
+    if t > options.max_target_points:  # bounded cost: keep the best region and a spread
+        keep = subsample_indices(
+            obs_y, options.max_target_points // 5, options.max_target_points, rng
+        )
+        obs_X, obs_y, obs_mean, obs_std = (
+            obs_X[keep],
+            obs_y[keep],
+            obs_mean[:, keep],
+            obs_std[:, keep],
+        )
+    if n_src == 0 and t < options.min_target_points:
+        decision = GuardrailDecision(
+            step=t, mode="random-init", weights={}, reason="no source tasks: random initial design"
+        )
+        proposal = Proposal(_design_pick(free, gp_state, options), decision, "random", 0.0)
+    else:
+        # a target-only search of a branched space fits one GP per branch (`branch_pick`);
+        # with sources the guardrails need the whole-space target GP even when branched
+        branched = len(branch_columns) > 1 and bool(free.any()) and t >= options.min_target_points
+        target, raw_y, scale_note = None, obs_y, ""
+        if t >= options.min_target_points and not (branched and n_src == 0):
+            target, obs_y, scale = _target_gp(obs_X, obs_y, options.target_scale, gp_state)
+            if options.target_scale == "auto":
+                scale_note = (
+                    f"; target GP on the {scale} scale (fewer leave-one-out mis-ordered pairs)"
+                )
+        decision, untrusted, refuted = _guarded_decision(
+            cand_mean,
+            obs_X,
+            obs_y,
+            obs_mean,
+            obs_std,
+            target,
+            t,
+            options,
+            rng,
+            gp_state,
+            scale_note,
+        )
+        step = _Step(
+            cand_X=cand_X,
+            cand_mean=cand_mean,
+            cand_std=cand_std,
+            free=free,
+            obs_X=obs_X,
+            obs_y=obs_y,
+            raw_y=raw_y,
+            obs_mean=obs_mean,
+            obs_std=obs_std,
+            picks_X=picks_X,
+            picks_y=picks_y,
+            options=options,
+            rng=rng,
+            gp_state=gp_state,
+            pending=pending,
+            quantiles=quantiles,
+            branch_columns=branch_columns,
+            target=target,
+            decision=decision,
+            untrusted=untrusted,
+            refuted=refuted,
+        )
+        proposal = _phase_pick(step)
     if not flat:
         return proposal
-    note = _flat_note(flat, options.branch_plateau_ties or 0)
+    note = flat_note(flat, options.branch_plateau_ties or 0)
     decision = replace(proposal.decision, reason=f"{proposal.decision.reason}; {note}")
     return replace(proposal, decision=decision, flat=flat)
-
-
-def _flat_branches(
-    cand_X: np.ndarray,
-    obs_X: np.ndarray,
-    obs_y: np.ndarray,
-    free: np.ndarray,
-    branch_columns: Sequence[int],
-    ties: int | None,
-) -> tuple[np.ndarray, tuple[int, ...]]:
-    """``free`` without the branches whose ``ties`` or more observations equal the
-    target's best value (`recommender.branch_search.plateau_branches`), and those branches;
-    ``free`` unchanged and ``()`` when there are none, or nothing else (or nothing in
-    them) is free."""
-    if ties is None or len(branch_columns) < 2 or not len(obs_y):
-        return free, ()
-    flat = plateau_branches(branch_of(obs_X, branch_columns), obs_y, ties)
-    outside = free & ~np.isin(branch_of(cand_X, branch_columns), flat)
-    if flat and outside.any() and (free & ~outside).any():
-        return outside, flat
-    return free, ()
-
-
-def _flat_note(flat: tuple[int, ...], ties: int) -> str:
-    """The explanation's note on the branches `_flat_branches` took out."""
-    one = len(flat) == 1
-    names = ("branch " if one else "branches ") + ", ".join(map(str, flat))
-    return (
-        f"{names} left, flat at the incumbent: {ties} or more observations in "
-        f"{'it' if one else 'each'} equal the target's best value"
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -861,78 +586,6 @@ class _Step:
     def noted(self, note: str) -> GuardrailDecision:
         """The decision with ``note`` appended to its reason (``note`` starts with "; ")."""
         return replace(self.decision, reason=self.decision.reason + note)
-
-
-def _prepare(
-    *,
-    cand_X: np.ndarray,
-    cand_mean: np.ndarray,
-    cand_std: np.ndarray | LazySourceStd,
-    free: np.ndarray,
-    obs_X: np.ndarray,
-    obs_y: np.ndarray,
-    obs_mean: np.ndarray,
-    obs_std: np.ndarray,
-    options: TransferOptions,
-    rng: np.random.Generator,
-    gp_state: dict,
-    pending: Sequence[int],
-    quantiles: np.ndarray | None,
-    branch_columns: Sequence[int],
-) -> _Step | Proposal:
-    """The target GP and the guardrails' decision (`_guarded_decision`), or, with no
-    source and fewer than ``min_target_points`` observations, a random design pick."""
-    n_src, t = len(cand_mean), len(obs_y)
-    picks_X, picks_y = obs_X, obs_y
-    if t > options.max_target_points:  # bounded cost: keep the best region and a spread
-        keep = subsample_indices(
-            obs_y, options.max_target_points // 5, options.max_target_points, rng
-        )
-        obs_X, obs_y, obs_mean, obs_std = (
-            obs_X[keep],
-            obs_y[keep],
-            obs_mean[:, keep],
-            obs_std[:, keep],
-        )
-    if n_src == 0 and t < options.min_target_points:
-        decision = GuardrailDecision(
-            step=t, mode="random-init", weights={}, reason="no source tasks: random initial design"
-        )
-        return Proposal(_design_pick(free, gp_state, options), decision, "random", 0.0)
-    # a target-only search of a branched space fits one GP per branch (`branch_pick`);
-    # with sources the guardrails need the whole-space target GP even when branched
-    branched = len(branch_columns) > 1 and bool(free.any()) and t >= options.min_target_points
-    target, raw_y, scale_note = None, obs_y, ""
-    if t >= options.min_target_points and not (branched and n_src == 0):
-        target, obs_y, scale = _target_gp(obs_X, obs_y, options.target_scale, gp_state)
-        if options.target_scale == "auto":
-            scale_note = f"; target GP on the {scale} scale (fewer leave-one-out mis-ordered pairs)"
-    decision, untrusted, refuted = _guarded_decision(
-        cand_mean, obs_X, obs_y, obs_mean, obs_std, target, t, options, rng, gp_state, scale_note
-    )
-    return _Step(
-        cand_X=cand_X,
-        cand_mean=cand_mean,
-        cand_std=cand_std,
-        free=free,
-        obs_X=obs_X,
-        obs_y=obs_y,
-        raw_y=raw_y,
-        obs_mean=obs_mean,
-        obs_std=obs_std,
-        picks_X=picks_X,
-        picks_y=picks_y,
-        options=options,
-        rng=rng,
-        gp_state=gp_state,
-        pending=pending,
-        quantiles=quantiles,
-        branch_columns=branch_columns,
-        target=target,
-        decision=decision,
-        untrusted=untrusted,
-        refuted=refuted,
-    )
 
 
 def _guarded_decision(
@@ -1091,8 +744,8 @@ def _portfolio_phase(step: _Step) -> Proposal | None:
     options, decision, free = step.options, step.decision, step.free
     if not (step.n_src and step.t < options.portfolio_picks and decision.mode != "target-only"):
         return None
-    weights = _normalised(decision.source_weights)
-    reg_mean, chosen_mean = _regret_hypotheses(
+    weights = normalised_weights(decision.source_weights)
+    reg_mean, chosen_mean = regret_hypotheses(
         step.cand_mean, step.obs_mean, step.quantiles, step.pending
     )
     first_choice: FirstPickChoice | None = step.gp_state.get("first_pick")
@@ -1125,7 +778,7 @@ def _portfolio_phase(step: _Step) -> Proposal | None:
 
 
 def _hedge_phase(step: _Step) -> Proposal | None:
-    """A hedge pick of a library in use in a space with branches (`_hedge_pick`): an
+    """A hedge pick of a library in use in a space with branches (`hedge_pick`): an
     untried supported branch during the first ``branch_hedge_until`` picks, then the
     second look (`TransferOptions.branch_second_look`); ``None`` when there is none."""
     options, n_src = step.options, step.n_src
@@ -1142,7 +795,7 @@ def _hedge_phase(step: _Step) -> Proposal | None:
     # min_sources sources" is a support above (min_sources - 0.5) / n_src
     share = max(options.branch_hedge_share, (options.branch_hedge_min_sources - 0.5) / n_src)
     for revisit in rounds:
-        hedge = _hedge_pick(
+        hedge = hedge_pick(
             step.cand_X,
             step.cand_mean,
             step.quantiles,
@@ -1164,18 +817,18 @@ def _hedge_phase(step: _Step) -> Proposal | None:
 def _branch_rules(step: _Step) -> tuple[_Step, int | None, int | None]:
     """The model pick's branch rules in a space with branches and a library: with the
     library in use, the incumbent's branch when the sources outvote the target
-    (`_incumbent_branch_mask`, ``incumbent_patience``); otherwise, out of a stalled
-    branch (`_stalled_branch_mask`, ``stall_patience``; target-only fallbacks included).
+    (`incumbent_branch_mask`, ``incumbent_patience``); otherwise, out of a stalled
+    branch (`stalled_branch_mask`, ``stall_patience``; target-only fallbacks included).
     """
     options = step.options
     if not (len(step.branch_columns) > 1 and step.n_src > 0):
         return step, None, None
-    cand_branch, sequence = _branch_sequence(
+    cand_branch, sequence = branch_sequence(
         step.cand_X, step.picks_X, step.pending, step.branch_columns
     )
     free, confined, avoided, note = step.free, None, None, ""
     if step.trusted and options.incumbent_patience is not None:
-        free, confined, note = _incumbent_branch_mask(
+        free, confined, note = incumbent_branch_mask(
             cand_branch,
             sequence,
             step.picks_y,
@@ -1185,7 +838,7 @@ def _branch_rules(step: _Step) -> tuple[_Step, int | None, int | None]:
             options.incumbent_patience,
         )
     if confined is None and options.stall_patience is not None:
-        free, avoided, note = _stalled_branch_mask(
+        free, avoided, note = stalled_branch_mask(
             cand_branch, sequence, step.picks_y, free, options.stall_patience
         )
     if note:
@@ -1208,20 +861,20 @@ def _model_phase(step: _Step, branch: int | None, avoided: int | None) -> Propos
         options.stack_until is None or step.t < options.stack_until
     )
     if step.trusted and step.target is not None and stacking:
-        stacked = _stacked_pick(
-            decision,
+        index, score, note = stacked_pick(
+            w_src,
             step.cand_X,
             step.cand_mean,
             step.cand_std,
             step.free,
             step.obs_X,
-            _stack_values(step.obs_y, step.raw_y, options.stack_scale, step.gp_state),
+            stack_values(step.obs_y, step.raw_y, options.stack_scale, step.gp_state),
             step.obs_mean,
             step.gp_state,
             refit=options.stack_refit,
             stack_scale=options.stack_scale,
         )
-        return replace(stacked, branch=branch, avoided=avoided)
+        return Proposal(index, step.noted(note), "stacked", score, branch, avoided)
     if step.branched and not step.trusted:
         index, logei, note = branch_pick(
             step.cand_X,

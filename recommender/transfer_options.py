@@ -124,7 +124,7 @@ class TransferOptions:
         zero_shot_switch_t: the test's threshold (1.645, one-sided 5 %).
         stack_from: from this many target observations on (``None``: never), GP-phase picks
             of a trusted library maximise LogEI under the residual-stacked model
-            (`stacked_prior`, `_stacked_pick`) instead of the RGPE ensemble: the residual GP
+            (`stacked_prior`, `recommender.stacking.stacked_pick`) instead of the RGPE ensemble: the residual GP
             moves the prediction where the target disagrees with the sources and keeps their
             shape elsewhere (in the ensemble the target's data act only through the
             weights). Evidence: ``docs/transfer_options.md``.
