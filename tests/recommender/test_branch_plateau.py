@@ -10,6 +10,7 @@ import pytest
 
 from library import Library, import_benchmark, read_benchmark, write_benchmark
 from recommender.bench import write_conditional_benchmark
+from recommender.branch_rules import flat_branches, flat_note
 from recommender.branch_search import branch_of, plateau_branches
 from recommender.recommend import Recommender
 from recommender.space import Space
@@ -196,3 +197,23 @@ def test_the_gradient_search_keeps_out_of_a_flat_branch(tmp_path: Path) -> None:
         (pick,) = recommender.suggest(None, SPACE, n=1, observed=frame, optimizer="gradient")
         assert (pick.config["model"] == "a") is stays
         assert ("flat at the incumbent" in pick.reason) is not stays
+
+
+def test_flat_branches_take_a_branch_out_of_the_free_candidates_only_when_it_helps() -> None:
+    candidates = SPACE.sample(60, seed=7)
+    cand_X, columns = SPACE.encode(candidates), SPACE.branching_columns()
+    in_a = branch_of(cand_X, columns) == 0
+    observed = _in_branch("a", 4, seed=1) + _in_branch("b", 1, seed=2)
+    obs_X, y = SPACE.encode(observed), np.array([0.2, 0.2, 0.2, 0.2, 0.1])
+    free = np.ones(len(cand_X), dtype=bool)
+    kept, flat = flat_branches(cand_X, obs_X, y, free, columns, 4)
+    assert flat == (0,) and np.array_equal(kept, free & ~in_a)
+    for ties in (None, 5):  # the rule off, or one tie short
+        kept, flat = flat_branches(cand_X, obs_X, y, free, columns, ties)
+        assert flat == () and kept is free
+    # nothing free outside the flat branch, or nothing free in it: nothing to leave
+    for only in (in_a, ~in_a):
+        kept, flat = flat_branches(cand_X, obs_X, y, only, columns, 4)
+        assert flat == () and kept is only
+    assert flat_note((0,), 4).startswith("branch 0 left, flat at the incumbent: 4 or more")
+    assert "branches 0, 2 left" in flat_note((0, 2), 4) and "in each" in flat_note((0, 2), 4)

@@ -9,7 +9,9 @@ from recommender.ensemble import (
     LazyMemberStd,
     ensemble_argmax,
     ensemble_scores,
+    loc_scale,
     member_std,
+    normalised_weights,
 )
 from recommender.surrogate import LazySourceStd, fit_source_model, predict_sources
 
@@ -101,3 +103,16 @@ def test_nothing_free_gives_minus_infinity(sources: list) -> None:
     mean, rows, weights = _members(sources, cand, lazy=True, seed=11)
     index, score = ensemble_argmax(mean, rows, weights, 0.0, np.zeros(50, bool))
     assert index == 0 and score == -np.inf
+
+
+def test_loc_scale_standardises_rows_and_keeps_a_constant_row_constant() -> None:
+    values = np.array([[1.0, 3.0], [2.0, 2.0]])
+    loc, scale = loc_scale(values)
+    np.testing.assert_allclose(loc, [2.0, 2.0])
+    np.testing.assert_allclose(scale, [1.0, 1.0])  # the constant row's 0 becomes 1
+    np.testing.assert_allclose((values - loc[:, None]) / scale[:, None], [[-1, 1], [0, 0]])
+
+
+def test_normalised_weights_sum_to_one_and_are_uniform_when_all_zero() -> None:
+    np.testing.assert_allclose(normalised_weights(np.array([1.0, 3.0])), [0.25, 0.75])
+    np.testing.assert_allclose(normalised_weights(np.zeros(4)), np.full(4, 0.25))
