@@ -32,7 +32,7 @@ _LAZY: dict[str, str] = {
     "TransferOptions": "recommender.transfer_options",
     "SearchTrace": "recommender.transfer",
     "run_pool_search": "recommender.transfer",
-    "stacked_prior": "recommender.transfer",
+    "stacked_prior": "recommender.stacking",
     "FirstPickChoice": "recommender.first_pick",
     "choose_first_pick": "recommender.first_pick",
     "source_typicality": "recommender.first_pick",
