@@ -516,6 +516,7 @@ def propose(
             decision=decision,
             untrusted=untrusted,
             refuted=refuted,
+            branched=branched,
         )
         proposal = _phase_pick(step)
     if not flat:
@@ -534,7 +535,8 @@ class _Step:
     scale once it is fitted and ``raw_y`` as given; ``picks_X`` / ``picks_y`` are every
     observation in order (the branch rules). ``target`` is the target GP (``None``: too
     few observations, or a target-only search with one GP per branch); ``untrusted`` says
-    the library is on probation (no consensus, or refuted: ``refuted``).
+    the library is on probation (no consensus, or refuted: ``refuted``); ``branched``
+    that a target-only search would fit one GP per branch (`branch_pick`).
     """
 
     cand_X: np.ndarray
@@ -558,6 +560,7 @@ class _Step:
     decision: GuardrailDecision
     untrusted: bool
     refuted: bool
+    branched: bool
 
     @property
     def n_src(self) -> int:
@@ -573,15 +576,6 @@ class _Step:
     def trusted(self) -> bool:
         """Whether the sources are in use (not a target-only search)."""
         return self.decision.mode != "target-only" and self.n_src > 0
-
-    @property
-    def branched(self) -> bool:
-        """Whether a target-only search would fit one GP per branch (`branch_pick`)."""
-        return (
-            len(self.branch_columns) > 1
-            and bool(self.free.any())
-            and self.t >= self.options.min_target_points
-        )
 
     def noted(self, note: str) -> GuardrailDecision:
         """The decision with ``note`` appended to its reason (``note`` starts with "; ")."""
