@@ -22,8 +22,8 @@ from recommender.space import (
 
 _LAZY: dict[str, str] = {
     "Recommender": "recommender.recommend",
-    "Suggestion": "recommender.recommend",
-    "Explanation": "recommender.recommend",
+    "Suggestion": "recommender.suggestion",
+    "Explanation": "recommender.suggestion",
     "ProposalOptimizer": "recommender.recommend",
     "EnsembleLogEI": "recommender.acquisition",
     "ensemble_acquisition": "recommender.acquisition",

@@ -36,6 +36,14 @@ from recommender.acquisition import (
     proposal_acquisition,
 )
 from recommender.branch_search import branch_of
+from recommender.candidate_filters import (
+    all_of,
+    default_box,
+    far_from,
+    free_candidates,
+    inside_box,
+    under_cap,
+)
 from recommender.cost_cap import (
     DEFAULT_CONFIDENCE,
     CostCap,
@@ -47,11 +55,11 @@ from recommender.cost_cap import (
 from recommender.default_box import DefaultBox
 from recommender.first_pick import CrossPredictions
 from recommender.guardrails import GuardrailDecision
-from recommender.json_text import json_safe
 from recommender.library_snapshot import cached_task_evaluations
 from recommender.multitask import MultiTaskFit
 from recommender.multitask_search import MultiTaskOptions, MultiTaskPick, propose_multitask
 from recommender.space import Space
+from recommender.suggestion import Explanation, Suggestion
 from recommender.surrogate import (
     LazySourceStd,
     SourceModel,
@@ -77,104 +85,6 @@ _LOG = logging.getLogger(__name__)
 
 #: observed configurations the local candidates are drawn around (the best first)
 _LOCAL_CENTRES = 3
-
-
-@dataclass(frozen=True, slots=True)
-class Suggestion:
-    """One recommended configuration.
-
-    Attributes:
-        config: parameter name -> value (inactive parameters omitted).
-        predicted: predicted normalised score (1 = as good as the best trial of a typical
-            neighbour task, 0 = as bad as its worst), weighted over the sources in use;
-            NaN (``None`` in `to_dict`) when the guardrail fell back to target-only (no
-            source is trusted) or there is no source. With
-            ``surrogate="multitask"``: the target's posterior mean on the Gaussian-copula
-            scale (0: a median trial of a task, about 2: its best 2 %).
-        interval: a ~95% interval of that prediction (source disagreement + GP variance).
-        neighbours: ``(task_id, weight)`` of the sources that drove this pick, largest first
-            (multi-task: the mixture weights zero-shot, else the learned task
-            correlations with the target, clipped at 0 and normalised).
-        phase: ``"portfolio"``, ``"gp"``, ``"multitask"`` (the multi-task GP's pick),
-            ``"stacked"`` (the GP phase's residual-stacked model,
-            `TransferOptions.stack_from`), ``"branch"`` (a search without a trusted source
-            in a space with branches, one GP per branch: `recommender.branch_search`),
-            ``"hedge"`` (an early pick in a branch the target has not tried and enough
-            sources put their best in: `TransferOptions.branch_hedge_share`),
-            ``"random"`` or ``"explore"`` (a probe of the sources, or a restart pick after
-            the guardrail rejected them; see `TransferOptions.probe` and
-            ``restart_candidates``).
-        mode: the guardrail mode in force (``zero-shot``, ``transfer``, ``target-only`` ...).
-        reason: the guardrail decision in words.
-        cost: the cost model's predicted cost with ``max_cost`` (`recommender.cost_cap`),
-            NaN (``None`` in `to_dict`) without a cap.
-    """
-
-    config: dict[str, Any]
-    predicted: float
-    interval: tuple[float, float]
-    neighbours: tuple[tuple[str, float], ...]
-    phase: str
-    mode: str
-    reason: str
-    cost: float = float("nan")
-
-    @property
-    def has_prediction(self) -> bool:
-        """Whether a source model predicts this pick (``False`` for target-only picks)."""
-        return bool(np.isfinite(self.predicted))
-
-    def predicted_text(self) -> str:
-        """``"0.812 (0.70..0.93)"``, or ``"-"`` when nothing predicts this pick."""
-        if not self.has_prediction:
-            return "-"
-        return f"{self.predicted:.3f} ({self.interval[0]:.2f}..{self.interval[1]:.2f})"
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form (a NaN prediction and its interval become ``None``)."""
-        return {
-            "config": self.config,
-            "predicted": json_safe(self.predicted),
-            "interval": json_safe(list(self.interval)),
-            "neighbours": [{"task_id": t, "weight": w} for t, w in self.neighbours],
-            "phase": self.phase,
-            "mode": self.mode,
-            "reason": self.reason,
-            "cost": json_safe(self.cost),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    """Why the last `suggest` call proposed what it did."""
-
-    target: str | None
-    n_observed: int
-    sources: tuple[str, ...]
-    decisions: tuple[GuardrailDecision, ...]
-    suggestions: tuple[Suggestion, ...]
-    limits: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-friendly form."""
-        return {
-            "target": self.target,
-            "n_observed": self.n_observed,
-            "sources": list(self.sources),
-            "limits": list(self.limits),
-            "decisions": [
-                {
-                    "step": d.step,
-                    "mode": d.mode,
-                    "reason": d.reason,
-                    "target_weight": d.target_weight,
-                    "dropped": [self.sources[i] for i in d.dropped],
-                    "weights": {self.sources[i]: w for i, w in d.weights.items()},
-                }
-                for d in self.decisions
-            ],
-            "suggestions": [s.to_dict() for s in self.suggestions],
-        }
 
 
 class ProposalOptimizer(str, Enum):
@@ -220,30 +130,6 @@ def default_cache_dir() -> Path:
 SURROGATES = ("ensemble", "multitask")
 
 
-def _free_candidates(
-    cand_X: np.ndarray, obs_X: np.ndarray, is_pool: bool, min_distance: float = 0.0
-) -> np.ndarray:
-    """Candidates that may be proposed.
-
-    In pool mode never an observed configuration. Otherwise none closer than
-    ``min_distance`` (Euclidean, encoded unit cube) to an observed one, unless that leaves
-    nothing (a space too small for the search: then any candidate may repeat one).
-    """
-    free = np.ones(len(cand_X), dtype=bool)
-    if is_pool and len(obs_X):
-        free &= ~matching_rows(cand_X, obs_X)
-        if not free.any():
-            raise SpaceError(
-                f"every one of the {len(cand_X)} pool configurations is already observed; "
-                "nothing left to suggest (enlarge the pool or drop `pool=`)"
-            )
-    elif min_distance > 0 and len(obs_X):
-        far = _far_from(cand_X, obs_X, min_distance)
-        if far.any():
-            free &= far
-    return free
-
-
 @dataclass(frozen=True)
 class _PickContext:
     """What `proposal_acquisition` needs to rebuild a GP-phase pick's acquisition."""
@@ -271,73 +157,6 @@ class _PickContext:
             options=options,
         )
         return acqf.fantasize_pending(np.stack(pending_X)) if len(pending_X) else acqf
-
-
-def _default_box(
-    space: Space, default: Mapping[str, Any] | None, max_deviation: float | None
-) -> DefaultBox | None:
-    """The box `suggest`'s ``default`` and ``max_deviation`` ask for, or ``None``."""
-    if default is None and max_deviation is None:
-        return None
-    if default is None or max_deviation is None:
-        given, missing = (
-            ("max_deviation", "default") if default is None else ("default", "max_deviation")
-        )
-        raise SpaceError(
-            f"`{given}=` needs `{missing}=` as well: proposals are kept within max_deviation "
-            "of the default configuration"
-        )
-    return DefaultBox.around(space, default, max_deviation)
-
-
-def _inside_box(box: DefaultBox, cand_X: np.ndarray, free: np.ndarray, is_pool: bool) -> np.ndarray:
-    """``free`` restricted to ``box``. Off a pool, when the box holds no free candidate
-    (all near observations), any candidate in the box may repeat one; in pool mode that is
-    an error, as is a pool with no row in the box."""
-    inside = box.contains(cand_X)
-    if (free & inside).any():
-        return free & inside
-    if is_pool:
-        what = "unobserved " if inside.any() else ""
-        raise SpaceError(
-            f"no {what}pool configuration lies within max_deviation={box.max_deviation:g} of "
-            f"the default ({inside.sum()} of {len(cand_X)} in the box); widen max_deviation "
-            "or add pool rows near the default"
-        )
-    return inside
-
-
-def _under_cap(
-    cap: CostCap, cand_X: np.ndarray, free: np.ndarray, n: int
-) -> tuple[np.ndarray, CostCap]:
-    """``free`` restricted to the candidates ``cap`` admits, and the cap applied: relaxed
-    when too few free candidates are admitted (`CostCap.relaxed`: the cheapest 1 %, at
-    least ``n``), so some always are."""
-    if not free.any():
-        return free, cap
-    cap = cap.relaxed(cand_X[free], max(n, int(np.ceil(0.01 * free.sum()))))
-    return free & cap.admissible(cand_X), cap
-
-
-def _all_of(
-    *checks: Callable[[np.ndarray], np.ndarray] | None,
-) -> Callable[[np.ndarray], np.ndarray] | None:
-    """The points every given check admits (``None``: no check given)."""
-    given = [check for check in checks if check is not None]
-    if not given:
-        return None
-    if len(given) == 1:
-        return given[0]
-    return lambda X: np.logical_and.reduce([check(X) for check in given])
-
-
-def _far_from(X: np.ndarray, rows: np.ndarray, distance: float) -> np.ndarray:
-    """``(len(X),)`` mask: rows of ``X`` at least ``distance`` (Euclidean) from every row
-    of ``rows``."""
-    from scipy.spatial import cKDTree
-
-    nearest, _ = cKDTree(rows).query(X, k=1)
-    return np.asarray(nearest >= distance)
 
 
 def repaired_design(
@@ -747,7 +566,7 @@ class Recommender:
                 raise SpaceError("no search space: pass `space=` (a Space or a space.json dict)")
             space = spaces[task]
         space = space if isinstance(space, Space) else Space.from_dict(space)
-        box = _default_box(space, default, max_deviation)
+        box = default_box(space, default, max_deviation)
         observed, costs = split_observed_costs(observed, observed_costs, max_cost, cost_metric)
         obs_configs, obs_y = self._observations(task, evaluations, observed, direction, space)
         excluded = {*exclude} if task is None else {task, *exclude}
@@ -779,12 +598,12 @@ class Recommender:
             space, sources, pool, seed, obs_configs, obs_y, box
         )
         obs_X = space.encode(obs_configs) if len(obs_y) else np.empty((0, space.dim))
-        free = _free_candidates(cand_X, obs_X, pool is not None, self.min_distance)
+        free = free_candidates(cand_X, obs_X, pool is not None, self.min_distance)
         if box is not None:
-            free = _inside_box(box, cand_X, free, pool is not None)
+            free = inside_box(box, cand_X, free, pool is not None)
         if cap is not None:
-            free, cap = _under_cap(cap, cand_X, free, n)
-        admissible = _all_of(
+            free, cap = under_cap(cap, cand_X, free, n)
+        admissible = all_of(
             None if box is None else box.contains, None if cap is None else cap.admissible
         )
         if self.surrogate == "multitask":
@@ -869,7 +688,7 @@ class Recommender:
                 i = proposal.index
                 free[i] = False
                 if pool is None and self.min_distance > 0:  # the batch's later picks keep away
-                    far = free & _far_from(cand_X, cand_X[i : i + 1], self.min_distance)
+                    far = free & far_from(cand_X, cand_X[i : i + 1], self.min_distance)
                     free = far if far.sum() >= n_picks - pick - 1 else free
                 pending.append(i)
                 pending_X.append(cand_X[i])
@@ -1003,7 +822,7 @@ class Recommender:
         done = np.vstack([obs_X, *[x[None] for x in pending_X]]) if pending_X else obs_X
         if not len(done):
             return result
-        return result if _far_from(result.x[None], done, self.min_distance)[0] else None
+        return result if far_from(result.x[None], done, self.min_distance)[0] else None
 
     def _restarts_spent(
         self, key: tuple, cand_X: np.ndarray, cand_mean: np.ndarray, obs_X: np.ndarray

@@ -44,8 +44,9 @@ from recommender.integrations._common import (
     open_libraries,
     trial_rows,
 )
-from recommender.recommend import Explanation, Recommender, Suggestion
+from recommender.recommend import Recommender
 from recommender.space import Space
+from recommender.suggestion import Explanation, Suggestion
 
 __all__ = ["WarmStartSearchCV"]
 
