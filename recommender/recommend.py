@@ -611,106 +611,21 @@ class Recommender:
                 task, space, sources, fingerprint, cand_configs, cand_X, free, obs_X, obs_y, n, seed
             )
             return self._finish(picks, space, box, cap)
-        models = self._source_models(sources, space)
-        rng = np.random.default_rng(seed)
-        cand_mean, cand_std = predict_source_means(models, cand_X), LazySourceStd(models, cand_X)
-        obs_mean, obs_std = predict_sources(models, obs_X)
-        quantiles = source_quantiles(models)
-        pending: list[int] = []
-        pending_X: list[np.ndarray] = []
-        # the leave-one-source-out choice of the zero-shot criterion matters only zero-shot
-        first = None
-        sources_key = tuple(sorted((m.task_id, m.n_trials) for m in models))
-        if len(obs_y) == 0:
-            key = (space, sources_key)
-            if key not in self._cross:  # keep one (space, sources) at a time: bounded memory
-                self._cross = {key: {}}
-            first = first_pick_choice(self.options, models, self._cross[key], self.cache_dir)
-        restart_key = (task, space, sources_key, seed)
-        branch_columns = space.branching_columns()
-        gp_state: dict = {
-            "first_pick": first,
-            "design_seed": seed,
-            "design_eligible": design_eligible,
-            "explore": self._restarts_spent(restart_key, cand_X, cand_mean, obs_X),
-        }
-        suggestions: list[Suggestion] = []
-        decisions: list[GuardrailDecision] = []
-        n_picks = min(n, int(free.sum()))
-        for pick in range(n_picks):
-            spent_before = gp_state["explore"]
-            proposal = propose(
-                cand_X=cand_X,
-                cand_mean=cand_mean,
-                cand_std=cand_std,
-                free=free,
-                obs_X=obs_X,
-                obs_y=obs_y,
-                obs_mean=obs_mean,
-                obs_std=obs_std,
-                options=self.options,
-                rng=rng,
-                gp_state=gp_state,
-                pending=pending,
-                quantiles=quantiles,
-                branch_columns=branch_columns,
-            )
-            decisions.append(proposal.decision)
-            if gp_state.get("explore", 0) > spent_before:  # a restart pick: remember it
-                self._remember_restart(restart_key, cand_X[proposal.index])
-            result = None
-            context = _PickContext(models, cand_X, cand_mean, obs_X, obs_y, obs_mean, gp_state)
-            if self._use_gradient(mode, pool is not None, proposal, len(obs_y)):
-                result = self._optimize_pick(
-                    proposal,
-                    context,
-                    space=space,
-                    free=free,
-                    pending_X=pending_X,
-                    seed=int(np.random.SeedSequence([seed, pick]).generate_state(1)[0]),
-                    bounds=None if box is None else box.bounds(),
-                    admissible=admissible,
-                )
-                if result is not None and result.candidate_index is None:
-                    result = self._kept_apart(result, obs_X, pending_X)
-            believe = self.batch_believer and result is None and len(pending_X) > 0
-            if believe and self._acqf_pick(proposal, len(obs_y)):
-                proposal = self._believer_pick(
-                    proposal, context, free=free, pending_X=pending_X, branch_columns=branch_columns
-                )
-            if result is None or result.candidate_index is not None:
-                if result is not None:  # the best random candidate won
-                    proposal = replace(
-                        proposal,
-                        index=int(np.flatnonzero(free)[result.candidate_index]),
-                        acquisition=result.value,
-                    )
-                i = proposal.index
-                free[i] = False
-                if pool is None and self.min_distance > 0:  # the batch's later picks keep away
-                    far = free & far_from(cand_X, cand_X[i : i + 1], self.min_distance)
-                    free = far if far.sum() >= n_picks - pick - 1 else free
-                pending.append(i)
-                pending_X.append(cand_X[i])
-                point = cand_configs.iloc[[i]].reset_index(drop=True)
-                mean_std = (cand_mean[:, [i]], cand_std.column(i)[:, None])
-            else:
-                pending_X.append(result.x)
-                proposal = replace(proposal, acquisition=result.value)
-                point = space.to_frame(space.decode(result.x[None]))
-                mean_std = predict_sources(models, result.x[None])
-            # predictions are shown on the regret scale: 1 = a source's best, 0 = its worst
-            suggestions.append(
-                self._describe(proposal, point, *regret_scale(*mean_std, quantiles), sources, space)
-            )
-        self._last = Explanation(
-            target=task,
-            n_observed=len(obs_y),
-            sources=tuple(e.task_id for e in sources),
-            decisions=tuple(decisions),
-            suggestions=tuple(suggestions),
+        picks = self._suggest_ensemble(
+            task,
+            space,
+            sources,
+            (cand_configs, cand_X, free, design_eligible),
+            obs_X,
+            obs_y,
+            n,
+            seed,
+            mode=mode,
+            is_pool=pool is not None,
+            box=box,
+            admissible=admissible,
         )
-        return self._finish(suggestions, space, box, cap)
+        return self._finish(picks, space, box, cap)
 
     def _finish(
         self,
@@ -1011,6 +926,132 @@ class Recommender:
         if not frames:
             return space.to_frame([]), np.empty(0)
         return pd.concat(frames, ignore_index=True), np.concatenate(values)
+
+    def _suggest_ensemble(
+        self,
+        task: str | None,
+        space: Space,
+        sources: list[TaskEvaluations],
+        candidates: tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray | None],
+        obs_X: np.ndarray,
+        obs_y: np.ndarray,
+        n: int,
+        seed: int,
+        *,
+        mode: ProposalOptimizer,
+        is_pool: bool,
+        box: DefaultBox | None,
+        admissible: Callable[[np.ndarray], np.ndarray] | None,
+    ) -> list[Suggestion]:
+        """`suggest` with the ranking-weighted ensemble (the default surrogate): ``n`` picks
+        of `transfer.propose` over the candidates, each taken out of ``free`` (and, off a
+        pool, its ``min_distance`` neighbourhood) before the next.
+
+        Args:
+            candidates: ``(configs, encoded, free, design_eligible)`` of `_candidates`
+                after the filters (`recommender.candidate_filters`); ``free`` is updated.
+        """
+        cand_configs, cand_X, free, design_eligible = candidates
+        models = self._source_models(sources, space)
+        rng = np.random.default_rng(seed)
+        cand_mean, cand_std = predict_source_means(models, cand_X), LazySourceStd(models, cand_X)
+        obs_mean, obs_std = predict_sources(models, obs_X)
+        quantiles = source_quantiles(models)
+        pending: list[int] = []
+        pending_X: list[np.ndarray] = []
+        # the leave-one-source-out choice of the zero-shot criterion matters only zero-shot
+        first = None
+        sources_key = tuple(sorted((m.task_id, m.n_trials) for m in models))
+        if len(obs_y) == 0:
+            key = (space, sources_key)
+            if key not in self._cross:  # keep one (space, sources) at a time: bounded memory
+                self._cross = {key: {}}
+            first = first_pick_choice(self.options, models, self._cross[key], self.cache_dir)
+        restart_key = (task, space, sources_key, seed)
+        branch_columns = space.branching_columns()
+        gp_state: dict = {
+            "first_pick": first,
+            "design_seed": seed,
+            "design_eligible": design_eligible,
+            "explore": self._restarts_spent(restart_key, cand_X, cand_mean, obs_X),
+        }
+        suggestions: list[Suggestion] = []
+        decisions: list[GuardrailDecision] = []
+        n_picks = min(n, int(free.sum()))
+        for pick in range(n_picks):
+            spent_before = gp_state["explore"]
+            proposal = propose(
+                cand_X=cand_X,
+                cand_mean=cand_mean,
+                cand_std=cand_std,
+                free=free,
+                obs_X=obs_X,
+                obs_y=obs_y,
+                obs_mean=obs_mean,
+                obs_std=obs_std,
+                options=self.options,
+                rng=rng,
+                gp_state=gp_state,
+                pending=pending,
+                quantiles=quantiles,
+                branch_columns=branch_columns,
+            )
+            decisions.append(proposal.decision)
+            if gp_state.get("explore", 0) > spent_before:  # a restart pick: remember it
+                self._remember_restart(restart_key, cand_X[proposal.index])
+            result = None
+            context = _PickContext(models, cand_X, cand_mean, obs_X, obs_y, obs_mean, gp_state)
+            if self._use_gradient(mode, is_pool, proposal, len(obs_y)):
+                result = self._optimize_pick(
+                    proposal,
+                    context,
+                    space=space,
+                    free=free,
+                    pending_X=pending_X,
+                    seed=int(np.random.SeedSequence([seed, pick]).generate_state(1)[0]),
+                    bounds=None if box is None else box.bounds(),
+                    admissible=admissible,
+                )
+                if result is not None and result.candidate_index is None:
+                    result = self._kept_apart(result, obs_X, pending_X)
+            believe = self.batch_believer and result is None and len(pending_X) > 0
+            if believe and self._acqf_pick(proposal, len(obs_y)):
+                proposal = self._believer_pick(
+                    proposal, context, free=free, pending_X=pending_X, branch_columns=branch_columns
+                )
+            if result is None or result.candidate_index is not None:
+                if result is not None:  # the best random candidate won
+                    proposal = replace(
+                        proposal,
+                        index=int(np.flatnonzero(free)[result.candidate_index]),
+                        acquisition=result.value,
+                    )
+                i = proposal.index
+                free[i] = False
+                if not is_pool and self.min_distance > 0:  # the batch's later picks keep away
+                    far = free & far_from(cand_X, cand_X[i : i + 1], self.min_distance)
+                    free = far if far.sum() >= n_picks - pick - 1 else free
+                pending.append(i)
+                pending_X.append(cand_X[i])
+                point = cand_configs.iloc[[i]].reset_index(drop=True)
+                mean_std = (cand_mean[:, [i]], cand_std.column(i)[:, None])
+            else:
+                pending_X.append(result.x)
+                proposal = replace(proposal, acquisition=result.value)
+                point = space.to_frame(space.decode(result.x[None]))
+                mean_std = predict_sources(models, result.x[None])
+            # predictions are shown on the regret scale: 1 = a source's best, 0 = its worst
+            suggestions.append(
+                self._describe(proposal, point, *regret_scale(*mean_std, quantiles), sources, space)
+            )
+        self._last = Explanation(
+            target=task,
+            n_observed=len(obs_y),
+            sources=tuple(e.task_id for e in sources),
+            decisions=tuple(decisions),
+            suggestions=tuple(suggestions),
+        )
+        return suggestions
 
     def _suggest_multitask(
         self,
