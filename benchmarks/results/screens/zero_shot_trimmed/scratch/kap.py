@@ -3,9 +3,9 @@ import numpy as np
 sys.path.insert(0, "/work/main/benchmarks"); sys.path.insert(0, "/work/main")
 from recommender.first_pick import pick_regret, zero_shot_scores
 from recommender.surrogate import regret_scale
-exec(open("/tmp/s59/trim.py").read().split("out = {}")[0].split("CASES = ")[1].join(["CASES = ", ""]) if False else "")
-from importlib.machinery import SourceFileLoader
-CASES = {}
+"""Scratch (session 59): the regret LCB's kappa and its spread term, first picks only.
+
+Reads the cases (benchmark caches under /tmp/s5x) from trim.py beside it."""
 src = open("/tmp/s59/trim.py").read()
 exec(src[src.index("CASES = dict("):src.index("out = {}")])
 out = {}
