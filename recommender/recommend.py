@@ -615,7 +615,10 @@ class Recommender:
             task,
             space,
             sources,
-            (cand_configs, cand_X, free, design_eligible),
+            cand_configs,
+            cand_X,
+            free,
+            design_eligible,
             obs_X,
             obs_y,
             n,
@@ -932,7 +935,10 @@ class Recommender:
         task: str | None,
         space: Space,
         sources: list[TaskEvaluations],
-        candidates: tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray | None],
+        cand_configs: pd.DataFrame,
+        cand_X: np.ndarray,
+        free: np.ndarray,
+        design_eligible: np.ndarray | None,
         obs_X: np.ndarray,
         obs_y: np.ndarray,
         n: int,
@@ -945,13 +951,10 @@ class Recommender:
     ) -> list[Suggestion]:
         """`suggest` with the ranking-weighted ensemble (the default surrogate): ``n`` picks
         of `transfer.propose` over the candidates, each taken out of ``free`` (and, off a
-        pool, its ``min_distance`` neighbourhood) before the next.
-
-        Args:
-            candidates: ``(configs, encoded, free, design_eligible)`` of `_candidates`
-                after the filters (`recommender.candidate_filters`); ``free`` is updated.
+        pool, its ``min_distance`` neighbourhood) before the next. ``cand_configs``,
+        ``cand_X`` and ``design_eligible`` come from `_candidates`, ``free`` from the
+        filters (`recommender.candidate_filters`).
         """
-        cand_configs, cand_X, free, design_eligible = candidates
         models = self._source_models(sources, space)
         rng = np.random.default_rng(seed)
         cand_mean, cand_std = predict_source_means(models, cand_X), LazySourceStd(models, cand_X)

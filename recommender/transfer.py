@@ -739,9 +739,6 @@ def _portfolio_phase(step: _Step) -> Proposal | None:
     if not (step.n_src and step.t < options.portfolio_picks and decision.mode != "target-only"):
         return None
     weights = normalised_weights(decision.source_weights)
-    reg_mean, chosen_mean = regret_hypotheses(
-        step.cand_mean, step.obs_mean, step.quantiles, step.pending
-    )
     first_choice: FirstPickChoice | None = step.gp_state.get("first_pick")
     criterion = first_choice.criterion if first_choice is not None else options.zero_shot_criterion
     criterion = "regret-lcb" if criterion == "auto" else criterion
@@ -757,11 +754,14 @@ def _portfolio_phase(step: _Step) -> Proposal | None:
             kappa=options.kappa,
         )
 
-    if chosen_mean.shape[1] == 0:
+    if not step.obs_mean.shape[1] and not step.pending:  # nothing chosen yet: the first pick
         index, best_score = first()
         if first_choice is not None:
             decision = step.noted("; " + first_choice.reason)
         return Proposal(index, decision, "portfolio", best_score)
+    reg_mean, chosen_mean = regret_hypotheses(
+        step.cand_mean, step.obs_mean, step.quantiles, step.pending
+    )
     score = hypothesis_improvement(reg_mean, chosen_mean, weights)
     if score[free].max() <= 1e-12:
         index, best_score = first()
