@@ -8,8 +8,9 @@ Run as ``python -m recommender.demo`` (``--json`` for machine output). Steps:
    `featurizers.featurize_dataset`;
 3. ask `Recommender.suggest` for ``--n`` zero-shot configurations of a runner model family
    (HistGradientBoosting by default) and print them with the guardrail explanation;
-4. score the top recommendation and the family's default configuration for real with the
-   runner's evaluation (`recommender.runner.evaluate_config`, 3-fold CV);
+4. train the suggestions, as many random configurations of the same space (the same
+   budget) and the family's default configuration for real with the runner's evaluation
+   (`recommender.runner.evaluate_config`, 3-fold CV), and compare them (`compare_runs`);
 5. if the shared LCBench benchmark is present, print one line about it (no heavy work).
 
 Takes well under two minutes on a loaded 2-core machine (one thread per fit).
@@ -23,16 +24,19 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from recommender.json_text import to_json
 
-__all__ = ["DemoDataset", "load_demo_dataset", "main", "run_demo"]
+if TYPE_CHECKING:
+    from recommender.runner import EvalSettings, ModelFamily, TaskKind
+
+__all__ = ["DemoDataset", "compare_runs", "load_demo_dataset", "main", "run_demo"]
 
 #: scikit-learn loaders the demo accepts by short name (digits is not in the starter library).
 _SKLEARN_LOADERS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
@@ -134,7 +138,9 @@ def run_demo(
     max_rows: int = 1000,
     cv_folds: int = 3,
     seed: int = 0,
+    train: int | None = None,
     lcbench: Path | None = _LCBENCH,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Run every step of the demo and return the results as a JSON-friendly dict.
 
@@ -144,13 +150,24 @@ def run_demo(
         n: number of suggestions.
         max_rows: subsample cap for fingerprinting and the CV runs.
         cv_folds: folds of the real evaluation.
-        seed: subsampling, fingerprint, suggestion and training seed.
+        seed: subsampling, fingerprint, suggestion, random-configuration and training seed.
+        train: how many of the suggestions to train, best first, and how many random
+            configurations of the same space to train beside them (the same budget;
+            default ``n``).
         lcbench: where to look for the shared LCBench benchmark (``None`` skips it).
+        progress: ``callback(stage, done, total)`` over the training runs.
+
+    Returns:
+        The starter library's stats, the dataset and its fingerprint, the suggestions and
+        the explanation, the real runs (``runs``: ``recommended``, ``random``,
+        ``default``), `compare_runs` of them (``comparison``) and timings.
 
     Raises:
+        CLIUsageError: ``train`` below 1.
         WarmstartError: a bad dataset/family, a missing starter library, ...
     """
     from featurizers import featurize_dataset
+    from library.exceptions import CLIUsageError
     from recommender.recommend import Recommender
     from recommender.runner import (
         EvalSettings,
@@ -158,12 +175,13 @@ def run_demo(
         TaskKind,
         default_config,
         default_space,
-        evaluate_config,
     )
     from recommender.runner.evaluate import default_metric
     from recommender.space import Space
     from recommender.starter import STARTER_TASK_PREFIX, open_starter_library
 
+    if train is not None and train < 1:
+        raise CLIUsageError(f"--train must be at least 1 (got {train})")
     timings: dict[str, float] = {}
     started = time.perf_counter()
     model = ModelFamily.parse(family)
@@ -192,27 +210,25 @@ def run_demo(
     kind = TaskKind(data.kind)
     settings = EvalSettings(metric=default_metric(kind), cv_folds=cv_folds, split_seed=seed)
     default = space.validate(default_config(model, n_features=data.features.shape[1]))
-    runs: dict[str, Any] = {}
-    for label, config in (("recommended", suggestions[0].config), ("default", default)):
-        mark = time.perf_counter()
-        outcome = evaluate_config(
-            model,
-            dict(config),
-            data.features,
-            data.target,
-            kind=kind,
-            settings=settings,
-            fidelity=1.0,
-            seed=seed,
-        )
-        timings[f"train_{label}_s"] = time.perf_counter() - mark
-        runs[label] = {
-            "config": dict(config),
-            "cv_score": outcome.value,
-            "fold_scores": list(outcome.fold_values),
-            "fit_seconds": outcome.fit_seconds,
-        }
+    k = n if train is None else min(train, n)
+    plan = [("recommended", s.config) for s in suggestions[:k]]
+    plan += [("random", config) for config in space.sample(k, seed=seed)]
+    plan.append(("default", default))
+    trained: list[dict[str, Any]] = []
+    mark = time.perf_counter()
+    for done, (label, config) in enumerate(plan):
+        if progress is not None:
+            progress("training (CV)", done, len(plan))
+        trained.append({"label": label, **_train(model, dict(config), data, kind, settings, seed)})
+    if progress is not None:
+        progress("training (CV)", len(plan), len(plan))
+    timings["train_s"] = time.perf_counter() - mark
     timings["total_s"] = time.perf_counter() - started
+    runs = {
+        "recommended": [r for r in trained if r["label"] == "recommended"],
+        "random": [r for r in trained if r["label"] == "random"],
+        "default": trained[-1],
+    }
     line = _lcbench_line(lcbench) if lcbench is not None else None
     return {
         "starter_library": {
@@ -237,16 +253,96 @@ def run_demo(
         "suggestions": [s.to_dict() for s in suggestions],
         "explanation": explanation.to_dict(),
         "runs": runs,
-        "recommended_minus_default": runs["recommended"]["cv_score"] - runs["default"]["cv_score"],
+        "comparison": compare_runs(runs),
         "lcbench": line,
         "timings": timings,
     }
 
 
-def _fmt_config(config: dict[str, Any]) -> str:
-    return ", ".join(
+def _train(
+    model: ModelFamily,
+    config: dict[str, Any],
+    data: DemoDataset,
+    kind: TaskKind,
+    settings: EvalSettings,
+    seed: int,
+) -> dict[str, Any]:
+    """One real CV run of ``config``; a diverged run has ``cv_score`` ``None``."""
+    from recommender.runner import DivergenceError, evaluate_config
+
+    mark = time.perf_counter()
+    try:
+        outcome = evaluate_config(
+            model,
+            config,
+            data.features,
+            data.target,
+            kind=kind,
+            settings=settings,
+            fidelity=1.0,
+            seed=seed,
+        )
+    except DivergenceError as error:
+        return {
+            "config": config,
+            "status": "diverged",
+            "reason": str(error),
+            "cv_score": None,
+            "fold_scores": [],
+            "seconds": time.perf_counter() - mark,
+        }
+    return {
+        "config": config,
+        "status": "ok",
+        "cv_score": outcome.value,
+        "fold_scores": list(outcome.fold_values),
+        "seconds": time.perf_counter() - mark,
+    }
+
+
+def compare_runs(runs: Mapping[str, Any]) -> dict[str, float | None]:
+    """The demo's three comparisons, on the CV score (greater is better).
+
+    ``top1_minus_default`` (the first suggestion against the family's default),
+    ``best_recommended_minus_default`` and ``best_recommended_minus_best_random`` (the
+    best of the trained suggestions against the best of as many random configurations:
+    the same budget). A side whose runs all diverged makes its comparison ``None``.
+
+    Args:
+        runs: ``recommended`` and ``random`` (lists of runs) and ``default`` (one run),
+            each run with a ``cv_score`` (``None`` when it diverged).
+    """
+
+    def best(items: Sequence[Mapping[str, Any]]) -> float | None:
+        scores = [r["cv_score"] for r in items if r["cv_score"] is not None]
+        return max(scores) if scores else None
+
+    def minus(a: float | None, b: float | None) -> float | None:
+        return None if a is None or b is None else a - b
+
+    top1 = runs["recommended"][0]["cv_score"] if runs["recommended"] else None
+    default = runs["default"]["cv_score"]
+    return {
+        "n_trained": len(runs["recommended"]),
+        "top1_minus_default": minus(top1, default),
+        "best_recommended_minus_default": minus(best(runs["recommended"]), default),
+        "best_recommended_minus_best_random": minus(
+            best(runs["recommended"]), best(runs["random"])
+        ),
+    }
+
+
+def _fmt_config(config: dict[str, Any], sep: str = ", ") -> str:
+    return sep.join(
         f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.items()
     )
+
+
+def _short_task(task_id: str, family: str) -> str:
+    """``starter/keel/pima/hgb`` -> ``keel/pima`` (the family is in the table's title)."""
+    from recommender.starter import STARTER_TASK_PREFIX
+
+    return task_id.removeprefix(STARTER_TASK_PREFIX).removesuffix(f"/{family}")
 
 
 def _print_rich(result: dict[str, Any]) -> None:
@@ -281,16 +377,19 @@ def _print_rich(result: dict[str, Any]) -> None:
         f"({result['timings']['suggest_s']:.1f} s)"
     )
     table.add_column("#", justify="right")
-    table.add_column("configuration", overflow="fold")
+    table.add_column("configuration", no_wrap=True)
     table.add_column("predicted ± 95% CI", justify="right")
     table.add_column("neighbour tasks (weight)", overflow="fold")
     for rank, s in enumerate(result["suggestions"], 1):
         low, high = s["interval"]
         table.add_row(
             str(rank),
-            _fmt_config(s["config"]),
+            _fmt_config(s["config"], "\n"),
             "-" if s["predicted"] is None else f"{s['predicted']:.3f} ± {(high - low) / 2:.3f}",
-            "\n".join(f"{nb['task_id']} ({nb['weight']:.2f})" for nb in s["neighbours"]),
+            "\n".join(
+                f"{_short_task(nb['task_id'], result['family'])} ({nb['weight']:.2f})"
+                for nb in s["neighbours"]
+            ),
         )
     console.print(table)
     console.print(
@@ -309,30 +408,54 @@ def _print_rich(result: dict[str, Any]) -> None:
                 title="Guardrails (rec.explain())",
             )
         )
-    runs = result["runs"]
-    scores = Table(title=f"Real training: {result['cv_folds']}-fold CV {result['metric']}")
-    scores.add_column("configuration", overflow="fold")
-    scores.add_column("CV score", justify="right")
-    scores.add_column("folds")
-    scores.add_column("seconds", justify="right")
-    for label in ("recommended", "default"):
-        run = runs[label]
-        scores.add_row(
-            f"{label}: {_fmt_config(run['config'])}",
-            f"{run['cv_score']:.4f}",
-            ", ".join(f"{v:.3f}" for v in run["fold_scores"]),
-            f"{result['timings'][f'train_{label}_s']:.1f}",
-        )
-    console.print(scores)
-    diff = result["recommended_minus_default"]
-    colour = "green" if diff > 0 else "yellow" if diff == 0 else "red"
-    console.print(
-        f"recommended - default = [{colour}]{diff:+.4f}[/{colour}] "
-        f"(one dataset, one seed: an illustration, not a benchmark; see README)"
-    )
+    _print_runs(console, result)
     if result["lcbench"]:
         console.print(f"[dim]{result['lcbench']}[/dim]")
     console.print(f"[dim]total {result['timings']['total_s']:.1f} s[/dim]")
+
+
+def _print_runs(console: Any, result: dict[str, Any]) -> None:
+    """The real CV runs, best of each group in bold, and the three comparisons."""
+    from rich.table import Table
+
+    runs = result["runs"]
+    table = Table(title=f"Real training: {result['cv_folds']}-fold CV {result['metric']}")
+    table.add_column("run")
+    table.add_column("configuration", overflow="fold")
+    table.add_column("CV score", justify="right")
+    table.add_column("seconds", justify="right")
+    groups = [("suggestion", runs["recommended"]), ("random", runs["random"])]
+    groups.append(("default", [runs["default"]]))
+    for name, items in groups:
+        scores = [r["cv_score"] for r in items if r["cv_score"] is not None]
+        for i, run in enumerate(items, 1):
+            score = run["cv_score"]
+            text = run["status"] if score is None else f"{score:.4f}"
+            if score is not None and len(items) > 1 and score == max(scores):
+                text = f"[bold]{text}[/bold]"
+            label = name if name == "default" else f"{name} #{i}"
+            table.add_row(label, _fmt_config(run["config"]), text, f"{run['seconds']:.1f}")
+    console.print(table)
+    comparison = result["comparison"]
+    k = comparison["n_trained"]
+    lines = [
+        ("first suggestion - default", comparison["top1_minus_default"]),
+        (f"best of {k} suggestions - default", comparison["best_recommended_minus_default"]),
+        (
+            f"best of {k} suggestions - best of {k} random (same budget)",
+            comparison["best_recommended_minus_best_random"],
+        ),
+    ]
+    for text, diff in lines:
+        if diff is None:
+            console.print(f"{text}: [yellow]n/a (every run of one side diverged)[/yellow]")
+            continue
+        colour = "green" if diff > 0 else "yellow" if diff == 0 else "red"
+        console.print(f"{text} = [{colour}]{diff:+.4f}[/{colour}]")
+    console.print(
+        "[dim](one dataset, one seed: an illustration, not a benchmark; README, "
+        "*Zero-shot on the starter library*, has the leave-one-dataset-out figures)[/dim]"
+    )
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -352,6 +475,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         "--family", default="hgb", help="runner model family: hgb, rf, logreg, svm, mlp"
     )
     parser.add_argument("-n", type=int, default=5, help="number of suggestions (default 5)")
+    parser.add_argument(
+        "--train",
+        type=int,
+        default=None,
+        help="train the best K suggestions and K random configurations (default: all -n)",
+    )
     parser.add_argument("--max-rows", type=int, default=1000, help="subsample cap (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
     return parser.parse_args(argv)
@@ -363,16 +492,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     Exit codes: 0 ok, 1 a `WarmstartError` (message on stderr), 2 bad arguments.
     """
     from library.exceptions import WarmstartError
+    from recommender._cli_common import progress_bar
 
     args = _parse(argv)
     try:
-        result = run_demo(
-            dataset=args.dataset,
-            family=args.family,
-            n=args.n,
-            max_rows=args.max_rows,
-            seed=args.seed,
-        )
+        with progress_bar(not args.json, transient=True) as progress:
+            result = run_demo(
+                dataset=args.dataset,
+                family=args.family,
+                n=args.n,
+                max_rows=args.max_rows,
+                seed=args.seed,
+                train=args.train,
+                progress=progress,
+            )
     except WarmstartError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

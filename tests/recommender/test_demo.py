@@ -7,15 +7,15 @@ import math
 
 import pytest
 
-from recommender.demo import load_demo_dataset, main
+from recommender.demo import compare_runs, load_demo_dataset, main
 from recommender.runner import ModelFamily, default_space
 from recommender.space import Space
 
 
-def test_demo_json_has_five_finite_suggestions_and_real_cv_scores(
+def test_demo_json_has_five_suggestions_and_real_cv_scores_beside_random_ones(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    assert main(["--json", "--max-rows", "600"]) == 0
+    assert main(["--json", "--max-rows", "600", "--train", "2"]) == 0
     result = json.loads(capsys.readouterr().out)
 
     assert result["starter_library"]["n_tasks"] > 0
@@ -40,14 +40,50 @@ def test_demo_json_has_five_finite_suggestions_and_real_cv_scores(
     assert result["explanation"]["decisions"][0]["mode"] == "zero-shot"
 
     runs = result["runs"]
-    assert runs["recommended"]["config"] == suggestions[0]["config"]
-    for label in ("recommended", "default"):
-        folds = runs[label]["fold_scores"]
-        assert len(folds) == 3
+    # the best two suggestions, two random configurations of the same space, the default
+    assert [r["config"] for r in runs["recommended"]] == [s["config"] for s in suggestions[:2]]
+    assert len(runs["random"]) == 2
+    for run in runs["random"]:
+        assert space.validate(run["config"]) == run["config"]
+        assert json.dumps(run["config"], sort_keys=True) not in configs
+    everything = [*runs["recommended"], *runs["random"], runs["default"]]
+    for run in everything:
+        folds = run["fold_scores"]
+        assert run["status"] == "ok" and len(folds) == 3
         # digits is 10-class: chance is ~0.1, HistGradientBoosting gets far above it
-        assert 0.5 < runs[label]["cv_score"] <= 1.0
-        assert runs[label]["cv_score"] == pytest.approx(sum(folds) / 3)
-    assert runs["recommended"]["config"] != runs["default"]["config"]
+        assert 0.5 < run["cv_score"] <= 1.0
+        assert run["cv_score"] == pytest.approx(sum(folds) / 3)
+    assert runs["recommended"][0]["config"] != runs["default"]["config"]
+
+    comparison = result["comparison"]
+    best = max(r["cv_score"] for r in runs["recommended"])
+    assert comparison["n_trained"] == 2
+    assert comparison["top1_minus_default"] == pytest.approx(
+        runs["recommended"][0]["cv_score"] - runs["default"]["cv_score"]
+    )
+    assert comparison["best_recommended_minus_default"] == pytest.approx(
+        best - runs["default"]["cv_score"]
+    )
+    assert comparison["best_recommended_minus_best_random"] == pytest.approx(
+        best - max(r["cv_score"] for r in runs["random"])
+    )
+
+
+def test_a_side_whose_runs_all_diverged_has_no_comparison() -> None:
+    ok = {"cv_score": 0.8}
+    diverged = {"cv_score": None}
+    runs = {"recommended": [diverged, ok], "random": [diverged], "default": {"cv_score": 0.7}}
+
+    comparison = compare_runs(runs)
+
+    assert comparison["top1_minus_default"] is None  # the first suggestion diverged
+    assert comparison["best_recommended_minus_default"] == pytest.approx(0.1)
+    assert comparison["best_recommended_minus_best_random"] is None
+
+
+def test_demo_train_below_one_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--json", "--train", "0", "--max-rows", "200"]) == 1
+    assert "--train must be at least 1" in capsys.readouterr().err
 
 
 def test_demo_unknown_dataset_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
