@@ -141,6 +141,8 @@ def _render(report: ExplainReport, html_path: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from recommender._cli_tables import shared_mode, suggestion_table
+
     console = Console()
     e = report.explanation
     neighbours = Table(title=f"neighbour tasks ({report.similarity_kind} similarity)")
@@ -149,20 +151,15 @@ def _render(report: ExplainReport, html_path: Path | None) -> None:
     for task, similarity in report.neighbours:
         neighbours.add_row(task, f"{similarity:.3f}")
     console.print(neighbours)
-    picks = Table(title=f"suggestions ({e.n_observed} observed, {len(e.sources)} sources)")
-    for column in ("#", "configuration", "predicted (95% CI)", "mode/phase"):
-        picks.add_column(column)
-    for rank, s in enumerate(e.suggestions, 1):
-        config = ", ".join(
-            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.config.items()
-        )
-        picks.add_row(
-            str(rank),
-            config,
-            s.predicted_text(),
-            f"{s.mode}/{s.phase}",
-        )
+    picks = suggestion_table(
+        f"suggestions ({e.n_observed} observed, {len(e.sources)} sources)",
+        e.suggestions,
+        neighbours=False,
+    )
     console.print(picks)
+    mode = shared_mode(e.suggestions)
+    if mode is not None:
+        console.print(f"[dim]mode: {mode} (every suggestion)[/dim]")
     importance = Table(title="hyperparameter importance")
     importance.add_column("parameter")
     importance.add_column("share", justify="right")

@@ -108,33 +108,21 @@ def suggest_command(
         click.echo(to_json(explanation.to_dict(), indent=1))
         return
     from rich.console import Console
-    from rich.table import Table
 
-    table = Table(
-        title=f"hp-warmstart suggestions ({explanation.n_observed} observed, {len(explanation.sources)} sources)"
-    )
-    table.add_column("#", justify="right")
-    table.add_column("configuration")
-    table.add_column("predicted (95% CI)", justify="right")
-    table.add_column("neighbours")
-    table.add_column("mode")
+    from recommender._cli_tables import shared_mode, suggestion_table
+
     capped = target["max_cost"] is not None
-    if capped:
-        table.add_column(f"predicted {target['cost_metric']}", justify="right")
-    for rank, s in enumerate(suggestions, 1):
-        config = ", ".join(
-            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in s.config.items()
-        )
-        cells = [
-            str(rank),
-            config,
-            s.predicted_text(),
-            ", ".join(f"{t} ({w:.2f})" for t, w in s.neighbours),
-            f"{s.mode}/{s.phase}",
-        ]
-        table.add_row(*cells, *([f"{s.cost:.4g}"] if capped else []))
+    table = suggestion_table(
+        f"hp-warmstart suggestions ({explanation.n_observed} observed, "
+        f"{len(explanation.sources)} sources)",
+        suggestions,
+        cost_column=f"predicted {target['cost_metric']}" if capped else None,
+    )
     console = Console()
     console.print(table)
+    mode = shared_mode(suggestions)
+    if mode is not None:
+        console.print(f"[dim]mode: {mode} (every suggestion)[/dim]")
     for limit in explanation.limits:
         console.print(f"[dim]limit: {limit}[/dim]")
     console.print(f"[dim]{suggestions[-1].reason}[/dim]")

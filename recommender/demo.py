@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from recommender._cli_tables import config_text
 from recommender.json_text import to_json
 
 if TYPE_CHECKING:
@@ -332,12 +333,6 @@ def compare_runs(runs: Mapping[str, Any]) -> dict[str, float | None]:
     }
 
 
-def _fmt_config(config: dict[str, Any], sep: str = ", ") -> str:
-    return sep.join(
-        f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in config.items()
-    )
-
-
 def _short_task(task_id: str, family: str) -> str:
     """``starter/keel/pima/hgb`` -> ``keel/pima`` (the family is in the table's title)."""
     from recommender.starter import STARTER_TASK_PREFIX
@@ -384,7 +379,7 @@ def _print_rich(result: dict[str, Any]) -> None:
         low, high = s["interval"]
         table.add_row(
             str(rank),
-            _fmt_config(s["config"], "\n"),
+            config_text(s["config"], digits=3),
             "-" if s["predicted"] is None else f"{s['predicted']:.3f} ± {(high - low) / 2:.3f}",
             "\n".join(
                 f"{_short_task(nb['task_id'], result['family'])} ({nb['weight']:.2f})"
@@ -434,7 +429,9 @@ def _print_runs(console: Any, result: dict[str, Any]) -> None:
             if score is not None and len(items) > 1 and score == max(scores):
                 text = f"[bold]{text}[/bold]"
             label = name if name == "default" else f"{name} #{i}"
-            table.add_row(label, _fmt_config(run["config"]), text, f"{run['seconds']:.1f}")
+            table.add_row(
+                label, config_text(run["config"], ", ", digits=3), text, f"{run['seconds']:.1f}"
+            )
     console.print(table)
     comparison = result["comparison"]
     k = comparison["n_trained"]

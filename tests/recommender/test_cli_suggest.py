@@ -133,3 +133,22 @@ def test_target_only_json_is_strict_with_null_predictions(tmp_path: Path) -> Non
     shown = CliRunner().invoke(cli, args)
     assert shown.exit_code == 0, shown.output
     assert "nan" not in shown.output.lower()
+
+
+def test_the_table_shows_every_configuration_value_in_full_at_80_columns(
+    library_dir: tuple[Path, Path],
+) -> None:
+    lib, space = library_dir
+    args = ["suggest", "--library", str(lib), "--no-starter", "--space", str(space), "-n", "3"]
+    doc = json.loads(CliRunner().invoke(cli, [*args, "--json"]).output)
+    table = CliRunner(env={"COLUMNS": "80"}).invoke(cli, args)
+
+    assert table.exit_code == 0, table.output
+    assert max(len(line) for line in table.output.splitlines()) <= 80
+    assert "…" not in table.output
+    lines = {line.strip(" │") for line in table.output.splitlines()}
+    for s in doc["suggestions"]:
+        for name, value in s["config"].items():
+            shown = f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
+            assert any(line.startswith(shown) or f"│ {shown} " in line for line in lines), shown
+    assert "mode: zero-shot/" in table.output  # one mode for every pick, printed once
