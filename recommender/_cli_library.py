@@ -255,8 +255,8 @@ def tasks_command(library_path: str | Path | None, as_json: bool, match: str | N
     longest = int(summary["task_id"].str.len().max()) if len(summary) else 4
     # the id is what users copy: as wide as the longest (up to 40), never wrapped or cut
     table.add_column("task", no_wrap=True, min_width=min(longest, 40))
-    table.add_column("source")
-    table.add_column("objective")
+    table.add_column("source", overflow="fold")  # wrapped, not cut: sources are read too
+    table.add_column("objective", overflow="fold")
     table.add_column("trials (ok)", justify="right")
     table.add_column("best", justify="right")
     table.add_column("fp", justify="center")  # fingerprint
