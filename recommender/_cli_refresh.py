@@ -9,7 +9,8 @@ is `RefreshReport.to_dict` plus a ``"cache"`` key (`CacheWarmReport.to_dict`) an
 ``"cache_pruned"`` key (`CachePruneReport.to_dict`), each ``null`` when not done.
 
 Exit codes: 0 ok (quarantined files and cache-warming failures are reported, not fatal),
-1 error, 3 validation failed, 4 another refresh or compaction holds the library lock.
+1 error, 3 validation failed, 4 another refresh or compaction holds the library lock, 5
+(with ``--strict`` only) the refresh completed but quarantined at least one file.
 """
 
 from __future__ import annotations
@@ -24,15 +25,30 @@ from library.exceptions import LibraryLockedError
 from recommender._cli_common import LIBRARY_LOCATION, progress_bar
 from recommender.json_text import to_json
 
+#: ``--strict``'s exit code when the refresh quarantined a file.
+QUARANTINED_EXIT_CODE = 5
+
 
 class _LockedError(click.ClickException):
     exit_code = 4
 
 
+def _short_reason(reason: str | None) -> str:
+    """The error's name for the table (``"SchemaError"``); the full text is on stderr, in
+    the JSON report and in ``quarantine/<file>.reason.txt``."""
+    if not reason:
+        return ""
+    head, sep, _ = reason.partition(": ")
+    if sep and head.isidentifier():
+        return head
+    return reason if len(reason) <= 40 else reason[:39] + "…"
+
+
 @click.command(
     "refresh",
     epilog="Exit codes: 0 ok, 1 error, 3 validation failed, 4 library locked by another "
-    "refresh or compaction. Drop-folder conventions and cache warming: see docs/refresh.md.",
+    "refresh or compaction, 5 (with --strict) files were quarantined. Drop-folder "
+    "conventions and cache warming: see docs/refresh.md.",
 )
 @click.option(
     "--library",
@@ -94,6 +110,12 @@ class _LockedError(click.ClickException):
     help="Also write the JSON report to this file.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON report on stdout.")
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 5 when a drop file was quarantined (the rest is still ingested), so that "
+    "cron or CI flags a bad file; by default quarantined files are reported, exit 0.",
+)
 def refresh_command(
     library_path: str | Path | None,
     drop_dir: Path | None,
@@ -104,6 +126,7 @@ def refresh_command(
     cache_max_age_days: float,
     report_path: Path | None,
     as_json: bool,
+    strict: bool,
 ) -> None:
     """Ingest a drop folder, re-featurize stale tasks, compact, validate, warm the cache."""
     from library import Library
@@ -145,6 +168,8 @@ def refresh_command(
         _render(payload)
     if report.exit_code:
         sys.exit(int(report.exit_code))
+    if strict and report.n_quarantined:
+        sys.exit(QUARANTINED_EXIT_CODE)
 
 
 def _render(report: dict[str, Any]) -> None:
@@ -162,7 +187,13 @@ def _render(report: dict[str, Any]) -> None:
         f"({report['duration_s']:.1f} s)"
     )
     if report["files"]:
-        table = Table("file", "kind", "status", "rows", "new", "duplicates", "reason")
+        table = Table()
+        table.add_column("file", overflow="fold")
+        table.add_column("kind")
+        table.add_column("status", no_wrap=True)
+        for name in ("rows", "new", "duplicates"):
+            table.add_column(name, justify="right", no_wrap=True)
+        table.add_column("reason", no_wrap=True)  # an error's name, never cut
         for item in report["files"]:
             table.add_row(
                 item["name"],
@@ -171,9 +202,14 @@ def _render(report: dict[str, Any]) -> None:
                 str(item["n_rows"]),
                 str(item["n_written"]),
                 str(item["n_duplicates"]),
-                item["reason"] or "",
+                _short_reason(item["reason"]),
             )
         console.print(table)
+        if report["n_quarantined"]:
+            console.print(
+                "[dim]full reasons: stderr above, --json, and quarantine/<file>.reason.txt in "
+                "the drop folder[/dim]"
+            )
     for item in report["files"]:
         for study, reason in item["skipped"].items():
             console.print(f"[yellow]study skipped[/yellow] {item['name']}: {study}: {reason}")

@@ -130,3 +130,37 @@ def test_refresh_warms_the_starter_sources_and_prunes_unused_entries(tmp_path: P
     assert second["cache"]["n_zero_shot_tests"] == 0
     assert second["cache"]["n_zero_shot_hits"] == first["cache"]["n_zero_shot_tests"]
     assert second["cache_pruned"]["n_removed"] == 0
+
+
+def test_strict_exits_5_on_a_quarantined_file_and_the_good_files_still_land(
+    tmp_path: Path,
+) -> None:
+    drop, lib = tmp_path / "drop", tmp_path / "lib"
+    _make_drop(drop, n_tasks=1)
+    (drop / "broken.parquet").write_bytes(b"not a parquet file")
+    args = ["--library", str(lib), "--drop", str(drop), "--no-cache", "--strict"]
+
+    code, payload = _invoke(*args)
+
+    assert code == 5
+    assert payload["n_quarantined"] == 1 and payload["n_trials_written"] == 12
+    (broken,) = [f for f in payload["files"] if f["name"] == "broken.parquet"]
+    assert broken["status"] == "quarantined" and "CorruptFileError" in broken["reason"]
+    assert (drop / "quarantine" / "broken.parquet").exists()
+    assert len(Library.open(lib).read_trials()) == 12  # the good file is in
+
+
+def test_without_strict_a_quarantined_file_is_reported_by_its_error_name(
+    tmp_path: Path,
+) -> None:
+    drop, lib = tmp_path / "drop", tmp_path / "lib"
+    drop.mkdir()
+    (drop / "broken.parquet").write_bytes(b"not a parquet file")
+
+    result = CliRunner().invoke(
+        refresh_command, ["--library", str(lib), "--drop", str(drop), "--no-cache"]
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "CorruptFileError" in result.output and "quarantined" in result.output
+    assert "Parquet magic bytes" not in result.output  # the full text is on stderr
