@@ -197,6 +197,8 @@ def _render(result: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from recommender._cli_tables import config_text
+
     console = Console()
     table = Table(title=f"run {result.run_id} ({result.metric}, greater is better)")
     for column in ("trial", "fidelity", "status", "value", "seconds"):
@@ -210,8 +212,11 @@ def _render(result: Any) -> None:
             f"{trial.runtime_s:.2f}",
         )
     console.print(table)
-    console.print(f"best (search): {result.best_config} value={result.best_value}")
+    best = "-" if result.best_value is None else f"{result.best_value:.5g}"
+    shown = config_text(result.best_config, ", ") if result.best_config else "-"
+    console.print(f"best (search): {shown} value={best}")
     if result.final is not None:
         console.print(f"final check: {result.final.reason}")
-    console.print(f"recommended: {result.recommended_config}")
+    recommended = result.recommended_config
+    console.print(f"recommended: {config_text(recommended, ', ') if recommended else '-'}")
     console.print(f"run directory: {result.run_dir} (stopped: {result.stopped_reason})")
