@@ -119,9 +119,11 @@ class TransferOptions:
         zero_shot_criterion: the first pick's criterion (`recommender.first_pick`):
             ``"regret-lcb"``, ``"copula-mean"``, ``"typical-copula"`` or ``"auto"``
             (default: the regret LCB unless a leave-one-source-out test on the library
-            prefers the typicality-weighted copula mean by ``zero_shot_switch_t`` standard
-            errors; `choose_first_pick`). Evidence: ``docs/transfer_options.md``.
-        zero_shot_switch_t: the test's threshold (1.645, one-sided 5 %).
+            prefers the typicality-weighted copula mean, on average or on most of its
+            tasks, by ``zero_shot_switch_t``; `choose_first_pick`). Evidence:
+            ``docs/transfer_options.md``.
+        zero_shot_switch_t: the test's threshold for its t and sign statistics (1.645,
+            one-sided 5 %).
         stack_from: from this many target observations on (``None``: never), GP-phase picks
             of a trusted library maximise LogEI under the residual-stacked model
             (`stacked_prior`, `recommender.stacking.stacked_pick`) instead of the RGPE ensemble: the residual GP

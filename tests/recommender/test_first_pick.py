@@ -15,6 +15,8 @@ from recommender.first_pick import (
     cross_predictions,
     first_pick_argmax,
     first_pick_scores,
+    paired_t_statistic,
+    sign_statistic,
     source_typicality,
     zero_shot_scores,
 )
@@ -117,16 +119,31 @@ def test_leave_one_source_out_measures_the_alternative_against_the_lcb(library) 
     # typical copula mean pick the peak, so its left-out regret is lower than the LCB's;
     # the default threshold asks for more evidence than twelve tasks give here
     assert choice.t_statistic < 0
-    expected = "typical-copula" if choice.t_statistic < -1.645 else "regret-lcb"
+    either = min(choice.t_statistic, choice.sign_statistic)
+    expected = "typical-copula" if either < -1.645 else "regret-lcb"
     assert choice.criterion == expected
     assert choice.n_sources == 12
     assert f"t = {choice.t_statistic:.2f}" in choice.reason
+    assert f"sign statistic {choice.sign_statistic:.2f}" in choice.reason
 
 
-def test_switch_threshold_decides(library) -> None:
-    t = choose_first_pick(library).t_statistic
-    assert choose_first_pick(library, switch_t=-(t + 1.0)).criterion == "typical-copula"
-    assert choose_first_pick(library, switch_t=-(t - 1.0)).criterion == "regret-lcb"
+def test_switch_threshold_decides_on_the_lower_of_the_two_statistics(library) -> None:
+    choice = choose_first_pick(library)
+    lower = min(choice.t_statistic, choice.sign_statistic)
+    assert choose_first_pick(library, switch_t=-(lower + 1.0)).criterion == "typical-copula"
+    assert choose_first_pick(library, switch_t=-(lower - 1.0)).criterion == "regret-lcb"
+
+
+def test_sign_statistic_counts_tasks_not_sizes() -> None:
+    # better by a little on twelve tasks, far worse on two: t says no, the count says yes
+    broad = [-0.01] * 12 + [0.5, 0.5]
+    assert paired_t_statistic(broad) > 0
+    assert sign_statistic(broad) == pytest.approx((2 - 12) / math.sqrt(14))
+    assert sign_statistic(broad) < -1.645
+    # ties (both criteria picked equally well) are left out; nothing left is no evidence
+    assert sign_statistic([0.0, 0.0, -0.2, 0.1]) == 0.0
+    assert sign_statistic([0.0, 0.0]) == 0.0
+    assert sign_statistic([-0.1, -0.3, -0.2]) == pytest.approx(-math.sqrt(3))
 
 
 def test_too_few_sources_keep_the_default_without_a_test(library) -> None:
@@ -181,10 +198,11 @@ def test_choice_is_cached_on_disk_by_content(library, tmp_path, monkeypatch) -> 
 
     monkeypatch.setattr("recommender.first_pick.choose_first_pick", no_test)
     cached = cached_choose_first_pick(list(reversed(library)), cache_dir=tmp_path)
-    assert (cached.criterion, cached.t_statistic, cached.n_sources) == (
+    assert (cached.criterion, cached.t_statistic, cached.n_sources, cached.sign_statistic) == (
         fresh.criterion,
         fresh.t_statistic,
         fresh.n_sources,
+        fresh.sign_statistic,
     )
     assert cached.reason == fresh.reason + " (cached)"
     # the entry belongs to the cache: pruning by age knows it
