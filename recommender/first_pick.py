@@ -270,7 +270,11 @@ def paired_t_statistic(differences: Sequence[float] | np.ndarray) -> float:
 CrossPredictions = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
 
 
-def sign_statistic(differences: Sequence[float] | np.ndarray, tol: float = 1e-12) -> float:
+#: Paired regrets closer than this are a tie (both criteria picked equally well).
+_TIE = 1e-12
+
+
+def sign_statistic(differences: Sequence[float] | np.ndarray, tol: float = _TIE) -> float:
     """Normal approximation of the sign test: ``(#positive - #negative) / sqrt(#non-zero)``.
 
     Differences within ``tol`` of 0 (both criteria picked equally well) are left out, as
@@ -373,7 +377,7 @@ def choose_first_pick(
     label = {ALTERNATIVE: "typicality-weighted copula mean", "regret-lcb": "regret-scale LCB"}[
         chosen
     ]
-    better, worse = int((diff < -1e-12).sum()), int((diff > 1e-12).sum())
+    better, worse = int((diff < -_TIE).sum()), int((diff > _TIE).sum())
     return FirstPickChoice(
         chosen,
         t,
