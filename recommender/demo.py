@@ -211,7 +211,7 @@ def run_demo(
     kind = TaskKind(data.kind)
     settings = EvalSettings(metric=default_metric(kind), cv_folds=cv_folds, split_seed=seed)
     default = space.validate(default_config(model, n_features=data.features.shape[1]))
-    k = n if train is None else min(train, n)
+    k = min(len(suggestions), n if train is None else train)  # random gets as many
     plan = [("recommended", s.config) for s in suggestions[:k]]
     plan += [("random", config) for config in space.sample(k, seed=seed)]
     plan.append(("default", default))
