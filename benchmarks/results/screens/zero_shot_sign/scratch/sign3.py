@@ -10,6 +10,8 @@ rules = {
   "union1.96": lambda d: tstat(d) < -1.96 or sign_z(d) < -1.96,
   "default_t1.645": lambda d: tstat(d) < -1.645,
   "sign1.645": lambda d: sign_z(d) < -1.645,
+  "sign1.645_and_mean<0": lambda d: sign_z(d) < -1.645 and np.mean(d) < 0,
+  "sign1.28_and_mean<0": lambda d: sign_z(d) < -1.28 and np.mean(d) < 0,
 }
 files = sys.argv[1:] or sorted(glob.glob("/tmp/s60/geo_*.json"))
 agg = {r: [] for r in rules}; aggn = {r: 0 for r in rules}
