@@ -141,7 +141,7 @@ def _render(report: ExplainReport, html_path: Path | None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from recommender._cli_tables import shared_mode, suggestion_table
+    from recommender._cli_tables import print_suggestions
 
     console = Console()
     e = report.explanation
@@ -151,15 +151,12 @@ def _render(report: ExplainReport, html_path: Path | None) -> None:
     for task, similarity in report.neighbours:
         neighbours.add_row(task, f"{similarity:.3f}")
     console.print(neighbours)
-    picks = suggestion_table(
+    print_suggestions(
+        console,
         f"suggestions ({e.n_observed} observed, {len(e.sources)} sources)",
         e.suggestions,
         neighbours=False,
     )
-    console.print(picks)
-    mode = shared_mode(e.suggestions)
-    if mode is not None:
-        console.print(f"[dim]mode: {mode} (every suggestion)[/dim]")
     importance = Table(title="hyperparameter importance")
     importance.add_column("parameter")
     importance.add_column("share", justify="right")

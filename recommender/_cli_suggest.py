@@ -109,20 +109,17 @@ def suggest_command(
         return
     from rich.console import Console
 
-    from recommender._cli_tables import shared_mode, suggestion_table
+    from recommender._cli_tables import print_suggestions
 
     capped = target["max_cost"] is not None
-    table = suggestion_table(
+    console = Console()
+    print_suggestions(
+        console,
         f"hp-warmstart suggestions ({explanation.n_observed} observed, "
         f"{len(explanation.sources)} sources)",
         suggestions,
         cost_column=f"predicted {target['cost_metric']}" if capped else None,
     )
-    console = Console()
-    console.print(table)
-    mode = shared_mode(suggestions)
-    if mode is not None:
-        console.print(f"[dim]mode: {mode} (every suggestion)[/dim]")
     for limit in explanation.limits:
         console.print(f"[dim]limit: {limit}[/dim]")
     console.print(f"[dim]{suggestions[-1].reason}[/dim]")

@@ -11,11 +11,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rich.table import Table
+    from rich.console import Console
 
     from recommender.suggestion import Suggestion
 
-__all__ = ["config_text", "shared_mode", "suggestion_table"]
+__all__ = ["config_text", "print_suggestions"]
 
 
 def config_text(config: Mapping[str, Any], sep: str = "\n", digits: int = 4) -> str:
@@ -26,25 +26,27 @@ def config_text(config: Mapping[str, Any], sep: str = "\n", digits: int = 4) -> 
     )
 
 
-def shared_mode(suggestions: Sequence[Suggestion]) -> str | None:
+def _shared_mode(suggestions: Sequence[Suggestion]) -> str | None:
     """``mode/phase`` when every suggestion has the same one, else ``None``."""
     modes = {f"{s.mode}/{s.phase}" for s in suggestions}
     return modes.pop() if len(modes) == 1 else None
 
 
-def suggestion_table(
+def print_suggestions(
+    console: Console,
     title: str,
     suggestions: Sequence[Suggestion],
     *,
     neighbours: bool = True,
     cost_column: str | None = None,
-) -> Table:
-    """One row per suggestion: rank, configuration, prediction, neighbours, mode, cost.
+) -> None:
+    """Print one row per suggestion: rank, configuration, prediction, neighbours, mode, cost.
 
-    The mode column is left out when every suggestion shares one mode (`shared_mode`:
-    the caller prints it once under the table).
+    When every suggestion shares one mode, the mode column is left out and the mode is
+    printed once under the table.
 
     Args:
+        console: where to print.
         title: the table's title.
         suggestions: best first.
         neighbours: add the neighbour tasks that drove each pick, with their weights.
@@ -53,14 +55,14 @@ def suggestion_table(
     """
     from rich.table import Table
 
+    mode = _shared_mode(suggestions)
     table = Table(title=title)
     table.add_column("#", justify="right")
     table.add_column("configuration", no_wrap=True)
     table.add_column("predicted (95% CI)", justify="right")
     if neighbours:
         table.add_column("neighbours (weight)", overflow="fold")
-    one_mode = shared_mode(suggestions) is not None
-    if not one_mode:
+    if mode is None:
         table.add_column("mode", overflow="fold")
     if cost_column is not None:
         table.add_column(cost_column, justify="right")
@@ -68,9 +70,11 @@ def suggestion_table(
         cells = [str(rank), config_text(s.config), s.predicted_text().replace(" (", "\n(")]
         if neighbours:
             cells.append("\n".join(f"{t} ({w:.2f})" for t, w in s.neighbours))
-        if not one_mode:
+        if mode is None:
             cells.append(f"{s.mode}/{s.phase}")
         if cost_column is not None:
             cells.append(f"{s.cost:.4g}")
         table.add_row(*cells)
-    return table
+    console.print(table)
+    if mode is not None:
+        console.print(f"[dim]mode: {mode} (every suggestion)[/dim]")

@@ -274,14 +274,19 @@ CrossPredictions = dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]
 _TIE = 1e-12
 
 
+def _sign_counts(differences: Sequence[float] | np.ndarray, tol: float = _TIE) -> tuple[int, int]:
+    """How many ``differences`` are above ``tol`` and below ``-tol``."""
+    diff = np.asarray(differences, dtype=np.float64)
+    return int((diff > tol).sum()), int((diff < -tol).sum())
+
+
 def sign_statistic(differences: Sequence[float] | np.ndarray, tol: float = _TIE) -> float:
     """Normal approximation of the sign test: ``(#positive - #negative) / sqrt(#non-zero)``.
 
     Differences within ``tol`` of 0 (both criteria picked equally well) are left out, as
     in the sign test; with none left the statistic is 0.
     """
-    diff = np.asarray(differences, dtype=np.float64)
-    positive, negative = int((diff > tol).sum()), int((diff < -tol).sum())
+    positive, negative = _sign_counts(differences, tol)
     if positive + negative == 0:
         return 0.0
     return (positive - negative) / math.sqrt(positive + negative)
@@ -377,7 +382,7 @@ def choose_first_pick(
     label = {ALTERNATIVE: "typicality-weighted copula mean", "regret-lcb": "regret-scale LCB"}[
         chosen
     ]
-    better, worse = int((diff < -_TIE).sum()), int((diff > _TIE).sum())
+    worse, better = _sign_counts(diff)
     return FirstPickChoice(
         chosen,
         t,
