@@ -35,6 +35,8 @@ from recommender._cli_tables import config_text
 from recommender.json_text import to_json
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from recommender.runner import EvalSettings, ModelFamily, TaskKind
 
 __all__ = ["DemoDataset", "compare_runs", "load_demo_dataset", "main", "run_demo"]
@@ -409,7 +411,7 @@ def _print_rich(result: dict[str, Any]) -> None:
     console.print(f"[dim]total {result['timings']['total_s']:.1f} s[/dim]")
 
 
-def _print_runs(console: Any, result: dict[str, Any]) -> None:
+def _print_runs(console: Console, result: dict[str, Any]) -> None:
     """The real CV runs, best of each group in bold, and the three comparisons."""
     from rich.table import Table
 
