@@ -5,7 +5,7 @@ parameters on and off. One GP over the whole encoding does poorly there with few
 observations: on the conditional benchmark's off-pool search (`benchmarks/bench_continuous.py`)
 it locked onto the branch of its first good observation and trailed uniform random draws
 from t = 10, and neither a floor on its lengthscales, BoTorch's mixed categorical kernel,
-UCB, nor a bandit choosing the branch for it helped (README, *Known limitations*).
+UCB, nor a bandit choosing the branch for it helped (docs/limitations.md).
 
 Here the branch is chosen first, by UCB1 over each branch's best observation (branches
 never tried first; in a batch, the picks already chosen count as tries), then the pick

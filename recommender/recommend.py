@@ -278,7 +278,7 @@ class Recommender:
             multi-task GP over the ``multitask.k_nearest`` nearest sources and the target,
             with its own guardrail, `recommender.multitask_search.propose_multitask`;
             pool or random candidates, no gradient optimizer). The ensemble is the
-            default because it measured better on LCBench (README, *Known limitations*).
+            default because it measured better on LCBench (docs/limitations.md).
         multitask: `MultiTaskOptions` of the ``"multitask"`` surrogate.
         batch_believer: in a batch (``n > 1``) on the candidate path (random candidates or
             a pool), each later GP-phase pick maximises the LogEI after a kriging believer
