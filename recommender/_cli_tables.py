@@ -67,7 +67,7 @@ def print_suggestions(
     if cost_column is not None:
         table.add_column(cost_column, justify="right")
     for rank, s in enumerate(suggestions, 1):
-        cells = [str(rank), config_text(s.config), s.predicted_text().replace(" (", "\n(")]
+        cells = [str(rank), config_text(s.config), s.predicted_text(separator="\n")]
         if neighbours:
             cells.append("\n".join(f"{t} ({w:.2f})" for t, w in s.neighbours))
         if mode is None:

@@ -62,11 +62,16 @@ class Suggestion:
         """Whether a source model predicts this pick (``False`` for target-only picks)."""
         return bool(np.isfinite(self.predicted))
 
-    def predicted_text(self) -> str:
-        """``"0.812 (0.70..0.93)"``, or ``"-"`` when nothing predicts this pick."""
+    def predicted_text(self, separator: str = " ") -> str:
+        """``"0.812 (0.70..0.93)"``, or ``"-"`` when nothing predicts this pick.
+
+        Args:
+            separator: put between the prediction and its interval (``"\\n"`` for a
+                narrow table cell).
+        """
         if not self.has_prediction:
             return "-"
-        return f"{self.predicted:.3f} ({self.interval[0]:.2f}..{self.interval[1]:.2f})"
+        return f"{self.predicted:.3f}{separator}({self.interval[0]:.2f}..{self.interval[1]:.2f})"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (a NaN prediction and its interval become ``None``)."""

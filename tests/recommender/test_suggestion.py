@@ -27,6 +27,11 @@ def test_a_prediction_prints_with_its_interval_and_a_missing_one_as_a_dash() -> 
     assert not missing.has_prediction and missing.predicted_text() == "-"
 
 
+def test_a_narrow_cell_puts_the_interval_on_its_own_line() -> None:
+    assert _suggestion(0.8125).predicted_text(separator="\n") == "0.812\n(0.71..0.91)"
+    assert _suggestion(float("nan")).predicted_text(separator="\n") == "-"
+
+
 def test_nan_becomes_null_in_json() -> None:
     out = json.loads(json.dumps(_suggestion(float("nan")).to_dict()))
     assert out["predicted"] is None and out["interval"] == [None, None] and out["cost"] is None
