@@ -1,7 +1,7 @@
 """Which candidates `Recommender.suggest` may propose: the filters applied before a pick.
 
 Each is a pure function of the encoded candidates (``n x d``, unit cube) and a boolean
-``free`` mask: never an observed pool row (`free_candidates`), the box around a trusted
+``free`` mask: never an observed pool row (`free_candidates`, `matching_rows`), the box around a trusted
 default (`default_box`, `inside_box`), the cost cap (`under_cap`), and the same checks
 composed for the gradient search (`all_of`).
 """
@@ -17,9 +17,24 @@ from library.exceptions import SpaceError
 from recommender.cost_cap import CostCap
 from recommender.default_box import DefaultBox
 from recommender.space import Space
-from recommender.transfer import matching_rows
 
-__all__ = ["all_of", "default_box", "far_from", "free_candidates", "inside_box", "under_cap"]
+__all__ = [
+    "all_of",
+    "default_box",
+    "far_from",
+    "free_candidates",
+    "inside_box",
+    "matching_rows",
+    "under_cap",
+]
+
+
+def matching_rows(X: np.ndarray, rows: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """``(len(X),)`` mask: which rows of ``X`` equal some row of ``rows`` (max-norm within
+    ``tol``), e.g. which encoded candidates are already observed."""
+    if not len(X) or not len(rows):
+        return np.zeros(len(X), dtype=bool)
+    return (np.abs(X[:, None, :] - rows[None, :, :]).max(axis=-1) < tol).any(axis=1)
 
 
 def free_candidates(

@@ -46,6 +46,7 @@ import torch
 from botorch.models import SingleTaskGP
 from botorch.posteriors import GPyTorchPosterior
 
+from recommender.candidate_filters import matching_rows
 from recommender.guardrails import GuardrailDecision, loo_predictions
 from recommender.multitask import (
     MultiTaskFit,
@@ -58,7 +59,7 @@ from recommender.multitask import (
 )
 from recommender.surrogate import copula_normalize, fit_gp
 from recommender.surrogate import predict as predict_single
-from recommender.transfer import contrast_pick, matching_rows
+from recommender.transfer import contrast_pick
 
 __all__ = ["MultiTaskOptions", "MultiTaskPick", "gap_weighted_misorder", "propose_multitask"]
 

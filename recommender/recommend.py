@@ -42,6 +42,7 @@ from recommender.candidate_filters import (
     far_from,
     free_candidates,
     inside_box,
+    matching_rows,
     under_cap,
 )
 from recommender.cost_cap import (
@@ -73,7 +74,6 @@ from recommender.transfer import (
     TransferOptions,
     contrast_set,
     first_pick_choice,
-    matching_rows,
     propose,
     seeded_order,
     source_quantiles,

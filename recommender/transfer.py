@@ -229,14 +229,6 @@ def contrast_set(
     return among[np.argsort(score, kind="stable")[: max(1, int(share * len(among)))]]
 
 
-def matching_rows(X: np.ndarray, rows: np.ndarray, tol: float = 1e-9) -> np.ndarray:
-    """``(len(X),)`` mask: which rows of ``X`` equal some row of ``rows`` (max-norm within
-    ``tol``), e.g. which encoded candidates are already observed."""
-    if not len(X) or not len(rows):
-        return np.zeros(len(X), dtype=bool)
-    return (np.abs(X[:, None, :] - rows[None, :, :]).max(axis=-1) < tol).any(axis=1)
-
-
 def first_pick_choice(
     options: TransferOptions,
     source_models: Sequence[SourceModel],

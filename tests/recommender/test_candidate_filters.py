@@ -12,6 +12,7 @@ from recommender.candidate_filters import (
     far_from,
     free_candidates,
     inside_box,
+    matching_rows,
 )
 from recommender.space import Space
 
@@ -23,6 +24,14 @@ SPACE = Space.from_dict(
         ]
     }
 )
+
+
+def test_matching_rows_finds_rows_equal_up_to_rounding_and_nothing_in_empty_inputs() -> None:
+    X = np.array([[0.1, 0.2], [0.3, 0.4], [0.5, 0.6]])
+    rows = np.array([[0.3 + 1e-12, 0.4], [0.5, 0.6001]])
+    assert matching_rows(X, rows).tolist() == [False, True, False]
+    assert matching_rows(X, np.empty((0, 2))).tolist() == [False] * 3
+    assert matching_rows(np.empty((0, 2)), rows).shape == (0,)
 
 
 def test_a_pool_never_offers_an_observed_row_and_says_when_nothing_is_left() -> None:
