@@ -75,7 +75,9 @@ class UnknownTaskError(LibraryError, KeyError):
             return cls(f"{message}; did you mean {', '.join(map(repr, matches))}?")
         if known:
             shown = ", ".join(map(repr, sorted(known)[:3]))
-            return cls(f"{message}; ids look like {shown} (`recommend library tasks` lists them)")
+            return cls(
+                f"{message}; ids look like {shown} (`recommend library tasks` lists yours, with `--with-starter` the bundled ones too)"
+            )
         return cls(message)
 
 

@@ -67,15 +67,22 @@ def library_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def open_libraries(library_path: str | Path | None, with_starter: bool) -> list[Library]:
-    """The user's library (when named, or when the starter is off) over the starter library.
+    """The user's library over the starter library.
+
+    The user's library is the one named (``--library`` or ``$HPWS_LIBRARY``), else the
+    default one in the user data directory (`library.store.default_library_path`), where
+    `recommend run` and `library ingest` write by default. It must exist when it is named
+    or when the starter is off; otherwise a default library that does not exist yet (a
+    new user's first call) is skipped and the starter library alone is read.
 
     Raises:
-        LibraryError: a named library does not exist or cannot be read.
+        LibraryError: the user's library does not exist (named, or the starter is off) or
+            cannot be read.
     """
-    from library.store import Library
+    from library.store import Library, default_library_path
 
     libraries: list[Library] = []
-    if library_path is not None or not with_starter:
+    if library_path is not None or not with_starter or default_library_path().exists():
         libraries.append(Library.open(library_path, create=False))
     if with_starter:
         from recommender.starter import open_starter_library

@@ -230,8 +230,16 @@ def stats_command(library_path: str | Path | None, as_json: bool) -> None:
 @click.option(
     "--match", default=None, help="Only task ids containing this text (case-insensitive)."
 )
+@click.option(
+    "--with-starter",
+    is_flag=True,
+    help="Also list the bundled starter library's tasks (ids starting 'starter/'), which "
+    "`suggest` and `explain` read under yours by default.",
+)
 @_errors_to_click
-def tasks_command(library_path: str | Path | None, as_json: bool, match: str | None) -> None:
+def tasks_command(
+    library_path: str | Path | None, as_json: bool, match: str | None, with_starter: bool
+) -> None:
     """List the tasks: id, source, objective, trials, best value, fingerprint.
 
     The ids are what `suggest --task` and `explain --task` take. The best value is the
@@ -243,6 +251,11 @@ def tasks_command(library_path: str | Path | None, as_json: bool, match: str | N
 
     library = _open(library_path, create=False)
     summary = task_summary(library)
+    n_yours = len(summary)
+    if with_starter:
+        from recommender.starter import open_starter_library
+
+        summary = pd.concat([summary, task_summary(open_starter_library())], ignore_index=True)
     if match is not None:
         summary = summary[summary["task_id"].str.contains(match, case=False, regex=False)]
     if as_json:
@@ -251,29 +264,52 @@ def tasks_command(library_path: str | Path | None, as_json: bool, match: str | N
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{len(summary):,} tasks in {library.location}")
-    longest = int(summary["task_id"].str.len().max()) if len(summary) else 4
-    # the id is what users copy: as wide as the longest (up to 40), never wrapped or cut
-    table.add_column("task", no_wrap=True, min_width=min(longest, 40))
-    table.add_column("source", overflow="fold")  # wrapped, not cut: sources are read too
-    table.add_column("objective", overflow="fold")
-    table.add_column("trials (ok)", justify="right")
-    table.add_column("best", justify="right")
-    table.add_column("fp", justify="center")  # fingerprint
+    shown_yours = int((summary.index < n_yours).sum())  # the index is the concat's
+    title = f"{_count(shown_yours, 'task')} in {library.location}"
+    if with_starter:
+        title += f", {len(summary) - shown_yours:,} in the bundled starter library"
+    table = Table(title=title, show_edge=False)  # two more columns for the text
     shown = summary.astype({"source": object, "objective_name": object})
     shown = shown.where(shown.notna(), None)  # a task added without a source shows blank
-    for row in shown.itertuples(index=False):
-        direction = {"maximize": "max", "minimize": "min"}.get(str(row.direction), "")
-        objective = f"{row.objective_name or ''} ({direction})" if direction else ""
-        table.add_row(
+    rows = [
+        (
             str(row.task_id),
             row.source or "",
-            objective or (row.objective_name or ""),
+            _objective_text(row.objective_name, row.direction),
             f"{row.n_trials:,} ({row.n_ok:,})",
             "-" if pd.isna(row.best) else f"{row.best:.6g}",
             "yes" if row.fingerprint else "-",
         )
+        for row in shown.itertuples(index=False)
+    ]
+
+    def widest(column: int, header: str, cap: int = 40) -> int:
+        """A column as wide as its longest word (up to ``cap``): never cut, never split."""
+        words = [word for row in rows for word in row[column].split()] + header.split()
+        return min(max(map(len, words)), cap)
+
+    # the id is what users copy: never wrapped or cut; the numbers are never squeezed into
+    # an ellipsis; the source (the longest text) takes what is left and wraps
+    table.add_column("task", no_wrap=True, min_width=widest(0, "task"))
+    table.add_column("source", overflow="fold")
+    table.add_column("objective", min_width=widest(2, "objective"))
+    table.add_column("trials (ok)", justify="right", min_width=widest(3, "trials"))
+    table.add_column("best", justify="right", no_wrap=True, min_width=widest(4, "best"))
+    table.add_column("fp", justify="center")  # fingerprint
+    for cells in rows:
+        table.add_row(*cells)
     Console().print(table)
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 task"``, ``"1,200 tasks"``."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _objective_text(name: str | None, direction: object) -> str:
+    """``"accuracy (max)"``; the name alone without a known direction."""
+    short = {"maximize": "max", "minimize": "min"}.get(str(direction), "")
+    return f"{name or ''} ({short})" if short else (name or "")
 
 
 @library_group.command("validate", epilog=_EXIT_HELP)

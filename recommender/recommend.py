@@ -563,7 +563,11 @@ class Recommender:
             raise UnknownTaskError.among(task, {*evaluations, *spaces}, "the libraries")
         if space is None:
             if task is None or task not in spaces:
-                raise SpaceError("no search space: pass `space=` (a Space or a space.json dict)")
+                whose = f"task {task!r} has no space recorded" if task is not None else "no task"
+                raise SpaceError(
+                    f"no search space: {whose}; pass one (`space=` in Python, a Space or a "
+                    "space.json dict; `--space FILE` on the command line)"
+                )
             space = spaces[task]
         space = space if isinstance(space, Space) else Space.from_dict(space)
         box = default_box(space, default, max_deviation)

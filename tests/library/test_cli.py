@@ -189,3 +189,15 @@ def test_tasks_shows_a_task_without_trials_as_a_dash_and_null(library: Library) 
     rows = {row["task_id"]: row for row in json.loads(out)["tasks"]}
     assert rows["t0"]["best"] is None and rows["t0"]["n_trials"] == 0
     assert rows["t1"]["n_ok"] == 8 and rows["t1"]["best"] is not None
+
+
+def test_tasks_with_starter_lists_the_bundled_ids_below_yours(library: Library) -> None:
+    code, out, _ = _run("tasks", "--library", library.location, "--with-starter", "--json")
+    ids = [row["task_id"] for row in json.loads(out)["tasks"]]
+    assert code == 0 and ids[:3] == ["t0", "t1", "t2"] and len(ids) > 3
+    assert all(task.startswith("starter/") for task in ids[3:])
+    code, out, _ = _run("tasks", "--library", library.location, "--json")
+    assert [row["task_id"] for row in json.loads(out)["tasks"]] == ["t0", "t1", "t2"]
+    code, out, _ = _run("tasks", "--library", library.location, "--with-starter", "--match", "iris")
+    assert code == 0 and "0 tasks in" in out and "in the bundled starter library" in out
+    assert "starter/sklearn/iris/" in out

@@ -20,7 +20,7 @@ def test_an_unknown_task_with_no_near_id_shows_what_ids_look_like() -> None:
     assert (
         str(error)
         == "task 'zzz' is in none of library L (4 tasks); ids look like 'a/1', 'b/2', 'c/3' "
-        "(`recommend library tasks` lists them)"
+        "(`recommend library tasks` lists yours, with `--with-starter` the bundled ones too)"
     )
     assert "(1 task); ids look like 'a/1' (" in str(UnknownTaskError.among("zzz", {"a/1"}, "L"))
     assert str(UnknownTaskError.among("zzz", set(), "L")) == "task 'zzz' is in none of L (0 tasks)"
