@@ -72,19 +72,37 @@ __all__ = ["run_command"]
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Run seed.")
 @click.option("--n-jobs", type=int, help="Threads per trial (default: cores available).")
-@click.option("--library", type=click.Path(file_okay=False), help="Record trials here.")
+@click.option(
+    "--library",
+    type=click.Path(file_okay=False),
+    envvar="HPWS_LIBRARY",
+    help="Library to record the run's task and trials in, and to transfer from (created "
+    "when missing) [env HPWS_LIBRARY; default: the user data directory's library].",
+)
+@click.option(
+    "--record/--no-record",
+    default=True,
+    show_default=True,
+    help="Record the trials in the library (--no-record: only in the run's journal).",
+)
+@click.option(
+    "--with-starter/--no-starter",
+    default=True,
+    show_default=True,
+    help="Also transfer from the bundled starter library (read-only, under yours).",
+)
 @click.option(
     "--runs-dir",
     type=click.Path(file_okay=False),
-    help="Where run directories live (default <library>/runs or ./runs).",
+    help="Where run directories live (default <library>/runs, or ./runs with --no-record).",
 )
 @click.option(
     "--proposer",
     type=click.Choice(["auto", "random"]),
     default="auto",
     show_default=True,
-    help="auto: transfer recommendations from --library when given (random while it has "
-    "nothing to transfer), else random search.",
+    help="auto: transfer recommendations from the library and the starter library (random "
+    "while they have nothing to transfer); random: random search.",
 )
 @click.option(
     "--default-first/--no-default-first",
@@ -117,6 +135,8 @@ def run_command(
     seed: int,
     n_jobs: int | None,
     library: str | None,
+    record: bool,
+    with_starter: bool,
     runs_dir: str | None,
     proposer: str,
     default_first: bool,
@@ -124,6 +144,10 @@ def run_command(
     as_json: bool,
 ) -> None:
     """Train and evaluate proposed configurations until the budget is spent.
+
+    The proposals are warm-started from your library and the bundled starter library
+    (nearest tasks by the dataset's fingerprint), and every trial is recorded in your
+    library: --library, $HPWS_LIBRARY or the user data directory's.
 
     Every finished trial is appended (fsynced) to <runs-dir>/<RUN_ID>/journal.jsonl, so a
     killed run continues with `recommend run --resume RUN_ID` without repeating trials.
@@ -136,6 +160,12 @@ def run_command(
         raise CLIUsageError(
             "--dataset, --target, --model and --budget are required (or --resume RUN_ID)"
         )
+    if not record:
+        library = None
+    elif library is None:
+        from library.store import default_library_path
+
+        library = str(default_library_path())
     if not as_json:
         logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     progress, finish = _progress(as_json)
@@ -165,6 +195,7 @@ def run_command(
             proposer=proposer,
             default_first=default_first,
             progress=progress,
+            starter=with_starter,
         )
     except RunPreempted:
         finish()
@@ -219,4 +250,7 @@ def _render(result: Any) -> None:
         console.print(f"final check: {result.final.reason}")
     recommended = result.recommended_config
     console.print(f"recommended: {config_text(recommended, ', ') if recommended else '-'}")
+    fallbacks = result.proposer_fallbacks
+    note = f" ({fallbacks} random batches: nothing to transfer)" if fallbacks else ""
+    console.print(f"proposer: {result.proposer}{note}")
     console.print(f"run directory: {result.run_dir} (stopped: {result.stopped_reason})")

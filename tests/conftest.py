@@ -12,4 +12,7 @@ def _isolated_user_dirs(
     tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root: Path = tmp_path_factory.getbasetemp()
-    monkeypatch.setenv("HPWS_CACHE", str(root / "hpws-cache"))
+    monkeypatch.setenv("HPWS_CACHE", str(root / "hpws-cache"))  # shared: fits are reused
+    # the default library (`recommend run` records there) is each test's own
+    monkeypatch.delenv("HPWS_LIBRARY", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("user-data")))

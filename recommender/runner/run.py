@@ -246,6 +246,15 @@ class RecommenderProposer:
         self._n_calls += 1
 
 
+def _proposer_kind(proposer: Proposer) -> str:
+    """``"transfer"``, ``"random"`` or the class name of another `Proposer`."""
+    if isinstance(proposer, RecommenderProposer):
+        return "transfer"
+    if isinstance(proposer, RandomProposer):
+        return "random"
+    return type(proposer).__name__
+
+
 def _observe(proposer: Proposer, trial: TrialRecord, value: float) -> None:
     """Pass a full-fidelity result to the proposer; the transfer proposer also gets the
     trial's wall time (its cost cap's metric, ``runtime_s``)."""
@@ -295,6 +304,7 @@ class RunSettings:
     library: str | None = None
     proposer: str = "auto"
     default_first: bool = True
+    starter: bool = False
 
     def __post_init__(self) -> None:
         ModelFamily.parse(self.model)
@@ -401,6 +411,11 @@ class RunResult:
         metric: scorer name (greater is better).
         task_id: library task id of (dataset, target, model).
         worker_startup_s: time spent starting trial workers this session.
+        proposer: who proposed this session's configurations: ``"transfer"`` (the
+            `Recommender` over the run's libraries), ``"random"``, or the class name of a
+            `Proposer` passed in.
+        proposer_fallbacks: batches the transfer proposer drew at random because its
+            libraries had nothing to transfer (0 for the other proposers).
     """
 
     run_id: str
@@ -416,6 +431,8 @@ class RunResult:
     task_id: str
     worker_startup_s: float = 0.0
     status_counts: dict[str, int] = field(default_factory=dict)
+    proposer: str = ""
+    proposer_fallbacks: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (used by ``--json``)."""
@@ -433,6 +450,8 @@ class RunResult:
             "stopped_reason": self.stopped_reason,
             "elapsed_s": self.elapsed_s,
             "worker_startup_s": self.worker_startup_s,
+            "proposer": self.proposer,
+            "proposer_fallbacks": self.proposer_fallbacks,
         }
 
 
@@ -638,6 +657,7 @@ def run_search(
     proposer: Proposer | str | None = None,
     default_first: bool | None = None,
     progress: ProgressCallback | None = None,
+    starter: bool = False,
 ) -> RunResult:
     """Tune ``model`` on ``dataset`` within ``budget`` trials, safely and resumably.
 
@@ -673,9 +693,9 @@ def run_search(
             ``dataset``/``target``/``model``/``budget`` may be repeated but must match,
             the other options are taken from the stored run.
         proposer: a `Proposer` object, or ``"auto"`` (default: the transfer `Recommender`
-            over ``library`` when one is given, `RandomProposer` otherwise) or
-            ``"random"``. A name is stored with the run; an object is not, so pass it
-            again on resume.
+            over ``library`` and, with ``starter``, the bundled starter library; a
+            `RandomProposer` when there is neither) or ``"random"``. A name is stored
+            with the run; an object is not, so pass it again on resume.
         default_first: the run's first trial is the family default configuration
             (`default_config`), then the proposer's; the final check compares with the
             default anyway, and on the warm-run benchmark the default's regret (0.19)
@@ -685,6 +705,10 @@ def run_search(
             library already holds the default's result on the same data (an earlier
             run's): that result is an observation already.
         progress: called as ``progress(record, n_done, budget)`` after each trial.
+        starter: the ``"auto"`` proposer also transfers from the bundled starter library
+            (read-only, under ``library``; `recommender.starter`), so a first run on an
+            empty library is warm-started too (`recommend run`'s default). Stored with
+            the run.
 
     Returns:
         The `RunResult`.
@@ -737,6 +761,7 @@ def run_search(
             n_jobs=n_jobs,
             library=None if library is None else _library_location(library),
             proposer=proposer if isinstance(proposer, str) else "auto",
+            starter=starter,
             default_first=(
                 default_first
                 if default_first is not None
@@ -791,10 +816,11 @@ class _Run:
             f"{Path(settings.dataset).stem}-{settings.target}-{self.model.value}-"
             f"{self.data.content_hash[:12]}"
         )
-        # the dataset's fingerprint, recorded with the task when the run records to a library
+        # the dataset's fingerprint: recorded with the task when the run records to a
+        # library, and what picks the nearest source tasks
         self.fingerprint = (
             None
-            if settings.library is None
+            if settings.library is None and not settings.starter
             else dataset_fingerprint(settings.dataset, settings.target)
         )
         self.library = self._open_library()
@@ -828,14 +854,20 @@ class _Run:
         return str(resolve_device(self.settings.device))
 
     def _default_proposer(self) -> Proposer:
-        """Transfer recommendations from the library when there is one, else random."""
+        """Transfer recommendations from the libraries (the run's, then the starter
+        library when asked for) when there is one, else random."""
         seed = _child_seed(self.settings.seed, 1)
-        if self.library is None or self.settings.proposer == "random":
+        libraries = [] if self.library is None else [self.library]
+        if self.settings.starter:
+            from recommender.starter import open_starter_library
+
+            libraries.append(open_starter_library())
+        if not libraries or self.settings.proposer == "random":
             return RandomProposer(self.space, seed=seed)
         from recommender.recommend import Recommender
 
         return RecommenderProposer(
-            Recommender(self.library),
+            Recommender(libraries),
             self.space_dict,
             seed=seed,
             task_id=self.task_id,
@@ -1169,4 +1201,6 @@ class _Run:
             task_id=self.task_id,
             worker_startup_s=startup,
             status_counts=counts,
+            proposer=_proposer_kind(self.proposer),
+            proposer_fallbacks=int(getattr(self.proposer, "fallbacks", 0)),
         )

@@ -140,3 +140,26 @@ def test_cli_default_first_flag(
     )  # fmt: skip
     is_default = trials[0]["config"] == default_config(ModelFamily.LOGREG, n_features=30)
     assert is_default == (flag == "--default-first")
+
+
+def test_cli_records_in_the_default_library_and_transfers_from_the_starter(
+    breast_cancer_csv: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from library import Library
+    from library.store import default_library_path
+
+    base = [
+        "run", "--dataset", str(breast_cancer_csv), "--target", "label", "--model", "logreg",
+        "--budget", "2", "--cv", "2", "--n-jobs", "1", "--no-final-check", "--json",
+    ]  # fmt: skip
+    summary, trials = _run_json(base, capsys)
+    library = Library.open(default_library_path(), create=False)  # created by the run
+    assert Path(summary["run_dir"]).parent == Path(library.location) / "runs"
+    recorded = library.read_trials().to_pandas()
+    assert len(recorded) == 2 and set(recorded["task_id"]) == {summary["task_id"]}
+    # the second trial is a transfer pick: the starter library's logreg tasks are its sources
+    assert summary["proposer"] == "transfer" and summary["proposer_fallbacks"] == 0
+
+    summary, _ = _run_json([*base[:-1], "--no-record", "--no-starter", "--json"], capsys)
+    assert summary["proposer"] == "random"
+    assert len(library.read_trials().to_pandas()) == 2  # nothing more recorded
