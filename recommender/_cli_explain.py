@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ if TYPE_CHECKING:
     from featurizers.fingerprint import Fingerprint
     from library.store import Library
     from recommender.explain_report import ExplainReport
+    from recommender.guardrails import GuardrailDecision
 
 __all__ = ["explain_command"]
 
@@ -163,7 +165,28 @@ def _render(report: ExplainReport, html_path: Path | None) -> None:
     for name, share in sorted(report.importance.items(), key=lambda kv: -kv[1]):
         importance.add_row(name, f"{share:.2f}")
     console.print(importance)
-    for d in e.decisions:
-        console.print(f"[dim]step {d.step}: {d.mode} — {d.reason}[/dim]")
+    for picks, d in _decision_groups(e.decisions):
+        console.print(f"[dim]{picks}, step {d.step}: {d.mode} — {d.reason}[/dim]")
     if html_path is not None:
         console.print(f"HTML report: {html_path}")
+
+
+def _decision_groups(decisions: Sequence[GuardrailDecision]) -> list[tuple[str, GuardrailDecision]]:
+    """The decisions with the picks they made, runs of equal ones printed once:
+    ``("picks 1-3", decision)``, ``("pick 4", decision)``."""
+    groups: list[tuple[int, int, GuardrailDecision]] = []
+    for index, decision in enumerate(decisions, start=1):
+        last = groups[-1] if groups else None
+        same = last is not None and (last[2].step, last[2].mode, last[2].reason) == (
+            decision.step,
+            decision.mode,
+            decision.reason,
+        )
+        if same and last is not None:
+            groups[-1] = (last[0], index, last[2])
+        else:
+            groups.append((index, index, decision))
+    return [
+        (f"pick {first}" if first == last else f"picks {first}-{last}", decision)
+        for first, last, decision in groups
+    ]

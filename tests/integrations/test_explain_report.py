@@ -131,6 +131,8 @@ def test_cli_explain_json_and_html(source_library, tmp_path):
     result = runner.invoke(cli, [*args, "--task", "src/0", "--importance-sources", "0"])
     assert result.exit_code == 0, result.output
     assert "40 observed" in result.output and "src/1" in result.output
+    # each decision names the pick it made (these two differ: restart picks 1 and 2 of 3)
+    assert "pick 1, step 40:" in result.output and "pick 2, step 40:" in result.output
     neither = runner.invoke(cli, args)
     assert neither.exit_code == 2 and "--task ID" in neither.output
     unknown = runner.invoke(cli, [*args, "--task", "nope"])
@@ -168,3 +170,17 @@ def test_cli_explain_a_task_no_source_predicts(tmp_path):
     assert [s["predicted"] for s in payload["suggestions"]] == [None, None]
     page = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", out.read_text())
     assert "<td>-</td><td>-</td>" in page and "nan" not in page.lower()
+
+
+def test_equal_decisions_of_a_batch_are_printed_once() -> None:
+    from recommender._cli_explain import _decision_groups
+    from recommender.guardrails import GuardrailDecision
+
+    same = GuardrailDecision(step=5, mode="transfer", weights={0: 1.0}, reason="r")
+    other = GuardrailDecision(step=5, mode="explore", weights={}, reason="restart")
+    groups = _decision_groups([same, same, same, other, same])
+    assert [(label, d.mode) for label, d in groups] == [
+        ("picks 1-3", "transfer"),
+        ("pick 4", "explore"),
+        ("pick 5", "transfer"),
+    ]
