@@ -720,6 +720,9 @@ def run_search(
     """
     if resume is not None:
         run_dir = _resolve_runs_dir(runs_dir, None if library is None else str(library)) / resume
+        local = Path.cwd() / "runs" / resume  # where a run without a library journals
+        if runs_dir is None and not (run_dir / "run.json").is_file() and local.is_dir():
+            run_dir = local
         if not (run_dir / "run.json").is_file():
             raise RunnerError(
                 f"no run {resume!r} in {run_dir.parent}; pass the right --runs-dir/--library"

@@ -163,3 +163,23 @@ def test_cli_records_in_the_default_library_and_transfers_from_the_starter(
     summary, _ = _run_json([*base[:-1], "--no-record", "--no-starter", "--json"], capsys)
     assert summary["proposer"] == "random"
     assert len(library.read_trials().to_pandas()) == 2  # nothing more recorded
+
+
+def test_cli_resumes_a_run_journaled_in_the_working_directory(
+    breast_cancer_csv: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.chdir(tmp_path)  # --no-record journals in ./runs, as runs before session 61
+    first, _ = _run_json(
+        [
+            "run", "--dataset", str(breast_cancer_csv), "--target", "label", "--model", "logreg",
+            "--budget", "1", "--cv", "2", "--n-jobs", "1", "--no-final-check", "--no-record",
+            "--no-starter", "--json",
+        ],
+        capsys,
+    )  # fmt: skip
+    assert Path(first["run_dir"]).parent == tmp_path / "runs"
+    again, trials = _run_json(["run", "--resume", first["run_id"], "--json"], capsys)
+    assert again["run_dir"] == first["run_dir"] and len(trials) == 1
