@@ -21,6 +21,7 @@ __all__ = [
     "library_options",
     "open_libraries",
     "progress_bar",
+    "starter_option",
     "read_observed",
     "target_options",
 ]
@@ -48,14 +49,19 @@ class LibraryLocation(click.ParamType):
 LIBRARY_LOCATION = LibraryLocation()
 
 
-def library_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--library PATH`` and ``--with-starter/--no-starter``, as ``library_path``/``with_starter``."""
-    command = click.option(
+def starter_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--with-starter/--no-starter`` (default on), as ``with_starter``."""
+    return click.option(
         "--with-starter/--no-starter",
         default=True,
         show_default=True,
         help="Layer the bundled starter library under yours.",
     )(command)
+
+
+def library_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--library PATH`` and ``--with-starter/--no-starter``, as ``library_path``/``with_starter``."""
+    command = starter_option(command)
     return click.option(
         "--library",
         "library_path",

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from library.exceptions import CLIUsageError
+from recommender._cli_common import starter_option
 from recommender.json_text import to_json
 
 __all__ = ["run_command"]
@@ -85,12 +86,7 @@ __all__ = ["run_command"]
     show_default=True,
     help="Record the trials in the library (--no-record: only in the run's journal).",
 )
-@click.option(
-    "--with-starter/--no-starter",
-    default=True,
-    show_default=True,
-    help="Also transfer from the bundled starter library (read-only, under yours).",
-)
+@starter_option
 @click.option(
     "--runs-dir",
     type=click.Path(file_okay=False),
