@@ -18,8 +18,9 @@ are categorical or int parameters.
 
 Categorical matching: a value matches a choice when ``str(value) == str(choice)`` (so the
 strings read back from Parquet match int, float or bool choices of a ``space.json``);
-failing that, a value whose string parses as a number matches a (non-bool) numeric choice
-of equal value (``32.0`` and ``"32.0"`` match ``32``). Matching thus depends on
+failing that, a bool choice matches its string in any case (``"true"``, as Arrow casts a
+boolean, matches ``True``), and a value whose string parses as a number matches a
+(non-bool) numeric choice of equal value (``32.0`` and ``"32.0"`` match ``32``). Matching thus depends on
 ``str(value)`` only. Choices must be distinct under ``str``. Decoding always returns the
 choice object itself.
 
@@ -64,6 +65,8 @@ __all__ = [
 ChoiceValue = Union[str, int, float, bool]  # noqa: UP007 - used at runtime on py3.10
 
 _DEFAULT_MAX_COMBINATIONS = 256
+#: the choice index of a categorical value no choice matches, until activity is known
+_UNKNOWN = -2
 
 
 def to_unit(value: Any, low: float, high: float, log: bool) -> Any:
@@ -215,6 +218,9 @@ class CategoricalParam:
         key = str(value)
         for index, choice in enumerate(self.choices):
             if str(choice) == key:
+                return index
+        for index, choice in enumerate(self.choices):  # Arrow writes booleans as "true"
+            if isinstance(choice, (bool, np.bool_)) and str(choice).lower() == key.lower():
                 return index
         try:
             number = float(key)
@@ -573,7 +579,9 @@ class Space:
     def _columns_from_frame(self, frame: pd.DataFrame) -> list[np.ndarray]:
         n = len(frame)
         columns: list[np.ndarray] = []
-        for p in self.parameters:
+        # categorical values no choice matches: parameter index -> (codes, their values)
+        unknown: dict[int, tuple[np.ndarray, list[object]]] = {}
+        for i, p in enumerate(self.parameters):
             if p.name not in frame.columns:
                 empty = np.full(n, -1, dtype=np.int64) if isinstance(p, CategoricalParam) else None
                 columns.append(empty if empty is not None else np.full(n, np.nan))
@@ -589,17 +597,14 @@ class Space:
                 lookup = np.empty(len(uniques), dtype=np.int64)
                 for j, value in enumerate(uniques):
                     index = p.index_of(value)
-                    if index is None:
-                        raise SpaceError(
-                            f"parameter {p.name!r}: {value!r} is not a valid choice; "
-                            f"choices are {list(p.choices)}"
-                        )
-                    lookup[j] = index
+                    lookup[j] = _UNKNOWN if index is None else index
                 codes = np.asarray(codes, dtype=np.int64)
                 if lookup.size == 0:  # every value missing
                     columns.append(np.full(n, -1, dtype=np.int64))
                 else:
                     columns.append(np.where(codes >= 0, lookup[np.maximum(codes, 0)], -1))
+                if (lookup == _UNKNOWN).any():
+                    unknown[i] = (codes, list(uniques))
             else:
                 if series.dtype == bool:
                     raise SpaceError(f"parameter {p.name!r}: expected numbers, got booleans")
@@ -610,7 +615,28 @@ class Space:
                         f"parameter {p.name!r}: expected numbers (NaN/None when inactive): {err}"
                     ) from None
                 columns.append(np.asarray(values, dtype=np.float64))
+        if unknown:
+            self._drop_inactive_unknowns(columns, unknown)
         return columns
+
+    def _drop_inactive_unknowns(
+        self, columns: list[np.ndarray], unknown: dict[int, tuple[np.ndarray, list[object]]]
+    ) -> None:
+        """Clear the unmatched categorical values of inactive parameters (an inactive
+        value means nothing: a ``"nan"`` string written for null, say); raise on the
+        first one where its parameter is active."""
+        active = self._active_from_columns(self._layout(), columns)
+        for i, (codes, uniques) in unknown.items():
+            hit = columns[i] == _UNKNOWN
+            wrong = np.flatnonzero(hit & active[:, i])
+            if wrong.size:
+                p = self.parameters[i]
+                choices = list(p.choices) if isinstance(p, CategoricalParam) else []
+                raise SpaceError(
+                    f"parameter {p.name!r}: {uniques[codes[wrong[0]]]!r} is not a valid "
+                    f"choice; choices are {choices}"
+                )
+            columns[i] = np.where(hit, -1, columns[i])
 
     def _active_from_columns(self, layout: _Layout, columns: list[np.ndarray]) -> np.ndarray:
         n = len(columns[0]) if columns else 0

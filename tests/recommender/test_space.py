@@ -247,6 +247,29 @@ def test_encode_clips_slightly_out_of_range_values_and_matches_strings() -> None
         space.encode([{"x": "big", "batch": 32, "width": 32}])
 
 
+def test_arrow_boolean_strings_match_bool_choices() -> None:
+    space = conditional_space()
+    tree = {"model": "tree", "max_depth": 3, "criterion": "gini", "n_estimators": 100,
+            "max_features": 0.5, "scaler": "none", "tol": 1e-4}  # fmt: skip
+    as_arrow = pd.DataFrame([{**tree, "bootstrap": "true"}, {**tree, "bootstrap": "false"}])
+    native = [{**tree, "bootstrap": True}, {**tree, "bootstrap": False}]
+    np.testing.assert_array_equal(space.encode(as_arrow), space.encode(native))
+    assert [c["bootstrap"] for c in space.decode(space.encode(as_arrow))] == [True, False]
+
+
+def test_an_unmatched_value_of_an_inactive_parameter_counts_as_missing() -> None:
+    """A writer that stores ``"nan"`` strings instead of nulls for inactive categoricals
+    (pandas' ``astype(str)``) still encodes; where the parameter is active it is an error."""
+    space = conditional_space()
+    linear = {"model": "linear", "penalty": "l2", "C": 1.0, "scaler": "none", "tol": 1e-4}
+    written = pd.DataFrame([{**linear, "criterion": "nan", "bootstrap": "nan"}])
+    np.testing.assert_array_equal(space.encode(written), space.encode([linear]))
+    tree = {"model": "tree", "max_depth": 3, "criterion": "nan", "n_estimators": 100,
+            "bootstrap": True, "max_features": 0.5, "scaler": "none", "tol": 1e-4}  # fmt: skip
+    with pytest.raises(SpaceError, match="parameter 'criterion': 'nan' is not a valid choice"):
+        space.encode(pd.DataFrame([tree]))
+
+
 # ---------------------------------------------------------------- shared benchmark format
 @needs_lcbench
 def test_from_json_lcbench_and_encode_trials_fast() -> None:

@@ -233,3 +233,58 @@ def test_a_task_whose_objective_is_constant_runs_as_source_and_target(tmp_path: 
             assert len(set(run["picks"])) == 8 and all(np.isfinite(run["regret"]))
             if target["target"] == "t0":
                 assert run["regret"] == [0.0] * 8
+
+
+def test_arrow_booleans_nan_strings_and_odd_names(tmp_path: Path) -> None:
+    """Written by other tools: a bool choice as Arrow casts it (``"true"``), inactive
+    categoricals as pandas' ``astype(str)`` writes them (``"nan"``), parameter names with
+    dots, colons and spaces, task ids with a slash and a space."""
+    rng = np.random.default_rng(3)
+    directory = tmp_path / "odd"
+    directory.mkdir()
+    space = {
+        "name": "odd",
+        "parameters": [
+            {"name": "model.kind", "type": "categorical", "choices": ["svm", "net"]},
+            {"name": "svm:C", "type": "float", "low": 1e-3, "high": 1e3, "log": True},
+            {"name": "net width", "type": "categorical", "choices": [16, 64]},
+            {"name": "net.bias", "type": "categorical", "choices": [True, False]},
+        ],
+        "conditions": [
+            {"child": "svm:C", "parent": "model.kind", "values": ["svm"]},
+            {"child": "net width", "parent": "model.kind", "values": ["net"]},
+            {"child": "net.bias", "parent": "model.kind", "values": ["net"]},
+        ],
+        "objective": {"name": "error rate", "direction": "minimize"},
+        "metrics": ["error rate"],
+    }
+    rows = []
+    for task in range(4):
+        for c in range(25):
+            net = bool(rng.integers(2))
+            c_value = float(10 ** rng.uniform(-3, 3))
+            bias = bool(rng.integers(2))
+            rows.append(
+                {
+                    "task_id": f"group a/task {task}",
+                    "config_id": c,
+                    "model.kind": "net" if net else "svm",
+                    "svm:C": np.nan if net else c_value,
+                    "net width": str(rng.choice([16, 64])) if net else "nan",
+                    "net.bias": str(bias).lower() if net else "nan",
+                    "error rate": np.float32(
+                        0.2 + 0.05 * bias + 0.01 * task if net else 0.3 - 0.02 * np.log10(c_value)
+                    ),
+                }
+            )
+    pd.DataFrame(rows).to_parquet(directory / "trials.parquet", index=False)
+    (directory / "space.json").write_text(json.dumps(space))
+    config = BenchConfig(
+        benchmark=directory, methods=("random", "rgpe", "ours"), budget=4, seeds=1, workers=1
+    )
+    doc = run_transfer_benchmark(config)
+    assert [t["target"] for t in doc["per_target"]] == [f"group a/task {i}" for i in range(4)]
+    for target in doc["per_target"]:
+        for method in ("random", "rgpe", "ours"):
+            (run,) = target["runs"][method]
+            assert len(run["regret"]) == 4 and len(set(run["picks"])) == 4
