@@ -11,7 +11,7 @@ does not import `recommender`.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +52,15 @@ def _examples(values: list[Any]) -> str:
     shown = ", ".join(repr(value) for value in values[:_MAX_EXAMPLES])
     more = f" (+{len(values) - _MAX_EXAMPLES} more)" if len(values) > _MAX_EXAMPLES else ""
     return shown + more
+
+
+def _choice_texts(choices: Sequence[Any]) -> pa.Array:
+    """The strings a stored categorical value may take for ``choices``: ``str(choice)``,
+    and for a bool choice its lower case too (``"true"``, as Arrow casts a boolean), as
+    `recommender.space` matches them."""
+    texts = [str(c) for c in choices]
+    texts += [str(c).lower() for c in choices if isinstance(c, bool)]
+    return pa.array(texts, pa.string())
 
 
 def check_params_in_space(
@@ -100,7 +109,7 @@ def check_params_in_space(
             if spec.get("type") == "categorical":
                 choices = [c for c in spec.get("choices", [])]
                 as_text = pc.cast(active, pa.string())
-                wrong = pc.invert(pc.is_in(as_text, pa.array([str(c) for c in choices])))
+                wrong = pc.invert(pc.is_in(as_text, _choice_texts(choices)))
                 bad = pc.unique(pc.filter(as_text, wrong)).to_pylist()
                 if bad:
                     problems.append(
@@ -136,7 +145,7 @@ def check_params_in_space(
             child, parent = PARAM_PREFIX + condition["child"], PARAM_PREFIX + condition["parent"]
             if child not in rows.column_names or parent not in rows.column_names:
                 continue
-            allowed = pa.array([str(v) for v in condition["values"]])
+            allowed = _choice_texts(condition["values"])
             parent_ok = pc.is_in(pc.cast(rows[parent], pa.string()), allowed)
             parent_ok = pc.fill_null(parent_ok, False)
             wrong = pc.and_(pc.is_valid(rows[child]), pc.invert(parent_ok))

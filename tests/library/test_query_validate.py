@@ -144,3 +144,27 @@ def test_validate_against_given_space(tmp_path: Path, synthetic_dir: Path) -> No
     space["parameters"][2]["choices"] = ["sgd"]
     kinds = {problem.kind for problem in validate(lib, space=space)}
     assert kinds == {"unknown_parameter", "invalid_choice"}
+
+
+def test_a_bool_choice_is_matched_in_the_case_arrow_writes() -> None:
+    from library.validate import check_params_in_space
+
+    space = {
+        "parameters": [
+            {"name": "bias", "type": "categorical", "choices": [True, False]},
+            {"name": "scale", "type": "float", "low": 0.0, "high": 1.0},
+        ],
+        "conditions": [{"child": "scale", "parent": "bias", "values": [True]}],
+    }
+    trials = pa.table(
+        {
+            "task_id": ["t", "t", "t"],
+            "param_bias": ["true", "False", "maybe"],
+            "param_scale": [0.5, None, None],
+        }
+    )
+    problems = check_params_in_space(trials, {"t": space})
+    # "true" is True (and its child may be set); only "maybe" is no choice
+    assert [(p.kind, "maybe" in p.detail, "true" in p.detail) for p in problems] == [
+        ("invalid_choice", True, False)
+    ]
