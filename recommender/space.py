@@ -20,9 +20,11 @@ Categorical matching: a value matches a choice when ``str(value) == str(choice)`
 strings read back from Parquet match int, float or bool choices of a ``space.json``);
 failing that, a bool choice matches its string in any case (``"true"``, as Arrow casts a
 boolean, matches ``True``), and a value whose string parses as a number matches a
-(non-bool) numeric choice of equal value (``32.0`` and ``"32.0"`` match ``32``). Matching thus depends on
-``str(value)`` only. Choices must be distinct under ``str``. Decoding always returns the
-choice object itself.
+(non-bool) numeric choice of equal value (``32.0`` and ``"32.0"`` match ``32``). Matching
+thus depends on ``str(value)`` only. Choices must be distinct under ``str``. Decoding
+always returns the choice object itself. A value that matches no choice is an error where
+its parameter is active and counts as missing where it is inactive (a ``"nan"`` string
+written for null).
 
 Example:
     >>> space = Space.from_dict({"parameters": [
