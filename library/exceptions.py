@@ -47,6 +47,12 @@ class CorruptFileError(LibraryError, OSError):
     """A Parquet file of the library (or an input file) cannot be read."""
 
 
+#: how a user lists a library's task ids (`UnknownTaskError.among`)
+_LIBRARY_LISTING = (
+    "`recommend library tasks` lists yours, with `--with-starter` the bundled ones too"
+)
+
+
 class UnknownTaskError(LibraryError, KeyError):
     """A task id that the library does not hold."""
 
@@ -54,7 +60,13 @@ class UnknownTaskError(LibraryError, KeyError):
         return str(self.args[0]) if self.args else "unknown task"
 
     @classmethod
-    def among(cls, task_id: str, known: Collection[str], where: str) -> UnknownTaskError:
+    def among(
+        cls,
+        task_id: str,
+        known: Collection[str],
+        where: str,
+        listing: str | None = _LIBRARY_LISTING,
+    ) -> UnknownTaskError:
         """The error for ``task_id`` missing from ``where``, naming the ids it may mean.
 
         Ids are often namespaced (``lcbench/126025``, ``optuna/<study>``): a known id whose
@@ -65,6 +77,8 @@ class UnknownTaskError(LibraryError, KeyError):
             task_id: the id asked for.
             known: every task id there is.
             where: where they were looked up, for the message.
+            listing: how to list every id, added when the message shows a few of them
+                (``None``: nothing added).
         """
         tail = [k for k in sorted(known) if k.rsplit("/", 1)[-1] == task_id]
         close = difflib.get_close_matches(task_id, sorted(known), n=3, cutoff=0.6)
@@ -75,9 +89,7 @@ class UnknownTaskError(LibraryError, KeyError):
             return cls(f"{message}; did you mean {', '.join(map(repr, matches))}?")
         if known:
             shown = ", ".join(map(repr, sorted(known)[:3]))
-            return cls(
-                f"{message}; ids look like {shown} (`recommend library tasks` lists yours, with `--with-starter` the bundled ones too)"
-            )
+            return cls(f"{message}; ids look like {shown}" + (f" ({listing})" if listing else ""))
         return cls(message)
 
 

@@ -18,14 +18,14 @@ import platform
 import resource
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from library.exceptions import BenchmarkFormatError
+from library.exceptions import BenchmarkFormatError, UnknownTaskError
 from library.importers import Benchmark, read_benchmark
 from library.provenance import code_version
 from recommender.bench.methods import METHODS, MethodInput, run_method
@@ -315,6 +315,12 @@ def machine_info() -> dict[str, Any]:
     }
 
 
+def left_out_tasks(benchmark: Benchmark, truth: Mapping[str, SourceData]) -> list[str]:
+    """The benchmark's tasks that are not in ``truth`` (no 2 scored configurations at
+    full fidelity), in the benchmark's order."""
+    return [task for task in benchmark.task_ids if task not in truth]
+
+
 def load_problems(
     benchmark_dir: Path, adversarial: str | None, adversarial_share: float
 ) -> tuple[Benchmark, Space, dict[str, SourceData], dict[str, SourceData]]:
@@ -343,6 +349,15 @@ def load_problems(
     # failed evaluations (null objective) are left out of pools and histories; a task
     # with fewer than 2 scored configurations is no use as a target or a source
     truth = {k: v for k, v in build_problems(benchmark, space).items() if len(v.score) >= 2}
+    left_out = left_out_tasks(benchmark, truth)
+    if left_out and truth:
+        _LOG.warning(
+            "%s: %d task(s) with fewer than 2 scored full-fidelity configurations left out "
+            "(neither targets nor sources): %s",
+            benchmark_dir,
+            len(left_out),
+            ", ".join(left_out[:5]) + (", ..." if len(left_out) > 5 else ""),
+        )
     if not truth:
         raise BenchmarkFormatError(
             f"{benchmark_dir}: no task has 2 or more configurations with a finite objective"
@@ -354,6 +369,28 @@ def load_problems(
         )
     history = perturb_sources(truth, mode=adversarial, share=adversarial_share, seed=PERTURB_SEED)
     return benchmark, space, truth, history
+
+
+def _named_targets(
+    named: Sequence[str], benchmark: Benchmark, truth: Mapping[str, SourceData]
+) -> list[str]:
+    """The targets named on the command line, each checked.
+
+    Raises:
+        UnknownTaskError: a name that is no task of the benchmark.
+        BenchmarkFormatError: a task without 2 scored full-fidelity configurations.
+    """
+    for task in named:
+        if task not in benchmark.task_ids:
+            raise UnknownTaskError.among(
+                task, benchmark.task_ids, f"benchmark {benchmark.name!r}", listing=None
+            )
+        if task not in truth:
+            raise BenchmarkFormatError(
+                f"task {task!r} has fewer than 2 scored configurations at full fidelity; it "
+                "cannot be a target"
+            )
+    return list(named)
 
 
 def run_transfer_benchmark(
@@ -389,7 +426,7 @@ def run_transfer_benchmark(
     elif cfg.targets is None:
         targets = task_ids
     else:
-        targets = [t for t in cfg.targets if t in truth]
+        targets = _named_targets(cfg.targets, benchmark, truth)
     models, fit_seconds = _fit_models(history, _model_kinds(cfg.methods), progress)
     # ours' zero-shot criterion test compares sources with each other: every pair is
     # predicted once here (each target's test reads the pairs without it), like the fits
@@ -423,6 +460,7 @@ def run_transfer_benchmark(
         "machine": machine_info(),
         "missing_objective_rows": missing,
         "ignored_columns": list(benchmark.ignored_columns),
+        "left_out_tasks": left_out_tasks(benchmark, truth),
         "source_model_fit_seconds": fit_seconds,
         "source_cross_prediction_seconds": cross_seconds,
         "wall_seconds": time.perf_counter() - wall_start,

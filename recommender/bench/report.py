@@ -48,6 +48,13 @@ def markdown_table(doc: dict[str, Any]) -> str:
         )
         + f" wall {doc['wall_seconds'] / 60:.1f} min; peak RSS {doc['peak_rss_mb']:.0f} MB.\n"
     )
+    left_out = doc.get("left_out_tasks") or []
+    if left_out:
+        shown = ", ".join(left_out[:10]) + (", ..." if len(left_out) > 10 else "")
+        note += (
+            f"\n{len(left_out)} task(s) left out, with fewer than 2 scored configurations at "
+            f"full fidelity (neither targets nor sources): {shown}.\n"
+        )
     versus = versus_best_baseline(doc)
     if versus:
         note += "\nours against the best baseline of this run (paired over targets x seeds):\n\n"

@@ -288,3 +288,26 @@ def test_arrow_booleans_nan_strings_and_odd_names(tmp_path: Path) -> None:
         for method in ("random", "rgpe", "ours"):
             (run,) = target["runs"][method]
             assert len(run["regret"]) == 4 and len(set(run["picks"])) == 4
+
+
+def test_a_task_without_full_fidelity_rows_is_named_as_left_out(tmp_path: Path) -> None:
+    from library.exceptions import UnknownTaskError
+    from recommender.bench import markdown_table
+
+    bench = _write(tmp_path / "partial", pool_sizes=(12, 12, 12), fidelity=True)
+    trials = pd.read_parquet(bench / "trials.parquet")
+    trials = trials[~((trials["task_id"] == "t2") & (trials["frac"] == 1.0))]
+    trials.to_parquet(bench / "trials.parquet", index=False)
+    config = BenchConfig(benchmark=bench, methods=("random",), budget=3, seeds=1, workers=1)
+    doc = run_transfer_benchmark(config)
+    assert [t["target"] for t in doc["per_target"]] == ["t0", "t1"]
+    assert doc["left_out_tasks"] == ["t2"]
+    assert "1 task(s) left out" in markdown_table(doc) and ": t2." in markdown_table(doc)
+    named = {"benchmark": bench, "methods": ("random",), "budget": 3, "seeds": 1, "workers": 1}
+    with pytest.raises(
+        UnknownTaskError,
+        match=r"'t9' is in none of benchmark 'edge' \(3 tasks\); ids look like 't0', 't1', 't2'$",
+    ):
+        run_transfer_benchmark(BenchConfig(**named, targets=("t0", "t9")))
+    with pytest.raises(BenchmarkFormatError, match="'t2' has fewer than 2 scored"):
+        run_transfer_benchmark(BenchConfig(**named, targets=("t2",)))
