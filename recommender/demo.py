@@ -452,7 +452,7 @@ def _print_runs(console: Console, result: dict[str, Any]) -> None:
         colour = "green" if diff > 0 else "yellow" if diff == 0 else "red"
         console.print(f"{text} = [{colour}]{diff:+.4f}[/{colour}]")
     console.print(
-        "[dim](one dataset, one seed: an illustration, not a benchmark; README, "
+        "[dim](one dataset, one seed: an illustration, not a benchmark; docs/benchmarks.md, "
         "*Zero-shot on the starter library*, has the leave-one-dataset-out figures)[/dim]"
     )
 

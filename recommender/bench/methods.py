@@ -334,7 +334,7 @@ def run_ours_no_guardrails(inp: MethodInput, oracle: PoolOracle) -> None:
 
 # mtgp settings: K nearest sources x trials per source. 50 per source (400 points) rather
 # than 100: on the 2 shared cores of the benchmark machine a warm refit on 800 points took
-# 4-9 s, on 400 points 0.5-2 s (synthetic data, d = 7; README, "Known limitations").
+# 4-9 s, on 400 points 0.5-2 s (synthetic data, d = 7; docs/limitations.md).
 MTGP_OPTIONS = MultiTaskOptions(k_nearest=8, n_per_source=50)
 
 
