@@ -5,25 +5,30 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
+    from featurizers.fingerprint import Fingerprint
     from library.store import Library
 
 __all__ = [
     "LIBRARY_LOCATION",
     "LibraryLocation",
+    "dataset_fingerprint",
     "default_config",
     "library_options",
+    "model_option",
+    "model_space",
     "open_libraries",
     "progress_bar",
-    "starter_option",
     "read_observed",
+    "starter_option",
     "target_options",
+    "task_fingerprint",
 ]
 
 
@@ -136,16 +141,19 @@ def progress_bar(enabled: bool, *, transient: bool = False) -> Iterator[Progress
 
 
 def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """What a command knows of the target besides the library: ``--observed FILE``,
-    ``--direction``, ``--default JSON|FILE``, ``--max-deviation``, ``--max-cost``,
-    ``--cost-metric`` and ``--cost-confidence``. The command receives them as one
-    ``target`` keyword: the matching `Recommender.suggest` keyword arguments, the
-    ``--observed`` file read and the ``--default`` parsed (an unreadable one is a usage
-    error)."""
+    """What a command knows of the target besides the library: ``--dataset FILE`` with
+    ``--target COLUMN``, ``--observed FILE``, ``--direction``, ``--default JSON|FILE``,
+    ``--max-deviation``, ``--max-cost``, ``--cost-metric`` and ``--cost-confidence``. The
+    command receives them as one ``target`` keyword: the matching `Recommender.suggest`
+    keyword arguments, the dataset fingerprinted (``fingerprint``, ``None`` without
+    ``--dataset``), the ``--observed`` file read and the ``--default`` parsed (an
+    unreadable one is a usage error)."""
 
     @functools.wraps(command)
     def with_target(
         *args: Any,
+        dataset_path: Path | None,
+        target_column: str | None,
         observed_path: Path | None,
         direction: str,
         default_text: str | None,
@@ -156,6 +164,7 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
         **kwargs: Any,
     ) -> Any:
         target = {
+            "fingerprint": dataset_fingerprint(dataset_path, target_column),
             "observed": read_observed(observed_path),
             "direction": direction,
             "default": default_config(default_text),
@@ -167,6 +176,20 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
         return command(*args, target=target, **kwargs)
 
     options = [
+        click.option(
+            "--dataset",
+            "dataset_path",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="The target's data (CSV/TSV/Parquet): its fingerprint picks the nearest "
+            "library tasks as sources (a task of the library uses its stored fingerprint).",
+        ),
+        click.option(
+            "--target",
+            "target_column",
+            default=None,
+            metavar="COLUMN",
+            help="The target column of --dataset.",
+        ),
         click.option(
             "--observed",
             "observed_path",
@@ -224,6 +247,59 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         decorated = option(decorated)
     return decorated
+
+
+def dataset_fingerprint(path: Path | None, column: str | None) -> Any:
+    """``--dataset``'s fingerprint (`featurizers.featurize_dataset`, seed 0, as `recommend
+    run` computes it), or ``None`` without ``--dataset``.
+
+    Raises:
+        click.UsageError: ``--dataset`` without ``--target`` or the other way round.
+        FeaturizeError: the file cannot be fingerprinted (no such column, ...).
+    """
+    if path is None:
+        if column is not None:
+            raise click.UsageError("--target names a column of --dataset; pass --dataset FILE")
+        return None
+    if column is None:
+        raise click.UsageError("--dataset needs --target COLUMN (the column to predict)")
+    from featurizers import featurize_dataset
+
+    return featurize_dataset(path, target=column, seed=0)
+
+
+def task_fingerprint(libraries: Sequence[Library], task: str) -> Fingerprint | None:
+    """The stored dataset fingerprint of ``task`` (the first library that has one)."""
+    from featurizers.fingerprint import Fingerprint
+
+    for lib in libraries:
+        for row in lib.read_tasks().to_pylist():
+            if row["task_id"] == task and row["fingerprint_names"]:
+                return Fingerprint.from_values(
+                    list(row["fingerprint_names"]),
+                    list(row["fingerprint_values"]),
+                    version=row["featurizer_version"] or "1.0.0",
+                    kind="dataset",
+                )
+    return None
+
+
+def model_space(model: str) -> dict[str, Any]:
+    """``--model``'s space: the runner's default space of that family."""
+    from recommender.runner import ModelFamily, default_space
+
+    return default_space(ModelFamily.parse(model))
+
+
+def model_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--model FAMILY``: search the runner's default space of a model family."""
+    return click.option(
+        "--model",
+        type=click.Choice(["hgb", "rf", "logreg", "svm", "mlp"]),
+        default=None,
+        help="Search this model family's default space (the one `recommend run` and the "
+        "starter library use) instead of --space FILE.",
+    )(command)
 
 
 def read_observed(path: Path | None) -> Any:

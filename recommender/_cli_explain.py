@@ -8,12 +8,18 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from recommender._cli_common import library_options, open_libraries, progress_bar, target_options
+from recommender._cli_common import (
+    library_options,
+    model_option,
+    model_space,
+    open_libraries,
+    progress_bar,
+    target_options,
+    task_fingerprint,
+)
 from recommender.json_text import to_json
 
 if TYPE_CHECKING:
-    from featurizers.fingerprint import Fingerprint
-    from library.store import Library
     from recommender.explain_report import ExplainReport
     from recommender.guardrails import GuardrailDecision
 
@@ -32,6 +38,7 @@ __all__ = ["explain_command"]
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="space.json of a new target (or of --task when it stores no space).",
 )
+@model_option
 @click.option(
     "-n", "--n", "n", default=5, show_default=True, type=click.IntRange(1), help="Suggestions."
 )
@@ -54,6 +61,7 @@ def explain_command(
     library_path: str | Path | None,
     task: str | None,
     space_path: Path | None,
+    model: str | None,
     n: int,
     with_starter: bool,
     html_path: Path | None,
@@ -62,16 +70,20 @@ def explain_command(
     as_json: bool,
     target: dict[str, Any],
 ) -> None:
-    """Explain the recommendations for --task ID and/or --space FILE (with the same
-    --observed, --direction, --default, --max-deviation and --max-cost options as
-    `recommend suggest`).
+    """Explain the recommendations for --task ID and/or --space FILE or --model FAMILY
+    (with the same --dataset, --observed, --direction, --default, --max-deviation and
+    --max-cost options as `recommend suggest`).
 
     Shows the neighbour tasks with their similarity, each suggestion's predicted score with
     a ~95% interval, the guardrail decisions with source weights, and hyperparameter
     importance from the source GPs' lengthscales. Exit codes: 0 ok, 1 error, 2 usage.
     """
-    if task is None and space_path is None:
-        raise click.UsageError("pass --task ID (a library task) or --space FILE (a new task)")
+    if task is None and space_path is None and model is None:
+        raise click.UsageError(
+            "pass --task ID (a library task), or --space FILE or --model FAMILY (a new task)"
+        )
+    if space_path is not None and model is not None:
+        raise click.UsageError("pass --space FILE or --model FAMILY, not both")
     from recommender.explain_report import build_explain_report, write_html
     from recommender.recommend import Recommender
     from recommender.space import Space
@@ -79,6 +91,8 @@ def explain_command(
     libraries = open_libraries(library_path, with_starter)
     if space_path is not None:
         space = Space.from_json(space_path)
+    elif model is not None:
+        space = Space.from_dict(model_space(model))
     else:
         from library.exceptions import UnknownTaskError
 
@@ -93,7 +107,9 @@ def explain_command(
         if stored is None:
             raise click.UsageError(f"task {task!r} stores no space; pass --space FILE too")
         space = Space.from_dict(stored)
-    fingerprint = _task_fingerprint(libraries, task) if task is not None else None
+    fingerprint = target.pop("fingerprint")
+    if fingerprint is None and task is not None:
+        fingerprint = task_fingerprint(libraries, task)
     with progress_bar(not as_json, transient=True) as progress:
         recommender = Recommender(libraries, progress=progress)
         recommender.suggest(
@@ -121,22 +137,6 @@ def explain_command(
         click.echo(to_json(payload, indent=1))
         return
     _render(report, html_path)
-
-
-def _task_fingerprint(libraries: list[Library], task: str) -> Fingerprint | None:
-    """The stored dataset fingerprint of ``task`` (first library that has one)."""
-    from featurizers.fingerprint import Fingerprint
-
-    for lib in libraries:
-        for row in lib.read_tasks().to_pylist():
-            if row["task_id"] == task and row["fingerprint_names"]:
-                return Fingerprint.from_values(
-                    list(row["fingerprint_names"]),
-                    list(row["fingerprint_values"]),
-                    version=row["featurizer_version"] or "1.0.0",
-                    kind="dataset",
-                )
-    return None
 
 
 def _render(report: ExplainReport, html_path: Path | None) -> None:

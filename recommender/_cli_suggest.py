@@ -7,7 +7,15 @@ from typing import Any
 
 import click
 
-from recommender._cli_common import library_options, open_libraries, progress_bar, target_options
+from recommender._cli_common import (
+    library_options,
+    model_option,
+    model_space,
+    open_libraries,
+    progress_bar,
+    target_options,
+    task_fingerprint,
+)
 from recommender.json_text import to_json
 
 __all__ = ["suggest_command"]
@@ -23,8 +31,9 @@ __all__ = ["suggest_command"]
     "--space",
     "space_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="space.json of the target (needed for a new task).",
+    help="space.json of the target (a new task needs it, or --model).",
 )
+@model_option
 @click.option(
     "-n",
     "--n",
@@ -70,6 +79,7 @@ def suggest_command(
     library_path: str | Path | None,
     task: str | None,
     space_path: Path | None,
+    model: str | None,
     target: dict[str, Any],
     n: int,
     no_guardrails: bool,
@@ -90,8 +100,14 @@ def suggest_command(
     from recommender.space import Space
     from recommender.transfer import TransferOptions
 
+    if space_path is not None and model is not None:
+        raise click.UsageError("pass --space FILE or --model FAMILY, not both")
     libraries = open_libraries(library_path, with_starter)
     space = Space.from_json(space_path) if space_path else None
+    if model is not None:
+        space = Space.from_dict(model_space(model))
+    if target["fingerprint"] is None and task is not None:
+        target["fingerprint"] = task_fingerprint(libraries, task)
     with progress_bar(not as_json, transient=True) as progress:
         rec = Recommender(
             libraries,

@@ -566,7 +566,7 @@ class Recommender:
                 whose = f"task {task!r} has no space recorded" if task is not None else "no task"
                 raise SpaceError(
                     f"no search space: {whose}; pass one (`space=` in Python, a Space or a "
-                    "space.json dict; `--space FILE` on the command line)"
+                    "space.json dict; `--space FILE` or `--model FAMILY` on the command line)"
                 )
             space = spaces[task]
         space = space if isinstance(space, Space) else Space.from_dict(space)

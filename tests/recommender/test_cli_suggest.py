@@ -152,3 +152,31 @@ def test_the_table_shows_every_configuration_value_in_full_at_80_columns(
             shown = f"{name}={value:.4g}" if isinstance(value, float) else f"{name}={value}"
             assert any(line.startswith(shown) or f"│ {shown} " in line for line in lines), shown
     assert "mode: zero-shot/" in table.output  # one mode for every pick, printed once
+
+
+def _sources(*arguments: str) -> list[str]:
+    result = CliRunner().invoke(cli, ["suggest", "-n", "1", "--json", *arguments])
+    assert result.exit_code == 0, result.output
+    return list(json.loads(result.output)["sources"])
+
+
+def test_a_new_dataset_gets_the_nearest_starter_tasks_of_a_model_family(tmp_path: Path) -> None:
+    from sklearn.datasets import load_wine
+
+    features, label = load_wine(return_X_y=True, as_frame=True)
+    data = tmp_path / "wine.csv"
+    features.assign(label=label).to_csv(data, index=False)
+    every = _sources("--model", "hgb")  # no fingerprint: every hgb task of the starter
+    nearest = _sources("--model", "hgb", "--dataset", str(data), "--target", "label")
+    regression = {"starter/sklearn/diabetes/hgb", "starter/statsmodels/engel/hgb"}
+    assert len(every) == 10 and regression < set(every)
+    # the 8 nearest classification tasks: a regression task's fingerprint does not compare
+    assert len(nearest) == 8 and set(nearest) == set(every) - regression
+    # a library task is matched on its stored fingerprint, as `explain` and `run` do
+    task = "starter/keel/australian/hgb"
+    assert set(_sources("--task", task)) == set(every) - regression - {task}
+    for wrong in (["--dataset", str(data)], ["--target", "label", "--model", "hgb"]):
+        result = CliRunner().invoke(cli, ["suggest", *wrong])
+        assert result.exit_code == 2 and "--target" in result.output
+    both = CliRunner().invoke(cli, ["suggest", "--model", "hgb", "--space", str(data)])
+    assert both.exit_code == 2 and "not both" in both.output
