@@ -14,7 +14,6 @@ from recommender._cli_common import (
     open_libraries,
     progress_bar,
     target_options,
-    task_fingerprint,
 )
 from recommender.json_text import to_json
 
@@ -106,8 +105,6 @@ def suggest_command(
     space = Space.from_json(space_path) if space_path else None
     if model is not None:
         space = Space.from_dict(model_space(model))
-    if target["fingerprint"] is None and task is not None:
-        target["fingerprint"] = task_fingerprint(libraries, task)
     with progress_bar(not as_json, transient=True) as progress:
         rec = Recommender(
             libraries,

@@ -187,6 +187,16 @@ def repaired_design(
     return int(matching_rows(obs_X, cand_X[np.union1d(low, design)]).sum())
 
 
+def _stored_fingerprint(evaluations: TaskEvaluations | None) -> Fingerprint | None:
+    """A library task's dataset fingerprint as recorded with it (``None`` without one)."""
+    if evaluations is None or not evaluations.fingerprint:
+        return None
+    names = list(evaluations.fingerprint)
+    return Fingerprint.from_values(
+        names, [evaluations.fingerprint[name] for name in names], kind="dataset"
+    )
+
+
 def _task_features(
     sources: Sequence[TaskEvaluations], fingerprint: Fingerprint | None
 ) -> np.ndarray | None:
@@ -495,7 +505,7 @@ class Recommender:
                 ``n_neighbours`` nearest library tasks that have a comparable fingerprint,
                 plus every task that has none (it cannot be ruled out; one whose
                 fingerprint does not compare is left out), instead of those with the most
-                trials.
+                trials. ``None``: ``task``'s stored fingerprint when it has one.
             seed: seed of candidate sampling and ranking-loss samples.
             optimizer: overrides the `Recommender`'s ``optimizer`` for this call. With
                 ``"gradient"`` (or ``"auto"``), GP-phase picks of a batch are sequential
@@ -574,6 +584,8 @@ class Recommender:
         observed, costs = split_observed_costs(observed, observed_costs, max_cost, cost_metric)
         obs_configs, obs_y = self._observations(task, evaluations, observed, direction, space)
         excluded = {*exclude} if task is None else {task, *exclude}
+        if fingerprint is None and task is not None:
+            fingerprint = _stored_fingerprint(evaluations.get(task))
         if fingerprint is None:
             sources = self._select_sources(evaluations, space, excluded)
         else:  # the nearest among every usable task, not among those with the most trials

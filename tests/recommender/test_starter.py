@@ -191,3 +191,14 @@ def test_build_script_extend_adds_a_family_and_keeps_the_base_rows(tmp_path: Pat
         build.check_base(base, n_configs=50, max_rows=300, seed=0)
     with pytest.raises(SystemExit, match="max_rows=100"):
         build.check_base(base, n_configs=2, max_rows=100, seed=0)
+
+
+def test_a_starter_task_is_matched_on_its_stored_fingerprint(starter: Library) -> None:
+    from recommender.recommend import Recommender
+
+    rec = Recommender([starter])
+    rec.suggest("starter/keel/australian/hgb", n=1, seed=0)
+    sources = set(rec.explain().sources)
+    # the other classification hgb tasks; the regression ones' fingerprints do not compare
+    assert len(sources) == 7 and all(s.endswith("/hgb") for s in sources)
+    assert not sources & {"starter/sklearn/diabetes/hgb", "starter/statsmodels/engel/hgb"}
