@@ -14,6 +14,7 @@ import click
 if TYPE_CHECKING:
     from featurizers.fingerprint import Fingerprint
     from library.store import Library
+    from recommender.space import Space
 
 __all__ = [
     "LIBRARY_LOCATION",
@@ -22,12 +23,12 @@ __all__ = [
     "default_config",
     "library_options",
     "model_option",
-    "model_space",
     "open_libraries",
     "progress_bar",
     "read_observed",
     "starter_option",
     "target_options",
+    "target_space",
     "task_fingerprint",
 ]
 
@@ -284,11 +285,25 @@ def task_fingerprint(libraries: Sequence[Library], task: str) -> Fingerprint | N
     return None
 
 
-def model_space(model: str) -> dict[str, Any]:
-    """``--model``'s space: the runner's default space of that family."""
-    from recommender.runner import ModelFamily, default_space
+def target_space(space_path: Path | None, model: str | None) -> Space | None:
+    """The target's space from ``--space FILE`` or ``--model FAMILY`` (the runner's default
+    space of that family); ``None`` when neither is given.
 
-    return default_space(ModelFamily.parse(model))
+    Raises:
+        click.UsageError: both are given.
+        SpaceError: the file is not a valid space.
+    """
+    from recommender.space import Space
+
+    if space_path is not None and model is not None:
+        raise click.UsageError("pass --space FILE or --model FAMILY, not both")
+    if space_path is not None:
+        return Space.from_json(space_path)
+    if model is not None:
+        from recommender.runner import ModelFamily, default_space
+
+        return Space.from_dict(default_space(ModelFamily.parse(model)))
+    return None
 
 
 def model_option(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,10 +11,10 @@ import click
 from recommender._cli_common import (
     library_options,
     model_option,
-    model_space,
     open_libraries,
     progress_bar,
     target_options,
+    target_space,
     task_fingerprint,
 )
 from recommender.json_text import to_json
@@ -82,21 +82,16 @@ def explain_command(
         raise click.UsageError(
             "pass --task ID (a library task), or --space FILE or --model FAMILY (a new task)"
         )
-    if space_path is not None and model is not None:
-        raise click.UsageError("pass --space FILE or --model FAMILY, not both")
     from recommender.explain_report import build_explain_report, write_html
     from recommender.recommend import Recommender
     from recommender.space import Space
 
+    space = target_space(space_path, model)
     libraries = open_libraries(library_path, with_starter)
-    if space_path is not None:
-        space = Space.from_json(space_path)
-    elif model is not None:
-        space = Space.from_dict(model_space(model))
-    else:
+    if space is None:
         from library.exceptions import UnknownTaskError
 
-        assert task is not None  # checked above: one of the two is given
+        assert task is not None  # checked above: a task, a space or a model is given
 
         known = {t for lib in libraries for t in lib.task_ids()}
         if task not in known:

@@ -10,10 +10,10 @@ import click
 from recommender._cli_common import (
     library_options,
     model_option,
-    model_space,
     open_libraries,
     progress_bar,
     target_options,
+    target_space,
 )
 from recommender.json_text import to_json
 
@@ -96,15 +96,10 @@ def suggest_command(
     """
     from recommender.multitask_search import MultiTaskOptions
     from recommender.recommend import Recommender
-    from recommender.space import Space
     from recommender.transfer import TransferOptions
 
-    if space_path is not None and model is not None:
-        raise click.UsageError("pass --space FILE or --model FAMILY, not both")
+    space = target_space(space_path, model)
     libraries = open_libraries(library_path, with_starter)
-    space = Space.from_json(space_path) if space_path else None
-    if model is not None:
-        space = Space.from_dict(model_space(model))
     with progress_bar(not as_json, transient=True) as progress:
         rec = Recommender(
             libraries,
