@@ -275,6 +275,20 @@ def _fail(path: Path, field: str, message: str) -> BenchmarkFormatError:
     return BenchmarkFormatError(f"{path}: field {field!r}: {message}; see FORMAT.md")
 
 
+def _with_defaults(space: Any, directory: Path) -> Any:
+    """``space`` with the two fields a writer may leave out filled in: ``name`` (the
+    directory's name) and ``metrics`` (the objective alone). Anything else is checked as
+    written."""
+    if not isinstance(space, dict):
+        return space
+    filled = dict(space)
+    filled.setdefault("name", directory.name)
+    objective = filled.get("objective")
+    if "metrics" not in filled and isinstance(objective, dict) and "name" in objective:
+        filled["metrics"] = [objective["name"]]
+    return filled
+
+
 def _check_space(space: Any, path: Path) -> None:
     if not isinstance(space, dict):
         raise _fail(path, "<root>", "must be a JSON object")
@@ -417,7 +431,8 @@ def read_benchmark(
             imports into a library, where an undeclared column is likely a misnamed one.
 
     Returns:
-        The `Benchmark`.
+        The `Benchmark` (a ``space.json`` without ``name`` takes the directory's name,
+        one without ``metrics`` has the objective as its only metric).
 
     Raises:
         BenchmarkFormatError: a file is missing, unreadable or breaks FORMAT.md; the
@@ -434,6 +449,7 @@ def read_benchmark(
         space = json.loads(space_path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise _fail(space_path, "<root>", f"not valid JSON: {error}") from error
+    space = _with_defaults(space, directory)
     _check_space(space, space_path)
     try:
         table = pq.read_table(trials_path)

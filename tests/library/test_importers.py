@@ -155,6 +155,25 @@ def test_maximize_unconditional_benchmark(tmp_path: Path) -> None:
     assert bench.trials[["momentum", "beta1"]].notna().all().all()
 
 
+def test_a_space_without_name_or_metrics_reads_and_imports(tmp_path: Path) -> None:
+    directory = write_synthetic_benchmark(
+        tmp_path / "unnamed", n_tasks=2, n_configs=10, conditional=False, seed=2
+    )
+    space = json.loads((directory / "space.json").read_text())
+    objective = space["objective"]["name"]
+    trials = pq.read_table(directory / "trials.parquet")
+    extra = [m for m in space.get("metrics", []) if m != objective]
+    pq.write_table(trials.drop_columns(extra), directory / "trials.parquet")
+    for key in ("name", "metrics"):
+        space.pop(key, None)
+    (directory / "space.json").write_text(json.dumps(space))
+    bench = read_benchmark(directory)
+    assert bench.name == "unnamed" and bench.space["metrics"] == [objective]
+    library = Library.open(tmp_path / "lib")
+    import_benchmark(library, directory)
+    assert library.stats()["n_trials"] == trials.num_rows
+
+
 def _trial_frame() -> pd.DataFrame:
     rng = np.random.default_rng(4)
     return pd.DataFrame(
