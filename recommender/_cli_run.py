@@ -248,5 +248,11 @@ def _render(result: Any) -> None:
     console.print(f"recommended: {config_text(recommended, ', ') if recommended else '-'}")
     fallbacks = result.proposer_fallbacks
     note = f" ({fallbacks} random batches: nothing to transfer)" if fallbacks else ""
+    sources = result.proposer_sources
+    if sources:
+        shown = ", ".join(sources[:5]) + (
+            f" and {len(sources) - 5} more" if len(sources) > 5 else ""
+        )
+        note += f" from {len(sources)} task{'s' if len(sources) != 1 else ''}: {shown}"
     console.print(f"proposer: {result.proposer}{note}")
     console.print(f"run directory: {result.run_dir} (stopped: {result.stopped_reason})")

@@ -179,6 +179,7 @@ class RecommenderProposer:
         self._costs: list[float] = []  # of each observation, NaN when not recorded
         self._n_calls = 0
         self.fallbacks = 0
+        self.sources: tuple[str, ...] = ()  # the source tasks of the last transfer batch
 
     def suggest(self, n: int) -> list[dict[str, Any]]:
         """``n`` warm-started configurations (random while nothing can be transferred)."""
@@ -199,6 +200,7 @@ class RecommenderProposer:
             self.fallbacks += 1
             logger.warning("recommender has nothing to transfer (%s); random batch", error)
             return self._random.suggest(n)
+        self.sources = tuple(self._recommender.explain().sources)
         return [dict(suggestion.config) for suggestion in suggestions]
 
     def _suggest_for_task(self, n: int, seed: int) -> list[Any]:
@@ -416,6 +418,8 @@ class RunResult:
             `Proposer` passed in.
         proposer_fallbacks: batches the transfer proposer drew at random because its
             libraries had nothing to transfer (0 for the other proposers).
+        proposer_sources: the library tasks the transfer proposer's last batch
+            transferred from (``()`` for the other proposers).
     """
 
     run_id: str
@@ -433,6 +437,7 @@ class RunResult:
     status_counts: dict[str, int] = field(default_factory=dict)
     proposer: str = ""
     proposer_fallbacks: int = 0
+    proposer_sources: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (used by ``--json``)."""
@@ -452,6 +457,7 @@ class RunResult:
             "worker_startup_s": self.worker_startup_s,
             "proposer": self.proposer,
             "proposer_fallbacks": self.proposer_fallbacks,
+            "proposer_sources": list(self.proposer_sources),
         }
 
 
@@ -1206,4 +1212,5 @@ class _Run:
             status_counts=counts,
             proposer=_proposer_kind(self.proposer),
             proposer_fallbacks=int(getattr(self.proposer, "fallbacks", 0)),
+            proposer_sources=tuple(getattr(self.proposer, "sources", ())),
         )

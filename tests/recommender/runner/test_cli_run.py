@@ -159,9 +159,11 @@ def test_cli_records_in_the_default_library_and_transfers_from_the_starter(
     assert len(recorded) == 2 and set(recorded["task_id"]) == {summary["task_id"]}
     # the second trial is a transfer pick: the starter library's logreg tasks are its sources
     assert summary["proposer"] == "transfer" and summary["proposer_fallbacks"] == 0
+    sources = summary["proposer_sources"]  # the nearest starter logreg tasks
+    assert sources and all(s.startswith("starter/") and s.endswith("/logreg") for s in sources)
 
     summary, _ = _run_json([*base[:-1], "--no-record", "--no-starter", "--json"], capsys)
-    assert summary["proposer"] == "random"
+    assert summary["proposer"] == "random" and summary["proposer_sources"] == []
     assert len(library.read_trials().to_pandas()) == 2  # nothing more recorded
 
 
