@@ -5,14 +5,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
-    from featurizers.fingerprint import Fingerprint
     from library.store import Library
     from recommender.space import Space
 
@@ -29,7 +28,6 @@ __all__ = [
     "starter_option",
     "target_options",
     "target_space",
-    "task_fingerprint",
 ]
 
 
@@ -267,22 +265,6 @@ def dataset_fingerprint(path: Path | None, column: str | None) -> Any:
     from featurizers import featurize_dataset
 
     return featurize_dataset(path, target=column, seed=0)
-
-
-def task_fingerprint(libraries: Sequence[Library], task: str) -> Fingerprint | None:
-    """The stored dataset fingerprint of ``task`` (the first library that has one)."""
-    from featurizers.fingerprint import Fingerprint
-
-    for lib in libraries:
-        for row in lib.read_tasks().to_pylist():
-            if row["task_id"] == task and row["fingerprint_names"]:
-                return Fingerprint.from_values(
-                    list(row["fingerprint_names"]),
-                    list(row["fingerprint_values"]),
-                    version=row["featurizer_version"] or "1.0.0",
-                    kind="dataset",
-                )
-    return None
 
 
 def target_space(space_path: Path | None, model: str | None) -> Space | None:

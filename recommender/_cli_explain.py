@@ -15,7 +15,6 @@ from recommender._cli_common import (
     progress_bar,
     target_options,
     target_space,
-    task_fingerprint,
 )
 from recommender.json_text import to_json
 
@@ -102,9 +101,7 @@ def explain_command(
         if stored is None:
             raise click.UsageError(f"task {task!r} stores no space; pass --space FILE too")
         space = Space.from_dict(stored)
-    fingerprint = target.pop("fingerprint")
-    if fingerprint is None and task is not None:
-        fingerprint = task_fingerprint(libraries, task)
+    fingerprint = target.pop("fingerprint")  # --dataset's; else the task's stored one
     with progress_bar(not as_json, transient=True) as progress:
         recommender = Recommender(libraries, progress=progress)
         recommender.suggest(
@@ -115,6 +112,8 @@ def explain_command(
             fingerprint=fingerprint,
             **target,
         )
+    if fingerprint is None and task is not None:
+        fingerprint = recommender.stored_fingerprint(task)
     report = build_explain_report(
         recommender.explain(),
         libraries,

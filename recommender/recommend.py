@@ -363,6 +363,12 @@ class Recommender:
             for lib in self._libraries()
         )
 
+    def stored_fingerprint(self, task: str) -> Fingerprint | None:
+        """``task``'s dataset fingerprint as recorded in the libraries (``None`` when the
+        task has none or is not there): what `suggest` uses for ``task`` when no
+        ``fingerprint`` is passed."""
+        return _stored_fingerprint(self._evaluations().get(task))
+
     def _evaluations(self) -> dict[str, TaskEvaluations]:
         version = self._version()
         if self._read is not None and self._read[0] == version:
