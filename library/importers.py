@@ -32,7 +32,7 @@ import pyarrow.parquet as pq
 
 from library.exceptions import BenchmarkFormatError, CorruptFileError, SchemaError, UnknownTaskError
 from library.schema import METRIC_PREFIX, PARAM_PREFIX, Direction, TrialStatus
-from library.store import AppendResult, Library
+from library.store import AppendResult, Library, check_batch
 
 __all__ = [
     "ColumnMapping",
@@ -289,6 +289,41 @@ def _with_defaults(space: Any, directory: Path) -> Any:
     return filled
 
 
+def _choice_key(value: object) -> object:
+    """What a categorical value is compared by: booleans as themselves, numbers as floats,
+    anything else as its text (so ``16``, ``16.0`` and ``"16"`` are one choice)."""
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | float | np.integer | np.floating):
+        return float(value)
+    try:
+        return float(str(value))
+    except ValueError:
+        return str(value)
+
+
+def _choices_as_text(column: pd.Series, choices: Sequence[Any]) -> pd.Series:
+    """A categorical column with numbers or booleans as the text of the choices they equal.
+
+    FORMAT.md stores categorical values as strings; a writer that kept ``batch_size``'s
+    numbers or a flag's booleans gets the same column as if it had written
+    ``str(choice)``. A value equal to no choice keeps its own text, for the validation to
+    name. Text values and nulls are kept as they are.
+    """
+    if column.dtype != object and not (
+        pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
+    ):
+        return column
+    texts = {_choice_key(choice): str(choice) for choice in choices}
+
+    def text(value: object) -> object:
+        if value is None or isinstance(value, str) or pd.isna(value):  # type: ignore[call-overload]
+            return value
+        return texts.get(_choice_key(value), str(value))
+
+    return column.astype(object).map(text)
+
+
 def _check_space(space: Any, path: Path) -> None:
     if not isinstance(space, dict):
         raise _fail(path, "<root>", "must be a JSON object")
@@ -383,8 +418,10 @@ def _check_trials(
     def is_number(kind: pa.DataType) -> bool:
         return pa.types.is_floating(kind) or pa.types.is_integer(kind)
 
-    if not is_text(column_type("task_id", "task id")):
-        raise _fail(path, "task_id", f"must be string, got {schema.field('task_id').type}")
+    # integer task ids (OpenML ids written as numbers) are read as their text
+    task_kind = column_type("task_id", "task id")
+    if not (is_text(task_kind) or pa.types.is_integer(task_kind)):
+        raise _fail(path, "task_id", f"must be string, got {task_kind}")
     if not pa.types.is_integer(column_type("config_id", "configuration id")):
         raise _fail(path, "config_id", f"must be int, got {schema.field('config_id').type}")
     expected = {"task_id", "config_id"}
@@ -392,8 +429,14 @@ def _check_trials(
         kind = column_type(spec["name"], "parameter")
         expected.add(spec["name"])
         if spec["type"] == "categorical":
-            if not (is_text(kind) or pa.types.is_null(kind)):
-                raise _fail(path, spec["name"], f"categorical parameter must be string, got {kind}")
+            # numbers and booleans are read as the choice they equal (`_choices_as_text`)
+            if not (is_text(kind) or is_number(kind) or pa.types.is_boolean(kind)):
+                if not pa.types.is_null(kind):
+                    raise _fail(
+                        path,
+                        spec["name"],
+                        f"categorical parameter must be string, number or bool, got {kind}",
+                    )
         elif not (is_number(kind) or pa.types.is_null(kind)):
             raise _fail(path, spec["name"], f"numeric parameter must be float/int, got {kind}")
     fidelity = space.get("fidelity")
@@ -460,6 +503,9 @@ def read_benchmark(
     ignored = _check_trials(table, space, trials_path, allow_extra=allow_extra_columns)
     frame = table.drop_columns(list(ignored)).to_pandas()
     frame["task_id"] = frame["task_id"].astype(str)
+    for spec in space["parameters"]:
+        if spec["type"] == "categorical":
+            frame[spec["name"]] = _choices_as_text(frame[spec["name"]], spec["choices"])
     objective = space["objective"]["name"]
     values = frame[objective].to_numpy(dtype=np.float64, na_value=np.nan)
     if not np.isfinite(values).all():
@@ -534,6 +580,8 @@ def import_benchmark(
 
     Raises:
         BenchmarkFormatError: the directory breaks FORMAT.md (nothing is written).
+        SpaceError: a value its own space.json does not allow, e.g. a categorical value
+            that is no choice (nothing is written).
         LibraryError: the library cannot be written.
     """
     benchmark = path if isinstance(path, Benchmark) else read_benchmark(path)
@@ -572,6 +620,13 @@ def import_benchmark(
         if metric != benchmark.objective:
             columns[METRIC_PREFIX + metric] = pa.array(frame[metric].to_numpy(dtype=np.float64))
     table = pa.table(columns).sort_by("task_id")
+    # every value against the space before anything is written: a value the space
+    # rejects in a later batch must not leave tasks (or earlier batches) behind
+    check_batch(
+        table,
+        known_tasks={task["task_id"] for task in tasks},
+        spaces={task["task_id"]: benchmark.space for task in tasks},
+    )
     library.append_tasks(tasks)
     boundaries = _task_batches(table["task_id"].to_numpy(zero_copy_only=False), rows_per_batch)
     written = duplicates = 0

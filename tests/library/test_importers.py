@@ -24,6 +24,7 @@ from library import (
     task_evaluations,
     validate,
 )
+from library.exceptions import SpaceError
 from tests.library.conftest import tree_digest
 from tests.synthetic import write_synthetic_benchmark
 
@@ -172,6 +173,55 @@ def test_a_space_without_name_or_metrics_reads_and_imports(tmp_path: Path) -> No
     library = Library.open(tmp_path / "lib")
     import_benchmark(library, directory)
     assert library.stats()["n_trials"] == trials.num_rows
+
+
+def _with_typed_columns(directory: Path, batch: list[int]) -> None:
+    """Rewrite a synthetic benchmark as other writers would: integer task ids, a numeric
+    categorical stored as numbers and a boolean one as booleans (null when inactive)."""
+    space = json.loads((directory / "space.json").read_text())
+    space["parameters"] += [
+        {"name": "batch", "type": "categorical", "choices": [16, 32, 64]},
+        {"name": "nesterov", "type": "categorical", "choices": [True, False]},
+    ]
+    space["conditions"].append({"child": "nesterov", "parent": "optimizer", "values": ["sgd"]})
+    (directory / "space.json").write_text(json.dumps(space))
+    table = pq.read_table(directory / "trials.parquet")
+    n = table.num_rows
+    sgd = np.asarray(table["optimizer"].to_pylist()) == "sgd"
+    task_index = [int(t.split("_")[1]) for t in table["task_id"].to_pylist()]
+    table = table.set_column(0, "task_id", pa.array(task_index, pa.int64()))
+    table = table.append_column("batch", pa.array([batch[i % len(batch)] for i in range(n)]))
+    flags = [bool(i % 2) if sgd[i] else None for i in range(n)]
+    pq.write_table(
+        table.append_column("nesterov", pa.array(flags, pa.bool_())), directory / "trials.parquet"
+    )
+
+
+def test_integer_task_ids_and_categoricals_stored_as_numbers_or_booleans(tmp_path: Path) -> None:
+    directory = write_synthetic_benchmark(tmp_path / "typed", n_tasks=2, n_configs=10, seed=5)
+    _with_typed_columns(directory, batch=[16, 32, 64])
+    bench = read_benchmark(directory)
+    assert bench.task_ids == ("0", "1")
+    table = bench.task_table("1")
+    assert set(table["batch"]) == {"16", "32", "64"}
+    sgd = table["optimizer"] == "sgd"
+    assert set(table.loc[sgd, "nesterov"]) == {"True", "False"}
+    assert table.loc[~sgd, "nesterov"].isna().all()
+    library = Library.open(tmp_path / "lib")
+    assert import_benchmark(library, directory).n_tasks == 2
+    assert validate(library) == []
+    configs = task_evaluations(library)["synthetic/1"].configs
+    assert set(configs["batch"]) == {"16", "32", "64"}
+
+
+def test_a_number_that_is_no_choice_is_named(tmp_path: Path) -> None:
+    directory = write_synthetic_benchmark(tmp_path / "typed", n_tasks=2, n_configs=10, seed=5)
+    _with_typed_columns(directory, batch=[16, 48])
+    library = Library.open(tmp_path / "lib")
+    before = tree_digest(library.root)
+    with pytest.raises(SpaceError, match="'batch' takes '48', not among"):
+        import_benchmark(library, directory)
+    assert tree_digest(library.root) == before
 
 
 def _trial_frame() -> pd.DataFrame:
