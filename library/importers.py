@@ -32,7 +32,13 @@ import pyarrow.parquet as pq
 
 from library.exceptions import BenchmarkFormatError, CorruptFileError, SchemaError, UnknownTaskError
 from library.schema import METRIC_PREFIX, PARAM_PREFIX, Direction, TrialStatus
-from library.store import AppendResult, Library, check_batch
+from library.store import (
+    AppendResult,
+    Library,
+    check_batch,
+    normalize_trials,
+    trial_defaults,
+)
 
 __all__ = [
     "ColumnMapping",
@@ -196,20 +202,32 @@ def import_trials(
     for metric in mapping.metrics:
         columns[METRIC_PREFIX + metric] = need(metric, "metric")
     table = pa.table(columns)
-    if create_tasks:
-        known = set(library.task_ids())
-        new = sorted(set(table["task_id"].to_pylist()) - known - {None})
-        if new:
-            library.append_tasks(
-                [{"task_id": task, "name": task, "source": f"import:{path.name}"} for task in new]
-            )
     try:
+        defaults = trial_defaults(
+            mapping.objective_name or mapping.objective,
+            mapping.direction,
+            mapping.source or f"import:{path.name}",
+            mapping.fidelity_name or mapping.fidelity,
+        )
+        # the rows' own errors (NaN objective, bad status, ...) before any task is added,
+        # so that a rejected file leaves no task behind
+        normalize_trials(table, defaults)
+        if create_tasks:
+            known = set(library.task_ids())
+            new = sorted(set(table["task_id"].to_pylist()) - known - {None})
+            if new:
+                library.append_tasks(
+                    [
+                        {"task_id": task, "name": task, "source": f"import:{path.name}"}
+                        for task in new
+                    ]
+                )
         return library.append_trials(
             table,
-            objective_name=mapping.objective_name or mapping.objective,
-            direction=mapping.direction,
-            source=mapping.source or f"import:{path.name}",
-            fidelity_name=(mapping.fidelity_name or mapping.fidelity),
+            objective_name=defaults["objective_name"],
+            direction=defaults["direction"],
+            source=defaults["source"],
+            fidelity_name=defaults["fidelity_name"],
         )
     except SchemaError as error:
         raise SchemaError(f"{error} (file {path})") from error

@@ -310,8 +310,24 @@ def test_import_trial_file_errors(tmp_path: Path) -> None:
         import_trials(lib, broken, mapping=mapping)
     nan_file = tmp_path / "nan.csv"
     frame.assign(acc=[np.nan] + [0.5] * 11).to_csv(nan_file, index=False)
-    with pytest.raises(SchemaError, match="NaN"):
-        import_trials(lib, nan_file, mapping=mapping, create_tasks=False)
+    for create_tasks in (False, True):  # a rejected file adds no task either
+        with pytest.raises(SchemaError, match="NaN.*nan.csv"):
+            import_trials(lib, nan_file, mapping=mapping, create_tasks=create_tasks)
+    bad_status = tmp_path / "status.csv"
+    frame.assign(state=["ok"] * 11 + ["exploded"]).to_csv(bad_status, index=False)
+    with pytest.raises(SchemaError, match="exploded"):
+        import_trials(
+            lib,
+            bad_status,
+            mapping=ColumnMapping(
+                objective="acc",
+                direction="maximize",
+                parameters=("lr",),
+                task_id="dataset",
+                status="state",
+            ),
+            create_tasks=True,
+        )
     assert tree_digest(lib.root) == before
 
 
