@@ -32,13 +32,7 @@ import pyarrow.parquet as pq
 
 from library.exceptions import BenchmarkFormatError, CorruptFileError, SchemaError, UnknownTaskError
 from library.schema import METRIC_PREFIX, PARAM_PREFIX, Direction, TrialStatus
-from library.store import (
-    AppendResult,
-    Library,
-    check_batch,
-    normalize_trials,
-    trial_defaults,
-)
+from library.store import AppendResult, Library, trial_defaults
 
 __all__ = [
     "ColumnMapping",
@@ -209,19 +203,18 @@ def import_trials(
             mapping.source or f"import:{path.name}",
             mapping.fidelity_name or mapping.fidelity,
         )
-        # the rows' own errors (NaN objective, bad status, ...) before any task is added,
-        # so that a rejected file leaves no task behind
-        normalize_trials(table, defaults)
+        new_tasks: list[dict[str, Any]] = []
         if create_tasks:
             known = set(library.task_ids())
-            new = sorted(set(table["task_id"].to_pylist()) - known - {None})
-            if new:
-                library.append_tasks(
-                    [
-                        {"task_id": task, "name": task, "source": f"import:{path.name}"}
-                        for task in new
-                    ]
-                )
+            new_tasks = [
+                {"task_id": task, "name": task, "source": f"import:{path.name}"}
+                for task in sorted(set(table["task_id"].to_pylist()) - known - {None})
+            ]
+        # every error the rows can raise before any task is added, so that a rejected
+        # file leaves no task behind
+        library.check_trials(table, **defaults, new_tasks=new_tasks)
+        if new_tasks:
+            library.append_tasks(new_tasks)
         return library.append_trials(
             table,
             objective_name=defaults["objective_name"],
@@ -638,12 +631,15 @@ def import_benchmark(
         if metric != benchmark.objective:
             columns[METRIC_PREFIX + metric] = pa.array(frame[metric].to_numpy(dtype=np.float64))
     table = pa.table(columns).sort_by("task_id")
-    # every value against the space before anything is written: a value the space
-    # rejects in a later batch must not leave tasks (or earlier batches) behind
-    check_batch(
+    # every row checked before anything is written: a row the library rejects in a later
+    # batch must not leave tasks (or earlier batches) behind
+    library.check_trials(
         table,
-        known_tasks={task["task_id"] for task in tasks},
-        spaces={task["task_id"]: benchmark.space for task in tasks},
+        objective_name=benchmark.objective,
+        direction=benchmark.direction,
+        source=f"benchmark:{benchmark.name}",
+        fidelity_name=benchmark.fidelity_name,
+        new_tasks=tasks,
     )
     library.append_tasks(tasks)
     boundaries = _task_batches(table["task_id"].to_numpy(zero_copy_only=False), rows_per_batch)

@@ -497,15 +497,58 @@ class Library(Store):
         table = _normalize_trials(_to_table(trials), defaults)
         self._check_writable("trials")
         n_input = table.num_rows
-        known_tasks = set(self._read_all("tasks", ["task_id"])["task_id"].to_pylist())
-        check_batch(table, known_tasks=known_tasks, spaces=self.task_spaces())
-        table = self._check_against_library(table)
+        table = self._checked_trials(table, new_tasks=())
         table = self._dedupe(table)
         if table.num_rows == 0:
             return AppendResult(n_input, 0, n_input, None)
         path = self._write_part("trials", table)
         _LOG.info("appended %d trials to %s", table.num_rows, path)
         return AppendResult(n_input, table.num_rows, n_input - table.num_rows, path)
+
+    def check_trials(
+        self,
+        trials: pa.Table | Any,
+        *,
+        objective_name: str | None = None,
+        direction: str | Direction | None = None,
+        source: str | None = None,
+        fidelity_name: str | None = None,
+        new_tasks: Sequence[Mapping[str, Any]] = (),
+    ) -> None:
+        """Raise what `append_trials` would raise for this batch, writing nothing.
+
+        An importer calls it before it adds the batch's tasks, so that a batch the library
+        rejects leaves no task rows behind.
+
+        Args:
+            trials: the batch, as for `append_trials`.
+            objective_name: as for `append_trials`.
+            direction: as for `append_trials`.
+            source: as for `append_trials`.
+            fidelity_name: as for `append_trials`.
+            new_tasks: task rows the caller is about to add (``task_id``, optionally
+                ``space_json``): their ids count as known and their spaces are checked.
+
+        Raises:
+            The errors of `append_trials` (`SchemaError`, `UnknownTaskError`,
+            `SpaceError`, `CorruptFileError`).
+        """
+        defaults = trial_defaults(objective_name, direction, source, fidelity_name)
+        self._checked_trials(_normalize_trials(_to_table(trials), defaults), new_tasks=new_tasks)
+
+    def _checked_trials(
+        self, table: pa.Table, *, new_tasks: Sequence[Mapping[str, Any]]
+    ) -> pa.Table:
+        """A normalised batch checked against the tasks (and ``new_tasks``), their spaces
+        and the library's column types; returned with the type casts applied."""
+        known_tasks = set(self._read_all("tasks", ["task_id"])["task_id"].to_pylist())
+        spaces = self.task_spaces()
+        for task in new_tasks:
+            known_tasks.add(task["task_id"])
+            if task.get("space_json"):
+                spaces.setdefault(task["task_id"], json.loads(task["space_json"]))
+        check_batch(table, known_tasks=known_tasks, spaces=spaces)
+        return self._check_against_library(table)
 
     def _check_against_library(self, table: pa.Table) -> pa.Table:
         """Parameter/metric columns must keep the type the library already uses (integers

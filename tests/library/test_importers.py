@@ -331,6 +331,19 @@ def test_import_trial_file_errors(tmp_path: Path) -> None:
     assert tree_digest(lib.root) == before
 
 
+def test_a_file_the_library_rejects_adds_no_task(tmp_path: Path) -> None:
+    lib = Library.open(tmp_path / "lib")
+    mapping = ColumnMapping(objective="acc", direction="maximize", parameters=("lr",), task_id="t")
+    first, second = tmp_path / "first.csv", tmp_path / "second.csv"
+    pd.DataFrame({"t": ["a"], "lr": [0.1], "acc": [0.5]}).to_csv(first, index=False)
+    import_trials(lib, first, mapping=mapping, create_tasks=True)
+    pd.DataFrame({"t": ["b"], "lr": ["fast"], "acc": [0.5]}).to_csv(second, index=False)
+    before = tree_digest(lib.root)
+    with pytest.raises(SchemaError, match="param_lr.*string.*double.*second.csv"):
+        import_trials(lib, second, mapping=mapping, create_tasks=True)
+    assert tree_digest(lib.root) == before and lib.task_ids() == ["a"]
+
+
 @pytest.mark.skipif(not LCBENCH.is_dir(), reason="shared LCBench benchmark not present")
 def test_ingest_real_lcbench(tmp_path: Path) -> None:
     lib = Library.open(tmp_path / "lib")

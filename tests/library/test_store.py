@@ -115,9 +115,29 @@ def test_bad_batches_raise_named_errors_and_leave_files_identical(
     library.append_trials(make_trials(10, start=100), objective_name="loss", direction="minimize")
     before = tree_digest(library.root)
     _, batch, error = case
+    with pytest.raises(error):  # the dry run an importer makes before adding tasks
+        library.check_trials(batch, objective_name="loss", direction="minimize")
     with pytest.raises(error):
         library.append_trials(batch, objective_name="loss", direction="minimize")
     assert tree_digest(library.root) == before
+
+
+def test_check_trials_counts_the_tasks_about_to_be_added(library: Library) -> None:
+    batch = make_trials(4, task_id="new")
+    with pytest.raises(UnknownTaskError):
+        library.check_trials(batch, objective_name="loss", direction="minimize")
+    library.check_trials(
+        batch, objective_name="loss", direction="minimize", new_tasks=[{"task_id": "new"}]
+    )
+    space = {"name": "s", "parameters": [{"name": "index", "type": "int", "low": 0, "high": 2}]}
+    with pytest.raises(SpaceError, match="task new: 'index' outside"):
+        library.check_trials(
+            batch,
+            objective_name="loss",
+            direction="minimize",
+            new_tasks=[{"task_id": "new", "space_json": json.dumps(space)}],
+        )
+    assert library.stats()["n_trials"] == 0
 
 
 def test_unknown_parameter_against_declared_space(tmp_path: Path) -> None:
