@@ -393,6 +393,9 @@ def rank_weights(
         if total > 0:
             w_src, w_target = w_src / total, w_target / total
         if w_src.sum() <= 0 or w_target >= fallback_share:
+            unweighted = n_src - len(dropped)
+            if w_src.sum() <= 0 and unweighted:  # the decision drops them all: say why
+                reason += f"; the other {unweighted} source(s) won no sample"
             return GuardrailDecision(
                 step,
                 "target-only",
