@@ -19,9 +19,11 @@ __all__ = [
     "LIBRARY_LOCATION",
     "LibraryLocation",
     "dataset_fingerprint",
+    "declared_objective",
     "default_config",
     "library_options",
     "model_option",
+    "observed_objective",
     "open_libraries",
     "progress_bar",
     "read_observed",
@@ -154,7 +156,8 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
         dataset_path: Path | None,
         target_column: str | None,
         observed_path: Path | None,
-        direction: str,
+        objective_column: str | None,
+        direction: str | None,
         default_text: str | None,
         max_deviation: float | None,
         max_cost: float | None,
@@ -162,9 +165,15 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
         cost_confidence: float,
         **kwargs: Any,
     ) -> Any:
+        observed, direction = observed_objective(
+            read_observed(observed_path),
+            objective_column,
+            direction,
+            declared_objective(kwargs.get("space_path")),
+        )
         target = {
             "fingerprint": dataset_fingerprint(dataset_path, target_column),
-            "observed": read_observed(observed_path),
+            "observed": observed,
             "direction": direction,
             "default": default_config(default_text),
             "max_deviation": max_deviation,
@@ -193,14 +202,23 @@ def target_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--observed",
             "observed_path",
             type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="CSV/Parquet of target trials so far: parameter columns plus a `value` column.",
+            help="CSV/Parquet of target trials so far: parameter columns plus the objective "
+            "column (--objective).",
+        ),
+        click.option(
+            "--objective",
+            "objective_column",
+            default=None,
+            metavar="COLUMN",
+            help="The --observed column holding the objective (default: `value`, or the "
+            "objective that --space's space.json names when the file has no `value`).",
         ),
         click.option(
             "--direction",
             type=click.Choice(["maximize", "minimize"]),
-            default="maximize",
-            show_default=True,
-            help="Direction of the observed values.",
+            default=None,
+            help="Direction of the observed values (default: the direction --space's "
+            "space.json gives its objective, else maximize).",
         ),
         click.option(
             "--default",
@@ -297,6 +315,59 @@ def model_option(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Search this model family's default space (the one `recommend run` and the "
         "starter library use) instead of --space FILE.",
     )(command)
+
+
+def declared_objective(space_path: Path | None) -> tuple[str, str] | None:
+    """``(name, direction)`` of the objective a space.json file declares (the shared
+    format's ``objective``), or ``None`` (no file, or no valid declaration: the file's
+    parameters are checked where the space is read)."""
+    if space_path is None:
+        return None
+    import json
+
+    try:
+        objective = json.loads(Path(space_path).read_text()).get("objective")
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(objective, dict) or not isinstance(objective.get("name"), str):
+        return None
+    direction = objective.get("direction")
+    return objective["name"], direction if direction in ("maximize", "minimize") else "maximize"
+
+
+def observed_objective(
+    observed: Any, column: str | None, direction: str | None, declared: tuple[str, str] | None
+) -> tuple[Any, str]:
+    """``--observed`` with its objective column named ``value``, and the direction.
+
+    The column is ``--objective``, else ``value``, else the objective the space file
+    declares; the direction is ``--direction``, else the declared one when that column is
+    the declared objective, else maximize.
+
+    Raises:
+        click.BadParameter: the objective column is not in the file.
+    """
+    if observed is None:
+        if column is not None:
+            raise click.UsageError("--objective names a column of --observed; pass --observed")
+        return None, direction or "maximize"
+    if column is None:
+        column = "value"
+        if "value" not in observed.columns and declared is not None:
+            column = declared[0]
+    if column not in observed.columns:
+        hint = "" if column != "value" else "; name the objective's column with --objective"
+        raise click.BadParameter(
+            f"no column {column!r} in the file (columns: {', '.join(map(str, observed.columns))})"
+            + hint,
+            param_hint="--observed",
+        )
+    if direction is None:
+        direction = declared[1] if declared is not None and column == declared[0] else "maximize"
+    if column != "value":
+        observed = observed.drop(columns=["value"], errors="ignore")
+        observed = observed.rename(columns={column: "value"})
+    return observed, direction
 
 
 def read_observed(path: Path | None) -> Any:

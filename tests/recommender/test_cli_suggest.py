@@ -180,3 +180,40 @@ def test_a_new_dataset_gets_the_nearest_starter_tasks_of_a_model_family(tmp_path
         assert result.exit_code == 2 and "--target" in result.output
     both = CliRunner().invoke(cli, ["suggest", "--model", "hgb", "--space", str(data)])
     assert both.exit_code == 2 and "not both" in both.output
+
+
+def test_observed_trials_keep_the_objective_column_that_space_json_names(
+    library_dir: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A file of the benchmark's own trials (objective column `loss`, minimised, as its
+    space.json says) needs no renaming: the same suggestions as with `value` and
+    --direction minimize; a column that is not there is a usage error naming the columns."""
+    import pandas as pd
+
+    lib, space = library_dir
+    declared = json.loads(space.read_text())
+    trials = pd.read_parquet(space.parent / "trials.parquet").query("task_id == 'task_0'")
+    names = [p["name"] for p in declared["parameters"]]
+    own = trials[trials["epoch"] == declared["fidelity"]["max"]].head(6)[[*names, "loss"]]
+    own.to_csv(tmp_path / "own.csv", index=False)
+    own.rename(columns={"loss": "value"}).to_csv(tmp_path / "value.csv", index=False)
+    base = ["suggest", "--library", str(lib), "--no-starter", "--space", str(space), "-n", "2"]
+
+    def suggestions(*extra: str) -> list[dict]:
+        result = CliRunner().invoke(cli, [*base, *extra, "--json"])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.output)
+        assert doc["n_observed"] == 6
+        return [s["config"] for s in doc["suggestions"]]
+
+    assert declared["objective"] == {"name": "loss", "direction": "minimize"}
+    expected = suggestions("--observed", str(tmp_path / "value.csv"), "--direction", "minimize")
+    assert suggestions("--observed", str(tmp_path / "own.csv")) == expected
+    assert suggestions("--observed", str(tmp_path / "own.csv"), "--objective", "loss") == expected
+    maximised = suggestions("--observed", str(tmp_path / "value.csv"))  # `value`: maximize
+    assert maximised != expected
+    missing = CliRunner().invoke(
+        cli, [*base, "--observed", str(tmp_path / "own.csv"), "--objective", "acc"]
+    )
+    assert missing.exit_code == 2 and "no column 'acc'" in missing.output
+    assert "loss" in missing.output
