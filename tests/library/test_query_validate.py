@@ -45,6 +45,33 @@ def test_best_k_maximize(library: Library) -> None:
     np.testing.assert_allclose(best["objective_value"], np.sort(values)[::-1][:2])
 
 
+def _best_in_child(root: str, queue: object) -> None:
+    queue.put(best_k_per_task(Library.open(root), 2).column("objective_value").to_pylist())  # type: ignore[attr-defined]
+
+
+def test_queries_from_threads_and_from_a_forked_child(library: Library) -> None:
+    """Queries share one DuckDB database per process: threads query it at once, and a
+    child forked after the parent queried (the benchmark harness forks its workers) gets
+    its own instead of the inherited one."""
+    import multiprocessing
+    from concurrent.futures import ThreadPoolExecutor
+
+    library.append_trials(make_trials(40, task_id="t1"), objective_name="acc", direction="maximize")
+    expected = best_k_per_task(library, 2).column("objective_value").to_pylist()
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: best_k_per_task(library, 2), range(16)))
+    assert all(r.column("objective_value").to_pylist() == expected for r in results)
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_best_in_child, args=(str(library.root), queue))
+    child.start()
+    try:
+        assert queue.get(timeout=60) == expected
+    finally:
+        child.join(timeout=60)
+    assert child.exitcode == 0
+
+
 def test_task_summary_counts_every_task_and_orients_best(library: Library) -> None:
     library.append_trials(make_trials(30, task_id="t1"), objective_name="acc", direction="maximize")
     failed = make_trials(4, task_id="t2", seed=1).append_column(
