@@ -530,8 +530,11 @@ class Library(Store):
                 ``space_json``): their ids count as known and their spaces are checked.
 
         Raises:
-            The errors of `append_trials` (`SchemaError`, `UnknownTaskError`,
-            `SpaceError`, `CorruptFileError`).
+            SchemaError: as `append_trials` (missing or unknown column, wrong type, NaN
+                objective on an ``ok`` trial, a column type differing from the library's).
+            UnknownTaskError: a ``task_id`` neither stored nor in ``new_tasks``.
+            SpaceError: a parameter unknown to, or outside, its task's declared space.
+            CorruptFileError: an existing part file cannot be read.
         """
         defaults = trial_defaults(objective_name, direction, source, fidelity_name)
         self._checked_trials(_normalize_trials(_to_table(trials), defaults), new_tasks=new_tasks)
