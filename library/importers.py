@@ -30,6 +30,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from library.choices import choice_index
 from library.exceptions import BenchmarkFormatError, CorruptFileError, SchemaError, UnknownTaskError
 from library.schema import METRIC_PREFIX, PARAM_PREFIX, Direction, TrialStatus
 from library.store import AppendResult, Library, trial_defaults
@@ -300,19 +301,6 @@ def _with_defaults(space: Any, directory: Path) -> Any:
     return filled
 
 
-def _choice_key(value: object) -> object:
-    """What a categorical value is compared by: booleans as themselves, numbers as floats,
-    anything else as its text (so ``16``, ``16.0`` and ``"16"`` are one choice)."""
-    if isinstance(value, bool | np.bool_):
-        return bool(value)
-    if isinstance(value, int | float | np.integer | np.floating):
-        return float(value)
-    try:
-        return float(str(value))
-    except ValueError:
-        return str(value)
-
-
 def _choices_as_text(column: pd.Series, choices: Sequence[Any]) -> pd.Series:
     """A categorical column with numbers or booleans as the text of the choices they equal.
 
@@ -325,12 +313,12 @@ def _choices_as_text(column: pd.Series, choices: Sequence[Any]) -> pd.Series:
         pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
     ):
         return column
-    texts = {_choice_key(choice): str(choice) for choice in choices}
 
     def text(value: object) -> object:
         if value is None or isinstance(value, str) or pd.isna(value):  # type: ignore[call-overload]
             return value
-        return texts.get(_choice_key(value), str(value))
+        index = choice_index(value, choices)
+        return str(value) if index is None else str(choices[index])
 
     return column.astype(object).map(text)
 

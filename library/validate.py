@@ -56,8 +56,10 @@ def _examples(values: list[Any]) -> str:
 
 def _choice_texts(choices: Sequence[Any]) -> pa.Array:
     """The strings a stored categorical value may take for ``choices``: ``str(choice)``,
-    and for a bool choice its lower case too (``"true"``, as Arrow casts a boolean), as
-    `recommender.space` matches them."""
+    and for a bool choice its lower case too (``"true"``, as Arrow casts a boolean): the
+    first two rules of `library.choices.choice_index`, as a set for Arrow's ``is_in``
+    (stored values are text, so the numeric rule does not arise: importers store
+    ``str(choice)``)."""
     texts = [str(c) for c in choices]
     texts += [str(c).lower() for c in choices if isinstance(c, bool)]
     return pa.array(texts, pa.string())

@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, Union
 import numpy as np
 import pandas as pd
 
+from library.choices import choice_index
 from library.exceptions import SpaceError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,25 +214,12 @@ class CategoricalParam:
             seen.add(key)
 
     def index_of(self, value: object) -> int | None:
-        """Index of the choice that ``value`` matches, or ``None`` (see module docstring).
+        """Index of the choice that ``value`` matches, or ``None`` (see module docstring;
+        the rule is `library.choices.choice_index`).
 
         The answer depends on ``str(value)`` only, so encoding can group values by string.
         """
-        key = str(value)
-        for index, choice in enumerate(self.choices):
-            if str(choice) == key:
-                return index
-        for index, choice in enumerate(self.choices):  # Arrow writes booleans as "true"
-            if isinstance(choice, (bool, np.bool_)) and str(choice).lower() == key.lower():
-                return index
-        try:
-            number = float(key)
-        except ValueError:
-            return None
-        for index, choice in enumerate(self.choices):
-            if _is_number(choice) and float(choice) == number:  # type: ignore[arg-type]
-                return index
-        return None
+        return choice_index(value, self.choices)
 
 
 Param = Union[FloatParam, IntParam, CategoricalParam]  # noqa: UP007
