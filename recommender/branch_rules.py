@@ -37,6 +37,7 @@ __all__ = [
     "branch_sequence",
     "flat_branches",
     "flat_note",
+    "hedge_gains",
     "hedge_pick",
     "incumbent_branch_mask",
     "stalled_branch_mask",
@@ -55,6 +56,7 @@ def hedge_pick(
     branch_columns: Sequence[int],
     share: float,
     revisit: int | None = None,
+    margin: float = 0.0,
 ) -> tuple[int, float, str] | None:
     """A pick in a branch that enough sources put their best in and the target has not
     tried (`recommender.branch_search.hedge_branch`), or ``None``. With ``revisit`` (the
@@ -64,6 +66,11 @@ def hedge_pick(
     ``picks_X`` are all the target's observations in order (which branches it tried, and
     when); ``obs_mean`` the sources' predictions at the (possibly subsampled) ones the
     models use.
+
+    With ``margin`` above 0 a source counts towards a branch's support only when its best
+    candidate there beats its best in every other branch the target has tried by more than
+    ``margin`` on its regret scale (`hedge_gains`): a branch that a source scores the same
+    as one already tried (two flavours of the same learner, say) is no insurance.
 
     Within that branch, the pick maximises the weighted improvement over the target's
     observations (and pending picks) under each source hypothesis, on the regret scale:
@@ -77,11 +84,14 @@ def hedge_pick(
         covered = counts > 0
     else:  # only a one-shot verdict of the first picks is looked at again
         covered = (counts != 1) | (np.bincount(tried[:revisit], minlength=n_branches) == 0)
+    reg_mean, chosen = regret_hypotheses(cand_mean, obs_mean, quantiles, pending)
+    if margin > 0:
+        gains = hedge_gains(reg_mean, cand_branch, free, counts > 0, n_branches)
+        weights = np.where(gains > margin, weights, 0.0)
     support = branch_support(cand_mean, weights, cand_branch, free, n_branches)
     branch = hedge_branch(support, covered, cand_branch, free, share)
     if branch is None:
         return None
-    reg_mean, chosen = regret_hypotheses(cand_mean, obs_mean, quantiles, pending)
     inside = free & (cand_branch == branch)
     if chosen.shape[1]:
         score = hypothesis_improvement(reg_mean, chosen, weights)
@@ -97,6 +107,43 @@ def hedge_pick(
         "sources put their best configuration"
     )
     return index, float(score[index]), note
+
+
+def hedge_gains(
+    reg_mean: np.ndarray,
+    cand_branch: np.ndarray,
+    free: np.ndarray,
+    tried: np.ndarray,
+    n_branches: int,
+) -> np.ndarray:
+    """How much each source's best free candidate beats its best candidate in the other
+    branches the target has tried, on its regret scale (``inf`` when no other branch has
+    been tried; negative when a tried branch holds something better).
+
+    Args:
+        reg_mean: ``S x n`` source predictions on the regret scale (1 = a source's best).
+        cand_branch: ``(n,)`` branch of each candidate.
+        free: ``(n,)`` candidates that may be picked (at least one).
+        tried: ``(n_branches,)`` booleans, branches the target has an observation or a
+            pending pick in.
+        n_branches: number of branches.
+
+    Returns:
+        ``(S,)`` gains.
+    """
+    best = np.where(free[None, :], reg_mean, -np.inf).argmax(axis=1)
+    top = reg_mean[np.arange(len(reg_mean)), best]
+    gains = np.full(len(reg_mean), np.inf)
+    for b in range(n_branches):
+        if not tried[b]:
+            continue
+        inside = cand_branch == b
+        if not inside.any():
+            continue
+        rivals = (cand_branch[best] != b) & np.isfinite(top)
+        level = reg_mean[:, inside].max(axis=1)
+        gains = np.where(rivals, np.minimum(gains, top - level), gains)
+    return gains
 
 
 def branch_sequence(

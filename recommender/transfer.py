@@ -793,6 +793,7 @@ def _hedge_phase(step: _Step) -> Proposal | None:
             step.branch_columns,
             share,
             revisit=revisit,
+            margin=options.branch_hedge_margin,
         )
         if hedge is not None:
             index, score_at, note = hedge

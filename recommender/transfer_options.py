@@ -166,6 +166,10 @@ class TransferOptions:
             average, and by 0.25 / 0.18 on a benchmark whose tasks disagree on the best
             learner. Evidence: ``docs/transfer_options.md``.
         branch_hedge_until: observations after which no hedge pick is made.
+        branch_hedge_margin: a source counts towards a hedged branch's support only when
+            its best candidate there beats its best in every other branch the target has
+            tried by more than this, on its regret scale (1 = its best, 0 = its worst;
+            `recommender.branch_rules.hedge_gains`). 0: any margin.
         branch_hedge_min_sources: the number of sources a hedged branch needs besides
             ``branch_hedge_share``: in a small library one source is a large share, and a
             branch only it prefers is an anecdote.
@@ -263,6 +267,7 @@ class TransferOptions:
     ensemble_variance: str = "within"
     branch_hedge_share: float | None = 0.1
     branch_hedge_until: int = 10
+    branch_hedge_margin: float = 0.0
     branch_hedge_min_sources: int = 1
     incumbent_patience: int | None = 3
     stall_patience: int | None = None
@@ -330,6 +335,10 @@ class TransferOptions:
         if self.branch_plateau_ties is not None and self.branch_plateau_ties < 2:
             raise ValueError(
                 f"branch_plateau_ties must be at least 2 or None, got {self.branch_plateau_ties}"
+            )
+        if not 0 <= self.branch_hedge_margin < 1:
+            raise ValueError(
+                f"branch_hedge_margin must be in [0, 1), got {self.branch_hedge_margin}"
             )
         if self.branch_hedge_min_sources < 1:
             raise ValueError(

@@ -9,6 +9,7 @@ import pytest
 
 from library import Library, import_benchmark, read_benchmark
 from recommender.bench import write_conditional_benchmark
+from recommender.branch_rules import hedge_gains
 from recommender.branch_search import branch_of, branch_support, hedge_branch
 from recommender.recommend import Recommender
 from recommender.space import Space
@@ -268,3 +269,47 @@ def test_second_look_counts_every_pick_when_the_target_gp_keeps_a_subsample(
         options = TransferOptions(branch_hedge_share=0.2, max_target_points=kept)
         proposal, _ = _pick(disagreeing_sources, observed, "c", options)
         assert proposal.phase != "hedge"
+
+
+def test_hedge_gains_measure_a_source_best_against_the_other_tried_branches() -> None:
+    """Each source's best free candidate against its best in the other tried branches, on
+    its regret scale: ``inf`` with nothing else tried, negative when a tried branch holds
+    something better."""
+    reg_mean = np.array(
+        [
+            [0.90, 0.95, 0.50, 0.10],  # best in branch 1, 0.05 above branch 0
+            [0.20, 0.30, 1.00, 0.10],  # best in branch 2, 0.80 above branch 0
+            [1.00, 0.10, 0.20, 0.30],  # best in branch 0 (tried)
+        ]
+    )
+    cand_branch = np.array([0, 1, 2, 2])
+    free = np.ones(4, bool)
+    tried = np.array([True, False, False])
+    gains = hedge_gains(reg_mean, cand_branch, free, tried, 3)
+    assert gains == pytest.approx([0.05, 0.80, np.inf])
+    assert hedge_gains(reg_mean, cand_branch, free, np.zeros(3, bool), 3) == pytest.approx(
+        [np.inf] * 3
+    )
+    free[0] = False  # source 2's best free candidate is now in branch 2, below its 1.00
+    assert hedge_gains(reg_mean, cand_branch, free, tried, 3)[2] == pytest.approx(-0.70)
+
+
+def test_a_margin_keeps_hedges_out_of_branches_the_sources_score_like_a_tried_one(
+    disagreeing_sources: list[SourceModel],
+) -> None:
+    """The sources that prefer learners b and c expect them 0.5 ahead of a: a margin well
+    below that leaves the hedge as it was; a margin above it (on the regret scale) leaves
+    no support, and no hedge."""
+    observed = _configs(["a"], seed=3)
+    for margin, hedged in ((0.0, True), (0.05, True), (0.9, False)):
+        options = TransferOptions(branch_hedge_share=0.2, branch_hedge_margin=margin)
+        proposal, branch = _pick(disagreeing_sources, observed, "c", options)
+        assert (proposal.phase == "hedge") is hedged, margin
+        if hedged:
+            assert branch[proposal.index] in (1, 2)
+
+
+def test_hedge_margin_must_lie_in_the_unit_interval() -> None:
+    for margin in (-0.1, 1.0):
+        with pytest.raises(ValueError, match="branch_hedge_margin must be in"):
+            TransferOptions(branch_hedge_margin=margin)
