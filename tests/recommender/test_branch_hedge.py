@@ -313,3 +313,38 @@ def test_hedge_margin_must_lie_in_the_unit_interval() -> None:
     for margin in (-0.1, 1.0):
         with pytest.raises(ValueError, match="branch_hedge_margin must be in"):
             TransferOptions(branch_hedge_margin=margin)
+
+
+def _twin_score(configs: list[dict]) -> np.ndarray:
+    """Learners b and c are the same learner under two names (``_score``'s landscape, both
+    0.5 ahead of a); larger is better."""
+    return np.array(
+        [
+            (0.0 if c["model"] == "a" else 0.5)
+            - (c[f"{c['model']}_x"] - 0.3) ** 2
+            - 0.05 * c["shared"]
+            for c in configs
+        ]
+    )
+
+
+def test_the_default_margin_skips_a_hedge_into_a_twin_of_the_tried_branch() -> None:
+    """Sources that score learners b and c alike put their best in either, so each has the
+    support of a share of them; after a pick in b, a hedge into c would insure against
+    nothing. With no margin it is made; with the default margin it is not."""
+    models = []
+    for i in range(6):
+        configs = SPACE.sample(150, seed=40 + i)
+        models.append(
+            fit_source_model(f"s{i}", SPACE.encode(configs), _twin_score(configs), seed=0)
+        )
+    observed = _configs(["b"], seed=3)
+    cand_X = SPACE.encode(SPACE.sample(300, seed=5))
+    branch = branch_of(cand_X, SPACE.branching_columns())
+    cand_mean, _ = predict_sources(models, cand_X)
+    support = branch_support(cand_mean, np.full(6, 1 / 6), branch, np.ones(300, bool), 3)
+    assert support[2] >= 0.1  # c is some sources' favourite
+    hedged, branch = _pick(models, observed, "b", TransferOptions(branch_hedge_margin=0.0))
+    assert hedged.phase == "hedge" and branch[hedged.index] == 2
+    default, _ = _pick(models, observed, "b", TransferOptions())
+    assert default.phase != "hedge"
