@@ -102,9 +102,10 @@ def hedge_pick(
     score = np.where(inside, score, -np.inf)
     index = int(np.argmax(score))
     tried_note = "untried" if counts[branch] == 0 else "a second look after one pick"
+    ahead = f", ahead of the tried branches by more than {margin:g}" if margin > 0 else ""
     note = (
         f"a hedge pick in branch {branch}, {tried_note}, where {support[branch]:.0%} of the "
-        "sources put their best configuration"
+        f"sources put their best configuration{ahead}"
     )
     return index, float(score[index]), note
 

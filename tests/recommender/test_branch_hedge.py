@@ -307,6 +307,8 @@ def test_a_margin_keeps_hedges_out_of_branches_the_sources_score_like_a_tried_on
         assert (proposal.phase == "hedge") is hedged, margin
         if hedged:
             assert branch[proposal.index] in (1, 2)
+            ahead = f"ahead of the tried branches by more than {margin:g}"
+            assert (ahead in proposal.decision.reason) is (margin > 0)
 
 
 def test_hedge_margin_must_lie_in_the_unit_interval() -> None:
@@ -346,5 +348,6 @@ def test_the_default_margin_skips_a_hedge_into_a_twin_of_the_tried_branch() -> N
     assert support[2] >= 0.1  # c is some sources' favourite
     hedged, branch = _pick(models, observed, "b", TransferOptions(branch_hedge_margin=0.0))
     assert hedged.phase == "hedge" and branch[hedged.index] == 2
+    assert "ahead of the tried branches" not in hedged.decision.reason
     default, _ = _pick(models, observed, "b", TransferOptions())
     assert default.phase != "hedge"
