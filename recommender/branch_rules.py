@@ -70,7 +70,8 @@ def hedge_pick(
     With ``margin`` above 0 a source counts towards a branch's support only when its best
     candidate there beats its best in every other branch the target has tried by more than
     ``margin`` on its regret scale (`hedge_gains`): a branch that a source scores the same
-    as one already tried (two flavours of the same learner, say) is no insurance.
+    as one already tried (two flavours of the same learner, say) is no insurance. The
+    sources left out of the support are left out of placing the pick too.
 
     Within that branch, the pick maximises the weighted improvement over the target's
     observations (and pending picks) under each source hypothesis, on the regret scale:
