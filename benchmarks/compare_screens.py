@@ -12,6 +12,9 @@ Example::
 
     python benchmarks/compare_screens.py a.json+b.json other_draw.json --ref rgpe \\
         --groups /tmp/syn100/space.json
+
+``--variants a,b`` compares only those variants (and the reference): the draws may hold
+other variants that were not run on every draw.
 """
 
 from __future__ import annotations
@@ -76,6 +79,7 @@ def paired_differences(
     ref: str,
     budgets: Sequence[int] = BUDGETS,
     targets: Sequence[str] | None = None,
+    variants: Sequence[str] | None = None,
 ) -> dict[str, dict[int, tuple[float, float, float]]]:
     """Each variant's mean regret and its paired difference to ``ref`` per budget.
 
@@ -84,16 +88,23 @@ def paired_differences(
         ref: the reference variant.
         budgets: picks at which to compare (1-based).
         targets: the targets to pool (default: every target of ``ref``).
+        variants: the variants to compare besides ``ref`` (default: every variant).
 
     Returns:
         ``variant -> budget -> (mean, mean difference, standard error of the difference)``;
         the error is over targets (``nan`` with one target).
 
     Raises:
-        ScreenMismatchError: ``ref`` is unknown, a variant lacks one of the targets, or a
-            budget exceeds a run's length.
+        ScreenMismatchError: ``ref`` or a named variant is unknown, a variant lacks one of
+            the targets, or a budget exceeds a run's length.
     """
     keys = list(targets) if targets is not None else reference_targets(curves, ref)
+    unknown = [v for v in variants or () if v not in curves]
+    if unknown:
+        raise ScreenMismatchError(
+            f"no variant {unknown[0]!r} in the screens; found {sorted(curves)}"
+        )
+    compared = [ref] + [v for v in (variants if variants is not None else curves) if v != ref]
 
     def by_target_means(variant: str) -> np.ndarray:
         """``targets x budget``: each target's seeds averaged."""
@@ -111,7 +122,7 @@ def paired_differences(
 
     reference = by_target_means(ref)
     out: dict[str, dict[int, tuple[float, float, float]]] = {}
-    for variant in curves:
+    for variant in compared:
         values = by_target_means(variant)
         diff = values - reference
         se = standard_error(diff)
@@ -142,11 +153,15 @@ def main() -> None:
     parser.add_argument("--ref", default="default", help="the reference variant")
     parser.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
     parser.add_argument(
+        "--variants", default=None, help="comma-separated variants to compare (default: all)"
+    )
+    parser.add_argument(
         "--groups", nargs="*", type=Path, default=(), help="space.json per draw (outlier_tasks)"
     )
     args = parser.parse_args()
     draws = [[Path(p) for p in spec.split("+")] for spec in args.draws]
     budgets = [int(b) for b in args.budgets.split(",")]
+    variants = args.variants.split(",") if args.variants else None
     try:
         curves = merge_screens(draws)
         everyone = reference_targets(curves, args.ref)
@@ -158,7 +173,7 @@ def main() -> None:
         for name, targets in groups.items():
             if not targets:
                 continue
-            table = paired_differences(curves, args.ref, budgets, targets)
+            table = paired_differences(curves, args.ref, budgets, targets, variants)
             print(f"## {name} ({len(targets)} targets), vs {args.ref}")
             for variant, row in table.items():
                 cells = " | ".join(

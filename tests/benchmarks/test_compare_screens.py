@@ -71,3 +71,21 @@ def test_an_unknown_reference_ends_the_script_with_one_line(tmp_path: Path) -> N
     )
     assert done.returncode == 2
     assert "no variant 'nosuch' in the screens" in done.stderr
+
+
+def test_named_variants_leave_out_those_not_run_on_every_draw(tmp_path: Path) -> None:
+    from compare_screens import ScreenMismatchError, merge_screens, paired_differences
+
+    first = _screen(
+        tmp_path / "a.json",
+        {"ref": {"t0": [[0.4]]}, "v": {"t0": [[0.3]]}, "only_here": {"t0": [[0.1]]}},
+    )
+    second = _screen(tmp_path / "b.json", {"ref": {"t0": [[0.2]]}, "v": {"t0": [[0.4]]}})
+    curves = merge_screens([[first], [second]])
+    with pytest.raises(ScreenMismatchError, match="'only_here' has no run on 1 target"):
+        paired_differences(curves, "ref", budgets=(1,))
+    table = paired_differences(curves, "ref", budgets=(1,), variants=["v"])
+    assert list(table) == ["ref", "v"]
+    assert table["v"][1][1] == pytest.approx(((0.3 - 0.4) + (0.4 - 0.2)) / 2)
+    with pytest.raises(ScreenMismatchError, match="no variant 'w'"):
+        paired_differences(curves, "ref", budgets=(1,), variants=["w"])
