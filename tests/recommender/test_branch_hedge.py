@@ -40,12 +40,14 @@ SPACE = Space.from_dict(
 )
 
 
-def _score(configs: list[dict], best: str) -> np.ndarray:
-    """Larger is better: the ``best`` learner is 0.5 ahead of the others; in every branch
-    the optimum of the learner's own parameter is at 0.3."""
+def _score(configs: list[dict], best: str, *also_best: str) -> np.ndarray:
+    """Larger is better: the ``best`` learner (and any of ``also_best``, its twins) is 0.5
+    ahead of the others; in every branch the optimum of the learner's own parameter is at
+    0.3."""
+    ahead = {best, *also_best}
     return np.array(
         [
-            (0.5 if c["model"] == best else 0.0)
+            (0.5 if c["model"] in ahead else 0.0)
             - (c[f"{c['model']}_x"] - 0.3) ** 2
             - 0.05 * c["shared"]
             for c in configs
@@ -317,28 +319,15 @@ def test_hedge_margin_must_lie_in_the_unit_interval() -> None:
             TransferOptions(branch_hedge_margin=margin)
 
 
-def _twin_score(configs: list[dict]) -> np.ndarray:
-    """Learners b and c are the same learner under two names (``_score``'s landscape, both
-    0.5 ahead of a); larger is better."""
-    return np.array(
-        [
-            (0.0 if c["model"] == "a" else 0.5)
-            - (c[f"{c['model']}_x"] - 0.3) ** 2
-            - 0.05 * c["shared"]
-            for c in configs
-        ]
-    )
-
-
 def test_the_default_margin_skips_a_hedge_into_a_twin_of_the_tried_branch() -> None:
-    """Sources that score learners b and c alike put their best in either, so each has the
+    """Sources that score learners b and c alike (twins, 0.5 ahead of a) put their best in either, so each has the
     support of a share of them; after a pick in b, a hedge into c would insure against
     nothing. With no margin it is made; with the default margin it is not."""
     models = []
     for i in range(6):
         configs = SPACE.sample(150, seed=40 + i)
         models.append(
-            fit_source_model(f"s{i}", SPACE.encode(configs), _twin_score(configs), seed=0)
+            fit_source_model(f"s{i}", SPACE.encode(configs), _score(configs, "b", "c"), seed=0)
         )
     observed = _configs(["b"], seed=3)
     cand_X = SPACE.encode(SPACE.sample(300, seed=5))
