@@ -320,9 +320,10 @@ def test_hedge_margin_must_lie_in_the_unit_interval() -> None:
 
 
 def test_the_default_margin_skips_a_hedge_into_a_twin_of_the_tried_branch() -> None:
-    """Sources that score learners b and c alike (twins, 0.5 ahead of a) put their best in either, so each has the
-    support of a share of them; after a pick in b, a hedge into c would insure against
-    nothing. With no margin it is made; with the default margin it is not."""
+    """Sources that score learners b and c alike (twins, both 0.5 ahead of a) put their
+    best in either, so each has the support of a share of them; after a pick in b, a hedge
+    into c would insure against nothing. With no margin it is made; with the default
+    margin it is not."""
     models = []
     for i in range(6):
         configs = SPACE.sample(150, seed=40 + i)
