@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from recommender.branch_search import (
+    best_free,
     branch_of,
     branch_support,
     hedge_branch,
@@ -87,7 +88,8 @@ def hedge_pick(
         covered = (counts != 1) | (np.bincount(tried[:revisit], minlength=n_branches) == 0)
     reg_mean, chosen = regret_hypotheses(cand_mean, obs_mean, quantiles, pending)
     if margin > 0:
-        gains = hedge_gains(reg_mean, cand_branch, free, counts > 0, n_branches)
+        best = best_free(cand_mean, free)
+        gains = hedge_gains(reg_mean, cand_branch, best, counts > 0, n_branches)
         weights = np.where(gains > margin, weights, 0.0)
     support = branch_support(cand_mean, weights, cand_branch, free, n_branches)
     branch = hedge_branch(support, covered, cand_branch, free, share)
@@ -114,7 +116,7 @@ def hedge_pick(
 def hedge_gains(
     reg_mean: np.ndarray,
     cand_branch: np.ndarray,
-    free: np.ndarray,
+    best: np.ndarray,
     tried: np.ndarray,
     n_branches: int,
 ) -> np.ndarray:
@@ -125,7 +127,9 @@ def hedge_gains(
     Args:
         reg_mean: ``S x n`` source predictions on the regret scale (1 = a source's best).
         cand_branch: ``(n,)`` branch of each candidate.
-        free: ``(n,)`` candidates that may be picked (at least one).
+        best: ``(S,)`` each source's best free candidate (`best_free` on its
+            predictions), the same one `branch_support` counts, so a source's gain is
+            measured for the branch it supports even where the regret scale ties its top.
         tried: ``(n_branches,)`` booleans, branches the target has an observation or a
             pending pick in.
         n_branches: number of branches.
@@ -133,18 +137,14 @@ def hedge_gains(
     Returns:
         ``(S,)`` gains.
     """
-    best = np.where(free[None, :], reg_mean, -np.inf).argmax(axis=1)
     top = reg_mean[np.arange(len(reg_mean)), best]
     gains = np.full(len(reg_mean), np.inf)
     for b in range(n_branches):
-        if not tried[b]:
-            continue
         inside = cand_branch == b
-        if not inside.any():
+        if not tried[b] or not inside.any():
             continue
-        rivals = (cand_branch[best] != b) & np.isfinite(top)
         level = reg_mean[:, inside].max(axis=1)
-        gains = np.where(rivals, np.minimum(gains, top - level), gains)
+        gains = np.where(cand_branch[best] != b, np.minimum(gains, top - level), gains)
     return gains
 
 

@@ -29,6 +29,7 @@ from recommender.surrogate import fit_gp, predict
 
 __all__ = [
     "MIN_BRANCH_POINTS",
+    "best_free",
     "branch_of",
     "branch_pick",
     "branch_support",
@@ -171,8 +172,22 @@ def branch_support(
     Returns:
         ``(n_branches,)`` support, summing to the weights' total.
     """
-    best = np.where(free[None, :], cand_mean, -np.inf).argmax(axis=1)
+    best = best_free(cand_mean, free)
     return np.bincount(cand_branch[best], weights=weights, minlength=n_branches)
+
+
+def best_free(cand_mean: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """Each source's best free candidate: the index of its largest prediction among
+    ``free`` (the first one on ties).
+
+    Args:
+        cand_mean: ``S x n`` source predictions at the candidates (larger is better).
+        free: ``(n,)`` candidates that may be picked (at least one).
+
+    Returns:
+        ``(S,)`` candidate indices.
+    """
+    return np.where(free[None, :], cand_mean, -np.inf).argmax(axis=1)
 
 
 def hedge_branch(

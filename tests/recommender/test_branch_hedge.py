@@ -10,7 +10,7 @@ import pytest
 from library import Library, import_benchmark, read_benchmark
 from recommender.bench import write_conditional_benchmark
 from recommender.branch_rules import hedge_gains
-from recommender.branch_search import branch_of, branch_support, hedge_branch
+from recommender.branch_search import best_free, branch_of, branch_support, hedge_branch
 from recommender.recommend import Recommender
 from recommender.space import Space
 from recommender.surrogate import SourceModel, fit_source_model, predict_sources
@@ -287,13 +287,31 @@ def test_hedge_gains_measure_a_source_best_against_the_other_tried_branches() ->
     cand_branch = np.array([0, 1, 2, 2])
     free = np.ones(4, bool)
     tried = np.array([True, False, False])
-    gains = hedge_gains(reg_mean, cand_branch, free, tried, 3)
+    best = best_free(reg_mean, free)
+    gains = hedge_gains(reg_mean, cand_branch, best, tried, 3)
     assert gains == pytest.approx([0.05, 0.80, np.inf])
-    assert hedge_gains(reg_mean, cand_branch, free, np.zeros(3, bool), 3) == pytest.approx(
+    assert hedge_gains(reg_mean, cand_branch, best, np.zeros(3, bool), 3) == pytest.approx(
         [np.inf] * 3
     )
     free[0] = False  # source 2's best free candidate is now in branch 2, below its 1.00
-    assert hedge_gains(reg_mean, cand_branch, free, tried, 3)[2] == pytest.approx(-0.70)
+    best = best_free(reg_mean, free)
+    assert hedge_gains(reg_mean, cand_branch, best, tried, 3)[2] == pytest.approx(-0.70)
+
+
+def test_a_source_tied_on_the_regret_scale_is_measured_for_the_branch_it_supports() -> None:
+    """The regret scale can flatten a source's top into a tie across branches. Its gain is
+    measured for the branch its best prediction lies in, the one `branch_support` counts it
+    towards: tied with a tried branch, that gain is 0, not ``inf``."""
+    cand_mean = np.array([[0.8, 0.9, 0.1]])  # best in branch 1 (untried)
+    reg_mean = np.array([[1.0, 1.0, 0.0]])  # the regret scale ties it with branch 0
+    cand_branch = np.array([0, 1, 2])
+    free = np.ones(3, bool)
+    tried = np.array([True, False, False])
+    best = best_free(cand_mean, free)
+    assert branch_support(cand_mean, np.ones(1), cand_branch, free, 3) == pytest.approx(
+        [0.0, 1.0, 0.0]
+    )
+    assert hedge_gains(reg_mean, cand_branch, best, tried, 3) == pytest.approx([0.0])
 
 
 def test_a_margin_keeps_hedges_out_of_branches_the_sources_score_like_a_tried_one(
