@@ -87,11 +87,11 @@ def hedge_pick(
     else:  # only a one-shot verdict of the first picks is looked at again
         covered = (counts != 1) | (np.bincount(tried[:revisit], minlength=n_branches) == 0)
     reg_mean, chosen = regret_hypotheses(cand_mean, obs_mean, quantiles, pending)
+    best = best_free(cand_mean, free)  # one argmax for the gains and the support
     if margin > 0:
-        best = best_free(cand_mean, free)
         gains = hedge_gains(reg_mean, cand_branch, best, counts > 0, n_branches)
         weights = np.where(gains > margin, weights, 0.0)
-    support = branch_support(cand_mean, weights, cand_branch, free, n_branches)
+    support = branch_support(cand_mean, weights, cand_branch, free, n_branches, best=best)
     branch = hedge_branch(support, covered, cand_branch, free, share)
     if branch is None:
         return None

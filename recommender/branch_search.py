@@ -159,6 +159,7 @@ def branch_support(
     cand_branch: np.ndarray,
     free: np.ndarray,
     n_branches: int,
+    best: np.ndarray | None = None,
 ) -> np.ndarray:
     """The weighted share of the sources whose best free candidate lies in each branch.
 
@@ -168,11 +169,13 @@ def branch_support(
         cand_branch: ``(n,)`` branch of each candidate (`branch_of`).
         free: ``(n,)`` candidates that may be picked (at least one).
         n_branches: number of branches.
+        best: ``best_free(cand_mean, free)`` when the caller has it already.
 
     Returns:
         ``(n_branches,)`` support, summing to the weights' total.
     """
-    best = best_free(cand_mean, free)
+    if best is None:
+        best = best_free(cand_mean, free)
     return np.bincount(cand_branch[best], weights=weights, minlength=n_branches)
 
 
